@@ -1,0 +1,369 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Latent.Kernels;
+
+/// <summary>
+/// Single-precision matrix multiply <c>C = op(A)·op(B)</c> or <c>C += op(A)·op(B)</c>, row-major, where
+/// <c>op(X)</c> is X or Xᵀ read in place (no transposed copy): the three forms backprop needs are
+/// A·B (forward), A·Bᵀ (input gradient) and Aᵀ·B (weight gradient).
+/// </summary>
+/// <remarks>
+/// The BLIS structure (Van Zee &amp; van de Geijn, "BLIS: A Framework for Rapidly Instantiating BLAS
+/// Functionality", 2015): K is cut into KC-deep slabs and N into NC-wide blocks; each slab of B is packed
+/// into NR-wide column panels and each MC×KC block of A into MR-tall row panels, both zero-padded, so the
+/// micro-kernel streams two contiguous buffers and keeps an MR×NR tile of C in registers. The transposes are
+/// absorbed by the packing routines. Edge tiles run the same micro-kernel into a scratch tile, so each
+/// element of C is summed in the same order whatever the tile, the thread split or the thread count: results
+/// are bit-identical run to run. Work is split across cores along M or N (never K) when it is large enough
+/// to pay for the hand-off.
+/// </remarks>
+internal static unsafe class Gemm
+{
+    private const int KC = 256;
+    private const int MaxMR = 8, MaxNR = 32;
+
+    /// <summary>Below this many flops (2·M·N·K) a multiply runs on one core: the split costs more than it saves.</summary>
+    internal static long ParallelFlops = 1L << 20;
+
+    /// <summary>Forces an instruction set (tests, benchmarks). <see cref="GemmIsa.Auto"/> picks the widest available.</summary>
+    internal static GemmIsa ForcedIsa = GemmIsa.Auto;
+
+    /// <summary>Caps the threads one multiply uses (tests, benchmarks).</summary>
+    internal static int MaxThreads = int.MaxValue;
+
+    [ThreadStatic] private static float[]? t_packA, t_packB;
+    [ThreadStatic] private static GemmJob? t_job;
+
+    /// <summary>The instruction set <see cref="GemmIsa.Auto"/> resolves to on this machine.</summary>
+    public static GemmIsa BestIsa =>
+        Vector512.IsHardwareAccelerated ? GemmIsa.Vector512 :
+        Vector256.IsHardwareAccelerated ? GemmIsa.Vector256 : GemmIsa.Scalar;
+
+    /// <summary>
+    /// <c>C[m×n] (+)= op(A)[m×k] · op(B)[k×n]</c>. A is stored m×k (row stride <paramref name="lda"/>) or,
+    /// when <paramref name="transA"/>, k×m; B is stored k×n or, when <paramref name="transB"/>, n×k.
+    /// </summary>
+    /// <param name="accumulate">Add into C instead of overwriting it.</param>
+    /// <exception cref="ArgumentException">A span is too short for the sizes and strides given.</exception>
+    public static void Multiply(bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
+    {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"Sizes must be non-negative, received m={m}, n={n}, k={k}.");
+        if (m == 0 || n == 0) return;
+        CheckOperand("C", c.Length, m, n, ldc);
+        if (k == 0)
+        {
+            if (!accumulate) for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
+            return;
+        }
+        if (transA) CheckOperand("A", a.Length, k, m, lda); else CheckOperand("A", a.Length, m, k, lda);
+        if (transB) CheckOperand("B", b.Length, n, k, ldb); else CheckOperand("B", b.Length, k, n, ldb);
+
+        var isa = ForcedIsa == GemmIsa.Auto ? BestIsa : ForcedIsa;
+        var (mr, nr) = TileOf(isa);
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            long flops = 2L * m * n * k;
+            int threads = Math.Min(MaxThreads, ComputePool.Shared.Threads);
+            bool splitM = m >= n;
+            int units = splitM ? (m + mr - 1) / mr : (n + nr - 1) / nr;
+            threads = Math.Min(threads, units);
+            if (threads <= 1 || flops < ParallelFlops)
+            {
+                Core(isa, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+                return;
+            }
+            var job = t_job ??= new GemmJob();
+            job.Set(isa, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, splitM,
+                    (units + threads - 1) / threads * (splitM ? mr : nr));
+            ComputePool.Shared.Run(job, threads);
+        }
+    }
+
+    private static void CheckOperand(string name, int length, int rows, int cols, int ld)
+    {
+        if (ld < cols)
+            throw new ArgumentException($"{name}: leading dimension {ld} is smaller than its {cols} columns.");
+        long need = (long)(rows - 1) * ld + cols;
+        if (length < need)
+            throw new ArgumentException($"{name}: a {rows}×{cols} matrix with stride {ld} needs {need} elements, the span has {length}.");
+    }
+
+    private static (int Mr, int Nr) TileOf(GemmIsa isa) => isa switch
+    {
+        GemmIsa.Vector512 => (8, 32),
+        GemmIsa.Vector256 => (6, 16),
+        _ => (4, 8),
+    };
+
+    /// <summary>One thread's multiply of a whole (sub)problem.</summary>
+    private static void Core(GemmIsa isa, bool transA, bool transB, int m, int n, int k,
+        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
+    {
+        var (mr, nr) = TileOf(isa);
+        int mc = mr * 16, nc = nr * 64;
+        var packA = t_packA ??= GC.AllocateUninitializedArray<float>(mc * KC, pinned: true);
+        var packB = t_packB ??= GC.AllocateUninitializedArray<float>(MaxNR * 64 * KC, pinned: true);
+        float* tile = stackalloc float[MaxMR * MaxNR];
+        fixed (float* ap = packA, bp = packB)
+        {
+            for (int jc = 0; jc < n; jc += nc)
+            {
+                int ncur = Math.Min(nc, n - jc);
+                for (int pc = 0; pc < k; pc += KC)
+                {
+                    int kc = Math.Min(KC, k - pc);
+                    bool acc = accumulate || pc > 0;
+                    PackB(transB, b, ldb, pc, jc, kc, ncur, nr, bp);
+                    for (int ic = 0; ic < m; ic += mc)
+                    {
+                        int mcur = Math.Min(mc, m - ic);
+                        PackA(transA, a, lda, ic, pc, mcur, kc, mr, ap);
+                        for (int jr = 0; jr < ncur; jr += nr)
+                        {
+                            int nrc = Math.Min(nr, ncur - jr);
+                            for (int ir = 0; ir < mcur; ir += mr)
+                            {
+                                int mrc = Math.Min(mr, mcur - ir);
+                                float* cp = c + (long)(ic + ir) * ldc + jc + jr;
+                                float* apanel = ap + ir * kc, bpanel = bp + jr * kc;
+                                if (mrc == mr && nrc == nr)
+                                {
+                                    Kernel(isa, kc, apanel, bpanel, cp, ldc, acc);
+                                }
+                                else
+                                {
+                                    Kernel(isa, kc, apanel, bpanel, tile, nr, false);
+                                    for (int i = 0; i < mrc; i++)
+                                    for (int j = 0; j < nrc; j++)
+                                        cp[(long)i * ldc + j] = acc ? cp[(long)i * ldc + j] + tile[i * nr + j] : tile[i * nr + j];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs rows [i0, i0+mc) × cols [p0, p0+kc) of op(A) into MR-row panels: dst[panel][p][r], zero-padded.</summary>
+    private static void PackA(bool transA, float* a, int lda, int i0, int p0, int mc, int kc, int mr, float* dst)
+    {
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int rows = Math.Min(mr, mc - ir);
+            float* panel = dst + ir * kc;
+            if (transA)
+            {
+                // A is stored k×m: the MR values of one k are contiguous.
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = a + (long)(p0 + p) * lda + i0 + ir;
+                    float* d = panel + p * mr;
+                    int r = 0;
+                    for (; r < rows; r++) d[r] = src[r];
+                    for (; r < mr; r++) d[r] = 0f;
+                }
+            }
+            else
+            {
+                for (int r = 0; r < mr; r++)
+                {
+                    if (r < rows)
+                    {
+                        float* src = a + (long)(i0 + ir + r) * lda + p0;
+                        for (int p = 0; p < kc; p++) panel[p * mr + r] = src[p];
+                    }
+                    else
+                    {
+                        for (int p = 0; p < kc; p++) panel[p * mr + r] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs rows [p0, p0+kc) × cols [j0, j0+nc) of op(B) into NR-column panels: dst[panel][p][j], zero-padded.</summary>
+    private static void PackB(bool transB, float* b, int ldb, int p0, int j0, int kc, int nc, int nr, float* dst)
+    {
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int cols = Math.Min(nr, nc - jr);
+            float* panel = dst + jr * kc;
+            if (!transB)
+            {
+                // B is stored k×n: the NR values of one k are contiguous.
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = b + (long)(p0 + p) * ldb + j0 + jr;
+                    float* d = panel + p * nr;
+                    if (cols == nr) Buffer.MemoryCopy(src, d, nr * sizeof(float), nr * sizeof(float));
+                    else
+                    {
+                        int j = 0;
+                        for (; j < cols; j++) d[j] = src[j];
+                        for (; j < nr; j++) d[j] = 0f;
+                    }
+                }
+            }
+            else
+            {
+                for (int j = 0; j < nr; j++)
+                {
+                    if (j < cols)
+                    {
+                        float* src = b + (long)(j0 + jr + j) * ldb + p0;
+                        for (int p = 0; p < kc; p++) panel[p * nr + j] = src[p];
+                    }
+                    else
+                    {
+                        for (int p = 0; p < kc; p++) panel[p * nr + j] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Kernel(GemmIsa isa, int kc, float* a, float* b, float* c, int ldc, bool acc)
+    {
+        switch (isa)
+        {
+            case GemmIsa.Vector512: Kernel8x32(kc, a, b, c, ldc, acc); break;
+            case GemmIsa.Vector256: Kernel6x16(kc, a, b, c, ldc, acc); break;
+            default: KernelScalar4x8(kc, a, b, c, ldc, acc); break;
+        }
+    }
+
+    /// <summary>8×32 tile in 16 zmm accumulators: per k, two loads of B, eight broadcasts of A, sixteen FMAs.</summary>
+    private static void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, bool acc)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default,
+                         c20 = default, c21 = default, c30 = default, c31 = default,
+                         c40 = default, c41 = default, c50 = default, c51 = default,
+                         c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var av = Vector512.Create(a[0]); c00 = Vector512.FusedMultiplyAdd(av, b0, c00); c01 = Vector512.FusedMultiplyAdd(av, b1, c01);
+            av = Vector512.Create(a[1]); c10 = Vector512.FusedMultiplyAdd(av, b0, c10); c11 = Vector512.FusedMultiplyAdd(av, b1, c11);
+            av = Vector512.Create(a[2]); c20 = Vector512.FusedMultiplyAdd(av, b0, c20); c21 = Vector512.FusedMultiplyAdd(av, b1, c21);
+            av = Vector512.Create(a[3]); c30 = Vector512.FusedMultiplyAdd(av, b0, c30); c31 = Vector512.FusedMultiplyAdd(av, b1, c31);
+            av = Vector512.Create(a[4]); c40 = Vector512.FusedMultiplyAdd(av, b0, c40); c41 = Vector512.FusedMultiplyAdd(av, b1, c41);
+            av = Vector512.Create(a[5]); c50 = Vector512.FusedMultiplyAdd(av, b0, c50); c51 = Vector512.FusedMultiplyAdd(av, b1, c51);
+            av = Vector512.Create(a[6]); c60 = Vector512.FusedMultiplyAdd(av, b0, c60); c61 = Vector512.FusedMultiplyAdd(av, b1, c61);
+            av = Vector512.Create(a[7]); c70 = Vector512.FusedMultiplyAdd(av, b0, c70); c71 = Vector512.FusedMultiplyAdd(av, b1, c71);
+            a += 8;
+            b += 32;
+        }
+        Store2(c, c00, c01, acc); c += ldc;
+        Store2(c, c10, c11, acc); c += ldc;
+        Store2(c, c20, c21, acc); c += ldc;
+        Store2(c, c30, c31, acc); c += ldc;
+        Store2(c, c40, c41, acc); c += ldc;
+        Store2(c, c50, c51, acc); c += ldc;
+        Store2(c, c60, c61, acc); c += ldc;
+        Store2(c, c70, c71, acc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store2(float* c, Vector512<float> v0, Vector512<float> v1, bool acc)
+    {
+        if (acc) { v0 += Vector512.Load(c); v1 += Vector512.Load(c + 16); }
+        v0.Store(c);
+        v1.Store(c + 16);
+    }
+
+    /// <summary>6×16 tile in 12 ymm accumulators.</summary>
+    private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool acc)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+                         c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            var av = Vector256.Create(a[0]); c00 = Vector256.FusedMultiplyAdd(av, b0, c00); c01 = Vector256.FusedMultiplyAdd(av, b1, c01);
+            av = Vector256.Create(a[1]); c10 = Vector256.FusedMultiplyAdd(av, b0, c10); c11 = Vector256.FusedMultiplyAdd(av, b1, c11);
+            av = Vector256.Create(a[2]); c20 = Vector256.FusedMultiplyAdd(av, b0, c20); c21 = Vector256.FusedMultiplyAdd(av, b1, c21);
+            av = Vector256.Create(a[3]); c30 = Vector256.FusedMultiplyAdd(av, b0, c30); c31 = Vector256.FusedMultiplyAdd(av, b1, c31);
+            av = Vector256.Create(a[4]); c40 = Vector256.FusedMultiplyAdd(av, b0, c40); c41 = Vector256.FusedMultiplyAdd(av, b1, c41);
+            av = Vector256.Create(a[5]); c50 = Vector256.FusedMultiplyAdd(av, b0, c50); c51 = Vector256.FusedMultiplyAdd(av, b1, c51);
+            a += 6;
+            b += 16;
+        }
+        Store2(c, c00, c01, acc); c += ldc;
+        Store2(c, c10, c11, acc); c += ldc;
+        Store2(c, c20, c21, acc); c += ldc;
+        Store2(c, c30, c31, acc); c += ldc;
+        Store2(c, c40, c41, acc); c += ldc;
+        Store2(c, c50, c51, acc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store2(float* c, Vector256<float> v0, Vector256<float> v1, bool acc)
+    {
+        if (acc) { v0 += Vector256.Load(c); v1 += Vector256.Load(c + 8); }
+        v0.Store(c);
+        v1.Store(c + 8);
+    }
+
+    /// <summary>4×8 tile in scalar registers, for processors without 256-bit SIMD.</summary>
+    private static void KernelScalar4x8(int kc, float* a, float* b, float* c, int ldc, bool acc)
+    {
+        float* t = stackalloc float[32];
+        for (int i = 0; i < 32; i++) t[i] = 0f;
+        for (int p = 0; p < kc; p++)
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                float av = a[i];
+                float* row = t + i * 8;
+                for (int j = 0; j < 8; j++) row[j] = MathF.FusedMultiplyAdd(av, b[j], row[j]);
+            }
+            a += 4;
+            b += 8;
+        }
+        for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 8; j++)
+            c[(long)i * ldc + j] = acc ? c[(long)i * ldc + j] + t[i * 8 + j] : t[i * 8 + j];
+    }
+
+    /// <summary>A multiply cut along M or N into per-thread sub-multiplies. Reused per calling thread, so a call allocates nothing.</summary>
+    private sealed class GemmJob : IParallelWork
+    {
+        private GemmIsa _isa;
+        private bool _transA, _transB, _acc, _splitM;
+        private int _m, _n, _k, _lda, _ldb, _ldc, _chunk;
+        private float* _a, _b, _c;
+
+        public void Set(GemmIsa isa, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb,
+                        float* c, int ldc, bool acc, bool splitM, int chunk)
+        {
+            _isa = isa; _transA = transA; _transB = transB; _acc = acc; _splitM = splitM;
+            _m = m; _n = n; _k = k; _lda = lda; _ldb = ldb; _ldc = ldc; _chunk = chunk;
+            _a = a; _b = b; _c = c;
+        }
+
+        public void Execute(int part)
+        {
+            int start = part * _chunk;
+            if (_splitM)
+            {
+                int rows = Math.Min(_chunk, _m - start);
+                if (rows <= 0) return;
+                float* a = _transA ? _a + start : _a + (long)start * _lda;
+                Core(_isa, _transA, _transB, rows, _n, _k, a, _lda, _b, _ldb, _c + (long)start * _ldc, _ldc, _acc);
+            }
+            else
+            {
+                int cols = Math.Min(_chunk, _n - start);
+                if (cols <= 0) return;
+                float* b = _transB ? _b + (long)start * _ldb : _b + start;
+                Core(_isa, _transA, _transB, _m, cols, _k, _a, _lda, b, _ldb, _c + start, _ldc, _acc);
+            }
+        }
+    }
+}

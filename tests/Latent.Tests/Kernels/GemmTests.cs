@@ -1,0 +1,123 @@
+using Latent.Kernels;
+
+namespace Latent.Tests.Kernels;
+
+/// <summary>The fast multiply against the naive one, on shapes that hit every edge of the tiling.</summary>
+[Collection(GemmSettingsCollection.Name)]
+public class GemmTests
+{
+    private static readonly int[] Awkward = [1, 7, 15, 16, 17, 33, 257];
+
+    public static TheoryData<GemmIsa> Isas()
+    {
+        var data = new TheoryData<GemmIsa> { GemmIsa.Scalar };
+        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated) data.Add(GemmIsa.Vector256);
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) data.Add(GemmIsa.Vector512);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void AllFormsMatchNaiveOnAwkwardShapes(GemmIsa isa)
+    {
+        var rng = new Rng(7);
+        using var _ = GemmSettings.Force(isa, threads: int.MaxValue, parallelFlops: 1);
+        foreach (int m in Awkward)
+        foreach (int n in Awkward)
+        foreach (int k in new[] { 1, 17, 257, 300 })
+        foreach (bool ta in new[] { false, true })
+        foreach (bool tb in new[] { false, true })
+        {
+            if (ta && tb) continue; // backprop needs NN, NT and TN
+            CheckAgainstNaive(ref rng, ta, tb, m, n, k, accumulate: (m + n + k) % 2 == 0);
+        }
+    }
+
+    [Theory]
+    [InlineData(256, 32, 784)]
+    [InlineData(256, 784, 32)]
+    [InlineData(784, 32, 256)]
+    [InlineData(100, 128, 784)]
+    [InlineData(300, 600, 513)]
+    public void ModelShapesMatchNaiveInEveryForm(int m, int n, int k)
+    {
+        var rng = new Rng(11);
+        foreach (bool ta in new[] { false, true })
+        foreach (bool tb in new[] { false, true })
+            CheckAgainstNaive(ref rng, ta, tb, m, n, k, accumulate: true);
+    }
+
+    [Fact]
+    public void StridedOperandsUseOnlyTheirColumns()
+    {
+        // A 5×3 view inside a 5×8 buffer, etc.: the padding must be neither read into C nor written.
+        var rng = new Rng(3);
+        int m = 5, n = 6, k = 3, lda = 8, ldb = 9, ldc = 10;
+        var a = Random(ref rng, m * lda); var b = Random(ref rng, k * ldb);
+        var c = Random(ref rng, m * ldc); var expected = (float[])c.Clone();
+        Gemm.Multiply(false, false, m, n, k, a, lda, b, ldb, c, ldc, accumulate: false);
+        GemmNaive.Multiply(false, false, m, n, k, a, lda, b, ldb, expected, ldc, accumulate: false);
+        AssertClose(expected, c, k);
+    }
+
+    [Fact]
+    public void ResultsDoNotDependOnThreadCount()
+    {
+        var rng = new Rng(5);
+        int m = 257, n = 129, k = 300;
+        var a = Random(ref rng, m * k); var b = Random(ref rng, k * n);
+        var one = new float[m * n]; var many = new float[m * n];
+        using (GemmSettings.Force(GemmIsa.Auto, threads: 1, parallelFlops: 1))
+            Gemm.Multiply(false, false, m, n, k, a, k, b, n, one, n, false);
+        using (GemmSettings.Force(GemmIsa.Auto, threads: int.MaxValue, parallelFlops: 1))
+            Gemm.Multiply(false, false, m, n, k, a, k, b, n, many, n, false);
+        Assert.Equal(one, many);
+    }
+
+    [Fact]
+    public void ZeroDepthOverwritesOrKeeps()
+    {
+        var c = new float[] { 1, 2, 3, 4 };
+        Gemm.Multiply(false, false, 2, 2, 0, [], 0, [], 2, c, 2, accumulate: true);
+        Assert.Equal([1, 2, 3, 4], c);
+        Gemm.Multiply(false, false, 2, 2, 0, [], 0, [], 2, c, 2, accumulate: false);
+        Assert.Equal([0, 0, 0, 0], c);
+    }
+
+    [Fact]
+    public void ShortSpanIsAClearError()
+    {
+        var ex = Assert.Throws<ArgumentException>(() =>
+            Gemm.Multiply(false, false, 4, 4, 4, new float[15], 4, new float[16], 4, new float[16], 4, false));
+        Assert.Contains("A:", ex.Message);
+        Assert.Contains("15", ex.Message);
+    }
+
+    private static void CheckAgainstNaive(ref Rng rng, bool ta, bool tb, int m, int n, int k, bool accumulate)
+    {
+        var a = Random(ref rng, m * k);
+        var b = Random(ref rng, k * n);
+        var c = Random(ref rng, m * n);
+        var expected = (float[])c.Clone();
+        int lda = ta ? m : k, ldb = tb ? k : n;
+        Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, n, accumulate);
+        GemmNaive.Multiply(ta, tb, m, n, k, a, lda, b, ldb, expected, n, accumulate);
+        AssertClose(expected, c, k, $"ta={ta} tb={tb} m={m} n={n} k={k} acc={accumulate}");
+    }
+
+    private static float[] Random(ref Rng rng, int n)
+    {
+        var x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = rng.NextFloat() * 2 - 1;
+        return x;
+    }
+
+    private static void AssertClose(float[] expected, float[] actual, int k, string context = "")
+    {
+        // float32 sums of k products of values in [-1, 1]: error grows like sqrt(k)·eps.
+        float tol = 1e-5f * MathF.Sqrt(k) + 1e-6f;
+        for (int i = 0; i < expected.Length; i++)
+            if (!(MathF.Abs(expected[i] - actual[i]) <= tol * (1 + MathF.Abs(expected[i]))))
+                Assert.Fail($"{context}: element {i} expected {expected[i]}, got {actual[i]}");
+    }
+}
