@@ -1,0 +1,67 @@
+using Latent.Initializers;
+using Latent.Layers;
+
+namespace Latent;
+
+/// <summary>
+/// A trainable tensor owned by a layer (a Dense kernel, a bias). Its storage is a slice of a
+/// <see cref="ParameterStore"/>; when a model is compiled its weights are moved into one store of its own, and
+/// every model sharing the layer reads the same slice, so training one model changes what the others compute.
+/// </summary>
+public sealed class Weight
+{
+    internal Weight(Layer layer, string name, int[] shape, Initializer initializer, Regularizer? regularizer)
+    {
+        Layer = layer;
+        Name = $"{layer.Name}/{name}";
+        Shape = shape;
+        Length = ShapeUtil.Product(shape);
+        Initializer = initializer;
+        Regularizer = regularizer;
+        Store = new ParameterStore(Length);
+        var rng = new Rng(Randomness.NextSeed());
+        initializer.Fill(Values, shape, ref rng);
+    }
+
+    /// <summary>"layer/kernel", "layer/bias".</summary>
+    public string Name { get; }
+
+    /// <summary>The tensor's shape; a Dense kernel is (inputs, units).</summary>
+    public IReadOnlyList<int> Shape { get; }
+
+    /// <summary>Number of elements.</summary>
+    public int Length { get; }
+
+    /// <summary>The layer that owns it.</summary>
+    public Layer Layer { get; }
+
+    /// <summary>How it was initialised.</summary>
+    public Initializer Initializer { get; }
+
+    /// <summary>The penalty on it, if any.</summary>
+    public Regularizer? Regularizer { get; }
+
+    /// <summary>Whether optimizers update it (the owning layer's <see cref="Layer.Trainable"/>).</summary>
+    public bool Trainable => Layer.Trainable;
+
+    internal ParameterStore Store { get; private set; }
+    internal int Offset { get; private set; }
+
+    /// <summary>The values, row-major (live: writes change the model).</summary>
+    public Span<float> Values => Store.Values.AsSpan(Offset, Length);
+
+    /// <summary>The gradient from the last training step.</summary>
+    internal Span<float> Grads => Store.Grads.AsSpan(Offset, Length);
+
+    /// <summary>Copies the values into <paramref name="store"/> at <paramref name="offset"/> and reads them from there from now on.</summary>
+    internal void MoveTo(ParameterStore store, int offset)
+    {
+        var destination = store.Values.AsSpan(offset, Length);
+        Values.CopyTo(destination);
+        Store = store;
+        Offset = offset;
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Name} {ShapeUtil.Format(Shape.ToArray())}";
+}

@@ -1,0 +1,127 @@
+using Latent.Activations;
+using Latent.Initializers;
+using Latent.Kernels;
+
+namespace Latent.Layers;
+
+/// <summary>
+/// Fully connected layer: <c>y = f(x·W + b)</c> on the last axis.
+/// Shapes: x (B, …, in), W (in, units), b (units,), y (B, …, units); leading axes are flattened into rows.
+/// Backward: <c>dz = dy ⊙ f'(z)</c>, <c>dW += xᵀ·dz</c>, <c>db += Σ_rows dz</c>, <c>dx += dz·Wᵀ</c>.
+/// </summary>
+public sealed class Dense : Layer
+{
+    private Weight? _kernel, _bias;
+
+    /// <summary>Creates the layer (weights are made when it is first applied).</summary>
+    /// <param name="units">Output features.</param>
+    /// <param name="activation">A Keras activation name ("relu", "sigmoid", ...); null for linear.</param>
+    /// <param name="useBias">Whether to add a bias vector.</param>
+    /// <param name="kernelInitializer">Defaults to glorot_uniform, as in Keras.</param>
+    /// <param name="biasInitializer">Defaults to zeros.</param>
+    /// <param name="kernelRegularizer">Penalty on W.</param>
+    /// <param name="biasRegularizer">Penalty on b.</param>
+    /// <param name="activityRegularizer">Penalty on y (see <see cref="Regularizers"/> for how it is reduced over the batch).</param>
+    /// <param name="name">Layer name; generated when null.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="units"/> is not positive.</exception>
+    /// <exception cref="ArgumentException">Unknown activation or initializer name.</exception>
+    public Dense(int units, string? activation = null, bool useBias = true,
+                 Initializer? kernelInitializer = null, Initializer? biasInitializer = null,
+                 Regularizer? kernelRegularizer = null, Regularizer? biasRegularizer = null,
+                 Regularizer? activityRegularizer = null, string? name = null)
+        : base(name)
+    {
+        if (units <= 0)
+            throw new ArgumentOutOfRangeException(nameof(units), units, $"Expected a positive integer. Received: units={units}.");
+        Units = units;
+        Activation = ActivationFunction.Get(activation);
+        UseBias = useBias;
+        KernelInitializer = kernelInitializer ?? new GlorotUniform();
+        BiasInitializer = biasInitializer ?? new Constant(0);
+        KernelRegularizer = kernelRegularizer;
+        BiasRegularizer = biasRegularizer;
+        ActivityRegularizer = activityRegularizer;
+    }
+
+    /// <summary>Output features.</summary>
+    public int Units { get; }
+
+    /// <summary>f.</summary>
+    public ActivationFunction Activation { get; }
+
+    /// <summary>Whether b is added.</summary>
+    public bool UseBias { get; }
+
+    /// <summary>Initializer of W.</summary>
+    public Initializer KernelInitializer { get; }
+
+    /// <summary>Initializer of b.</summary>
+    public Initializer BiasInitializer { get; }
+
+    /// <summary>Penalty on W.</summary>
+    public Regularizer? KernelRegularizer { get; }
+
+    /// <summary>Penalty on b.</summary>
+    public Regularizer? BiasRegularizer { get; }
+
+    /// <summary>W, shape (in, units); null until built.</summary>
+    public Weight? Kernel => _kernel;
+
+    /// <summary>b, shape (units,); null until built or without bias.</summary>
+    public Weight? Bias => _bias;
+
+    /// <summary>Input features (the kernel's first dimension); 0 until built.</summary>
+    public int InputFeatures => _kernel?.Shape[0] ?? 0;
+
+    /// <inheritdoc />
+    protected override void Build(IReadOnlyList<int[]> inputShapes)
+    {
+        int inFeatures = inputShapes[0][^1];
+        _kernel = AddWeight("kernel", [inFeatures, Units], KernelInitializer, KernelRegularizer);
+        if (UseBias) _bias = AddWeight("bias", [Units], BiasInitializer, BiasRegularizer);
+    }
+
+    /// <inheritdoc />
+    protected override void ValidateInputShapes(IReadOnlyList<int[]> inputShapes)
+    {
+        int received = inputShapes[0][^1];
+        if (received != InputFeatures)
+            throw new ArgumentException(
+                $"Dense '{Name}' expects {InputFeatures} features, received {received} (input shape {ShapeUtil.FormatBatch(inputShapes[0])}).");
+    }
+
+    /// <inheritdoc />
+    protected internal override int[] ComputeOutputShape(IReadOnlyList<int[]> inputShapes) => [.. inputShapes[0][..^1], Units];
+
+    /// <inheritdoc />
+    protected internal override bool HasSigmoidOutput => Activation is Sigmoid;
+
+    /// <inheritdoc />
+    protected internal override void Forward(NodeContext ctx)
+    {
+        int rows = ctx.Batch * ctx.Output.SampleSize / Units, inF = InputFeatures;
+        var x = ctx.Input(0);                                   // (rows, in)
+        var y = ctx.OutputValues;                               // (rows, units)
+        var z = ctx.KeepLogits ? ctx.Logits : y;                // pre-activation, (rows, units)
+        Gemm.Multiply(false, false, rows, Units, inF, x, inF, _kernel!.Values, Units, z, Units, accumulate: false);
+        if (_bias is not null) Simd.AddRowVector(z, _bias.Values, rows);
+        if (!Activation.IsLinear || ctx.KeepLogits) Activation.Forward(z, y, Units);
+    }
+
+    /// <inheritdoc />
+    protected internal override void Backward(NodeContext ctx)
+    {
+        int rows = ctx.Batch * ctx.Output.SampleSize / Units, inF = InputFeatures;
+        var dz = ctx.OutputGrad;                                // (rows, units): dy, turned into dz in place
+        if (!ctx.OutputGradIsLogitGrad && !Activation.IsLinear)
+            Activation.Backward(ctx.OutputValues, dz, dz, Units);
+        var x = ctx.Input(0);
+        if (Trainable)
+        {
+            Gemm.Multiply(true, false, inF, Units, rows, x, inF, dz, Units, _kernel!.Grads, Units, accumulate: true);
+            if (_bias is not null) Simd.AccumulateColumnSums(dz, _bias.Grads, rows);
+        }
+        if (ctx.NeedsInputGrad(0))
+            Gemm.Multiply(false, true, rows, inF, Units, dz, Units, _kernel!.Values, Units, ctx.InputGrad(0), inF, accumulate: true);
+    }
+}

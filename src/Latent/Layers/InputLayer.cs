@@ -1,0 +1,48 @@
+namespace Latent.Layers;
+
+/// <summary>The source of a graph: holds no weights and does no math; an executor writes the batch into its output.</summary>
+public sealed class InputLayer : Layer
+{
+    /// <summary>Creates an input of the given per-sample shape.</summary>
+    /// <exception cref="ArgumentException">A dimension is not positive.</exception>
+    public InputLayer(int[] shape, string? name = null) : base(name)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        if (shape.Length == 0 || shape.Any(d => d <= 0))
+            throw new ArgumentException($"Input dimensions must be positive integers. Received: shape={ShapeUtil.Format(shape)}.", nameof(shape));
+        var copy = (int[])shape.Clone();
+        InputShape = copy;
+        Output = new Node(this, [], copy, 0).Output;
+    }
+
+    /// <summary>Per-sample shape.</summary>
+    public IReadOnlyList<int> InputShape { get; }
+
+    /// <summary>The symbolic tensor this input produces.</summary>
+    public SymbolicTensor Output { get; }
+
+    /// <inheritdoc />
+    protected override string DefaultNamePrefix => "input";
+
+    /// <inheritdoc />
+    protected override int InputArity => 0;
+
+    /// <inheritdoc />
+    protected internal override int[] ComputeOutputShape(IReadOnlyList<int[]> inputShapes) => (int[])InputShape;
+
+    /// <inheritdoc />
+    protected internal override void Forward(NodeContext ctx) { }
+
+    /// <inheritdoc />
+    protected internal override void Backward(NodeContext ctx) { }
+}
+
+/// <summary>Keras's <c>Input(shape=...)</c>: creates an <see cref="InputLayer"/> and returns its symbolic output.</summary>
+public static class Input
+{
+    /// <summary>An input of <paramref name="size"/> features per sample: <c>Input.Create(784)</c>.</summary>
+    public static SymbolicTensor Create(int size, string? name = null) => new InputLayer([size], name).Output;
+
+    /// <summary>An input of any per-sample shape: <c>Input.Create([28, 28, 1])</c>.</summary>
+    public static SymbolicTensor Create(int[] shape, string? name = null) => new InputLayer(shape, name).Output;
+}

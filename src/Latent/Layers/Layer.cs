@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using Latent.Initializers;
+
+namespace Latent.Layers;
+
+/// <summary>
+/// A layer in Keras's split: the constructor validates and stores settings; <see cref="Build"/> creates the
+/// weights the first time the layer is applied; <see cref="ComputeOutputShape"/> gives the output shape;
+/// <see cref="Forward"/> and <see cref="Backward"/> are the math on a batch. Backward <b>adds</b> into weight
+/// and input gradients, so a layer applied twice (a shared layer) sums its gradients.
+/// </summary>
+public abstract class Layer
+{
+    private static readonly ConcurrentDictionary<string, int> NameCounters = new();
+    private readonly List<Weight> _weights = [];
+    private int _calls;
+
+    /// <summary>Names the layer <paramref name="name"/>, or a unique name from its type ("dense", "dense_1", ...).</summary>
+    protected Layer(string? name)
+    {
+        if (name is not null && string.IsNullOrWhiteSpace(name))
+            throw new ArgumentException("A layer name cannot be blank.", nameof(name));
+        Name = name ?? UniqueName(DefaultNamePrefix);
+    }
+
+    /// <summary>The layer's name, unique among layers created without an explicit name.</summary>
+    public string Name { get; }
+
+    /// <summary>Whether optimizers update this layer's weights.</summary>
+    public bool Trainable { get; set; } = true;
+
+    /// <summary>Whether the weights exist (the layer has been applied once).</summary>
+    public bool Built { get; private set; }
+
+    /// <summary>The layer's weights, in creation order.</summary>
+    public IReadOnlyList<Weight> Weights => _weights;
+
+    /// <summary>A penalty on this layer's output, added to the loss during training (Keras's activity_regularizer).</summary>
+    public Regularizer? ActivityRegularizer { get; protected init; }
+
+    /// <summary>The class name shown by <c>Model.Summary()</c>.</summary>
+    public virtual string TypeName => GetType().Name;
+
+    /// <summary>Number of scalars in the weights.</summary>
+    public int CountParams() => _weights.Sum(w => w.Length);
+
+    /// <summary>Prefix for generated names: "dense" for <see cref="Dense"/>.</summary>
+    protected virtual string DefaultNamePrefix => ToSnakeCase(GetType().Name);
+
+    /// <summary>How many inputs a call takes; -1 for any number ≥ 1.</summary>
+    protected virtual int InputArity => 1;
+
+    /// <summary>Applies the layer to one symbolic tensor, recording a node; builds the weights on the first call.</summary>
+    /// <exception cref="ArgumentException">The input's shape does not fit the layer.</exception>
+    public SymbolicTensor Apply(SymbolicTensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return Apply([input]);
+    }
+
+    /// <summary>Applies the layer to several symbolic tensors (for layers that take more than one input).</summary>
+    public SymbolicTensor Apply(params SymbolicTensor[] inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (inputs.Length == 0 || inputs.Any(i => i is null))
+            throw new ArgumentException($"{Name} needs symbolic input tensors, received {inputs.Length} (or a null).");
+        if (InputArity >= 0 && inputs.Length != InputArity)
+            throw new ArgumentException($"{TypeName} '{Name}' takes {InputArity} input(s), received {inputs.Length}.");
+        var shapes = inputs.Select(t => t.ShapeArray).ToArray();
+        if (!Built)
+        {
+            Build(shapes);
+            Built = true;
+        }
+        ValidateInputShapes(shapes);
+        var outShape = ComputeOutputShape(shapes);
+        var node = new Node(this, inputs, outShape, _calls++);
+        return node.Output;
+    }
+
+    /// <summary>Creates the weights for the given per-sample input shapes. Called once, on the first <see cref="Apply(SymbolicTensor)"/>.</summary>
+    protected virtual void Build(IReadOnlyList<int[]> inputShapes) { }
+
+    /// <summary>Throws a clear error when a later call's inputs do not fit the built weights.</summary>
+    protected virtual void ValidateInputShapes(IReadOnlyList<int[]> inputShapes) { }
+
+    /// <summary>The per-sample output shape for the given per-sample input shapes.</summary>
+    protected internal abstract int[] ComputeOutputShape(IReadOnlyList<int[]> inputShapes);
+
+    /// <summary>Scratch floats per sample that Forward leaves for Backward (a dropout mask). Planned once per batch size.</summary>
+    protected internal virtual int WorkspacePerSample(IReadOnlyList<int[]> inputShapes, int[] outputShape) => 0;
+
+    /// <summary>True when the output is a sigmoid of a pre-activation this layer can also write (see <see cref="NodeContext.KeepLogits"/>).</summary>
+    protected internal virtual bool HasSigmoidOutput => false;
+
+    /// <summary>Computes the output of one call on <see cref="NodeContext.Batch"/> samples.</summary>
+    protected internal abstract void Forward(NodeContext ctx);
+
+    /// <summary>Adds ∂loss/∂weights into the weights' gradients and, where asked, ∂loss/∂input into the input gradients.</summary>
+    protected internal abstract void Backward(NodeContext ctx);
+
+    /// <summary>Creates a weight owned by this layer, initialised from the global seed stream.</summary>
+    protected Weight AddWeight(string name, int[] shape, Initializer initializer, Regularizer? regularizer = null)
+    {
+        var w = new Weight(this, name, shape, initializer, regularizer);
+        _weights.Add(w);
+        return w;
+    }
+
+    /// <summary>"Dense" → "dense", then "dense_1", "dense_2", ... for later layers of that type.</summary>
+    private static string UniqueName(string prefix)
+    {
+        int n = NameCounters.AddOrUpdate(prefix, 0, (_, c) => c + 1);
+        return n == 0 ? prefix : $"{prefix}_{n}";
+    }
+
+    private static string ToSnakeCase(string s)
+    {
+        var sb = new System.Text.StringBuilder();
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (char.IsUpper(s[i]) && i > 0 && !char.IsUpper(s[i - 1])) sb.Append('_');
+            sb.Append(char.ToLowerInvariant(s[i]));
+        }
+        return sb.ToString();
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{TypeName}('{Name}')";
+}

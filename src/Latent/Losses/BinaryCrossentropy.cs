@@ -1,0 +1,73 @@
+namespace Latent.Losses;
+
+/// <summary>
+/// Binary cross-entropy with Keras semantics: <c>p' = clip(p, ε, 1 − ε)</c>,
+/// <c>loss = −mean(t·ln p' + (1 − t)·ln(1 − p'))</c>, ε = 1e-7; the gradient is zero where p is clipped (as
+/// through Keras's clip). Targets may be any value in [0, 1] (pixel intensities).
+/// </summary>
+/// <remarks>
+/// When the model's output is a sigmoid, the loss is computed from the logits z instead:
+/// with <c>z' = clip(z, −L, L)</c>, <c>L = ln((1 − ε)/ε)</c> (the same clip, moved through σ),
+/// <c>loss = max(z', 0) − z'·t + ln(1 + e^{−|z'|})</c> and <c>∂loss/∂z = (σ(z) − t)/n</c> inside the clip. This is
+/// exactly the clipped loss above, without the rounding of σ near 0 and 1 that makes <c>(p − t)/(p(1 − p))</c>
+/// unstable.
+/// </remarks>
+public sealed class BinaryCrossentropy : Loss
+{
+    /// <summary>Creates the loss.</summary>
+    /// <param name="epsilon">Clip ε (Keras's <c>backend.epsilon()</c> = 1e-7).</param>
+    public BinaryCrossentropy(double epsilon = 1e-7)
+    {
+        if (!(epsilon > 0 && epsilon < 0.5))
+            throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "Expected 0 < epsilon < 0.5.");
+        Epsilon = epsilon;
+        LogitLimit = Math.Log((1 - epsilon) / epsilon);
+    }
+
+    /// <summary>ε.</summary>
+    public double Epsilon { get; }
+
+    /// <summary>L = ln((1 − ε)/ε), the logit clip (≈ 16.118 for ε = 1e-7).</summary>
+    public double LogitLimit { get; }
+
+    /// <inheritdoc />
+    public override string Name => "binary_crossentropy";
+
+    /// <inheritdoc />
+    public override bool AcceptsSigmoidLogits => true;
+
+    /// <inheritdoc />
+    public override double Compute(ReadOnlySpan<float> yPred, ReadOnlySpan<float> yTrue, Span<float> grad)
+    {
+        CheckLengths(yPred.Length, yTrue.Length, grad.Length);
+        int n = yPred.Length;
+        double lo = Epsilon, hi = 1 - Epsilon, sum = 0, invN = 1.0 / n;
+        bool g = !grad.IsEmpty;
+        for (int i = 0; i < n; i++)
+        {
+            double p = yPred[i], t = yTrue[i];
+            double pc = Math.Clamp(p, lo, hi);
+            sum -= t * Math.Log(pc) + (1 - t) * Math.Log(1 - pc);
+            if (g) grad[i] = p > lo && p < hi ? (float)((pc - t) / (pc * (1 - pc)) * invN) : 0f;
+        }
+        return sum * invN;
+    }
+
+    /// <inheritdoc />
+    public override double ComputeFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> yTrue, Span<float> gradLogits)
+    {
+        CheckLengths(logits.Length, yTrue.Length, gradLogits.Length);
+        int n = logits.Length;
+        float limit = (float)LogitLimit, invN = 1f / n;
+        bool g = !gradLogits.IsEmpty;
+        double sum = 0;
+        for (int i = 0; i < n; i++)
+        {
+            float z = logits[i], t = yTrue[i];
+            float zc = Math.Clamp(z, -limit, limit);
+            sum += MathF.Max(zc, 0) - zc * t + MathF.Log(1f + MathF.Exp(-MathF.Abs(zc)));
+            if (g) gradLogits[i] = z > -limit && z < limit ? (1f / (1f + MathF.Exp(-z)) - t) * invN : 0f;
+        }
+        return sum / n;
+    }
+}

@@ -1,0 +1,37 @@
+namespace Latent.Optimizers;
+
+/// <summary>
+/// Adadelta (Zeiler, "ADADELTA: An Adaptive Learning Rate Method", 2012), Keras 2 form with η = 1.0,
+/// ρ = 0.95, ε = 1e-7: <c>a ← ρa + (1 − ρ)g²</c>, <c>Δ = g·√(d + ε)/√(a + ε)</c>, <c>θ ← θ − η·Δ</c>,
+/// <c>d ← ρd + (1 − ρ)Δ²</c>.
+/// </summary>
+public sealed class Adadelta(double learningRate = 1.0, double rho = 0.95, double epsilon = 1e-7) : Optimizer(learningRate)
+{
+    /// <summary>ρ, the decay of both running averages.</summary>
+    public double Rho { get; } = InRange(rho, 0, 1, nameof(rho), hiOpen: true);
+
+    /// <summary>ε.</summary>
+    public double Epsilon { get; } = InRange(epsilon, 0, 1, nameof(epsilon));
+
+    /// <inheritdoc />
+    public override string Name => "adadelta";
+
+    /// <inheritdoc />
+    protected override int StateSlots => 2;
+
+    /// <inheritdoc />
+    protected override void UpdateStep(Span<float> param, ReadOnlySpan<float> grad, int offset, float learningRate)
+    {
+        var a = State(0, offset, param.Length);
+        var d = State(1, offset, param.Length);
+        float rho = (float)Rho, eps = (float)Epsilon, one = 1f - rho;
+        for (int i = 0; i < param.Length; i++)
+        {
+            float g = grad[i];
+            a[i] = rho * a[i] + one * g * g;
+            float delta = g * MathF.Sqrt(d[i] + eps) / MathF.Sqrt(a[i] + eps);
+            param[i] -= learningRate * delta;
+            d[i] = rho * d[i] + one * delta * delta;
+        }
+    }
+}

@@ -1,0 +1,37 @@
+namespace Latent.Optimizers;
+
+/// <summary>
+/// Adagrad (Duchi, Hazan &amp; Singer, "Adaptive Subgradient Methods for Online Learning and Stochastic
+/// Optimization", JMLR 2011), Keras 2 form: <c>a ← a + g²</c>, <c>θ ← θ − η·g / (√a + ε)</c>, with η = 0.01,
+/// ε = 1e-7 and accumulators starting at 0 (tf.keras starts them at 0.1).
+/// </summary>
+public sealed class Adagrad(double learningRate = 0.01, double epsilon = 1e-7, double initialAccumulator = 0) : Optimizer(learningRate)
+{
+    /// <summary>ε.</summary>
+    public double Epsilon { get; } = InRange(epsilon, 0, 1, nameof(epsilon));
+
+    /// <summary>The value every accumulator starts at.</summary>
+    public double InitialAccumulator { get; } = InRange(initialAccumulator, 0, double.MaxValue, nameof(initialAccumulator));
+
+    /// <inheritdoc />
+    public override string Name => "adagrad";
+
+    /// <inheritdoc />
+    protected override int StateSlots => 1;
+
+    /// <inheritdoc />
+    protected override float InitialState(int slot) => (float)InitialAccumulator;
+
+    /// <inheritdoc />
+    protected override void UpdateStep(Span<float> param, ReadOnlySpan<float> grad, int offset, float learningRate)
+    {
+        var a = State(0, offset, param.Length);
+        float eps = (float)Epsilon;
+        for (int i = 0; i < param.Length; i++)
+        {
+            float g = grad[i];
+            a[i] += g * g;
+            param[i] -= learningRate * g / (MathF.Sqrt(a[i]) + eps);
+        }
+    }
+}

@@ -1,0 +1,41 @@
+namespace Latent.Optimizers;
+
+/// <summary>
+/// Adam (Kingma &amp; Ba, "Adam: A Method for Stochastic Optimization", 2014), Keras 2 form with η = 0.001,
+/// β₁ = 0.9, β₂ = 0.999, ε = 1e-7. At step t (from 1): <c>m ← β₁m + (1 − β₁)g</c>, <c>v ← β₂v + (1 − β₂)g²</c>,
+/// <c>η_t = η·√(1 − β₂ᵗ)/(1 − β₁ᵗ)</c>, <c>θ ← θ − η_t·m / (√v + ε)</c>.
+/// </summary>
+public sealed class Adam(double learningRate = 0.001, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7) : Optimizer(learningRate)
+{
+    /// <summary>β₁.</summary>
+    public double Beta1 { get; } = InRange(beta1, 0, 1, nameof(beta1), hiOpen: true);
+
+    /// <summary>β₂.</summary>
+    public double Beta2 { get; } = InRange(beta2, 0, 1, nameof(beta2), hiOpen: true);
+
+    /// <summary>ε.</summary>
+    public double Epsilon { get; } = InRange(epsilon, 0, 1, nameof(epsilon));
+
+    /// <inheritdoc />
+    public override string Name => "adam";
+
+    /// <inheritdoc />
+    protected override int StateSlots => 2;
+
+    /// <inheritdoc />
+    protected override void UpdateStep(Span<float> param, ReadOnlySpan<float> grad, int offset, float learningRate)
+    {
+        var m = State(0, offset, param.Length);
+        var v = State(1, offset, param.Length);
+        long t = Iterations + 1;
+        float lrT = (float)(learningRate * Math.Sqrt(1 - Math.Pow(Beta2, t)) / (1 - Math.Pow(Beta1, t)));
+        float b1 = (float)Beta1, b2 = (float)Beta2, eps = (float)Epsilon;
+        for (int i = 0; i < param.Length; i++)
+        {
+            float g = grad[i];
+            m[i] = b1 * m[i] + (1 - b1) * g;
+            v[i] = b2 * v[i] + (1 - b2) * g * g;
+            param[i] -= lrT * m[i] / (MathF.Sqrt(v[i]) + eps);
+        }
+    }
+}

@@ -1,0 +1,140 @@
+namespace Latent.Optimizers;
+
+/// <summary>
+/// An optimizer in Keras's split: <see cref="Build"/> makes the per-parameter state (one flat slot array per
+/// kind of state, laid out like the parameter buffer); <see cref="UpdateStep"/> is the math for one weight.
+/// Gradient clipping lives here, for every optimizer: <see cref="ClipValue"/> clamps each element,
+/// <see cref="ClipNorm"/> rescales each weight's gradient to at most that L2 norm (Keras's clipnorm), and
+/// <see cref="GlobalClipNorm"/> rescales all gradients together.
+/// </summary>
+public abstract class Optimizer
+{
+    private float[][] _slots = [];
+
+    /// <summary>Sets the learning rate.</summary>
+    protected Optimizer(double learningRate)
+    {
+        LearningRate = learningRate;
+    }
+
+    /// <summary>The step size η; may be changed between steps (schedules).</summary>
+    public double LearningRate
+    {
+        get;
+        set => field = value > 0 && double.IsFinite(value) ? value
+            : throw new ArgumentOutOfRangeException(nameof(LearningRate), value, $"Expected a positive learning rate. Received: learning_rate={value}.");
+    }
+
+    /// <summary>Clamp each gradient element to [−v, v].</summary>
+    public double? ClipValue { get; init; }
+
+    /// <summary>Rescale each weight's gradient so its L2 norm is at most this.</summary>
+    public double? ClipNorm { get; init; }
+
+    /// <summary>Rescale all gradients together so their joint L2 norm is at most this.</summary>
+    public double? GlobalClipNorm { get; init; }
+
+    /// <summary>Steps taken.</summary>
+    public long Iterations { get; internal set; }
+
+    /// <summary>The Keras name.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>How many state values the optimizer keeps per parameter (momentum, accumulators).</summary>
+    protected abstract int StateSlots { get; }
+
+    /// <summary>The value state slot <paramref name="slot"/> starts at (0 unless overridden).</summary>
+    protected virtual float InitialState(int slot) => 0f;
+
+    /// <summary>State slot <paramref name="slot"/> for the parameters at [offset, offset + length).</summary>
+    protected Span<float> State(int slot, int offset, int length) => _slots[slot].AsSpan(offset, length);
+
+    /// <summary>The state, for saving: one array per slot.</summary>
+    internal float[][] Slots => _slots;
+
+    internal int BuiltFor { get; private set; } = -1;
+
+    /// <summary>Creates zeroed state for <paramref name="parameterCount"/> parameters and resets the step count.</summary>
+    internal void Build(int parameterCount)
+    {
+        _slots = new float[StateSlots][];
+        for (int i = 0; i < _slots.Length; i++)
+        {
+            _slots[i] = new float[parameterCount];
+            Array.Fill(_slots[i], InitialState(i));
+        }
+        Iterations = 0;
+        BuiltFor = parameterCount;
+    }
+
+    /// <summary>One step over every trainable weight of the store: clip, then <see cref="UpdateStep"/>.</summary>
+    internal void Apply(ParameterStore store, IReadOnlyList<Weight> weights)
+    {
+        if (GlobalClipNorm is double global)
+        {
+            double sq = 0;
+            foreach (var w in weights) if (w.Trainable) sq += SumOfSquares(w.Grads);
+            ScaleToNorm(weights, Math.Sqrt(sq), global);
+        }
+        float lr = (float)LearningRate;
+        foreach (var w in weights)
+        {
+            if (!w.Trainable) continue;
+            var g = w.Grads;
+            if (ClipNorm is double cn)
+            {
+                double norm = Math.Sqrt(SumOfSquares(g));
+                if (norm > cn) System.Numerics.Tensors.TensorPrimitives.Multiply(g, (float)(cn / norm), g);
+            }
+            if (ClipValue is double cv)
+                System.Numerics.Tensors.TensorPrimitives.Clamp(g, (float)-cv, (float)cv, g);
+            UpdateStep(w.Values, g, w.Offset, lr);
+        }
+        Iterations++;
+    }
+
+    private static void ScaleToNorm(IReadOnlyList<Weight> weights, double norm, double max)
+    {
+        if (norm <= max) return;
+        float s = (float)(max / norm);
+        foreach (var w in weights)
+            if (w.Trainable) System.Numerics.Tensors.TensorPrimitives.Multiply(w.Grads, s, w.Grads);
+    }
+
+    private static double SumOfSquares(ReadOnlySpan<float> x)
+    {
+        double s = 0;
+        foreach (float v in x) s += (double)v * v;
+        return s;
+    }
+
+    /// <summary>Updates <paramref name="param"/> in place from <paramref name="grad"/>; state for it starts at <paramref name="offset"/>.</summary>
+    protected abstract void UpdateStep(Span<float> param, ReadOnlySpan<float> grad, int offset, float learningRate);
+
+    /// <summary>The optimizer called <paramref name="name"/>, with Keras 2 defaults.</summary>
+    /// <exception cref="ArgumentException">Unknown name.</exception>
+    public static Optimizer Get(string name) => name.ToLowerInvariant() switch
+    {
+        "sgd" => new Sgd(),
+        "adagrad" => new Adagrad(),
+        "adadelta" => new Adadelta(),
+        "rmsprop" => new RmsProp(),
+        "adam" => new Adam(),
+        _ => throw new ArgumentException(
+            $"Unknown optimizer '{name}'. Expected one of: sgd, adagrad, adadelta, rmsprop, adam.", nameof(name)),
+    };
+
+    /// <summary>Uses <see cref="Get"/>, so a name can be passed where an optimizer is expected.</summary>
+    public static implicit operator Optimizer(string name) => Get(name);
+
+    /// <summary>Throws unless <paramref name="value"/> is in [lo, hi] (or [lo, hi) when <paramref name="hiOpen"/>).</summary>
+    protected static double InRange(double value, double lo, double hi, string name, bool hiOpen = false)
+    {
+        bool ok = value >= lo && (hiOpen ? value < hi : value <= hi);
+        return ok ? value : throw new ArgumentOutOfRangeException(name, value,
+            $"Expected {name} in [{lo}, {hi}{(hiOpen ? ")" : "]")}. Received: {name}={value}.");
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Name}(learning_rate={LearningRate})";
+}

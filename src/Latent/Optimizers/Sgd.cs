@@ -1,0 +1,39 @@
+namespace Latent.Optimizers;
+
+/// <summary>
+/// Stochastic gradient descent with optional momentum (Keras 2 defaults: η = 0.01, μ = 0).
+/// Without momentum <c>θ ← θ − η·g</c>; with it <c>v ← μ·v − η·g</c>, then <c>θ ← θ + v</c>, or with
+/// Nesterov <c>θ ← θ + μ·v − η·g</c> (Sutskever et al., "On the importance of initialization and momentum in
+/// deep learning", 2013).
+/// </summary>
+public sealed class Sgd(double learningRate = 0.01, double momentum = 0, bool nesterov = false) : Optimizer(learningRate)
+{
+    /// <summary>μ.</summary>
+    public double Momentum { get; } = InRange(momentum, 0, 1, nameof(momentum));
+
+    /// <summary>Whether the Nesterov form is used.</summary>
+    public bool Nesterov { get; } = nesterov;
+
+    /// <inheritdoc />
+    public override string Name => "sgd";
+
+    /// <inheritdoc />
+    protected override int StateSlots => Momentum > 0 ? 1 : 0;
+
+    /// <inheritdoc />
+    protected override void UpdateStep(Span<float> param, ReadOnlySpan<float> grad, int offset, float learningRate)
+    {
+        if (Momentum == 0)
+        {
+            for (int i = 0; i < param.Length; i++) param[i] -= learningRate * grad[i];
+            return;
+        }
+        var v = State(0, offset, param.Length);
+        float mu = (float)Momentum;
+        for (int i = 0; i < param.Length; i++)
+        {
+            v[i] = mu * v[i] - learningRate * grad[i];
+            param[i] += Nesterov ? mu * v[i] - learningRate * grad[i] : v[i];
+        }
+    }
+}
