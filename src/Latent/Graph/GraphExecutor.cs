@@ -1,0 +1,147 @@
+using Latent.Layers;
+using Latent.Losses;
+
+namespace Latent;
+
+/// <summary>
+/// Runs a model's graph on batches of up to <see cref="Capacity"/> samples. Every buffer (activations, their
+/// gradients, layer workspaces, the targets) is allocated here once; Forward and Backward allocate nothing.
+/// </summary>
+internal sealed class GraphExecutor
+{
+    private readonly Node[] _nodes;
+    private readonly NodeContext[] _contexts;
+    private readonly TensorBuffer[] _inputs;
+    private readonly TensorBuffer _output;
+    private readonly TensorBuffer[] _gradBuffers;   // every buffer with a gradient except the model output's
+    private readonly NodeContext _outputContext;
+
+    public GraphExecutor(Model model, int capacity, bool withGradients, Loss? loss, ulong seed)
+    {
+        Capacity = capacity;
+        _nodes = model.Nodes;
+        var buffers = new Dictionary<SymbolicTensor, TensorBuffer>(ReferenceEqualityComparer.Instance);
+        var needsGrad = new Dictionary<SymbolicTensor, bool>(ReferenceEqualityComparer.Instance);
+
+        _inputs = new TensorBuffer[model.Inputs.Count];
+        for (int i = 0; i < _inputs.Length; i++)
+        {
+            var t = model.Inputs[i];
+            _inputs[i] = buffers[t] = new TensorBuffer(t.ShapeArray, capacity, withGrad: false);
+            needsGrad[t] = false;
+        }
+
+        var rng = new Rng(seed);
+        _contexts = new NodeContext[_nodes.Length];
+        for (int n = 0; n < _nodes.Length; n++)
+        {
+            var node = _nodes[n];
+            var ins = node.Inputs.Select(t => buffers[t]).ToArray();
+            var inGrad = node.Inputs.Select(t => withGradients && needsGrad[t]).ToArray();
+            bool outGrad = withGradients && (node.Layer.Weights.Count > 0 || inGrad.Any(g => g));
+            var output = new TensorBuffer(node.Output.ShapeArray, capacity, outGrad);
+            buffers[node.Output] = output;
+            needsGrad[node.Output] = outGrad;
+            int workspace = node.Layer.WorkspacePerSample(node.Inputs.Select(t => t.ShapeArray).ToArray(), node.Output.ShapeArray);
+            _contexts[n] = new NodeContext(ins, output, inGrad, workspace, capacity, rng.NextULong());
+        }
+
+        var outTensor = model.Outputs[0];
+        _output = buffers[outTensor];
+        if (!needsGrad[outTensor] && withGradients)
+            throw new InvalidOperationException($"Model '{model.Name}' has no trainable weights between its inputs and output {outTensor.Name}.");
+        int outNode = Array.FindIndex(_nodes, nd => ReferenceEquals(nd.Output, outTensor));
+        _outputContext = _contexts[outNode];
+        var outLayer = _nodes[outNode].Layer;
+        // The logit path hands the output layer dL/dz directly, so nothing else may add to dL/dy.
+        bool consumedInside = _nodes.Any(nd => nd.Inputs.Any(t => ReferenceEquals(t, outTensor)));
+        UsesLogits = loss is { AcceptsSigmoidLogits: true } && outLayer.HasSigmoidOutput && !consumedInside
+                     && outLayer.ActivityRegularizer is null;
+        if (UsesLogits) _outputContext.LogitsBuffer = new float[(long)capacity * _output.SampleSize];
+        Targets = new float[(long)capacity * _output.SampleSize];
+        _gradBuffers = _contexts.Select(c => c.Output).Where(b => b.Grad is not null && !ReferenceEquals(b, _output)).ToArray();
+    }
+
+    /// <summary>The largest batch this executor can run.</summary>
+    public int Capacity { get; }
+
+    /// <summary>Whether the loss is computed from the output layer's logits.</summary>
+    public bool UsesLogits { get; }
+
+    /// <summary>Targets for the current batch, Capacity × output size; callers fill the first Batch rows.</summary>
+    public float[] Targets { get; }
+
+    /// <summary>Elements per sample of the output.</summary>
+    public int OutputSize => _output.SampleSize;
+
+    /// <summary>Sum of the activity penalties and auxiliary losses of the last Forward.</summary>
+    public double Penalty { get; private set; }
+
+    /// <summary>The buffer of model input <paramref name="i"/>: write the batch here before Forward.</summary>
+    public Span<float> Input(int i, int batch) => _inputs[i].Value.AsSpan(0, batch * _inputs[i].SampleSize);
+
+    /// <summary>Elements per sample of input <paramref name="i"/>.</summary>
+    public int InputSize(int i) => _inputs[i].SampleSize;
+
+    /// <summary>The output of the last Forward.</summary>
+    public ReadOnlySpan<float> Output(int batch) => _output.Value.AsSpan(0, batch * _output.SampleSize);
+
+    /// <summary>Restarts every node's random stream (dropout) from <paramref name="seed"/>.</summary>
+    public void Reseed(ulong seed)
+    {
+        var rng = new Rng(seed);
+        foreach (var ctx in _contexts) ctx.Rng = new Rng(rng.NextULong());
+    }
+
+    /// <summary>Runs every layer in topological order.</summary>
+    public void Forward(int batch, bool training)
+    {
+        if ((uint)batch > (uint)Capacity || batch == 0)
+            throw new ArgumentOutOfRangeException(nameof(batch), batch, $"Batch must be in [1, {Capacity}].");
+        double penalty = 0;
+        for (int n = 0; n < _contexts.Length; n++)
+        {
+            var ctx = _contexts[n];
+            ctx.Batch = batch;
+            ctx.Training = training;
+            ctx.AuxiliaryLoss = 0;
+            ctx.OutputGradIsLogitGrad = false;
+            var layer = _nodes[n].Layer;
+            layer.Forward(ctx);
+            penalty += ctx.AuxiliaryLoss;
+            if (layer.ActivityRegularizer is { } reg)
+                penalty += reg.Penalty(ctx.OutputValues) * ActivityScale(reg, batch);
+        }
+        Penalty = penalty;
+    }
+
+    /// <summary>Loss of the last Forward against <see cref="Targets"/>; with <paramref name="withGradient"/> it also seeds the output gradient.</summary>
+    public double ComputeLoss(Loss loss, int batch, bool withGradient)
+    {
+        var targets = Targets.AsSpan(0, batch * _output.SampleSize);
+        var grad = withGradient ? _output.Grad.AsSpan(0, batch * _output.SampleSize) : Span<float>.Empty;
+        if (UsesLogits)
+        {
+            _outputContext.OutputGradIsLogitGrad = withGradient;
+            return loss.ComputeFromLogits(_outputContext.Logits, targets, grad);
+        }
+        return loss.Compute(Output(batch), targets, grad);
+    }
+
+    /// <summary>Runs every layer's Backward in reverse order; the output gradient must already be seeded.</summary>
+    public void Backward(int batch)
+    {
+        foreach (var b in _gradBuffers) b.Grad.AsSpan(0, batch * b.SampleSize).Clear();
+        for (int n = _contexts.Length - 1; n >= 0; n--)
+        {
+            var ctx = _contexts[n];
+            if (ctx.Output.Grad is null) continue;
+            var layer = _nodes[n].Layer;
+            if (layer.ActivityRegularizer is { } reg)
+                reg.AddGradient(ctx.OutputValues, ctx.OutputGrad, (float)ActivityScale(reg, batch));
+            layer.Backward(ctx);
+        }
+    }
+
+    private static double ActivityScale(Regularizer reg, int batch) => reg.Reduction == ActivityReduction.Mean ? 1.0 / batch : 1.0;
+}

@@ -1,0 +1,376 @@
+using System.Diagnostics;
+using Latent.Losses;
+using Latent.Optimizers;
+
+namespace Latent;
+
+public partial class Model
+{
+    private Optimizer? _optimizer;
+    private Loss? _loss;
+    private ParameterStore? _store;
+    private ParameterStore? _optimizerStore;
+    private GraphExecutor? _batchExecutor;   // TrainOnBatch
+    private GraphExecutor? _evalExecutor;    // Evaluate, Predict
+    private Weight[] _regularized = [];
+    private bool _stopRequested;
+    private string? _stopReason;
+
+    /// <summary>The optimizer given to <see cref="Compile"/>.</summary>
+    public Optimizer? Optimizer => _optimizer;
+
+    /// <summary>The loss given to <see cref="Compile"/>.</summary>
+    public Loss? Loss => _loss;
+
+    /// <summary>Whether <see cref="Compile"/> has been called.</summary>
+    public bool IsCompiled => _optimizer is not null && _loss is not null;
+
+    /// <summary>
+    /// Sets the optimizer and loss, by name (<c>Compile("adagrad", "binary_crossentropy")</c>) or as objects
+    /// with overrides (<c>Compile(new Adadelta(learningRate: 0.5), new BinaryCrossentropy())</c>).
+    /// </summary>
+    public void Compile(Optimizer optimizer, Loss loss)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(loss);
+        if (_outputs.Length != 1)
+            throw new NotSupportedException($"Model '{Name}' has {_outputs.Length} outputs; training supports one output.");
+        _optimizer = optimizer;
+        _loss = loss;
+        _optimizerStore = null;
+        InvalidateExecutors();
+    }
+
+    private void InvalidateExecutors()
+    {
+        _batchExecutor = null;
+        _evalExecutor = null;
+    }
+
+    /// <summary>
+    /// Trains for <paramref name="epochs"/> passes over (x, y), Keras's <c>fit</c>. Each epoch visits the samples in a
+    /// new random order (with <paramref name="shuffle"/>) in batches of <paramref name="batchSize"/> (the last may be
+    /// smaller), then evaluates <paramref name="validationData"/>. The same <paramref name="seed"/> gives
+    /// bit-identical weights on one machine; epoch e's order depends only on (seed, e), so a run resumed at
+    /// <paramref name="initialEpoch"/> sees the same batches as one that never stopped.
+    /// </summary>
+    /// <param name="x">Inputs, (samples, …input shape).</param>
+    /// <param name="y">Targets, (samples, …output shape); for an autoencoder, x itself.</param>
+    /// <param name="verbose">0 silent, 1 a progress bar and a line per epoch, 2 a line per epoch.</param>
+    /// <param name="output">Where progress goes (standard output by default).</param>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="ArgumentException">Empty data, mismatched shapes or sample counts, NaN or infinite values, batchSize ≤ 0.</exception>
+    public History Fit(Tensor x, Tensor y, int epochs = 1, int batchSize = 32, bool shuffle = true,
+                       (Tensor X, Tensor Y)? validationData = null, int verbose = 1,
+                       IReadOnlyList<Callback>? callbacks = null, int? seed = null, int initialEpoch = 0,
+                       TextWriter? output = null)
+    {
+        RequireCompiled(nameof(Fit));
+        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"Expected a positive batch size. Received: batchSize={batchSize}.");
+        if (epochs < 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, $"Expected epochs ≥ 0. Received: epochs={epochs}.");
+        if (initialEpoch < 0) throw new ArgumentOutOfRangeException(nameof(initialEpoch), initialEpoch, "Expected initialEpoch ≥ 0.");
+        CheckData(x, y, "x", "y");
+        if (validationData is { } vd) CheckData(vd.X, vd.Y, "validation x", "validation y");
+        var cbs = callbacks?.ToArray() ?? [];
+        var writer = output ?? Console.Out;
+
+        int n = x.Rows;
+        int capacity = Math.Min(batchSize, n);
+        ulong baseSeed = seed is int s ? (ulong)(uint)s : Randomness.NextSeed();
+        var store = EnsureStore();
+        var ex = new GraphExecutor(this, capacity, withGradients: true, _loss, baseSeed);
+        var evalEx = validationData is null ? null : EvalExecutor(Math.Min(batchSize, validationData.Value.X.Rows));
+        float[]? lastGood = cbs.Any(c => c.NeedsLastGoodWeights) ? new float[store.Length] : null;
+        var order = new int[n];
+        var history = new History();
+        _stopRequested = false;
+        _stopReason = null;
+        int batches = (n + batchSize - 1) / batchSize;
+        var progress = verbose == 1 ? new ProgressLine(writer, batches) : null;
+
+        foreach (var cb in cbs) { cb.Model = this; cb.OnTrainBegin(); }
+        for (int epoch = initialEpoch; epoch < epochs && !_stopRequested; epoch++)
+        {
+            var clock = Stopwatch.StartNew();
+            foreach (var cb in cbs) cb.OnEpochBegin(epoch);
+            for (int i = 0; i < n; i++) order[i] = i;
+            var epochRng = new Rng(baseSeed + (ulong)(epoch + 1) * 0x9E3779B97F4A7C15UL);
+            if (shuffle) epochRng.Shuffle(order);
+            ex.Reseed(epochRng.NextULong());
+            if (verbose > 0 && progress is not null) progress.Start(epoch, epochs);
+
+            double lossSum = 0, penaltySum = 0;
+            int seen = 0;
+            for (int b = 0; b < batches && !_stopRequested; b++)
+            {
+                int start = b * batchSize, count = Math.Min(batchSize, n - start);
+                foreach (var cb in cbs) cb.OnBatchBegin(b);
+                Gather(x, order.AsSpan(start, count), ex.Input(0, count));
+                Gather(y, order.AsSpan(start, count), ex.Targets.AsSpan(0, count * ex.OutputSize));
+                double loss = Step(ex, count, lastGood, out double penalty);
+                if (!double.IsFinite(loss) && lastGood is not null)
+                {
+                    RestoreWeights(lastGood);
+                    RequestStop($"batch {b + 1} of epoch {epoch + 1}: loss is {loss}; training stopped and the weights from before the previous step were restored");
+                    break;
+                }
+                lossSum += loss * count;
+                penaltySum += penalty * count;
+                seen += count;
+                foreach (var cb in cbs) cb.OnBatchEnd(b, loss);
+                progress?.Update(b + 1, lossSum / seen, clock.Elapsed.TotalSeconds);
+            }
+            if (seen == 0) break;
+
+            double? valLoss = null, valPenalty = null;
+            if (validationData is { } v && evalEx is not null)
+            {
+                var (vl, vp) = EvaluateCore(evalEx, v.X, v.Y, evalEx.Capacity);
+                valLoss = vl;
+                valPenalty = vp;
+            }
+            double seconds = clock.Elapsed.TotalSeconds;
+            var logs = new EpochLogs(epoch, lossSum / seen, penaltySum / seen, valLoss, valPenalty, seconds);
+            history.Epochs.Add(epoch);
+            history.Loss.Add(logs.Loss);
+            history.Penalty.Add(logs.Penalty);
+            if (valLoss is double vlv) { history.ValLoss.Add(vlv); history.ValPenalty.Add(valPenalty!.Value); }
+            history.Seconds.Add(seconds);
+            if (verbose > 0) progress?.Finish();
+            if (verbose > 0) writer.WriteLine(FormatEpoch(logs, epochs));
+            foreach (var cb in cbs) cb.OnEpochEnd(logs);
+        }
+        foreach (var cb in cbs) cb.OnTrainEnd();
+        history.StopReason = _stopReason;
+        if (verbose > 0 && _stopReason is not null) writer.WriteLine($"Stopped: {_stopReason}.");
+        return history;
+    }
+
+    /// <summary>The line printed after each epoch: <c>Epoch 3/100 - 1.2s - loss: 0.1032 - val_loss: 0.1011</c>.</summary>
+    public static string FormatEpoch(EpochLogs logs, int epochs)
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var line = string.Create(inv, $"Epoch {logs.Epoch + 1}/{epochs} - {logs.Seconds:F1}s - loss: {logs.Loss:F4}");
+        if (logs.Penalty != 0) line += string.Create(inv, $" - penalty: {logs.Penalty:F4}");
+        if (logs.ValLoss is double v) line += string.Create(inv, $" - val_loss: {v:F4}");
+        return line;
+    }
+
+    /// <summary>
+    /// One optimizer step on one batch, Keras's <c>train_on_batch</c>; returns the loss (penalties included)
+    /// before the update. Allocates nothing once the first call has planned its buffers.
+    /// </summary>
+    public double TrainOnBatch(Tensor x, Tensor y)
+    {
+        RequireCompiled(nameof(TrainOnBatch));
+        CheckData(x, y, "x", "y");
+        EnsureStore();
+        int count = x.Rows;
+        if (_batchExecutor is null || _batchExecutor.Capacity < count)
+            _batchExecutor = new GraphExecutor(this, count, withGradients: true, _loss, Randomness.NextSeed());
+        var ex = _batchExecutor;
+        x.Span.CopyTo(ex.Input(0, count));
+        y.Span.CopyTo(ex.Targets);
+        return Step(ex, count, null, out _);
+    }
+
+    /// <summary>The loss (penalties included) on (x, y), in batches: the batch-size-weighted mean, Keras's <c>evaluate</c>.</summary>
+    public double Evaluate(Tensor x, Tensor y, int batchSize = 32)
+    {
+        RequireCompiled(nameof(Evaluate));
+        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"Expected a positive batch size. Received: batchSize={batchSize}.");
+        CheckData(x, y, "x", "y");
+        var ex = EvalExecutor(Math.Min(batchSize, x.Rows));
+        return EvaluateCore(ex, x, y, Math.Min(batchSize, x.Rows)).Loss;
+    }
+
+    /// <summary>The model's output for every sample of <paramref name="x"/>, computed in batches.</summary>
+    /// <returns>A tensor of shape (samples, …output shape).</returns>
+    public Tensor Predict(Tensor x, int batchSize = 32)
+    {
+        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"Expected a positive batch size. Received: batchSize={batchSize}.");
+        if (_inputs.Length != 1 || _outputs.Length != 1)
+            throw new NotSupportedException($"Model '{Name}' has {_inputs.Length} inputs and {_outputs.Length} outputs; Predict supports one of each.");
+        CheckData(x, null, "x", "");
+        int n = x.Rows, cap = Math.Min(batchSize, n);
+        var ex = EvalExecutor(cap);
+        var outShape = _outputs[0].ShapeArray;
+        var result = new Tensor([n, .. outShape]);
+        int outSize = ex.OutputSize, inSize = ex.InputSize(0);
+        for (int start = 0; start < n; start += cap)
+        {
+            int count = Math.Min(cap, n - start);
+            x.Span.Slice(start * inSize, count * inSize).CopyTo(ex.Input(0, count));
+            ex.Forward(count, training: false);
+            ex.Output(count).CopyTo(result.Span.Slice(start * outSize, count * outSize));
+        }
+        return result;
+    }
+
+    /// <summary>Copies of every weight's values, in <see cref="Weights"/> order (Keras's <c>get_weights</c>).</summary>
+    public float[][] GetWeights() => _weights.Select(w => w.Values.ToArray()).ToArray();
+
+    /// <summary>Overwrites every weight (Keras's <c>set_weights</c>).</summary>
+    /// <exception cref="ArgumentException">Wrong number of arrays or a wrong length; nothing is changed then.</exception>
+    public void SetWeights(IReadOnlyList<float[]> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.Count != _weights.Length)
+            throw new ArgumentException($"Model '{Name}' has {_weights.Length} weights, received {values.Count} arrays.");
+        for (int i = 0; i < _weights.Length; i++)
+            if (values[i].Length != _weights[i].Length)
+                throw new ArgumentException($"Weight {_weights[i].Name} has {_weights[i].Length} values, received {values[i].Length}.");
+        for (int i = 0; i < _weights.Length; i++) values[i].CopyTo(_weights[i].Values);
+    }
+
+    /// <summary>Asks Fit to stop after the current batch (callbacks use this).</summary>
+    internal void RequestStop(string reason)
+    {
+        _stopRequested = true;
+        _stopReason ??= reason;
+    }
+
+    /// <summary>All weights into one flat array (reused when large enough).</summary>
+    internal float[] SnapshotWeights(float[]? reuse)
+    {
+        int total = CountParams();
+        var snap = reuse is not null && reuse.Length == total ? reuse : new float[total];
+        int o = 0;
+        foreach (var w in _weights) { w.Values.CopyTo(snap.AsSpan(o, w.Length)); o += w.Length; }
+        return snap;
+    }
+
+    /// <summary>Writes back a <see cref="SnapshotWeights"/> array.</summary>
+    internal void RestoreWeights(float[] snapshot)
+    {
+        int o = 0;
+        foreach (var w in _weights) { snapshot.AsSpan(o, w.Length).CopyTo(w.Values); o += w.Length; }
+    }
+
+    private double Step(GraphExecutor ex, int count, float[]? lastGood, out double penalty)
+    {
+        var store = _store!;
+        store.Grads.AsSpan().Clear();
+        ex.Forward(count, training: true);
+        double loss = ex.ComputeLoss(_loss!, count, withGradient: true);
+        penalty = ex.Penalty + WeightPenalty();
+        double total = loss + penalty;
+        if (!double.IsFinite(total)) return total;
+        ex.Backward(count);
+        for (int i = 0; i < _regularized.Length; i++)
+        {
+            var w = _regularized[i];
+            w.Regularizer!.AddGradient(w.Values, w.Grads);
+        }
+        if (lastGood is not null) store.Values.CopyTo(lastGood);
+        _optimizer!.Apply(store, _weights);
+        return total;
+    }
+
+    private double WeightPenalty()
+    {
+        double p = 0;
+        for (int i = 0; i < _regularized.Length; i++) p += _regularized[i].Regularizer!.Penalty(_regularized[i].Values);
+        return p;
+    }
+
+    private (double Loss, double Penalty) EvaluateCore(GraphExecutor ex, Tensor x, Tensor y, int batchSize)
+    {
+        int n = x.Rows, inSize = ex.InputSize(0), outSize = ex.OutputSize;
+        double weightPenalty = WeightPenalty(), lossSum = 0, penaltySum = 0;
+        for (int start = 0; start < n; start += batchSize)
+        {
+            int count = Math.Min(batchSize, n - start);
+            x.Span.Slice(start * inSize, count * inSize).CopyTo(ex.Input(0, count));
+            y.Span.Slice(start * outSize, count * outSize).CopyTo(ex.Targets);
+            ex.Forward(count, training: false);
+            double loss = ex.ComputeLoss(_loss!, count, withGradient: false);
+            double penalty = ex.Penalty + weightPenalty;
+            lossSum += (loss + penalty) * count;
+            penaltySum += penalty * count;
+        }
+        return (lossSum / n, penaltySum / n);
+    }
+
+    private GraphExecutor EvalExecutor(int capacity)
+    {
+        if (_evalExecutor is null || _evalExecutor.Capacity < capacity)
+            _evalExecutor = new GraphExecutor(this, capacity, withGradients: false, _loss, 0);
+        return _evalExecutor;
+    }
+
+    /// <summary>
+    /// Moves the weights into one contiguous store owned by this model, unless they are already there, and
+    /// (re)builds the optimizer's state for it. Another model that shares layers then reads the same store.
+    /// </summary>
+    private ParameterStore EnsureStore()
+    {
+        int offset = 0;
+        bool inPlace = _store is not null;
+        foreach (var w in _weights)
+        {
+            if (inPlace && (!ReferenceEquals(w.Store, _store) || w.Offset != offset)) inPlace = false;
+            offset += w.Length;
+        }
+        if (!inPlace || _store!.Length != offset)
+        {
+            var store = new ParameterStore(offset);
+            offset = 0;
+            foreach (var w in _weights) { w.MoveTo(store, offset); offset += w.Length; }
+            _store = store;
+        }
+        _regularized = _weights.Where(w => w.Regularizer is not null).ToArray();
+        if (!ReferenceEquals(_optimizerStore, _store))
+        {
+            _optimizer!.Build(_store.Length);
+            _optimizerStore = _store;
+        }
+        return _store;
+    }
+
+    private void RequireCompiled(string method)
+    {
+        if (!IsCompiled)
+            throw new InvalidOperationException($"Model '{Name}' must be compiled before {method}: call Compile(optimizer, loss) first.");
+    }
+
+    private static void Gather(Tensor source, ReadOnlySpan<int> rows, Span<float> destination)
+    {
+        int size = source.RowSize;
+        var data = source.Span;
+        for (int i = 0; i < rows.Length; i++)
+            data.Slice(rows[i] * size, size).CopyTo(destination.Slice(i * size, size));
+    }
+
+    private void CheckData(Tensor x, Tensor? y, string xName, string yName)
+    {
+        ArgumentNullException.ThrowIfNull(x, xName);
+        if (x.Rank == 0 || x.Rows == 0)
+            throw new ArgumentException($"{xName} is empty: received shape {ShapeUtil.Format(x.Shape.ToArray())}.");
+        var input = _inputs[0];
+        if (x.RowSize != input.Size)
+            throw new ArgumentException(
+                $"Model '{Name}' input {input.Name} expects {input.Size} features per sample {ShapeUtil.FormatBatch(input.ShapeArray)}, " +
+                $"received {x.RowSize} ({xName} has shape {ShapeUtil.Format(x.Shape.ToArray())}).");
+        CheckFinite(x, xName);
+        if (y is null) return;
+        var output = _outputs[0];
+        if (y.Rank == 0 || y.Rows != x.Rows)
+            throw new ArgumentException($"{xName} has {x.Rows} samples but {yName} has {(y.Rank == 0 ? 0 : y.Rows)}.");
+        if (y.RowSize != output.Size)
+            throw new ArgumentException(
+                $"Model '{Name}' output {output.Name} has {output.Size} values per sample {ShapeUtil.FormatBatch(output.ShapeArray)}, " +
+                $"but {yName} has {y.RowSize} (shape {ShapeUtil.Format(y.Shape.ToArray())}).");
+        CheckFinite(y, yName);
+    }
+
+    private static void CheckFinite(Tensor t, string name)
+    {
+        var data = t.Span;
+        // IndexOfMaxMagnitude returns the first NaN if there is one, else the largest |value|: one pass finds both.
+        int bad = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude(data);
+        if (bad >= 0 && !float.IsFinite(data[bad]))
+            throw new ArgumentException(
+                $"{name} contains {data[bad]} at sample {bad / t.RowSize}, element {bad % t.RowSize}: inputs and targets must be finite.");
+    }
+}

@@ -1,0 +1,53 @@
+namespace Latent.Tests.TestSupport;
+
+/// <summary>Small data sets with known structure.</summary>
+internal static class Synthetic
+{
+    /// <summary>
+    /// x = σ(U·z) with z ~ N(0, I_rank), U ~ N(0, 3²): values in (0, 1) on a rank-<paramref name="rank"/>
+    /// manifold, which a code of <paramref name="rank"/> or more units can reconstruct well.
+    /// </summary>
+    public static float[,] LowRank(int samples, int features, int rank, int seed)
+    {
+        var rng = new Rng((ulong)seed);
+        var u = new double[features, rank];
+        for (int f = 0; f < features; f++)
+        for (int r = 0; r < rank; r++) u[f, r] = 3 * rng.NextGaussian();
+        var x = new float[samples, features];
+        var z = new double[rank];
+        for (int s = 0; s < samples; s++)
+        {
+            for (int r = 0; r < rank; r++) z[r] = rng.NextGaussian();
+            for (int f = 0; f < features; f++)
+            {
+                double a = 0;
+                for (int r = 0; r < rank; r++) a += u[f, r] * z[r];
+                x[s, f] = (float)(1 / (1 + Math.Exp(-a)));
+            }
+        }
+        return x;
+    }
+
+    /// <summary>Uniform values in [lo, hi).</summary>
+    public static float[] Uniform(int n, int seed, float lo = -1, float hi = 1)
+    {
+        var rng = new Rng((ulong)seed);
+        var x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = lo + (hi - lo) * rng.NextFloat();
+        return x;
+    }
+
+    /// <summary>Binary cross-entropy of predicting <paramref name="p"/> for targets <paramref name="t"/>, averaged.</summary>
+    public static double Bce(float[,] t, Func<int, int, double> p)
+    {
+        double s = 0;
+        int n = t.GetLength(0), f = t.GetLength(1);
+        for (int i = 0; i < n; i++)
+        for (int j = 0; j < f; j++)
+        {
+            double q = Math.Clamp(p(i, j), 1e-7, 1 - 1e-7);
+            s -= t[i, j] * Math.Log(q) + (1 - t[i, j]) * Math.Log(1 - q);
+        }
+        return s / (n * f);
+    }
+}
