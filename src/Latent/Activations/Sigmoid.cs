@@ -14,7 +14,10 @@ public sealed class Sigmoid : ActivationFunction
     public override string Name => "sigmoid";
 
     /// <inheritdoc />
-    public override void Forward(ReadOnlySpan<float> z, Span<float> y, int features) => TensorPrimitives.Sigmoid(z, y);
+    public override void Forward(ReadOnlySpan<float> z, Span<float> y, int features)
+    {
+        if (!z.IsEmpty) TensorPrimitives.Sigmoid(z, y); // TensorPrimitives rejects empty spans
+    }
 
     /// <inheritdoc />
     public override void Backward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dz, int features) =>

@@ -14,7 +14,10 @@ public sealed class Tanh : ActivationFunction
     public override string Name => "tanh";
 
     /// <inheritdoc />
-    public override void Forward(ReadOnlySpan<float> z, Span<float> y, int features) => TensorPrimitives.Tanh(z, y);
+    public override void Forward(ReadOnlySpan<float> z, Span<float> y, int features)
+    {
+        if (!z.IsEmpty) TensorPrimitives.Tanh(z, y); // TensorPrimitives rejects empty spans
+    }
 
     /// <inheritdoc />
     public override void Backward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dz, int features) =>

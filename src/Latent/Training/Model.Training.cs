@@ -249,8 +249,20 @@ public partial class Model
 
     private double Step(GraphExecutor ex, int count, float[]? lastGood, out double penalty)
     {
-        var store = _store!;
-        store.Grads.AsSpan().Clear();
+        double total = ComputeGradients(ex, count, out penalty);
+        if (!double.IsFinite(total)) return total;
+        if (lastGood is not null) _store!.Values.CopyTo(lastGood);
+        _optimizer!.Apply(_store!, _weights);
+        return total;
+    }
+
+    /// <summary>
+    /// Forward and backward on the batch already in the executor: fills every weight's gradient of the total
+    /// loss (data loss + activity and weight penalties) and returns that total. Skips backward when it is not finite.
+    /// </summary>
+    internal double ComputeGradients(GraphExecutor ex, int count, out double penalty)
+    {
+        _store!.Grads.AsSpan().Clear();
         ex.Forward(count, training: true);
         double loss = ex.ComputeLoss(_loss!, count, withGradient: true);
         penalty = ex.Penalty + WeightPenalty();
@@ -262,9 +274,22 @@ public partial class Model
             var w = _regularized[i];
             w.Regularizer!.AddGradient(w.Values, w.Grads);
         }
-        if (lastGood is not null) store.Values.CopyTo(lastGood);
-        _optimizer!.Apply(store, _weights);
         return total;
+    }
+
+    /// <summary>The total loss of the batch in the executor, forward only, in training mode (for gradient checks).</summary>
+    internal double ComputeTotalLoss(GraphExecutor ex, int count)
+    {
+        ex.Forward(count, training: true);
+        return ex.ComputeLoss(_loss!, count, withGradient: false) + ex.Penalty + WeightPenalty();
+    }
+
+    /// <summary>Plans a training executor for tests and moves the weights into this model's store.</summary>
+    internal GraphExecutor CreateTrainingExecutor(int capacity, ulong seed)
+    {
+        RequireCompiled("training");
+        EnsureStore();
+        return new GraphExecutor(this, capacity, withGradients: true, _loss, seed);
     }
 
     private double WeightPenalty()

@@ -1,0 +1,88 @@
+using Latent.Layers;
+using Latent.Tests.TestSupport;
+
+namespace Latent.Tests.Graph;
+
+/// <summary>Whole-model gradients through the executor: shared layers, penalties, the logit path of the loss.</summary>
+public class ModelGradientTests
+{
+    private static void CheckModel(Model model, int batch, int seed, string loss = "binary_crossentropy")
+    {
+        model.Compile("sgd", loss);
+        var ex = model.CreateTrainingExecutor(batch, (ulong)seed);
+        var x = Synthetic.Uniform(batch * model.Inputs[0].Size, seed, 0, 1);
+        var y = Synthetic.Uniform(batch * model.Outputs[0].Size, seed + 1, 0, 1);
+        x.CopyTo(ex.Input(0, batch));
+        y.CopyTo(ex.Targets, 0);
+        model.ComputeGradients(ex, batch, out _);
+        var analytic = model.Weights.Select(w => w.Grads.ToArray()).ToArray();
+        double Loss()
+        {
+            ex.Reseed((ulong)seed);
+            return model.ComputeTotalLoss(ex, batch) * 1000; // scaled so gradients are O(1) for the absolute tolerance
+        }
+        for (int i = 0; i < model.Weights.Count; i++)
+        {
+            var w = model.Weights[i];
+            var report = GradientChecker.Compare(w.Name, w.Values, analytic[i].Select(v => v * 1000).ToArray(), Loss, h: 1e-2, atol: 5e-3);
+            Assert.True(report.Passed, report.Message);
+        }
+    }
+
+    [Fact]
+    public void DeepAutoencoderWithSigmoidOutputUsesLogitsAndMatches()
+    {
+        Randomness.SetSeed(12);
+        var input = Input.Create(10);
+        var h = new Dense(6, "relu").Apply(input);
+        h = new Dense(3, "tanh").Apply(h);
+        var output = new Dense(10, "sigmoid").Apply(h);
+        CheckModel(new Model(input, output), batch: 5, seed: 3);
+    }
+
+    [Fact]
+    public void SharedLayerAppliedTwiceSumsItsGradients()
+    {
+        Randomness.SetSeed(13);
+        var input = Input.Create(6);
+        var shared = new Dense(6, "tanh");
+        var output = new Dense(4, "sigmoid").Apply(shared.Apply(shared.Apply(input)));
+        var model = new Model(input, output);
+        Assert.Equal(3, model.Nodes.Length);
+        CheckModel(model, batch: 4, seed: 4, loss: "mean_squared_error");
+    }
+
+    [Fact]
+    public void ActivityAndWeightPenaltiesAreInTheGradient()
+    {
+        Randomness.SetSeed(14);
+        var input = Input.Create(8);
+        var code = new Dense(4, "sigmoid", activityRegularizer: Latent.Regularizers.L1(1e-2),
+                             kernelRegularizer: Latent.Regularizers.L2(1e-2)).Apply(input);
+        var output = new Dense(8, "sigmoid", biasRegularizer: Latent.Regularizers.L1L2(1e-2, 1e-2)).Apply(code);
+        CheckModel(new Model(input, output), batch: 3, seed: 5);
+    }
+
+    [Fact]
+    public void TensorUsedByTwoLayersGetsBothGradients()
+    {
+        Randomness.SetSeed(15);
+        var input = Input.Create(5);
+        var trunk = new Dense(4, "tanh").Apply(input);            // feeds two layers: its gradient is the sum
+        var left = new Dense(4, "selu").Apply(trunk);
+        var right = new Dense(4, "softplus").Apply(trunk);
+        var merged = new Add().Apply(left, right);
+        var output = new Activation("sigmoid").Apply(new Dense(3).Apply(merged));
+        CheckModel(new Model(input, output), 3, 6);
+        CheckModel(new Model(input, new Dense(3, "elu").Apply(merged)), 3, 7, "mean_absolute_error");
+    }
+
+    [Fact]
+    public void DropoutInsideTheModelMatchesWithAFixedMask()
+    {
+        Randomness.SetSeed(16);
+        var input = Input.Create(12);
+        var h = new Dropout(0.4).Apply(new Dense(10, "relu").Apply(input));
+        CheckModel(new Model(input, new Dense(12, "sigmoid").Apply(h)), batch: 4, seed: 8);
+    }
+}

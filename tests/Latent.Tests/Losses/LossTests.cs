@@ -1,0 +1,71 @@
+using Latent.Losses;
+using Latent.Tests.TestSupport;
+
+namespace Latent.Tests.Losses;
+
+public class LossTests
+{
+    public static TheoryData<string> Names() => new(["binary_crossentropy", "mean_squared_error", "mean_absolute_error"]);
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void GradientMatchesFiniteDifferences(string name)
+    {
+        var loss = Loss.Get(name);
+        var p = Synthetic.Uniform(60, 1, 0.05f, 0.95f);
+        var t = Synthetic.Uniform(60, 2, 0f, 1f);
+        var g = new float[p.Length];
+        loss.Compute(p, t, g);
+        // Scale by n so gradients are O(1): the loss is a mean.
+        var scaled = g.Select(v => v * p.Length).ToArray();
+        var report = GradientChecker.Compare(name, p, scaled, () => loss.Compute(p, t, Span<float>.Empty) * p.Length, h: 1e-3);
+        Assert.True(report.Passed, report.Message);
+    }
+
+    [Fact]
+    public void BinaryCrossentropyFromLogitsMatchesFiniteDifferencesAndTheProbabilityForm()
+    {
+        var bce = new BinaryCrossentropy();
+        var z = Synthetic.Uniform(80, 3, -6f, 6f);
+        var t = Synthetic.Uniform(80, 4, 0f, 1f);
+        var g = new float[z.Length];
+        double fromLogits = bce.ComputeFromLogits(z, t, g);
+        var p = z.Select(v => (float)(1 / (1 + Math.Exp(-v)))).ToArray();
+        Assert.Equal(bce.Compute(p, t, Span<float>.Empty), fromLogits, 5);
+        var scaled = g.Select(v => v * z.Length).ToArray();
+        var report = GradientChecker.Compare("bce logits", z, scaled, () => bce.ComputeFromLogits(z, t, Span<float>.Empty) * z.Length);
+        Assert.True(report.Passed, report.Message);
+    }
+
+    [Fact]
+    public void BinaryCrossentropyClipsLikeKeras()
+    {
+        var bce = new BinaryCrossentropy();
+        // p = 0 for t = 1 is clipped to 1e-7: loss = -ln(1e-7) ≈ 16.118, and no gradient flows through the clip.
+        var g = new float[1];
+        Assert.Equal(-Math.Log(1e-7), bce.Compute([0f], [1f], g), 6);
+        Assert.Equal(0f, g[0]);
+        Assert.Equal(-Math.Log(1e-7), bce.ComputeFromLogits([-40f], [1f], g), 3);
+        Assert.Equal(0f, g[0]);
+        // Saturated logits give the same clipped value from either side.
+        Assert.Equal(bce.Compute([1f], [0f], Span<float>.Empty), bce.ComputeFromLogits([30f], [0f], Span<float>.Empty), 3);
+    }
+
+    [Fact]
+    public void ValuesMatchTheirFormulas()
+    {
+        float[] p = [0.2f, 0.9f], t = [0f, 1f];
+        Assert.Equal(-(Math.Log(0.8) + Math.Log(0.9)) / 2, new BinaryCrossentropy().Compute(p, t, Span<float>.Empty), 6);
+        Assert.Equal((0.04 + 0.01) / 2, new MeanSquaredError().Compute(p, t, Span<float>.Empty), 6);
+        Assert.Equal((0.2 + 0.1) / 2, new MeanAbsoluteError().Compute(p, t, Span<float>.Empty), 6);
+    }
+
+    [Fact]
+    public void MismatchedLengthsAndUnknownNamesAreClearErrors()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new MeanSquaredError().Compute(new float[3], new float[4], Span<float>.Empty));
+        Assert.Contains("3", e.Message);
+        Assert.Contains("4", e.Message);
+        Assert.Contains("huber2", Assert.Throws<ArgumentException>(() => Loss.Get("huber2")).Message);
+    }
+}

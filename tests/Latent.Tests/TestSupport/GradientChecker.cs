@@ -1,0 +1,89 @@
+using System.Text;
+using Latent.Layers;
+
+namespace Latent.Tests.TestSupport;
+
+/// <summary>The outcome of comparing an analytic gradient with central differences.</summary>
+internal sealed record GradientReport(bool Passed, int Checked, string Message);
+
+/// <summary>
+/// Central finite differences <c>(L(θ+h) − L(θ−h)) / 2h</c> against analytic gradients. The loss is a double
+/// sum over float32 computations, so the check uses a tolerance that combines absolute and relative error:
+/// <c>|analytic − numeric| ≤ atol + rtol·max(|analytic|, |numeric|)</c>.
+/// </summary>
+internal static class GradientChecker
+{
+    public static GradientReport Compare(string what, Span<float> values, ReadOnlySpan<float> analytic, Func<double> loss,
+                                         double h = 1e-3, double atol = 2e-3, double rtol = 2e-2, int maxChecks = 150)
+    {
+        var failures = new StringBuilder();
+        int n = values.Length, step = Math.Max(1, n / maxChecks), checkedCount = 0, failed = 0;
+        for (int i = 0; i < n; i += step)
+        {
+            float original = values[i];
+            values[i] = (float)(original + h);
+            double plus = loss();
+            values[i] = (float)(original - h);
+            double minus = loss();
+            values[i] = original;
+            double actualStep = (double)(float)(original + h) - (float)(original - h);
+            double numeric = (plus - minus) / actualStep;
+            double a = analytic[i];
+            checkedCount++;
+            if (!(Math.Abs(a - numeric) <= atol + rtol * Math.Max(Math.Abs(a), Math.Abs(numeric))))
+            {
+                if (failed++ < 5) failures.Append($"\n  {what}[{i}]: analytic {a:G6}, numeric {numeric:G6}");
+            }
+        }
+        loss(); // leave the forward state as it was
+        return failed == 0
+            ? new GradientReport(true, checkedCount, $"{what}: {checkedCount} elements agree")
+            : new GradientReport(false, checkedCount, $"{what}: {failed} of {checkedCount} elements disagree:{failures}");
+    }
+
+    /// <summary>
+    /// Checks one layer call in isolation: loss <c>L = Σ wᵢ·yᵢ + auxiliary loss</c> with fixed random w, so
+    /// ∂L/∂y = w; compares ∂L/∂x and ∂L/∂(each weight) with central differences.
+    /// </summary>
+    public static List<GradientReport> CheckLayer(Layer layer, int[] inputShape, int batch, int seed,
+                                                  bool training = false, Func<int, float>? input = null)
+    {
+        var output = layer.Apply(Input.Create(inputShape));
+        var inBuf = new TensorBuffer(inputShape, batch, withGrad: true);
+        var outBuf = new TensorBuffer(output.ShapeArray, batch, withGrad: true);
+        int ws = layer.WorkspacePerSample([inputShape], output.ShapeArray);
+        var ctx = new NodeContext([inBuf], outBuf, [true], ws, batch, (ulong)seed) { Batch = batch, Training = training };
+        var x = Synthetic.Uniform(inBuf.Value.Length, seed);
+        for (int i = 0; i < x.Length; i++) inBuf.Value[i] = input is null ? x[i] : input(i);
+        var w = Synthetic.Uniform(outBuf.Value.Length, seed + 1);
+
+        double Loss()
+        {
+            ctx.Rng = new Rng((ulong)seed); // same dropout mask every time
+            layer.Forward(ctx);
+            double s = ctx.AuxiliaryLoss;
+            var y = ctx.OutputValues;
+            for (int i = 0; i < y.Length; i++) s += (double)w[i] * y[i];
+            return s;
+        }
+
+        Loss();
+        w.CopyTo(outBuf.Grad!, 0);
+        Array.Clear(inBuf.Grad!);
+        foreach (var wt in layer.Weights) wt.Grads.Clear();
+        layer.Backward(ctx);
+
+        var reports = new List<GradientReport>
+        {
+            Compare($"{layer.Name} dx", inBuf.Value, (float[])inBuf.Grad!.Clone(), Loss),
+        };
+        foreach (var wt in layer.Weights)
+            reports.Add(Compare($"d{wt.Name}", wt.Values, wt.Grads.ToArray(), Loss));
+        return reports;
+    }
+
+    public static void AssertAll(IEnumerable<GradientReport> reports)
+    {
+        foreach (var r in reports) Assert.True(r.Passed, r.Message);
+    }
+}
