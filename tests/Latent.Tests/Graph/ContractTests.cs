@@ -10,8 +10,8 @@ public class ContractTests
     public void NotebookCodeRunsAsWritten()
     {
         Randomness.SetSeed(1);
-        float[,] xTrain = Synthetic.LowRank(512, 784, 4, seed: 1);
-        float[,] xTest = Synthetic.LowRank(128, 784, 4, seed: 2);
+        float[,] all = Synthetic.LowRank(640, 784, 4, seed: 1);
+        float[,] xTrain = Synthetic.Rows(all, 0, 512), xTest = Synthetic.Rows(all, 512, 128);
 
         var input   = Input.Create(784);
         var encoded = new Dense(32, activation: "relu",

@@ -4,7 +4,7 @@ namespace Latent.Tests.TestSupport;
 internal static class Synthetic
 {
     /// <summary>
-    /// x = σ(U·z) with z ~ N(0, I_rank), U ~ N(0, 3²): values in (0, 1) on a rank-<paramref name="rank"/>
+    /// x = σ(U·z), U fixed by <paramref name="seed"/> (split one call into train and test so both share U), with z ~ N(0, I_rank), U ~ N(0, 3²): values in (0, 1) on a rank-<paramref name="rank"/>
     /// manifold, which a code of <paramref name="rank"/> or more units can reconstruct well.
     /// </summary>
     public static float[,] LowRank(int samples, int features, int rank, int seed)
@@ -26,6 +26,15 @@ internal static class Synthetic
             }
         }
         return x;
+    }
+
+    /// <summary>Rows [start, start + count) of a 2-D array.</summary>
+    public static float[,] Rows(float[,] x, int start, int count)
+    {
+        int f = x.GetLength(1);
+        var r = new float[count, f];
+        Buffer.BlockCopy(x, start * f * sizeof(float), r, 0, count * f * sizeof(float));
+        return r;
     }
 
     /// <summary>Uniform values in [lo, hi).</summary>

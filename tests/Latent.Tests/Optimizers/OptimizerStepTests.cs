@@ -1,0 +1,106 @@
+using Latent.Layers;
+using Latent.Optimizers;
+
+namespace Latent.Tests.Optimizers;
+
+/// <summary>
+/// Two steps of each optimizer on one parameter θ₀ = 1 with gradients 0.5 then −0.25, against values worked
+/// out from the formulas in each class's documentation (Keras 2 defaults).
+/// </summary>
+public class OptimizerStepTests
+{
+    private static float TwoSteps(Optimizer optimizer, float g1 = 0.5f, float g2 = -0.25f)
+    {
+        var layer = new Dense(1, useBias: false);
+        layer.Apply(Input.Create(1));
+        var w = layer.Kernel!;
+        w.Values[0] = 1f;
+        optimizer.Build(w.Store.Length);
+        foreach (float g in new[] { g1, g2 })
+        {
+            w.Grads[0] = g;
+            optimizer.Apply(w.Store, [w]);
+        }
+        Assert.Equal(2, optimizer.Iterations);
+        return w.Values[0];
+    }
+
+    [Fact]
+    public void SgdPlain() => Assert.Equal(1 - 0.01f * 0.5f + 0.01f * 0.25f, TwoSteps(new Sgd()), 6);
+
+    [Fact]
+    public void SgdMomentum() =>
+        // v₁ = −0.05, θ₁ = 0.95; v₂ = 0.9·(−0.05) + 0.025 = −0.02, θ₂ = 0.93
+        Assert.Equal(0.93f, TwoSteps(new Sgd(0.1, momentum: 0.9)), 6);
+
+    [Fact]
+    public void SgdNesterov() =>
+        // θ₁ = 1 + 0.9·(−0.05) − 0.05 = 0.905; v₂ = −0.02, θ₂ = 0.905 + 0.9·(−0.02) + 0.025 = 0.912
+        Assert.Equal(0.912f, TwoSteps(new Sgd(0.1, momentum: 0.9, nesterov: true)), 6);
+
+    [Fact]
+    public void Adagrad() =>
+        // a₁ = 0.25, θ₁ = 1 − 0.01·0.5/0.5 = 0.99; a₂ = 0.3125, θ₂ = 0.99 + 0.01·0.25/√0.3125 = 0.9944721
+        Assert.Equal(0.99447214f, TwoSteps(new Adagrad()), 6);
+
+    [Fact]
+    public void AdagradWithTfKerasInitialAccumulator() =>
+        // a₁ = 0.1 + 0.25, θ₁ = 1 − 0.01·0.5/√0.35; a₂ = 0.4125, θ₂ = θ₁ + 0.01·0.25/√0.4125
+        Assert.Equal((float)(1 - 0.005 / Math.Sqrt(0.35) + 0.0025 / Math.Sqrt(0.4125)), TwoSteps(new Adagrad(initialAccumulator: 0.1)), 6);
+
+    [Fact]
+    public void Adadelta() =>
+        // a₁ = 0.0125, Δ₁ = 0.5·√1e-7/√(0.0125 + 1e-7) = 1.41421e-3, d₁ = 0.05·Δ₁²; then the same with g = −0.25
+        Assert.Equal(0.99949866f, TwoSteps(new Adadelta()), 6);
+
+    [Fact]
+    public void RmsProp() =>
+        // a₁ = 0.025, θ₁ = 1 − 0.001·0.5/√0.025 = 0.99683772; a₂ = 0.02875, θ₂ = θ₁ + 0.001·0.25/√0.02875
+        Assert.Equal(0.99831214f, TwoSteps(new RmsProp()), 6);
+
+    [Fact]
+    public void Adam() =>
+        // t = 1: η₁ = 0.001·√0.001/0.1, m = 0.05, v = 2.5e-4, θ₁ = 1 − η₁·0.05/√2.5e-4 ≈ 0.999; t = 2 likewise
+        Assert.Equal(0.99873367f, TwoSteps(new Adam()), 6);
+
+    [Fact]
+    public void ClipValueClampsEachElement() =>
+        Assert.Equal(1 - 0.1f * 0.2f + 0.1f * 0.2f, TwoSteps(new Sgd(0.1) { ClipValue = 0.2 }), 6);
+
+    [Fact]
+    public void ClipNormRescalesTheWeightsGradient()
+    {
+        var layer = new Dense(2, useBias: false);
+        layer.Apply(Input.Create(1));
+        var w = layer.Kernel!;
+        w.Values.Clear();
+        var sgd = new Sgd(1.0) { ClipNorm = 1.0 };
+        sgd.Build(w.Length);
+        w.Grads[0] = 3; w.Grads[1] = 4; // norm 5 -> scaled to (0.6, 0.8)
+        sgd.Apply(w.Store, [w]);
+        Assert.Equal(-0.6f, w.Values[0], 6);
+        Assert.Equal(-0.8f, w.Values[1], 6);
+    }
+
+    [Fact]
+    public void NamesGiveKeras2Defaults()
+    {
+        Assert.Equal(0.01, ((Adagrad)Optimizer.Get("adagrad")).LearningRate);
+        Assert.Equal(1e-7, ((Adagrad)Optimizer.Get("adagrad")).Epsilon);
+        var ad = (Adadelta)Optimizer.Get("adadelta");
+        Assert.Equal((1.0, 0.95, 1e-7), (ad.LearningRate, ad.Rho, ad.Epsilon));
+        Assert.Equal(0.001, Optimizer.Get("rmsprop").LearningRate);
+        var adam = (Adam)Optimizer.Get("adam");
+        Assert.Equal((0.001, 0.9, 0.999, 1e-7), (adam.LearningRate, adam.Beta1, adam.Beta2, adam.Epsilon));
+        Assert.Equal(0.01, Optimizer.Get("sgd").LearningRate);
+        Assert.Equal(0.5, new Adadelta(learningRate: 0.5).LearningRate);
+    }
+
+    [Fact]
+    public void BadHyperParametersAreClearErrors()
+    {
+        Assert.Contains("learning_rate=-1", Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(-1)).Message);
+        Assert.Contains("rho=1", Assert.Throws<ArgumentOutOfRangeException>(() => new RmsProp(rho: 1)).Message);
+        Assert.Contains("'adamw2'", Assert.Throws<ArgumentException>(() => Optimizer.Get("adamw2")).Message);
+    }
+}
