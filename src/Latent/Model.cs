@@ -108,6 +108,7 @@ public partial class Model
         foreach (var n in order) if (!layers.Contains(n.Layer)) layers.Add(n.Layer);
         _layers = [.. layers];
         _weights = _layers.SelectMany(l => l.Weights).Distinct().ToArray();
+        _regularized = _weights.Where(w => w.Regularizer is not null).ToArray();
         InvalidateExecutors();
     }
 

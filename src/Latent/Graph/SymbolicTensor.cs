@@ -13,13 +13,14 @@ public sealed class SymbolicTensor
     {
         Producer = producer;
         Shape = shape;
+        Size = ShapeUtil.Product(shape);
     }
 
     /// <summary>The per-sample shape (no batch axis): (784,) for a flattened image.</summary>
     public IReadOnlyList<int> Shape { get; }
 
     /// <summary>Elements per sample.</summary>
-    public int Size => ShapeUtil.Product(Shape.ToArray());
+    public int Size { get; }
 
     /// <summary>The layer whose call produced this tensor.</summary>
     public Layer Layer => Producer.Layer;

@@ -68,7 +68,7 @@ public abstract class Optimizer
     }
 
     /// <summary>One step over every trainable weight of the store: clip, then <see cref="UpdateStep"/>.</summary>
-    internal void Apply(ParameterStore store, IReadOnlyList<Weight> weights)
+    internal void Apply(ParameterStore store, Weight[] weights)
     {
         if (GlobalClipNorm is double global)
         {
@@ -93,7 +93,7 @@ public abstract class Optimizer
         Iterations++;
     }
 
-    private static void ScaleToNorm(IReadOnlyList<Weight> weights, double norm, double max)
+    private static void ScaleToNorm(Weight[] weights, double norm, double max)
     {
         if (norm <= max) return;
         float s = (float)(max / norm);

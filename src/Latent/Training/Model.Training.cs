@@ -110,8 +110,10 @@ public partial class Model
                 double loss = Step(ex, count, lastGood, out double penalty);
                 if (!double.IsFinite(loss) && lastGood is not null)
                 {
+                    // lastGood holds the weights before the latest update: finite, and with a finite loss.
                     RestoreWeights(lastGood);
-                    RequestStop($"batch {b + 1} of epoch {epoch + 1}: loss is {loss}; training stopped and the weights from before the previous step were restored");
+                    RequestStop($"batch {b + 1} of epoch {epoch + 1}: the loss or the weights became {loss}; " +
+                                "training stopped and the last weights with a finite loss were restored");
                     break;
                 }
                 lossSum += loss * count;
@@ -251,8 +253,21 @@ public partial class Model
     {
         double total = ComputeGradients(ex, count, out penalty);
         if (!double.IsFinite(total)) return total;
-        if (lastGood is not null) _store!.Values.CopyTo(lastGood);
-        _optimizer!.Apply(_store!, _weights);
+        if (lastGood is null)
+        {
+            _optimizer!.Apply(_store!, _weights);
+            return total;
+        }
+        _store!.Values.CopyTo(lastGood);
+        _optimizer!.Apply(_store, _weights);
+        // An update can overflow weights while the loss stays finite (a ReLU hides them): undo such a step.
+        var values = _store.Values;
+        int worst = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude(values);
+        if (worst >= 0 && !float.IsFinite(values[worst]))
+        {
+            lastGood.CopyTo(values, 0);
+            return double.NaN;
+        }
         return total;
     }
 
@@ -344,7 +359,6 @@ public partial class Model
             foreach (var w in _weights) { w.MoveTo(store, offset); offset += w.Length; }
             _store = store;
         }
-        _regularized = _weights.Where(w => w.Regularizer is not null).ToArray();
         if (!ReferenceEquals(_optimizerStore, _store))
         {
             _optimizer!.Build(_store.Length);
