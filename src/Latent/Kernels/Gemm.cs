@@ -98,6 +98,7 @@ internal static unsafe class Gemm
     };
 
     /// <summary>One thread's multiply of a whole (sub)problem.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0/OSR code
     private static void Core(GemmIsa isa, bool transA, bool transB, int m, int n, int k,
         float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
     {
@@ -148,6 +149,7 @@ internal static unsafe class Gemm
     }
 
     /// <summary>Packs rows [i0, i0+mc) × cols [p0, p0+kc) of op(A) into MR-row panels: dst[panel][p][r], zero-padded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0/OSR code
     private static void PackA(bool transA, float* a, int lda, int i0, int p0, int mc, int kc, int mr, float* dst)
     {
         for (int ir = 0; ir < mc; ir += mr)
@@ -185,6 +187,7 @@ internal static unsafe class Gemm
     }
 
     /// <summary>Packs rows [p0, p0+kc) × cols [j0, j0+nc) of op(B) into NR-column panels: dst[panel][p][j], zero-padded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0/OSR code
     private static void PackB(bool transB, float* b, int ldb, int p0, int j0, int kc, int nc, int nr, float* dst)
     {
         for (int jr = 0; jr < nc; jr += nr)
@@ -237,6 +240,7 @@ internal static unsafe class Gemm
     }
 
     /// <summary>8×32 tile in 16 zmm accumulators: per k, two loads of B, eight broadcasts of A, sixteen FMAs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0/OSR code
     private static void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, bool acc)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default,
@@ -277,6 +281,7 @@ internal static unsafe class Gemm
     }
 
     /// <summary>6×16 tile in 12 ymm accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0/OSR code
     private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool acc)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
@@ -311,6 +316,7 @@ internal static unsafe class Gemm
     }
 
     /// <summary>4×8 tile in scalar registers, for processors without 256-bit SIMD.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0/OSR code
     private static void KernelScalar4x8(int kc, float* a, float* b, float* c, int ldc, bool acc)
     {
         float* t = stackalloc float[32];
