@@ -345,17 +345,10 @@ public partial class Model
     /// </summary>
     private ParameterStore EnsureStore()
     {
-        int offset = 0;
-        bool inPlace = _store is not null;
-        foreach (var w in _weights)
+        if (_store is null || !WeightsAreInStore())
         {
-            if (inPlace && (!ReferenceEquals(w.Store, _store) || w.Offset != offset)) inPlace = false;
-            offset += w.Length;
-        }
-        if (!inPlace || _store!.Length != offset)
-        {
-            var store = new ParameterStore(offset);
-            offset = 0;
+            var store = new ParameterStore(CountParams());
+            int offset = 0;
             foreach (var w in _weights) { w.MoveTo(store, offset); offset += w.Length; }
             _store = store;
         }

@@ -1,0 +1,39 @@
+using Latent.Data;
+
+namespace Latent.Datasets;
+
+/// <summary>A 28×28 grayscale data set in IDX files (MNIST and Fashion-MNIST share the layout).</summary>
+internal static class ImageDataset
+{
+    public static (Tensor XTrain, int[] YTrain, Tensor XTest, int[] YTest) Load(
+        string name, DatasetFile[] files, string[] localFolders, bool flatten,
+        IProgress<(string File, long Done, long? Total)>? progress)
+    {
+        var paths = files.Select(f => DatasetStore.Ensure(name, f, localFolders, progress)).ToArray();
+        var xTrain = Images(paths[0], flatten);
+        var yTrain = Labels(paths[1], xTrain.Rows);
+        var xTest = Images(paths[2], flatten);
+        var yTest = Labels(paths[3], xTest.Rows);
+        return (xTrain, yTrain, xTest, yTest);
+    }
+
+    private static Tensor Images(string path, bool flatten)
+    {
+        var idx = Idx.Read(path);
+        if (idx.Shape.Length != 3)
+            throw new DataFormatException(path, $"expected images of shape (N, rows, cols), found {ShapeUtil.Format(idx.Shape)}.");
+        int n = idx.Shape[0], h = idx.Shape[1], w = idx.Shape[2];
+        var data = new float[idx.Data.Length];
+        const float scale = 1f / 255f;
+        for (int i = 0; i < data.Length; i++) data[i] = idx.Data[i] * scale;
+        return flatten ? Tensor.FromArray(data, n, h * w) : Tensor.FromArray(data, n, h, w, 1);
+    }
+
+    private static int[] Labels(string path, int expected)
+    {
+        var idx = Idx.Read(path);
+        if (idx.Shape.Length != 1 || idx.Shape[0] != expected)
+            throw new DataFormatException(path, $"expected {expected} labels, found shape {ShapeUtil.Format(idx.Shape)}.");
+        return idx.Data.Select(b => (int)b).ToArray();
+    }
+}

@@ -1,0 +1,157 @@
+using System.Text;
+using Latent.Data;
+using Latent.Layers;
+using Latent.Optimizers;
+using Latent.Serialization;
+using Latent.Tests.TestSupport;
+
+namespace Latent.Tests.Serialization;
+
+public sealed class ModelFileTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("latent-model-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static Model Deep(string optimizer = "adadelta")
+    {
+        var input = Input.Create(20);
+        var h = new Dense(8, "relu", activityRegularizer: Latent.Regularizers.L1(1e-4)).Apply(input);
+        h = new Dropout(0.1).Apply(h);
+        var a = new Dense(4, "tanh", kernelRegularizer: Latent.Regularizers.L2(1e-3)).Apply(h);
+        var b = new Dense(4, "elu", useBias: false).Apply(h);
+        var merged = new Add().Apply(a, b);
+        var model = new Model(input, new Activation("sigmoid").Apply(new Dense(20).Apply(merged)));
+        model.Compile(optimizer, "binary_crossentropy");
+        return model;
+    }
+
+    [Fact]
+    public void RoundTripIsBitExact()
+    {
+        Randomness.SetSeed(1);
+        var model = Deep();
+        Tensor x = Synthetic.LowRank(50, 20, 2, 1);
+        model.Fit(x, x, epochs: 2, batchSize: 8, verbose: 0, seed: 1);
+        string path = Path.Combine(_dir, "m.safetensors");
+        model.Save(path, new Dictionary<string, string> { ["epoch"] = "2" });
+
+        var loaded = Model.Load(path, out var meta);
+        Assert.Equal("2", meta["epoch"]);
+        Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
+        Assert.Equal(model.SummaryText(), loaded.SummaryText());
+        Assert.Equal(model.Evaluate(x, x), loaded.Evaluate(x, x));
+        Assert.IsType<Adadelta>(loaded.Optimizer);
+    }
+
+    [Fact]
+    public void SavedOptimizerStateMakesTrainingContinueExactly()
+    {
+        Tensor x = Synthetic.LowRank(60, 20, 2, 2);
+        Randomness.SetSeed(2);
+        var straight = Deep("adam");
+        straight.Fit(x, x, epochs: 4, batchSize: 8, verbose: 0, seed: 5);
+
+        Randomness.SetSeed(2);
+        var first = Deep("adam");
+        first.Fit(x, x, epochs: 2, batchSize: 8, verbose: 0, seed: 5);
+        string path = Path.Combine(_dir, "half.safetensors");
+        first.Save(path);
+        var resumed = Model.Load(path);
+        Assert.Equal(first.Optimizer!.Iterations, resumed.Optimizer!.Iterations);
+        resumed.Fit(x, x, epochs: 4, batchSize: 8, verbose: 0, seed: 5, initialEpoch: 2);
+
+        var a = straight.GetWeights(); var b = resumed.GetWeights();
+        for (int i = 0; i < a.Length; i++) Assert.Equal(a[i], b[i]);
+    }
+
+    [Fact]
+    public void FileIsPlainSafetensorsWithNamedWeights()
+    {
+        Randomness.SetSeed(3);
+        var model = Deep();
+        string path = Path.Combine(_dir, "plain.safetensors");
+        model.Save(path);
+        using var f = File.OpenRead(path);
+        var (tensors, meta) = Safetensors.Read(f, path);
+        var kernel = tensors.Single(t => t.Name == model.Layers[1].Name + "/kernel");
+        Assert.Equal([20, 8], kernel.Shape);
+        Assert.Equal(model.Layers[1].Weights[0].Values.ToArray(), kernel.Data);
+        Assert.Contains("latent.architecture", meta.Keys);
+        Assert.DoesNotContain(tensors, t => t.Name.StartsWith("optimizer/")); // never trained: no state yet
+    }
+
+    [Fact]
+    public void FailedSaveLeavesThePreviousFileIntact()
+    {
+        string path = Path.Combine(_dir, "keep.safetensors");
+        Randomness.SetSeed(4);
+        Deep().Save(path);
+        var before = File.ReadAllBytes(path);
+        var input = Input.Create(3);
+        var unsaveable = new Model(input, new Unsaveable().Apply(input));
+        Assert.Throws<NotSupportedException>(() => unsaveable.Save(path));
+        Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.Single(Directory.GetFiles(_dir)); // no temporary file left behind
+    }
+
+    private sealed class Unsaveable() : Layer(null)
+    {
+        protected internal override int[] ComputeOutputShape(IReadOnlyList<int[]> inputShapes) => inputShapes[0];
+        protected internal override void Forward(NodeContext ctx) => ctx.Input(0).CopyTo(ctx.OutputValues);
+        protected internal override void Backward(NodeContext ctx) { }
+    }
+
+    public static TheoryData<string, string> Corruptions() => new()
+    {
+        { "empty", "too short" },
+        { "huge-header", "header length" },
+        { "truncated", "" },
+        { "bad-json", "malformed" },
+        { "offsets-outside", "data_offsets" },
+        { "unknown-layer", "unknown layer class 'Evil'" },
+        { "wrong-shape", "has shape" },
+        { "no-architecture", "no Latent architecture" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Corruptions))]
+    public void CorruptFilesGiveAClearErrorNamingTheFile(string kind, string expected)
+    {
+        Randomness.SetSeed(5);
+        string good = Path.Combine(_dir, "good.safetensors");
+        Deep().Save(good);
+        var bytes = File.ReadAllBytes(good);
+        long headerLength = BitConverter.ToInt64(bytes, 0);
+        string header = Encoding.UTF8.GetString(bytes, 8, (int)headerLength);
+        byte[] WithHeader(string h)
+        {
+            var hb = Encoding.UTF8.GetBytes(h);
+            return [.. BitConverter.GetBytes((long)hb.Length), .. hb, .. bytes.AsSpan(8 + (int)headerLength)];
+        }
+        byte[] corrupt = kind switch
+        {
+            "empty" => [],
+            "huge-header" => [.. BitConverter.GetBytes(long.MaxValue / 2), .. bytes.AsSpan(8)],
+            "truncated" => bytes[..(bytes.Length / 2)],
+            "bad-json" => WithHeader("{\"a\": [" + new string(' ', 10)),
+            "offsets-outside" => WithHeader(ReplaceFirstOffsets(header)),
+            "unknown-layer" => WithHeader(header.Replace("\\u0022class\\u0022:\\u0022Dense\\u0022", "\\u0022class\\u0022:\\u0022Evil\\u0022").Replace("\\\"class\\\":\\\"Dense\\\"", "\\\"class\\\":\\\"Evil\\\"")),
+            "wrong-shape" => WithHeader(header.Replace("\"shape\":[20,8]", "\"shape\":[8,20]")),
+            "no-architecture" => WithHeader(header.Replace("latent.architecture", "latent.somethingelse")),
+            _ => throw new ArgumentException(kind),
+        };
+        string path = Path.Combine(_dir, kind + ".safetensors");
+        File.WriteAllBytes(path, corrupt);
+        var e = Assert.Throws<DataFormatException>(() => Model.Load(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
+    private static string ReplaceFirstOffsets(string header)
+    {
+        int i = header.IndexOf("\"data_offsets\":[", StringComparison.Ordinal) + "\"data_offsets\":[".Length;
+        int j = header.IndexOf(']', i);
+        return header[..i] + "0,999999999" + header[j..];
+    }
+}
