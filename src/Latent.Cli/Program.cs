@@ -1,1 +1,80 @@
-Console.WriteLine("latent");
+using System.CommandLine;
+using Latent.Cli;
+using Latent.Data;
+
+// Exit codes: 0 ok, 2 bad usage or bad input (one line on stderr), 1 any other failure.
+var modelOpt = new Option<string?>("--model") { Description = "Preset: simple (32 relu, adagrad, batch 32), sparse (+ L1 1e-4 on the code), deep (128-64-32-64-128, adadelta, batch 100)" };
+modelOpt.AcceptOnlyFromAmong("simple", "sparse", "deep");
+var datasetOpt = new Option<string?>("--dataset") { Description = "mnist, fashion-mnist, or an .npy/.csv file (its last 10% is the test set)" };
+var epochsOpt = new Option<int?>("--epochs") { Description = "Epochs in total (default 100; with --resume, the new total)" };
+var batchOpt = new Option<int?>("--batch-size") { Description = "Samples per step (preset default)" };
+var codeOpt = new Option<int?>("--code-size") { Description = "Units in the code layer (default 32)" };
+var optimizerOpt = new Option<string?>("--optimizer") { Description = "sgd, adagrad, adadelta, rmsprop or adam (preset default)" };
+optimizerOpt.AcceptOnlyFromAmong("sgd", "adagrad", "adadelta", "rmsprop", "adam");
+var lrOpt = new Option<double?>("--learning-rate") { Description = "Overrides the optimizer's Keras default" };
+var seedOpt = new Option<int?>("--seed") { Description = "Makes the run reproducible (random if omitted; recorded in run.json)" };
+var outOpt = new Option<string?>("--out") { Description = "Run folder (default runs/<model>)" };
+var resumeOpt = new Option<string?>("--resume") { Description = "Continue the run in this folder from its last checkpoint" };
+var checkpointOpt = new Option<int?>("--checkpoint-every") { Description = "Save the model and history every N epochs" };
+
+var train = new Command("train", "Train an autoencoder and write a run folder (model, history.csv, loss.png, reconstructions.png, codes.png, run.json)")
+{
+    modelOpt, datasetOpt, epochsOpt, batchOpt, codeOpt, optimizerOpt, lrOpt, seedOpt, outOpt, resumeOpt, checkpointOpt,
+};
+train.SetAction(p => Guard(() => TrainCommand.Run(new TrainCommand.Options(
+    p.GetValue(modelOpt), p.GetValue(datasetOpt), p.GetValue(epochsOpt), p.GetValue(batchOpt), p.GetValue(codeOpt),
+    p.GetValue(optimizerOpt), p.GetValue(lrOpt), p.GetValue(seedOpt), p.GetValue(outOpt), p.GetValue(resumeOpt),
+    p.GetValue(checkpointOpt)))));
+
+Argument<string> RunArg() => new("run") { Description = "A run folder made by 'latent train'" };
+Option<string?> DataOpt() => new("--dataset") { Description = "Data set (default: the one the run trained on)" };
+
+var evalRun = RunArg(); var evalData = DataOpt();
+var evaluate = new Command("evaluate", "Loss of a trained model on the test set") { evalRun, evalData };
+evaluate.SetAction(p => Guard(() => ModelCommands.Evaluate(p.GetValue(evalRun)!, p.GetValue(evalData))));
+
+var recRun = RunArg(); var recData = DataOpt();
+var recN = new Option<int>("--n") { Description = "How many test samples", DefaultValueFactory = _ => 10 };
+var recOut = new Option<string>("--out") { Description = "PNG to write", DefaultValueFactory = _ => "reconstructions.png" };
+var reconstruct = new Command("reconstruct", "Draw test samples over their reconstructions") { recRun, recData, recN, recOut };
+reconstruct.SetAction(p => Guard(() => ModelCommands.Reconstruct(p.GetValue(recRun)!, p.GetValue(recData), p.GetValue(recN), p.GetValue(recOut)!)));
+
+var encRun = RunArg(); var encData = DataOpt();
+var encOut = new Option<string>("--out") { Description = ".npy file for the codes", DefaultValueFactory = _ => "codes.npy" };
+var encode = new Command("encode", "Write the codes of the test set as .npy") { encRun, encData, encOut };
+encode.SetAction(p => Guard(() => ModelCommands.Encode(p.GetValue(encRun)!, p.GetValue(encData), p.GetValue(encOut)!)));
+
+var sumRun = RunArg();
+var summary = new Command("summary", "Print a trained model's layers and parameters") { sumRun };
+summary.SetAction(p => Guard(() => ModelCommands.Summary(p.GetValue(sumRun)!)));
+
+var root = new RootCommand("latent: autoencoders for .NET, from the 'Building Autoencoders in Keras' notebook")
+{
+    train, evaluate, reconstruct, encode, summary,
+};
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    foreach (var error in parsed.Errors) Console.Error.WriteLine($"latent: {error.Message}");
+    Console.Error.WriteLine("Try 'latent --help'.");
+    return 2;
+}
+return parsed.Invoke();
+
+static int Guard(Func<int> action)
+{
+    try
+    {
+        return action();
+    }
+    catch (Exception e) when (e is ArgumentException or DataFormatException or FileNotFoundException or DirectoryNotFoundException or InvalidOperationException or NotSupportedException)
+    {
+        Console.Error.WriteLine($"latent: {e.Message.Split('\n')[0]}");
+        return 2;
+    }
+    catch (Exception e)
+    {
+        Console.Error.WriteLine($"latent: failed: {e.Message}");
+        return 1;
+    }
+}

@@ -67,6 +67,21 @@ public partial class Model
     public Layer GetLayer(string name) => _layers.FirstOrDefault(l => l.Name == name)
         ?? throw new KeyNotFoundException($"Model '{Name}' has no layer '{name}'. Its layers: {string.Join(", ", _layers.Select(l => l.Name))}.");
 
+    /// <summary>
+    /// The output of layer <paramref name="name"/> within this model (Keras's <c>model.get_layer(name).output</c>),
+    /// e.g. to build an encoder from a loaded autoencoder: <c>new Model(ae.Inputs[0], ae.GetLayerOutput("code"))</c>.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">No such layer in this model.</exception>
+    /// <exception cref="InvalidOperationException">The layer is called more than once in this model.</exception>
+    public SymbolicTensor GetLayerOutput(string name)
+    {
+        var layer = GetLayer(name);
+        if (layer is InputLayer) return _inputs.First(t => t.Layer == layer);
+        var calls = Nodes.Where(n => n.Layer == layer).ToArray();
+        return calls.Length == 1 ? calls[0].Output
+            : throw new InvalidOperationException($"Layer '{name}' is called {calls.Length} times in model '{Name}'; its output is ambiguous.");
+    }
+
     /// <summary>Sets the graph and orders it: depth-first from the outputs, stopping at the inputs.</summary>
     protected void SetGraph(IReadOnlyList<SymbolicTensor> inputs, IReadOnlyList<SymbolicTensor> outputs)
     {

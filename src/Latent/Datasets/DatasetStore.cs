@@ -25,11 +25,12 @@ public static class DatasetStore
     /// The path of a verified copy of <paramref name="file"/> in the cache, fetching it if needed.
     /// </summary>
     /// <param name="progress">Download progress: (bytes so far, total bytes if known).</param>
+    /// <param name="cacheRoot">The cache root; <see cref="Root"/> when null.</param>
     /// <exception cref="IOException">No source had a file with the right content; the message lists each attempt.</exception>
     public static string Ensure(string dataset, DatasetFile file, IEnumerable<string>? localFolders = null,
-                                IProgress<(string File, long Done, long? Total)>? progress = null)
+                                IProgress<(string File, long Done, long? Total)>? progress = null, string? cacheRoot = null)
     {
-        string dir = Path.Combine(Root, dataset);
+        string dir = Path.Combine(cacheRoot ?? Root, dataset);
         Directory.CreateDirectory(dir);
         var attempts = new List<string>();
         foreach (var candidate in new[] { file.Name, file.Name + ".gz" }.Select(n => Path.Combine(dir, n)))

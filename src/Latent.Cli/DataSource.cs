@@ -1,0 +1,67 @@
+using System.Security.Cryptography;
+using Latent.Data;
+using Latent.Datasets;
+
+namespace Latent.Cli;
+
+/// <summary>A data set for the tool: train and test images in [0, 1], and a checksum of where they came from.</summary>
+internal sealed record DataSource(string Name, Tensor Train, Tensor Test, int ImageHeight, int ImageWidth, string Checksum)
+{
+    /// <summary>
+    /// "mnist", "fashion-mnist", or a path: an .npy or .csv file, whose last 10% becomes the test set. Values
+    /// outside [0, 1] are scaled: by 1/255 when they look like bytes (integers in 0–255), else by the global min and max.
+    /// </summary>
+    public static DataSource Load(string dataset, IProgress<(string File, long Done, long? Total)>? progress)
+    {
+        switch (dataset)
+        {
+            case "mnist":
+            {
+                var (x, _, t, _) = Mnist.Load(progress: progress);
+                return new DataSource("mnist", x, t, 28, 28, string.Join(",", Mnist.Files.Select(f => f.Sha256[..16])));
+            }
+            case "fashion-mnist":
+            {
+                var (x, _, t, _) = FashionMnist.Load(progress: progress);
+                return new DataSource("fashion-mnist", x, t, 28, 28, string.Join(",", FashionMnist.Files.Select(f => f.Sha256[..16])));
+            }
+        }
+        if (!File.Exists(dataset))
+            throw new FileNotFoundException($"Dataset '{dataset}' is neither mnist, fashion-mnist nor an existing .npy/.csv file.");
+        string ext = Path.GetExtension(dataset).ToLowerInvariant();
+        Tensor all = ext switch
+        {
+            ".npy" => Npy.Read(dataset),
+            ".csv" => Csv.Read(dataset),
+            _ => throw new DataFormatException(dataset, $"unknown extension '{ext}'; expected .npy or .csv."),
+        };
+        if (all.Rank < 2) all = all.Reshape(all.Length, 1);
+        all = all.Reshape(all.Rows, all.RowSize);
+        if (all.Rows < 2) throw new DataFormatException(dataset, $"needs at least 2 samples, found {all.Rows}.");
+        ScaleToUnit(all, dataset);
+        int test = Math.Max(1, all.Rows / 10);
+        int side = (int)Math.Round(Math.Sqrt(all.RowSize));
+        bool square = side * side == all.RowSize;
+        string sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(dataset)));
+        return new DataSource(Path.GetFileName(dataset), all.SliceRows(0, all.Rows - test), all.SliceRows(all.Rows - test, test),
+                              square ? side : 1, square ? side : all.RowSize, sha);
+    }
+
+    private static void ScaleToUnit(Tensor t, string path)
+    {
+        var data = t.Span;
+        float min = float.MaxValue, max = float.MinValue;
+        bool bytes = true;
+        foreach (float v in data)
+        {
+            if (!float.IsFinite(v)) throw new DataFormatException(path, $"contains {v}; values must be finite.");
+            min = Math.Min(min, v);
+            max = Math.Max(max, v);
+            bytes &= v == MathF.Floor(v) && v >= 0 && v <= 255;
+        }
+        if (min >= 0 && max <= 1) return;
+        float lo = bytes ? 0 : min, range = bytes ? 255 : max - min;
+        if (range == 0) range = 1;
+        for (int i = 0; i < data.Length; i++) data[i] = (data[i] - lo) / range;
+    }
+}

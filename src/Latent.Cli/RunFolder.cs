@@ -1,0 +1,133 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Latent.Plotting;
+
+namespace Latent.Cli;
+
+/// <summary>
+/// The files of one training run: model.safetensors (weights, optimizer state, epochs done), history.csv,
+/// loss.png, reconstructions.png, codes.png and run.json (configuration, seed, data checksum, versions, machine).
+/// </summary>
+internal sealed class RunFolder(string path)
+{
+    public string Path { get; } = path;
+    public string ModelFile => System.IO.Path.Combine(Path, "model.safetensors");
+    public string HistoryFile => System.IO.Path.Combine(Path, "history.csv");
+    public string RunFile => System.IO.Path.Combine(Path, "run.json");
+
+    /// <summary>How many samples the figures show: the first ones of the test set, as the notebook does.</summary>
+    public const int FigureSamples = 10;
+
+    public void SaveModel(Model model, int epochsDone) =>
+        model.Save(ModelFile, new Dictionary<string, string> { ["epoch"] = epochsDone.ToString(CultureInfo.InvariantCulture) });
+
+    public (Model Model, int EpochsDone) LoadModel()
+    {
+        if (!File.Exists(ModelFile)) throw new FileNotFoundException($"{Path} holds no model.safetensors: is it a run folder made by 'latent train'?");
+        var model = Model.Load(ModelFile, out var meta);
+        int epochs = meta.TryGetValue("epoch", out var e) && int.TryParse(e, CultureInfo.InvariantCulture, out var n) ? n : 0;
+        return (model, epochs);
+    }
+
+    public void WriteHistory(IReadOnlyList<EpochLogs> rows)
+    {
+        var lines = new List<string> { "epoch,loss,val_loss,penalty,seconds" };
+        lines.AddRange(rows.Select(r => string.Create(CultureInfo.InvariantCulture,
+            $"{r.Epoch + 1},{r.Loss:R},{(r.ValLoss is double v ? v.ToString("R", CultureInfo.InvariantCulture) : "")},{r.Penalty:R},{r.Seconds:F3}")));
+        WriteAtomically(HistoryFile, string.Join('\n', lines) + "\n");
+    }
+
+    public List<EpochLogs> ReadHistory()
+    {
+        if (!File.Exists(HistoryFile)) return [];
+        return File.ReadLines(HistoryFile).Skip(1).Where(l => l.Length > 0).Select(l =>
+        {
+            var f = l.Split(',');
+            double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);
+            return new EpochLogs(int.Parse(f[0], CultureInfo.InvariantCulture) - 1, D(f[1]), D(f[3]),
+                                 f[2].Length > 0 ? D(f[2]) : null, null, D(f[4]));
+        }).ToList();
+    }
+
+    public void WriteRun(RunConfig config, DataSource data, Model model, IReadOnlyList<EpochLogs> history, double? testLoss)
+    {
+        var json = new JsonObject
+        {
+            ["config"] = JsonSerializer.SerializeToNode(config),
+            ["dataset"] = new JsonObject { ["name"] = data.Name, ["checksum"] = data.Checksum, ["train"] = data.Train.Rows, ["test"] = data.Test.Rows },
+            ["epochs_done"] = history.Count == 0 ? 0 : history[^1].Epoch + 1,
+            ["final"] = new JsonObject
+            {
+                ["loss"] = history.Count > 0 ? history[^1].Loss : null,
+                ["val_loss"] = history.Count > 0 ? history[^1].ValLoss : null,
+                ["test_loss"] = testLoss,
+            },
+            ["params"] = model.CountParams(),
+            ["latent_version"] = typeof(Model).Assembly.GetName().Version?.ToString(),
+            ["machine"] = new JsonObject
+            {
+                ["os"] = RuntimeInformation.OSDescription,
+                ["dotnet"] = RuntimeInformation.FrameworkDescription,
+                ["cores"] = Environment.ProcessorCount,
+                ["simd"] = Vector512.IsHardwareAccelerated ? "AVX-512" : Vector256.IsHardwareAccelerated ? "AVX2" : "none",
+            },
+            ["written"] = DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture),
+        };
+        WriteAtomically(RunFile, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    public static RunConfig ReadConfig(string runPath)
+    {
+        string file = System.IO.Path.Combine(runPath, "run.json");
+        if (!File.Exists(file)) throw new FileNotFoundException($"{runPath} holds no run.json: is it a run folder made by 'latent train'?");
+        var node = JsonNode.Parse(File.ReadAllText(file))?["config"] ?? throw new Data.DataFormatException(file, "no config object.");
+        return node.Deserialize<RunConfig>() ?? throw new Data.DataFormatException(file, "unreadable config.");
+    }
+
+    /// <summary>Writes reconstructions.png, codes.png and loss.png.</summary>
+    public void WriteFigures(Model autoencoder, Model encoder, DataSource data, IReadOnlyList<EpochLogs> history, string title)
+    {
+        var samples = data.Test.SliceRows(0, Math.Min(FigureSamples, data.Test.Rows));
+        var recon = autoencoder.Predict(samples);
+        int scale = data.ImageHeight == 1 ? 1 : 4;
+        Figures.ImageRows(System.IO.Path.Combine(Path, "reconstructions.png"),
+        [
+            ("original", samples, data.ImageHeight, data.ImageWidth, false, scale),
+            ("reconstruction", recon, data.ImageHeight, data.ImageWidth, false, scale),
+        ], title);
+        var codes = encoder.Predict(samples);
+        var (ch, cw) = CodeGrid(codes.RowSize);
+        Figures.ImageRows(System.IO.Path.Combine(Path, "codes.png"),
+        [
+            ("input", samples, data.ImageHeight, data.ImageWidth, false, scale),
+            ($"code {ch}×{cw}", codes, ch, cw, true, Math.Max(1, 28 * scale / Math.Max(ch, cw))),
+        ], $"{title}: codes (min-max scaled over the row)");
+        var h = new History();
+        foreach (var r in history)
+        {
+            h.Epochs.Add(r.Epoch);
+            h.Loss.Add(r.Loss);
+            if (r.ValLoss is double v) h.ValLoss.Add(v);
+        }
+        if (h.ValLoss.Count != h.Loss.Count) h.ValLoss.Clear();
+        Figures.LossCurves(System.IO.Path.Combine(Path, "loss.png"), h, title);
+    }
+
+    /// <summary>A near-square grid for a code of <paramref name="size"/> values (32 → 4×8).</summary>
+    public static (int Height, int Width) CodeGrid(int size)
+    {
+        for (int h = (int)Math.Sqrt(size); h >= 1; h--)
+            if (size % h == 0) return (h, size / h);
+        return (1, size);
+    }
+
+    private static void WriteAtomically(string path, string text)
+    {
+        string temp = path + $".tmp-{Environment.ProcessId}";
+        File.WriteAllText(temp, text);
+        File.Move(temp, path, overwrite: true);
+    }
+}

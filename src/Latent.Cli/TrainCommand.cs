@@ -1,0 +1,132 @@
+using Spectre.Console;
+
+namespace Latent.Cli;
+
+/// <summary><c>latent train</c>: a preset (or resumed) autoencoder, trained with a run folder of results.</summary>
+internal static class TrainCommand
+{
+    public sealed record Options(
+        string? Model, string? Dataset, int? Epochs, int? BatchSize, int? CodeSize, string? Optimizer,
+        double? LearningRate, int? Seed, string? Out, string? Resume, int? CheckpointEvery);
+
+    public static int Run(Options o)
+    {
+        RunConfig config;
+        RunFolder run;
+        Model? resumed = null;
+        int epochsDone = 0;
+        if (o.Resume is not null)
+        {
+            run = new RunFolder(o.Resume);
+            config = RunFolder.ReadConfig(o.Resume);
+            if (o.Model is not null && o.Model != config.Model)
+                throw new ArgumentException($"--model {o.Model} differs from the resumed run's model {config.Model}.");
+            (resumed, epochsDone) = run.LoadModel();
+            config = config with
+            {
+                Epochs = o.Epochs ?? config.Epochs,
+                CheckpointEvery = o.CheckpointEvery ?? config.CheckpointEvery,
+            };
+            if (config.Epochs <= epochsDone)
+                throw new ArgumentException($"The run in {o.Resume} has done {epochsDone} epochs; pass --epochs above that to continue.");
+        }
+        else
+        {
+            var preset = RunConfig.Preset(o.Model ?? "simple");
+            config = preset with
+            {
+                Dataset = o.Dataset ?? preset.Dataset,
+                Epochs = o.Epochs ?? preset.Epochs,
+                BatchSize = o.BatchSize ?? preset.BatchSize,
+                CodeSize = o.CodeSize ?? preset.CodeSize,
+                Optimizer = o.Optimizer ?? preset.Optimizer,
+                LearningRate = o.LearningRate ?? preset.LearningRate,
+                Seed = o.Seed ?? Random.Shared.Next(),
+                CheckpointEvery = o.CheckpointEvery ?? 0,
+            };
+            if (config.Epochs <= 0) throw new ArgumentException($"--epochs must be positive, received {config.Epochs}.");
+            if (config.BatchSize <= 0) throw new ArgumentException($"--batch-size must be positive, received {config.BatchSize}.");
+            if (config.CodeSize <= 0) throw new ArgumentException($"--code-size must be positive, received {config.CodeSize}.");
+            run = new RunFolder(o.Out ?? Path.Combine("runs", config.Model));
+        }
+        if (o.Resume is not null && o.Dataset is not null && o.Dataset != config.Dataset)
+            throw new ArgumentException($"--dataset {o.Dataset} differs from the resumed run's dataset {config.Dataset}.");
+
+        var data = LoadData(config.Dataset);
+        Model autoencoder, encoder;
+        if (resumed is not null)
+        {
+            autoencoder = resumed;
+            encoder = RunConfig.EncoderOf(autoencoder);
+            if (autoencoder.Inputs[0].Size != data.Train.RowSize)
+                throw new ArgumentException($"The resumed model takes {autoencoder.Inputs[0].Size} features; {config.Dataset} has {data.Train.RowSize}.");
+        }
+        else
+        {
+            (autoencoder, encoder) = config.Build(data.Train.RowSize);
+        }
+        Directory.CreateDirectory(run.Path);
+        var history = resumed is null ? [] : run.ReadHistory().Where(r => r.Epoch < epochsDone).ToList();
+        run.WriteRun(config, data, autoencoder, history, null);
+
+        Console.WriteLine($"Training {config.Model} autoencoder on {data.Name} ({data.Train.Rows:N0} train, {data.Test.Rows:N0} test), " +
+                          $"{autoencoder.CountParams():N0} parameters, {config.Optimizer}, batch {config.BatchSize}, " +
+                          $"epochs {epochsDone + 1}–{config.Epochs}, seed {config.Seed} -> {run.Path}");
+        var recorder = new Recorder(run, autoencoder, history, config.CheckpointEvery);
+        bool live = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+        History Fit(IReadOnlyList<Callback> extra) => autoencoder.Fit(
+            data.Train, data.Train, epochs: config.Epochs, batchSize: config.BatchSize, shuffle: true,
+            validationData: (data.Test, data.Test), verbose: live ? 0 : 2, callbacks: [recorder, .. extra],
+            seed: config.Seed, initialEpoch: epochsDone);
+        if (live)
+        {
+            AnsiConsole.Progress().AutoClear(true).HideCompleted(true)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(ctx => Fit([new ConsoleProgress(ctx, data.Train.Rows, config.BatchSize, config.Epochs)]));
+        }
+        else Fit([]);
+
+        int done = history.Count == 0 ? epochsDone : history[^1].Epoch + 1;
+        run.SaveModel(autoencoder, done);
+        run.WriteHistory(history);
+        double testLoss = autoencoder.Evaluate(data.Test, data.Test);
+        run.WriteRun(config, data, autoencoder, history, testLoss);
+        run.WriteFigures(autoencoder, encoder, data, history, $"{config.Model} autoencoder, {data.Name}, {done} epochs");
+        Console.WriteLine($"Test loss {testLoss:F4}. Wrote {run.Path}/: model.safetensors, history.csv, loss.png, reconstructions.png, codes.png, run.json");
+        return 0;
+    }
+
+    internal static DataSource LoadData(string dataset)
+    {
+        if (Console.IsOutputRedirected) return DataSource.Load(dataset, null);
+        DataSource? result = null;
+        AnsiConsole.Progress().AutoClear(true).HideCompleted(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new DownloadedColumn(), new TransferSpeedColumn())
+            .Start(ctx =>
+            {
+                var tasks = new Dictionary<string, ProgressTask>();
+                result = DataSource.Load(dataset, new Progress<(string File, long Done, long? Total)>(p =>
+                {
+                    if (!tasks.TryGetValue(p.File, out var t))
+                        tasks[p.File] = t = ctx.AddTask($"Downloading {p.File}", maxValue: p.Total ?? 1);
+                    if (p.Total is long total) t.MaxValue = total;
+                    t.Value = p.Done;
+                }));
+            });
+        return result!;
+    }
+
+    /// <summary>Collects the epochs and writes a checkpoint (model with optimizer state, and history) every N epochs.</summary>
+    private sealed class Recorder(RunFolder run, Model model, List<EpochLogs> history, int every) : Callback
+    {
+        public override void OnEpochEnd(EpochLogs logs)
+        {
+            history.Add(logs);
+            if (every > 0 && (logs.Epoch + 1) % every == 0)
+            {
+                run.SaveModel(model, logs.Epoch + 1);
+                run.WriteHistory(history);
+            }
+        }
+    }
+}

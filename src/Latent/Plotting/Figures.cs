@@ -1,0 +1,128 @@
+using SkiaSharp;
+
+namespace Latent.Plotting;
+
+/// <summary>
+/// The notebook's figures as PNG files: digits over their reconstructions, codes as small images, loss curves.
+/// Images are drawn with nearest-neighbour scaling so each pixel stays a crisp square, in matplotlib's
+/// <c>gray()</c> colormap (0 black, 1 white).
+/// </summary>
+public static class Figures
+{
+    private const int Margin = 12, Gap = 6, LabelWidth = 132;
+
+    /// <summary>
+    /// Draws <paramref name="rows"/> of images (each row: n samples of Height×Width
+    /// values, drawn Scale screen pixels per value) one row above the other, each row labelled, and writes a PNG.
+    /// With Normalize the row is min-max scaled (codes), else values are read as intensities in [0, 1].
+    /// </summary>
+    /// <param name="rows">(label, tensor of (n, height·width) values, whether to min-max scale the row).</param>
+    public static void ImageRows(string path, IReadOnlyList<(string Label, Tensor Images, int Height, int Width, bool Normalize, int Scale)> rows,
+                                 string? title = null)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Count == 0) throw new ArgumentException("Nothing to draw.", nameof(rows));
+        int n = rows.Max(r => r.Images.Rows);
+        int cell = rows.Max(r => r.Width * r.Scale);
+        int titleHeight = title is null ? 0 : 30;
+        int totalHeight = Margin * 2 + titleHeight + rows.Sum(r => r.Height * r.Scale) + Gap * (rows.Count - 1);
+        int totalWidth = Margin * 2 + LabelWidth + n * cell + (n - 1) * Gap;
+        using var surface = SKSurface.Create(new SKImageInfo(totalWidth, totalHeight, SKColorType.Rgba8888, SKAlphaType.Premul));
+        var canvas = surface.Canvas;
+        canvas.Clear(SKColors.White);
+        using var font = new SKFont(SKTypeface.FromFamilyName("DejaVu Sans") ?? SKTypeface.Default, 15);
+        using var ink = new SKPaint { Color = new SKColor(40, 40, 40), IsAntialias = true };
+        if (title is not null) canvas.DrawText(title, Margin, Margin + 18, font, ink);
+        int y = Margin + titleHeight;
+        foreach (var (label, images, h, w, normalize, scale) in rows)
+        {
+            if (images.RowSize != h * w)
+                throw new ArgumentException($"Row '{label}' holds {images.RowSize} values per image, not {h}×{w}.");
+            canvas.DrawText(label, Margin, y + h * scale / 2f + 5, font, ink);
+            float lo = 0, hi = 1;
+            if (normalize)
+            {
+                lo = images.Span.ToArray().Min();
+                hi = images.Span.ToArray().Max();
+                if (hi <= lo) hi = lo + 1;
+            }
+            for (int i = 0; i < images.Rows; i++)
+            {
+                int x = Margin + LabelWidth + i * (cell + Gap) + (cell - w * scale) / 2;
+                DrawImage(canvas, images.Row(i), h, w, x, y, scale, lo, hi);
+            }
+            y += h * scale + Gap;
+        }
+        Save(surface, path);
+    }
+
+    private static void DrawImage(SKCanvas canvas, ReadOnlySpan<float> pixels, int h, int w, int x0, int y0, int scale, float lo, float hi)
+    {
+        using var paint = new SKPaint { IsAntialias = false };
+        for (int r = 0; r < h; r++)
+        for (int c = 0; c < w; c++)
+        {
+            float v = Math.Clamp((pixels[r * w + c] - lo) / (hi - lo), 0f, 1f);
+            byte g = (byte)MathF.Round(v * 255);
+            paint.Color = new SKColor(g, g, g);
+            canvas.DrawRect(x0 + c * scale, y0 + r * scale, scale, scale, paint);
+        }
+        using var frame = new SKPaint { Color = new SKColor(200, 200, 200), Style = SKPaintStyle.Stroke, StrokeWidth = 1 };
+        canvas.DrawRect(x0 - 0.5f, y0 - 0.5f, w * scale + 1, h * scale + 1, frame);
+    }
+
+    /// <summary>Training and validation loss per epoch as a line chart (ScottPlot).</summary>
+    public static void LossCurves(string path, History history, string title = "Loss")
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        var plot = new ScottPlot.Plot();
+        double[] epochs = history.Epochs.Select(e => e + 1.0).ToArray();
+        var train = plot.Add.Scatter(epochs, history.Loss.ToArray());
+        train.LegendText = "training loss";
+        train.LineWidth = 2;
+        if (history.ValLoss.Count == epochs.Length)
+        {
+            var val = plot.Add.Scatter(epochs, history.ValLoss.ToArray());
+            val.LegendText = "validation loss";
+            val.LineWidth = 2;
+        }
+        plot.Font.Set("DejaVu Sans"); // a sans face that Debian ships; ScottPlot falls back to a serif otherwise
+        plot.Title(title);
+        plot.XLabel("epoch");
+        plot.YLabel("binary cross-entropy");
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
+        string temp = TempName(path);
+        try
+        {
+            plot.SavePng(temp, 800, 500);
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    private static void Save(SKSurface surface, string path)
+    {
+        using var image = surface.Snapshot();
+        using var data = image.Encode(SKEncodedImageFormat.Png, 100);
+        string temp = TempName(path);
+        try
+        {
+            using (var file = File.Create(temp)) data.SaveTo(file);
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    private static string TempName(string path)
+    {
+        string full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        return full + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}.png";
+    }
+}
