@@ -8,7 +8,7 @@ namespace Latent.Cli;
 internal sealed record DataSource(string Name, Tensor Train, Tensor Test, int ImageHeight, int ImageWidth, string Checksum)
 {
     /// <summary>
-    /// "mnist", "fashion-mnist", or a path: an .npy or .csv file, whose last 10% becomes the test set. Values
+    /// "mnist", "fashion-mnist", a folder of PNG/JPEG images (28×28 grayscale), or an .npy or .csv file; the last 10% of a file or folder becomes the test set. Values
     /// outside [0, 1] are scaled: by 1/255 when they look like bytes (integers in 0–255), else by the global min and max.
     /// </summary>
     public static DataSource Load(string dataset, IProgress<(string File, long Done, long? Total)>? progress)
@@ -26,8 +26,17 @@ internal sealed record DataSource(string Name, Tensor Train, Tensor Test, int Im
                 return new DataSource("fashion-mnist", x, t, 28, 28, string.Join(",", FashionMnist.Files.Select(f => f.Sha256[..16])));
             }
         }
+        if (Directory.Exists(dataset))
+        {
+            // A folder of images: 28×28 grayscale, like MNIST; the last 10% (in name order) is the test set.
+            var images = ImageFolder.Load(dataset);
+            if (images.Rows < 2) throw new DataFormatException(dataset, $"needs at least 2 images, found {images.Rows}.");
+            int held = Math.Max(1, images.Rows / 10);
+            return new DataSource(Path.GetFileName(Path.TrimEndingDirectorySeparator(dataset)), images.SliceRows(0, images.Rows - held),
+                                  images.SliceRows(images.Rows - held, held), 28, 28, $"{images.Rows} images");
+        }
         if (!File.Exists(dataset))
-            throw new FileNotFoundException($"Dataset '{dataset}' is neither mnist, fashion-mnist nor an existing .npy/.csv file.");
+            throw new FileNotFoundException($"Dataset '{dataset}' is neither mnist, fashion-mnist, a folder of images nor an existing .npy/.csv file.");
         string ext = Path.GetExtension(dataset).ToLowerInvariant();
         Tensor all = ext switch
         {

@@ -5,7 +5,7 @@ using Latent.Data;
 // Exit codes: 0 ok, 2 bad usage or bad input (one line on stderr), 1 any other failure.
 var modelOpt = new Option<string?>("--model") { Description = "Preset: simple (32 relu, adagrad, batch 32), sparse (+ L1 1e-4 on the code), deep (128-64-32-64-128, adadelta, batch 100)" };
 modelOpt.AcceptOnlyFromAmong("simple", "sparse", "deep");
-var datasetOpt = new Option<string?>("--dataset") { Description = "mnist, fashion-mnist, or an .npy/.csv file (its last 10% is the test set)" };
+var datasetOpt = new Option<string?>("--dataset") { Description = "mnist, fashion-mnist, an .npy/.csv file, or a folder of PNG/JPEG images (28×28 grayscale); the last 10% of a file or folder is the test set" };
 var epochsOpt = new Option<int?>("--epochs") { Description = "Epochs in total (default 100; with --resume, the new total)" };
 var batchOpt = new Option<int?>("--batch-size") { Description = "Samples per step (preset default)" };
 var codeOpt = new Option<int?>("--code-size") { Description = "Units in the code layer (default 32)" };

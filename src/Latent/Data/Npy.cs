@@ -33,10 +33,17 @@ public static partial class Npy
     public static Tensor Read(string path, out ElementType type)
     {
         using var file = File.OpenRead(path);
-        long length = file.Length;
+        return Read(file, file.Length, path, out type);
+    }
+
+    /// <summary>Reads an array from a stream of <paramref name="length"/> bytes (an .npz entry); <paramref name="path"/> names it in errors.</summary>
+    public static Tensor Read(Stream file, long length, string path, out ElementType type)
+    {
+        long position = 0;
         Span<byte> start = stackalloc byte[10];
         if (file.ReadAtLeast(start, 10, throwOnEndOfStream: false) < 10 || !start[..6].SequenceEqual(Magic))
             throw new DataFormatException(path, "not an .npy file (bad magic; expected \\x93NUMPY).");
+        position = 10;
         int major = start[6];
         long headerLength;
         if (major == 1) headerLength = BinaryPrimitives.ReadUInt16LittleEndian(start[8..10]);
@@ -44,12 +51,14 @@ public static partial class Npy
         {
             Span<byte> rest = stackalloc byte[2];
             if (file.ReadAtLeast(rest, 2, throwOnEndOfStream: false) < 2) throw new DataFormatException(path, "truncated .npy header.");
+            position = 12;
             headerLength = BinaryPrimitives.ReadUInt32LittleEndian([start[8], start[9], rest[0], rest[1]]);
         }
         else throw new DataFormatException(path, $".npy version {major}.{start[7]} is not supported.");
-        if (headerLength > 1 << 20 || headerLength > length - file.Position)
+        if (headerLength > 1 << 20 || headerLength > length - position)
             throw new DataFormatException(path, $".npy header length {headerLength} does not fit the file ({length} bytes).");
         var header = Encoding.Latin1.GetString(BoundedReader.ReadExactly(file, headerLength, path, "the .npy header"));
+        position += headerLength;
 
         string descr = Field(header, "descr", path);
         type = descr switch
@@ -69,7 +78,7 @@ public static partial class Npy
         int itemSize = type switch { ElementType.Float32 => 4, ElementType.Float64 => 8, _ => 1 };
         long count = 1;
         foreach (int d in shape) count *= d;
-        long remaining = length - file.Position;
+        long remaining = length - position;
         if (count * itemSize != remaining)
             throw new DataFormatException(path,
                 $"the header claims shape {ShapeUtil.Format(shape)} ({count * itemSize:N0} bytes of {descr}) but the file holds {remaining:N0} bytes of data.");

@@ -24,7 +24,64 @@ public static class Mnist
     /// <summary>Loads MNIST, fetching and verifying the files into the cache if needed.</summary>
     /// <param name="flatten">(N, 784) when true (the notebook's layout), else (N, 28, 28, 1).</param>
     /// <param name="progress">Download progress, if a download happens.</param>
+    /// <remarks>If the IDX files cannot be had but the cache holds Keras's <c>mnist.npz</c>, that is used (after the same content check).</remarks>
     public static (Tensor XTrain, int[] YTrain, Tensor XTest, int[] YTest) Load(
-        bool flatten = true, IProgress<(string File, long Done, long? Total)>? progress = null) =>
-        ImageDataset.Load("mnist", [.. Files], [], flatten, progress);
+        bool flatten = true, IProgress<(string File, long Done, long? Total)>? progress = null)
+    {
+        try
+        {
+            return ImageDataset.Load("mnist", [.. Files], [], flatten, progress);
+        }
+        catch (IOException) when (System.IO.File.Exists(Path.Combine(DatasetStore.Root, "mnist", "mnist.npz")))
+        {
+            return LoadNpz(Path.Combine(DatasetStore.Root, "mnist", "mnist.npz"), flatten);
+        }
+    }
+
+    /// <summary>SHA-256 of the pixel and label bytes (no header) of x_train, y_train, x_test, y_test: the check for an .npz copy.</summary>
+    private static readonly string[] ContentSha256 =
+    [
+        "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
+        "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13",
+        "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
+        "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
+    ];
+
+    /// <summary>
+    /// Loads Keras's <c>mnist.npz</c> (arrays x_train, y_train, x_test, y_test of uint8), checking that its
+    /// pixels and labels are byte for byte those of the original IDX files.
+    /// </summary>
+    /// <exception cref="Data.DataFormatException">Missing arrays, wrong shapes, or content that differs from MNIST.</exception>
+    public static (Tensor XTrain, int[] YTrain, Tensor XTest, int[] YTest) LoadNpz(string path, bool flatten = true)
+    {
+        var arrays = Data.Npz.Read(path);
+        string[] names = ["x_train", "y_train", "x_test", "y_test"];
+        int[][] shapes = [[60000, 28, 28], [60000], [10000, 28, 28], [10000]];
+        var bytes = new byte[4][];
+        for (int i = 0; i < 4; i++)
+        {
+            if (!arrays.TryGetValue(names[i], out var t))
+                throw new Data.DataFormatException(path, $"has no array '{names[i]}' (found: {string.Join(", ", arrays.Keys)}).");
+            if (!t.Shape.SequenceEqual(shapes[i]))
+                throw new Data.DataFormatException(path, $"'{names[i]}' has shape {ShapeUtil.Format(t.Shape.ToArray())}, MNIST's is {ShapeUtil.Format(shapes[i])}.");
+            bytes[i] = new byte[t.Length];
+            var span = t.Span;
+            for (int k = 0; k < span.Length; k++)
+            {
+                float v = span[k];
+                if (v < 0 || v > 255 || v != MathF.Floor(v)) throw new Data.DataFormatException(path, $"'{names[i]}' holds {v}, not a byte.");
+                bytes[i][k] = (byte)v;
+            }
+            string hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes[i]));
+            if (hash != ContentSha256[i])
+                throw new Data.DataFormatException(path, $"'{names[i]}' differs from MNIST (SHA-256 {hash}).");
+        }
+        Tensor Images(byte[] b, int n)
+        {
+            var data = new float[b.Length];
+            for (int k = 0; k < b.Length; k++) data[k] = b[k] / 255f;
+            return flatten ? Tensor.FromArray(data, n, 784) : Tensor.FromArray(data, n, 28, 28, 1);
+        }
+        return (Images(bytes[0], 60000), bytes[1].Select(b => (int)b).ToArray(), Images(bytes[2], 10000), bytes[3].Select(b => (int)b).ToArray());
+    }
 }

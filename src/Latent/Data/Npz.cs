@@ -1,0 +1,29 @@
+using System.IO.Compression;
+
+namespace Latent.Data;
+
+/// <summary>NumPy's .npz: a zip archive of .npy arrays (Keras's <c>mnist.npz</c> holds x_train, y_train, x_test, y_test).</summary>
+public static class Npz
+{
+    /// <summary>Reads every array, keyed by its name without ".npy".</summary>
+    /// <exception cref="DataFormatException">Not a zip archive, or an entry that is not a valid .npy.</exception>
+    public static Dictionary<string, Tensor> Read(string path)
+    {
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            var result = new Dictionary<string, Tensor>();
+            foreach (var entry in zip.Entries)
+            {
+                if (!entry.FullName.EndsWith(".npy", StringComparison.Ordinal)) continue;
+                using var stream = entry.Open();
+                result[entry.FullName[..^4]] = Npy.Read(stream, entry.Length, $"{path}:{entry.FullName}", out _);
+            }
+            return result;
+        }
+        catch (InvalidDataException e)
+        {
+            throw new DataFormatException(path, $"not a readable .npz (zip) archive: {e.Message}");
+        }
+    }
+}
