@@ -7,8 +7,14 @@ switch (mode)
         GemmTimer.Run(1);
         GemmTimer.Run(int.MaxValue);
         break;
+    case "epoch":
+        EpochTimer.Run(args.Length > 1 ? args[1].Split(',') : ["simple-256", "simple-32", "deep-100"], args.Length > 2 ? int.Parse(args[2]) : 3);
+        break;
+    case "profile":
+        foreach (var row in args.Length > 1 ? args[1].Split(',') : ["simple-256", "simple-32", "deep-100"]) PhaseProfile.Run(row, 500);
+        break;
     default:
-        Console.Error.WriteLine($"Unknown mode '{mode}'. Modes: gemm");
+        Console.Error.WriteLine($"Unknown mode '{mode}'. Modes: gemm, epoch [rows] [repetitions]");
         return 2;
 }
 return 0;

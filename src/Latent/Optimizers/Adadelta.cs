@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
 namespace Latent.Optimizers;
 
 /// <summary>
@@ -25,7 +28,25 @@ public sealed class Adadelta(double learningRate = 1.0, double rho = 0.95, doubl
         var a = State(0, offset, param.Length);
         var d = State(1, offset, param.Length);
         float rho = (float)Rho, eps = (float)Epsilon, one = 1f - rho;
-        for (int i = 0; i < param.Length; i++)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var p = MemoryMarshal.Cast<float, Vector<float>>(param);
+            var gv = MemoryMarshal.Cast<float, Vector<float>>(grad);
+            var av = MemoryMarshal.Cast<float, Vector<float>>(a);
+            var dv = MemoryMarshal.Cast<float, Vector<float>>(d);
+            var e = new Vector<float>(eps);
+            for (int k = 0; k < p.Length; k++)
+            {
+                var g = gv[k];
+                av[k] = rho * av[k] + one * g * g;
+                var delta = g * Vector.SquareRoot(dv[k] + e) / Vector.SquareRoot(av[k] + e);
+                p[k] -= learningRate * delta;
+                dv[k] = rho * dv[k] + one * delta * delta;
+            }
+            i = p.Length * Vector<float>.Count;
+        }
+        for (; i < param.Length; i++)
         {
             float g = grad[i];
             a[i] = rho * a[i] + one * g * g;

@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
 namespace Latent.Optimizers;
 
 /// <summary>
@@ -27,7 +30,23 @@ public sealed class Adagrad(double learningRate = 0.01, double epsilon = 1e-7, d
     {
         var a = State(0, offset, param.Length);
         float eps = (float)Epsilon;
-        for (int i = 0; i < param.Length; i++)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var p = MemoryMarshal.Cast<float, Vector<float>>(param);
+            var gv = MemoryMarshal.Cast<float, Vector<float>>(grad);
+            var av = MemoryMarshal.Cast<float, Vector<float>>(a);
+            var lr = new Vector<float>(learningRate);
+            var e = new Vector<float>(eps);
+            for (int k = 0; k < p.Length; k++)
+            {
+                var g = gv[k];
+                av[k] += g * g;
+                p[k] -= lr * g / (Vector.SquareRoot(av[k]) + e);
+            }
+            i = p.Length * Vector<float>.Count;
+        }
+        for (; i < param.Length; i++)
         {
             float g = grad[i];
             a[i] += g * g;

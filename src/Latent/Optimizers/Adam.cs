@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
 namespace Latent.Optimizers;
 
 /// <summary>
@@ -30,7 +33,24 @@ public sealed class Adam(double learningRate = 0.001, double beta1 = 0.9, double
         long t = Iterations + 1;
         float lrT = (float)(learningRate * Math.Sqrt(1 - Math.Pow(Beta2, t)) / (1 - Math.Pow(Beta1, t)));
         float b1 = (float)Beta1, b2 = (float)Beta2, eps = (float)Epsilon;
-        for (int i = 0; i < param.Length; i++)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var p = MemoryMarshal.Cast<float, Vector<float>>(param);
+            var gv = MemoryMarshal.Cast<float, Vector<float>>(grad);
+            var mv = MemoryMarshal.Cast<float, Vector<float>>(m);
+            var vv = MemoryMarshal.Cast<float, Vector<float>>(v);
+            var e = new Vector<float>(eps);
+            for (int k = 0; k < p.Length; k++)
+            {
+                var g = gv[k];
+                mv[k] = b1 * mv[k] + (1 - b1) * g;
+                vv[k] = b2 * vv[k] + (1 - b2) * g * g;
+                p[k] -= lrT * mv[k] / (Vector.SquareRoot(vv[k]) + e);
+            }
+            i = p.Length * Vector<float>.Count;
+        }
+        for (; i < param.Length; i++)
         {
             float g = grad[i];
             m[i] = b1 * m[i] + (1 - b1) * g;

@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
 namespace Latent.Optimizers;
 
 /// <summary>
@@ -23,7 +26,21 @@ public sealed class RmsProp(double learningRate = 0.001, double rho = 0.9, doubl
     {
         var a = State(0, offset, param.Length);
         float rho = (float)Rho, eps = (float)Epsilon, one = 1f - rho;
-        for (int i = 0; i < param.Length; i++)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var p = MemoryMarshal.Cast<float, Vector<float>>(param);
+            var gv = MemoryMarshal.Cast<float, Vector<float>>(grad);
+            var av = MemoryMarshal.Cast<float, Vector<float>>(a);
+            for (int k = 0; k < p.Length; k++)
+            {
+                var g = gv[k];
+                av[k] = rho * av[k] + one * g * g;
+                p[k] -= learningRate * g / (Vector.SquareRoot(av[k]) + new Vector<float>(eps));
+            }
+            i = p.Length * Vector<float>.Count;
+        }
+        for (; i < param.Length; i++)
         {
             float g = grad[i];
             a[i] = rho * a[i] + one * g * g;

@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
 namespace Latent.Optimizers;
 
 /// <summary>
@@ -25,12 +28,25 @@ public sealed class Sgd(double learningRate = 0.01, double momentum = 0, bool ne
     {
         if (Momentum == 0)
         {
-            for (int i = 0; i < param.Length; i++) param[i] -= learningRate * grad[i];
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(grad, -learningRate, param, param);
             return;
         }
         var v = State(0, offset, param.Length);
         float mu = (float)Momentum;
-        for (int i = 0; i < param.Length; i++)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var p = MemoryMarshal.Cast<float, Vector<float>>(param);
+            var gv = MemoryMarshal.Cast<float, Vector<float>>(grad);
+            var vv = MemoryMarshal.Cast<float, Vector<float>>(v);
+            for (int k = 0; k < p.Length; k++)
+            {
+                vv[k] = mu * vv[k] - learningRate * gv[k];
+                p[k] += Nesterov ? mu * vv[k] - learningRate * gv[k] : vv[k];
+            }
+            i = p.Length * Vector<float>.Count;
+        }
+        for (; i < param.Length; i++)
         {
             v[i] = mu * v[i] - learningRate * grad[i];
             param[i] += Nesterov ? mu * v[i] - learningRate * grad[i] : v[i];

@@ -299,6 +299,9 @@ public partial class Model
         return ex.ComputeLoss(_loss!, count, withGradient: false) + ex.Penalty + WeightPenalty();
     }
 
+    /// <summary>One optimizer step with the gradients already computed (benchmarks time the phases apart).</summary>
+    internal void ApplyOptimizerForBench() => _optimizer!.Apply(_store!, _weights);
+
     /// <summary>Plans a training executor for tests and moves the weights into this model's store.</summary>
     internal GraphExecutor CreateTrainingExecutor(int capacity, ulong seed)
     {

@@ -38,6 +38,29 @@ public class LossTests
     }
 
     [Fact]
+    public void BinaryCrossentropyFromLogitsMatchesADoubleReferenceAtEveryLength()
+    {
+        var bce = new BinaryCrossentropy();
+        double limit = bce.LogitLimit;
+        for (int n = 1; n <= 70; n++)
+        {
+            var z = Synthetic.Uniform(n, n, -20f, 20f);
+            var t = Synthetic.Uniform(n, n + 100, 0f, 1f);
+            var g = new float[n];
+            double loss = bce.ComputeFromLogits(z, t, g);
+            double expected = 0;
+            for (int i = 0; i < n; i++)
+            {
+                double zc = Math.Clamp(z[i], -limit, limit);
+                expected += Math.Max(zc, 0) - zc * t[i] + Math.Log(1 + Math.Exp(-Math.Abs(zc)));
+                double grad = Math.Abs(z[i]) < limit ? (1 / (1 + Math.Exp(-z[i])) - t[i]) / n : 0;
+                Assert.True(Math.Abs(grad - g[i]) <= 1e-6 / n + 1e-6 * Math.Abs(grad), $"n={n} i={i}: {g[i]} vs {grad}");
+            }
+            Assert.Equal(expected / n, loss, 5);
+        }
+    }
+
+    [Fact]
     public void BinaryCrossentropyClipsLikeKeras()
     {
         var bce = new BinaryCrossentropy();

@@ -63,6 +63,44 @@ public class OptimizerStepTests
         // t = 1: η₁ = 0.001·√0.001/0.1, m = 0.05, v = 2.5e-4, θ₁ = 1 − η₁·0.05/√2.5e-4 ≈ 0.999; t = 2 likewise
         Assert.Equal(0.99873367f, TwoSteps(new Adam()), 6);
 
+    public static TheoryData<string> Names() => new(["sgd", "adagrad", "adadelta", "rmsprop", "adam"]);
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void VectorPathMatchesTheScalarFormulaOnEveryElement(string name)
+    {
+        // 37 parameters: full vectors plus a scalar tail; each must follow the same formula as a lone parameter.
+        var grads = TestSupport.Synthetic.Uniform(37 * 3, 5);
+        var layer = new Dense(37, useBias: false);
+        layer.Apply(Input.Create(1));
+        var w = layer.Kernel!;
+        for (int i = 0; i < 37; i++) w.Values[i] = 0.1f * i - 1;
+        var opt = Optimizer.Get(name);
+        if (opt is Sgd) opt = new Sgd(0.1, momentum: 0.9, nesterov: true);
+        opt.Build(w.Length);
+        for (int step = 0; step < 3; step++)
+        {
+            grads.AsSpan(step * 37, 37).CopyTo(w.Grads);
+            opt.Apply(w.Store, [w]);
+        }
+        for (int i = 0; i < 37; i++)
+        {
+            var one = new Dense(1, useBias: false);
+            one.Apply(Input.Create(1));
+            var u = one.Kernel!;
+            u.Values[0] = 0.1f * i - 1;
+            var single = Optimizer.Get(name);
+            if (single is Sgd) single = new Sgd(0.1, momentum: 0.9, nesterov: true);
+            single.Build(1);
+            for (int step = 0; step < 3; step++)
+            {
+                u.Grads[0] = grads[step * 37 + i];
+                single.Apply(u.Store, [u]);
+            }
+            Assert.Equal(u.Values[0], w.Values[i], 5);
+        }
+    }
+
     [Fact]
     public void ClipValueClampsEachElement() =>
         Assert.Equal(1 - 0.1f * 0.2f + 0.1f * 0.2f, TwoSteps(new Sgd(0.1) { ClipValue = 0.2 }), 6);

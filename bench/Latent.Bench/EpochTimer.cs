@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using Latent.Datasets;
+using Latent.Layers;
+
+namespace Latent.Bench;
+
+/// <summary>Whole training epochs on MNIST for the three rows, and Predict throughput on the test set.</summary>
+internal static class EpochTimer
+{
+    public static (Model Model, int Batch) Build(string row)
+    {
+        Randomness.SetSeed(1);
+        var input = Input.Create(784);
+        switch (row)
+        {
+            case "simple-256":
+            case "simple-32":
+            {
+                var code = new Dense(32, "relu").Apply(input);
+                var m = new Model(input, new Dense(784, "sigmoid").Apply(code));
+                m.Compile("adagrad", "binary_crossentropy");
+                return (m, row == "simple-256" ? 256 : 32);
+            }
+            case "deep-100":
+            {
+                var h = new Dense(128, "relu").Apply(input);
+                h = new Dense(64, "relu").Apply(h);
+                h = new Dense(32, "relu").Apply(h);
+                h = new Dense(64, "relu").Apply(h);
+                h = new Dense(128, "relu").Apply(h);
+                var m = new Model(input, new Dense(784, "sigmoid").Apply(h));
+                m.Compile("adadelta", "binary_crossentropy");
+                return (m, 100);
+            }
+            default:
+                throw new ArgumentException($"Unknown row '{row}'. Rows: simple-256, simple-32, deep-100.");
+        }
+    }
+
+    /// <summary>Prints one line per repetition: row, seconds per epoch, final loss.</summary>
+    public static void Run(string[] rows, int repetitions)
+    {
+        var (xTrain, _, xTest, _) = Mnist.Load();
+        foreach (var row in rows)
+        {
+            var (model, batch) = Build(row);
+            model.Fit(xTrain.SliceRows(0, 2048), xTrain.SliceRows(0, 2048), epochs: 1, batchSize: batch, verbose: 0, seed: 1); // warm-up: JIT, pool
+            for (int r = 0; r < repetitions; r++)
+            {
+                var sw = Stopwatch.StartNew();
+                var h = model.Fit(xTrain, xTrain, epochs: 1, batchSize: batch, shuffle: true, verbose: 0, seed: r);
+                double s = sw.Elapsed.TotalSeconds;
+                Console.WriteLine($"{row,-12} {s,8:F3} s/epoch  loss {h.Loss[0]:F4}");
+            }
+            var encoder = new Model(model.Inputs[0], model.Nodes.Length > 2 ? model.GetLayerOutput(model.Layers[3].Name) : model.GetLayerOutput(model.Layers[1].Name));
+            encoder.Predict(xTest, batchSize: 256);
+            var p = Stopwatch.StartNew();
+            encoder.Predict(xTest, batchSize: 256);
+            Console.WriteLine($"{row,-12} predict(encode 10000) {p.Elapsed.TotalMilliseconds,8:F1} ms");
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using System.Diagnostics;
+
+namespace Latent.Bench;
+
+/// <summary>Where a training step's time goes: forward, loss, backward, optimizer, timed over many steps on one batch.</summary>
+internal static class PhaseProfile
+{
+    public static void Run(string row, int steps)
+    {
+        var (model, batch) = EpochTimer.Build(row);
+        var ex = model.CreateTrainingExecutor(batch, 1);
+        var rng = new Random(1);
+        var input = ex.Input(0, batch);
+        for (int i = 0; i < input.Length; i++) input[i] = (float)rng.NextDouble();
+        input.CopyTo(ex.Targets);
+        var optimizer = model.Optimizer!;
+        var t = new double[4];
+        var sw = new Stopwatch();
+        for (int s = 0; s < steps + 50; s++)
+        {
+            bool measure = s >= 50;
+            sw.Restart();
+            ex.Forward(batch, training: true);
+            if (measure) t[0] += sw.Elapsed.TotalMilliseconds;
+            sw.Restart();
+            ex.ComputeLoss(model.Loss!, batch, withGradient: true);
+            if (measure) t[1] += sw.Elapsed.TotalMilliseconds;
+            sw.Restart();
+            ex.Backward(batch);
+            if (measure) t[2] += sw.Elapsed.TotalMilliseconds;
+            sw.Restart();
+            model.ApplyOptimizerForBench();
+            if (measure) t[3] += sw.Elapsed.TotalMilliseconds;
+        }
+        double total = t.Sum();
+        string[] names = ["forward", "loss", "backward", "optimizer"];
+        Console.WriteLine($"{row}: {total / steps * 1000:F1} us/step");
+        for (int i = 0; i < 4; i++) Console.WriteLine($"  {names[i],-10} {t[i] / steps * 1000,8:F1} us  {100 * t[i] / total,5:F1}%");
+        _ = optimizer;
+    }
+}
