@@ -2,6 +2,7 @@
 # Runs every test and ends with the plain line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/setup-data.sh    # the data-set tests read the real MNIST and Fashion-MNIST files
 log=$(mktemp)
 dotnet test Latent.sln -c Release 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

@@ -47,30 +47,12 @@ internal sealed record DataSource(string Name, Tensor Train, Tensor Test, int Im
         if (all.Rank < 2) all = all.Reshape(all.Length, 1);
         all = all.Reshape(all.Rows, all.RowSize);
         if (all.Rows < 2) throw new DataFormatException(dataset, $"needs at least 2 samples, found {all.Rows}.");
-        ScaleToUnit(all, dataset);
+        Scaling.ToUnitRange(all);
         int test = Math.Max(1, all.Rows / 10);
         int side = (int)Math.Round(Math.Sqrt(all.RowSize));
         bool square = side * side == all.RowSize;
         string sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(dataset)));
         return new DataSource(Path.GetFileName(dataset), all.SliceRows(0, all.Rows - test), all.SliceRows(all.Rows - test, test),
                               square ? side : 1, square ? side : all.RowSize, sha);
-    }
-
-    private static void ScaleToUnit(Tensor t, string path)
-    {
-        var data = t.Span;
-        float min = float.MaxValue, max = float.MinValue;
-        bool bytes = true;
-        foreach (float v in data)
-        {
-            if (!float.IsFinite(v)) throw new DataFormatException(path, $"contains {v}; values must be finite.");
-            min = Math.Min(min, v);
-            max = Math.Max(max, v);
-            bytes &= v == MathF.Floor(v) && v >= 0 && v <= 255;
-        }
-        if (min >= 0 && max <= 1) return;
-        float lo = bytes ? 0 : min, range = bytes ? 255 : max - min;
-        if (range == 0) range = 1;
-        for (int i = 0; i < data.Length; i++) data[i] = (data[i] - lo) / range;
     }
 }

@@ -89,10 +89,11 @@ internal static class TrainCommand
         int done = history.Count == 0 ? epochsDone : history[^1].Epoch + 1;
         run.SaveModel(autoencoder, done);
         run.WriteHistory(history);
-        double testLoss = autoencoder.Evaluate(data.Test, data.Test);
+        // At the training batch size, so a batch-summed activity penalty is on the same scale as val_loss.
+        var (testLoss, testPenalty) = autoencoder.EvaluateParts(data.Test, data.Test, config.BatchSize);
         run.WriteRun(config, data, autoencoder, history, testLoss);
         run.WriteFigures(autoencoder, encoder, data, history, $"{config.Model} autoencoder, {data.Name}, {done} epochs");
-        Console.WriteLine($"Test loss {testLoss:F4}. Wrote {run.Path}/: model.safetensors, history.csv, loss.png, reconstructions.png, codes.png, run.json");
+        Console.WriteLine($"Test loss {ModelCommands.Describe(testLoss, testPenalty)}. Wrote {run.Path}/: model.safetensors, history.csv, loss.png, reconstructions.png, codes.png, run.json");
         return 0;
     }
 

@@ -177,13 +177,17 @@ public partial class Model
     }
 
     /// <summary>The loss (penalties included) on (x, y), in batches: the batch-size-weighted mean, Keras's <c>evaluate</c>.</summary>
-    public double Evaluate(Tensor x, Tensor y, int batchSize = 32)
+    /// <remarks>An activity penalty summed over the batch (the default) grows with <paramref name="batchSize"/>; compare runs at one batch size, or use <see cref="EvaluateParts"/>.</remarks>
+    public double Evaluate(Tensor x, Tensor y, int batchSize = 32) => EvaluateParts(x, y, batchSize).Loss;
+
+    /// <summary>Like <see cref="Evaluate"/>, also returning the penalty part: <c>Loss − Penalty</c> is the reconstruction loss.</summary>
+    public (double Loss, double Penalty) EvaluateParts(Tensor x, Tensor y, int batchSize = 32)
     {
         RequireCompiled(nameof(Evaluate));
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"Expected a positive batch size. Received: batchSize={batchSize}.");
         CheckData(x, y, "x", "y");
         var ex = EvalExecutor(Math.Min(batchSize, x.Rows));
-        return EvaluateCore(ex, x, y, Math.Min(batchSize, x.Rows)).Loss;
+        return EvaluateCore(ex, x, y, Math.Min(batchSize, x.Rows));
     }
 
     /// <summary>The model's output for every sample of <paramref name="x"/>, computed in batches.</summary>
