@@ -93,12 +93,25 @@ internal sealed class GraphExecutor
         foreach (var ctx in _contexts) ctx.Rng = new Rng(rng.NextULong());
     }
 
+    /// <summary>
+    /// When set, the loss reads its targets from model input 0 instead of <see cref="Targets"/>: an autoencoder's
+    /// targets are its inputs, so Fit need not copy each batch twice.
+    /// </summary>
+    public bool TargetsAreInput
+    {
+        get;
+        set => field = !value || _inputs[0].SampleSize == _output.SampleSize ? value
+            : throw new InvalidOperationException($"Targets of {_output.SampleSize} values cannot be read from an input of {_inputs[0].SampleSize}.");
+    }
+
     /// <summary>Runs every layer in topological order.</summary>
-    public void Forward(int batch, bool training)
+    /// <param name="needOutput">False when only the loss will be read (it may come from the logits), so the output layer can skip y.</param>
+    public void Forward(int batch, bool training, bool needOutput = true)
     {
         if ((uint)batch > (uint)Capacity || batch == 0)
             throw new ArgumentOutOfRangeException(nameof(batch), batch, $"Batch must be in [1, {Capacity}].");
         double penalty = 0;
+        _outputContext.OutputNeeded = needOutput || !UsesLogits;
         for (int n = 0; n < _contexts.Length; n++)
         {
             var ctx = _contexts[n];
@@ -118,7 +131,7 @@ internal sealed class GraphExecutor
     /// <summary>Loss of the last Forward against <see cref="Targets"/>; with <paramref name="withGradient"/> it also seeds the output gradient.</summary>
     public double ComputeLoss(Loss loss, int batch, bool withGradient)
     {
-        var targets = Targets.AsSpan(0, batch * _output.SampleSize);
+        var targets = (TargetsAreInput ? _inputs[0].Value : Targets).AsSpan(0, batch * _output.SampleSize);
         var grad = withGradient ? _output.Grad.AsSpan(0, batch * _output.SampleSize) : Span<float>.Empty;
         if (UsesLogits)
         {

@@ -77,6 +77,12 @@ public sealed class NodeContext
     /// <summary>Pre-activation output z, when <see cref="KeepLogits"/>.</summary>
     public Span<float> Logits => LogitsBuffer.AsSpan(0, Batch * Output.SampleSize);
 
+    /// <summary>
+    /// False only when the loss reads <see cref="Logits"/> and nothing reads the output itself (training and
+    /// evaluation of a sigmoid output under binary cross-entropy): Forward may then skip computing y.
+    /// </summary>
+    public bool OutputNeeded { get; internal set; } = true;
+
     /// <summary>When true, <see cref="OutputGrad"/> already holds ∂loss/∂z and Backward must skip the activation's derivative.</summary>
     public bool OutputGradIsLogitGrad { get; internal set; }
 

@@ -45,16 +45,26 @@ internal static unsafe class Gemm
     /// when <paramref name="transA"/>, k×m; B is stored k×n or, when <paramref name="transB"/>, n×k.
     /// </summary>
     /// <param name="accumulate">Add into C instead of overwriting it.</param>
+    /// <param name="bias">Optional row vector of length n added to every row of C (<c>C = op(A)·op(B) + 1·biasᵀ</c>) in the
+    /// kernel's store, so a Dense layer's bias costs no extra pass over its output. Not with <paramref name="accumulate"/>.</param>
     /// <exception cref="ArgumentException">A span is too short for the sizes and strides given.</exception>
     public static void Multiply(bool transA, bool transB, int m, int n, int k,
-        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate,
+        ReadOnlySpan<float> bias = default)
     {
+        if (!bias.IsEmpty && (accumulate || bias.Length < n))
+            throw new ArgumentException($"A bias needs accumulate = false and at least n = {n} values; received {bias.Length}, accumulate = {accumulate}.");
         if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"Sizes must be non-negative, received m={m}, n={n}, k={k}.");
         if (m == 0 || n == 0) return;
         CheckOperand("C", c.Length, m, n, ldc);
         if (k == 0)
         {
-            if (!accumulate) for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
+            if (!accumulate)
+                for (int i = 0; i < m; i++)
+                {
+                    if (bias.IsEmpty) c.Slice(i * ldc, n).Clear();
+                    else bias[..n].CopyTo(c.Slice(i * ldc, n));
+                }
             return;
         }
         if (transA) CheckOperand("A", a.Length, k, m, lda); else CheckOperand("A", a.Length, m, k, lda);
@@ -62,7 +72,7 @@ internal static unsafe class Gemm
 
         var isa = ForcedIsa == GemmIsa.Auto ? BestIsa : ForcedIsa;
         var (mr, nr) = TileOf(isa);
-        fixed (float* pa = a, pb = b, pc = c)
+        fixed (float* pa = a, pb = b, pc = c, pbias = bias)
         {
             long flops = 2L * m * n * k;
             int threads = Math.Min(MaxThreads, ComputePool.Shared.Threads);
@@ -71,11 +81,11 @@ internal static unsafe class Gemm
             threads = Math.Min(threads, units);
             if (threads <= 1 || flops < ParallelFlops)
             {
-                Core(isa, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+                Core(isa, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, pbias);
                 return;
             }
             var job = t_job ??= new GemmJob();
-            job.Set(isa, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, splitM,
+            job.Set(isa, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, pbias, splitM,
                     (units + threads - 1) / threads * (splitM ? mr : nr));
             ComputePool.Shared.Run(job, threads);
         }
@@ -100,13 +110,18 @@ internal static unsafe class Gemm
     /// <summary>One thread's multiply of a whole (sub)problem.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0/OSR code
     private static void Core(GemmIsa isa, bool transA, bool transB, int m, int n, int k,
-        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
+        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, float* bias)
     {
         var (mr, nr) = TileOf(isa);
         int mc = mr * 16, nc = nr * 64;
         var packA = t_packA ??= GC.AllocateUninitializedArray<float>(mc * KC, pinned: true);
         var packB = t_packB ??= GC.AllocateUninitializedArray<float>(MaxNR * 64 * KC, pinned: true);
         float* tile = stackalloc float[MaxMR * MaxNR];
+        // Packing A pays off when each packed panel is reused across many column panels of B. With one or two
+        // (a 784→32 layer's forward, its weight gradient) the kernel reads A in place instead: element (r, p) of
+        // op(A) sits at a[r·rs + p·ks], rows along lda for A, along 1 for Aᵀ.
+        bool directA = n <= 2 * nr;
+        nint rs = transA ? 1 : lda, ks = transA ? lda : 1;
         fixed (float* ap = packA, bp = packB)
         {
             for (int jc = 0; jc < n; jc += nc)
@@ -120,7 +135,7 @@ internal static unsafe class Gemm
                     for (int ic = 0; ic < m; ic += mc)
                     {
                         int mcur = Math.Min(mc, m - ic);
-                        PackA(transA, a, lda, ic, pc, mcur, kc, mr, ap);
+                        if (!directA) PackA(transA, a, lda, ic, pc, mcur, kc, mr, ap);
                         for (int jr = 0; jr < ncur; jr += nr)
                         {
                             int nrc = Math.Min(nr, ncur - jr);
@@ -128,17 +143,22 @@ internal static unsafe class Gemm
                             {
                                 int mrc = Math.Min(mr, mcur - ir);
                                 float* cp = c + (long)(ic + ir) * ldc + jc + jr;
-                                float* apanel = ap + ir * kc, bpanel = bp + jr * kc;
+                                float* bpanel = bp + jr * kc;
+                                float* apanel = directA ? a + (ic + ir) * rs + pc * ks : ap + ir * kc;
+                                nint rowStride = directA ? rs : 1, kStride = directA ? ks : mr;
+                                float* tileBias = !acc && bias != null ? bias + jc + jr : null; // first K slab only
                                 if (mrc == mr && nrc == nr)
                                 {
-                                    Kernel(isa, kc, apanel, bpanel, cp, ldc, acc);
+                                    Kernel(isa, kc, apanel, rowStride, kStride, mr, bpanel, cp, ldc, acc, tileBias);
                                 }
                                 else
                                 {
-                                    Kernel(isa, kc, apanel, bpanel, tile, nr, false);
+                                    // Rows past the edge re-read the last valid row (never out of bounds); their results are dropped.
+                                    Kernel(isa, kc, apanel, rowStride, kStride, mrc, bpanel, tile, nr, false, null);
                                     for (int i = 0; i < mrc; i++)
                                     for (int j = 0; j < nrc; j++)
-                                        cp[(long)i * ldc + j] = acc ? cp[(long)i * ldc + j] + tile[i * nr + j] : tile[i * nr + j];
+                                        cp[(long)i * ldc + j] = acc ? cp[(long)i * ldc + j] + tile[i * nr + j]
+                                                              : tileBias != null ? tile[i * nr + j] + tileBias[j] : tile[i * nr + j];
                                 }
                             }
                         }
@@ -228,20 +248,29 @@ internal static unsafe class Gemm
         }
     }
 
+    /// <summary>
+    /// Runs the micro-kernel: an MR×NR tile of C from kc steps, A's element (r, p) read at a[r·rs + p·ks]
+    /// (rows ≥ <paramref name="rows"/> re-read row rows−1), B from a packed NR-wide panel; C = tile (+ C if acc, else + bias row if given).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel(GemmIsa isa, int kc, float* a, float* b, float* c, int ldc, bool acc)
+    private static void Kernel(GemmIsa isa, int kc, float* a, nint rs, nint ks, int rows, float* b, float* c, int ldc, bool acc, float* bias)
     {
         switch (isa)
         {
-            case GemmIsa.Vector512: Kernel8x32(kc, a, b, c, ldc, acc); break;
-            case GemmIsa.Vector256: Kernel6x16(kc, a, b, c, ldc, acc); break;
-            default: KernelScalar4x8(kc, a, b, c, ldc, acc); break;
+            // The packed panel is contiguous (rs = 1, ks = MR): one pointer walking it beats eight.
+            case GemmIsa.Vector512 when rs == 1 && ks == 8: Kernel8x32(kc, a, b, c, ldc, acc, bias); break;
+            case GemmIsa.Vector512: Kernel8x32Strided(kc, a, rs, ks, rows, b, c, ldc, acc, bias); break;
+            case GemmIsa.Vector256: Kernel6x16(kc, a, rs, ks, rows, b, c, ldc, acc, bias); break;
+            default: KernelScalar4x8(kc, a, rs, ks, rows, b, c, ldc, acc, bias); break;
         }
     }
 
-    /// <summary>8×32 tile in 16 zmm accumulators: per k, two loads of B, eight broadcasts of A, sixteen FMAs.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0/OSR code
-    private static void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, bool acc)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float* Row(float* a, nint rs, int r, int rows) => a + (r < rows ? r : rows - 1) * rs;
+
+    /// <summary>8×32 tile in 16 zmm accumulators from a packed A panel: per k, two loads of B, eight broadcasts of A, sixteen FMAs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)] // own register allocation; no tier-0 code
+    private static void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, bool acc, float* bias)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default,
                          c20 = default, c21 = default, c30 = default, c31 = default,
@@ -262,62 +291,101 @@ internal static unsafe class Gemm
             a += 8;
             b += 32;
         }
-        Store2(c, c00, c01, acc); c += ldc;
-        Store2(c, c10, c11, acc); c += ldc;
-        Store2(c, c20, c21, acc); c += ldc;
-        Store2(c, c30, c31, acc); c += ldc;
-        Store2(c, c40, c41, acc); c += ldc;
-        Store2(c, c50, c51, acc); c += ldc;
-        Store2(c, c60, c61, acc); c += ldc;
-        Store2(c, c70, c71, acc);
+        Store2(c, c00, c01, acc, bias); c += ldc;
+        Store2(c, c10, c11, acc, bias); c += ldc;
+        Store2(c, c20, c21, acc, bias); c += ldc;
+        Store2(c, c30, c31, acc, bias); c += ldc;
+        Store2(c, c40, c41, acc, bias); c += ldc;
+        Store2(c, c50, c51, acc, bias); c += ldc;
+        Store2(c, c60, c61, acc, bias); c += ldc;
+        Store2(c, c70, c71, acc, bias);
+    }
+
+    /// <summary>The 8×32 tile reading A in place through eight row pointers (see <see cref="Kernel"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)] // own register allocation; no tier-0 code
+    private static void Kernel8x32Strided(int kc, float* a, nint rs, nint ks, int rows, float* b, float* c, int ldc, bool acc, float* bias)
+    {
+        float* a0 = Row(a, rs, 0, rows), a1 = Row(a, rs, 1, rows), a2 = Row(a, rs, 2, rows), a3 = Row(a, rs, 3, rows),
+               a4 = Row(a, rs, 4, rows), a5 = Row(a, rs, 5, rows), a6 = Row(a, rs, 6, rows), a7 = Row(a, rs, 7, rows);
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default,
+                         c20 = default, c21 = default, c30 = default, c31 = default,
+                         c40 = default, c41 = default, c50 = default, c51 = default,
+                         c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            nint o = p * ks;
+            var av = Vector512.Create(a0[o]); c00 = Vector512.FusedMultiplyAdd(av, b0, c00); c01 = Vector512.FusedMultiplyAdd(av, b1, c01);
+            av = Vector512.Create(a1[o]); c10 = Vector512.FusedMultiplyAdd(av, b0, c10); c11 = Vector512.FusedMultiplyAdd(av, b1, c11);
+            av = Vector512.Create(a2[o]); c20 = Vector512.FusedMultiplyAdd(av, b0, c20); c21 = Vector512.FusedMultiplyAdd(av, b1, c21);
+            av = Vector512.Create(a3[o]); c30 = Vector512.FusedMultiplyAdd(av, b0, c30); c31 = Vector512.FusedMultiplyAdd(av, b1, c31);
+            av = Vector512.Create(a4[o]); c40 = Vector512.FusedMultiplyAdd(av, b0, c40); c41 = Vector512.FusedMultiplyAdd(av, b1, c41);
+            av = Vector512.Create(a5[o]); c50 = Vector512.FusedMultiplyAdd(av, b0, c50); c51 = Vector512.FusedMultiplyAdd(av, b1, c51);
+            av = Vector512.Create(a6[o]); c60 = Vector512.FusedMultiplyAdd(av, b0, c60); c61 = Vector512.FusedMultiplyAdd(av, b1, c61);
+            av = Vector512.Create(a7[o]); c70 = Vector512.FusedMultiplyAdd(av, b0, c70); c71 = Vector512.FusedMultiplyAdd(av, b1, c71);
+            b += 32;
+        }
+        Store2(c, c00, c01, acc, bias); c += ldc;
+        Store2(c, c10, c11, acc, bias); c += ldc;
+        Store2(c, c20, c21, acc, bias); c += ldc;
+        Store2(c, c30, c31, acc, bias); c += ldc;
+        Store2(c, c40, c41, acc, bias); c += ldc;
+        Store2(c, c50, c51, acc, bias); c += ldc;
+        Store2(c, c60, c61, acc, bias); c += ldc;
+        Store2(c, c70, c71, acc, bias);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store2(float* c, Vector512<float> v0, Vector512<float> v1, bool acc)
+    private static void Store2(float* c, Vector512<float> v0, Vector512<float> v1, bool acc, float* bias)
     {
         if (acc) { v0 += Vector512.Load(c); v1 += Vector512.Load(c + 16); }
+        else if (bias != null) { v0 += Vector512.Load(bias); v1 += Vector512.Load(bias + 16); }
         v0.Store(c);
         v1.Store(c + 16);
     }
 
     /// <summary>6×16 tile in 12 ymm accumulators.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0/OSR code
-    private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool acc)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)] // own register allocation; no tier-0 code
+    private static void Kernel6x16(int kc, float* a, nint rs, nint ks, int rows, float* b, float* c, int ldc, bool acc, float* bias)
     {
+        float* a0 = Row(a, rs, 0, rows), a1 = Row(a, rs, 1, rows), a2 = Row(a, rs, 2, rows),
+               a3 = Row(a, rs, 3, rows), a4 = Row(a, rs, 4, rows), a5 = Row(a, rs, 5, rows);
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
                          c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int p = 0; p < kc; p++)
         {
             var b0 = Vector256.Load(b);
             var b1 = Vector256.Load(b + 8);
-            var av = Vector256.Create(a[0]); c00 = Vector256.FusedMultiplyAdd(av, b0, c00); c01 = Vector256.FusedMultiplyAdd(av, b1, c01);
-            av = Vector256.Create(a[1]); c10 = Vector256.FusedMultiplyAdd(av, b0, c10); c11 = Vector256.FusedMultiplyAdd(av, b1, c11);
-            av = Vector256.Create(a[2]); c20 = Vector256.FusedMultiplyAdd(av, b0, c20); c21 = Vector256.FusedMultiplyAdd(av, b1, c21);
-            av = Vector256.Create(a[3]); c30 = Vector256.FusedMultiplyAdd(av, b0, c30); c31 = Vector256.FusedMultiplyAdd(av, b1, c31);
-            av = Vector256.Create(a[4]); c40 = Vector256.FusedMultiplyAdd(av, b0, c40); c41 = Vector256.FusedMultiplyAdd(av, b1, c41);
-            av = Vector256.Create(a[5]); c50 = Vector256.FusedMultiplyAdd(av, b0, c50); c51 = Vector256.FusedMultiplyAdd(av, b1, c51);
-            a += 6;
+            nint o = p * ks;
+            var av = Vector256.Create(a0[o]); c00 = Vector256.FusedMultiplyAdd(av, b0, c00); c01 = Vector256.FusedMultiplyAdd(av, b1, c01);
+            av = Vector256.Create(a1[o]); c10 = Vector256.FusedMultiplyAdd(av, b0, c10); c11 = Vector256.FusedMultiplyAdd(av, b1, c11);
+            av = Vector256.Create(a2[o]); c20 = Vector256.FusedMultiplyAdd(av, b0, c20); c21 = Vector256.FusedMultiplyAdd(av, b1, c21);
+            av = Vector256.Create(a3[o]); c30 = Vector256.FusedMultiplyAdd(av, b0, c30); c31 = Vector256.FusedMultiplyAdd(av, b1, c31);
+            av = Vector256.Create(a4[o]); c40 = Vector256.FusedMultiplyAdd(av, b0, c40); c41 = Vector256.FusedMultiplyAdd(av, b1, c41);
+            av = Vector256.Create(a5[o]); c50 = Vector256.FusedMultiplyAdd(av, b0, c50); c51 = Vector256.FusedMultiplyAdd(av, b1, c51);
             b += 16;
         }
-        Store2(c, c00, c01, acc); c += ldc;
-        Store2(c, c10, c11, acc); c += ldc;
-        Store2(c, c20, c21, acc); c += ldc;
-        Store2(c, c30, c31, acc); c += ldc;
-        Store2(c, c40, c41, acc); c += ldc;
-        Store2(c, c50, c51, acc);
+        Store2(c, c00, c01, acc, bias); c += ldc;
+        Store2(c, c10, c11, acc, bias); c += ldc;
+        Store2(c, c20, c21, acc, bias); c += ldc;
+        Store2(c, c30, c31, acc, bias); c += ldc;
+        Store2(c, c40, c41, acc, bias); c += ldc;
+        Store2(c, c50, c51, acc, bias);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store2(float* c, Vector256<float> v0, Vector256<float> v1, bool acc)
+    private static void Store2(float* c, Vector256<float> v0, Vector256<float> v1, bool acc, float* bias)
     {
         if (acc) { v0 += Vector256.Load(c); v1 += Vector256.Load(c + 8); }
+        else if (bias != null) { v0 += Vector256.Load(bias); v1 += Vector256.Load(bias + 8); }
         v0.Store(c);
         v1.Store(c + 8);
     }
 
     /// <summary>4×8 tile in scalar registers, for processors without 256-bit SIMD.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0/OSR code
-    private static void KernelScalar4x8(int kc, float* a, float* b, float* c, int ldc, bool acc)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)] // own register allocation; no tier-0 code
+    private static void KernelScalar4x8(int kc, float* a, nint rs, nint ks, int rows, float* b, float* c, int ldc, bool acc, float* bias)
     {
         float* t = stackalloc float[32];
         for (int i = 0; i < 32; i++) t[i] = 0f;
@@ -325,16 +393,15 @@ internal static unsafe class Gemm
         {
             for (int i = 0; i < 4; i++)
             {
-                float av = a[i];
+                float av = Row(a, rs, i, rows)[p * ks];
                 float* row = t + i * 8;
                 for (int j = 0; j < 8; j++) row[j] = MathF.FusedMultiplyAdd(av, b[j], row[j]);
             }
-            a += 4;
             b += 8;
         }
         for (int i = 0; i < 4; i++)
         for (int j = 0; j < 8; j++)
-            c[(long)i * ldc + j] = acc ? c[(long)i * ldc + j] + t[i * 8 + j] : t[i * 8 + j];
+            c[(long)i * ldc + j] = acc ? c[(long)i * ldc + j] + t[i * 8 + j] : bias != null ? t[i * 8 + j] + bias[j] : t[i * 8 + j];
     }
 
     /// <summary>A multiply cut along M or N into per-thread sub-multiplies. Reused per calling thread, so a call allocates nothing.</summary>
@@ -343,14 +410,14 @@ internal static unsafe class Gemm
         private GemmIsa _isa;
         private bool _transA, _transB, _acc, _splitM;
         private int _m, _n, _k, _lda, _ldb, _ldc, _chunk;
-        private float* _a, _b, _c;
+        private float* _a, _b, _c, _bias;
 
         public void Set(GemmIsa isa, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb,
-                        float* c, int ldc, bool acc, bool splitM, int chunk)
+                        float* c, int ldc, bool acc, float* bias, bool splitM, int chunk)
         {
             _isa = isa; _transA = transA; _transB = transB; _acc = acc; _splitM = splitM;
             _m = m; _n = n; _k = k; _lda = lda; _ldb = ldb; _ldc = ldc; _chunk = chunk;
-            _a = a; _b = b; _c = c;
+            _a = a; _b = b; _c = c; _bias = bias;
         }
 
         public void Execute(int part)
@@ -361,14 +428,14 @@ internal static unsafe class Gemm
                 int rows = Math.Min(_chunk, _m - start);
                 if (rows <= 0) return;
                 float* a = _transA ? _a + start : _a + (long)start * _lda;
-                Core(_isa, _transA, _transB, rows, _n, _k, a, _lda, _b, _ldb, _c + (long)start * _ldc, _ldc, _acc);
+                Core(_isa, _transA, _transB, rows, _n, _k, a, _lda, _b, _ldb, _c + (long)start * _ldc, _ldc, _acc, _bias);
             }
             else
             {
                 int cols = Math.Min(_chunk, _n - start);
                 if (cols <= 0) return;
                 float* b = _transB ? _b + (long)start * _ldb : _b + start;
-                Core(_isa, _transA, _transB, _m, cols, _k, _a, _lda, b, _ldb, _c + start, _ldc, _acc);
+                Core(_isa, _transA, _transB, _m, cols, _k, _a, _lda, b, _ldb, _c + start, _ldc, _acc, _bias == null ? null : _bias + start);
             }
         }
     }

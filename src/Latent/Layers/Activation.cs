@@ -25,6 +25,7 @@ public sealed class Activation : Layer
     {
         int features = ctx.Output.SampleShape[^1];
         if (ctx.KeepLogits) ctx.Input(0).CopyTo(ctx.Logits);
+        if (ctx.KeepLogits && !ctx.OutputNeeded) return; // training on logits: nothing reads y
         Function.Forward(ctx.Input(0), ctx.OutputValues, features);
     }
 

@@ -103,8 +103,9 @@ public sealed class Dense : Layer
         var x = ctx.Input(0);                                   // (rows, in)
         var y = ctx.OutputValues;                               // (rows, units)
         var z = ctx.KeepLogits ? ctx.Logits : y;                // pre-activation, (rows, units)
-        Gemm.Multiply(false, false, rows, Units, inF, x, inF, _kernel!.Values, Units, z, Units, accumulate: false);
-        if (_bias is not null) Simd.AddRowVector(z, _bias.Values, rows);
+        Gemm.Multiply(false, false, rows, Units, inF, x, inF, _kernel!.Values, Units, z, Units, accumulate: false,
+                      bias: _bias is null ? default : _bias.Values);
+        if (ctx.KeepLogits && !ctx.OutputNeeded) return; // training on logits: nothing reads y
         if (!Activation.IsLinear || ctx.KeepLogits) Activation.Forward(z, y, Units);
     }
 

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Latent.Kernels;
 
 namespace Latent.Losses;
 
@@ -76,15 +77,16 @@ public sealed class BinaryCrossentropy : Loss
                 var z = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(logits), (nuint)i);
                 var t = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(yTrue), (nuint)i);
                 var zc = Vector512.Min(Vector512.Max(z, -lim), lim);
-                var e = Vector512.Exp(-Vector512.Abs(zc));                       // e^{-|z'|} in (0, 1]
-                var loss = Vector512.Max(zc, Vector512<float>.Zero) - zc * t + Vector512.Log(Vector512<float>.One + e);
+                var e = FastMath.ExpNonPositive(-Vector512.Abs(zc));             // e^{-|z'|} in (0, 1]
+                var onePlusE = Vector512<float>.One + e;
+                var loss = Vector512.Max(zc, Vector512<float>.Zero) - zc * t + FastMath.LogOneToTwo(onePlusE);
                 var (lo, hi) = Vector512.Widen(loss);
                 acc += lo + hi;
                 if (g)
                 {
                     // σ(z) = 1/(1 + e) for z ≥ 0, e/(1 + e) for z < 0: no overflow either way.
                     var sig = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(z, Vector512<float>.Zero), Vector512<float>.One, e)
-                              / (Vector512<float>.One + e);
+                              / onePlusE;
                     var inside = Vector512.LessThan(Vector512.Abs(z), lim);
                     Vector512.ConditionalSelect(inside, (sig - t) * inv, Vector512<float>.Zero)
                              .StoreUnsafe(ref MemoryMarshal.GetReference(gradLogits), (nuint)i);

@@ -78,7 +78,7 @@ public partial class Model
         int capacity = Math.Min(batchSize, n);
         ulong baseSeed = seed is int s ? (ulong)(uint)s : Randomness.NextSeed();
         var store = EnsureStore();
-        var ex = new GraphExecutor(this, capacity, withGradients: true, _loss, baseSeed);
+        var ex = new GraphExecutor(this, capacity, withGradients: true, _loss, baseSeed) { TargetsAreInput = SameData(x, y, compareContent: true) };
         var evalEx = validationData is null ? null : EvalExecutor(Math.Min(batchSize, validationData.Value.X.Rows));
         float[]? lastGood = cbs.Any(c => c.NeedsLastGoodWeights) ? new float[store.Length] : null;
         var order = new int[n];
@@ -106,7 +106,7 @@ public partial class Model
                 int start = b * batchSize, count = Math.Min(batchSize, n - start);
                 foreach (var cb in cbs) cb.OnBatchBegin(b);
                 Gather(x, order.AsSpan(start, count), ex.Input(0, count));
-                Gather(y, order.AsSpan(start, count), ex.Targets.AsSpan(0, count * ex.OutputSize));
+                if (!ex.TargetsAreInput) Gather(y, order.AsSpan(start, count), ex.Targets.AsSpan(0, count * ex.OutputSize));
                 double loss = Step(ex, count, lastGood, out double penalty);
                 if (!double.IsFinite(loss) && lastGood is not null)
                 {
@@ -172,7 +172,8 @@ public partial class Model
             _batchExecutor = new GraphExecutor(this, count, withGradients: true, _loss, Randomness.NextSeed());
         var ex = _batchExecutor;
         x.Span.CopyTo(ex.Input(0, count));
-        y.Span.CopyTo(ex.Targets);
+        ex.TargetsAreInput = SameData(x, y);
+        if (!ex.TargetsAreInput) y.Span.CopyTo(ex.Targets);
         return Step(ex, count, null, out _);
     }
 
@@ -282,7 +283,7 @@ public partial class Model
     internal double ComputeGradients(GraphExecutor ex, int count, out double penalty)
     {
         _store!.Grads.AsSpan().Clear();
-        ex.Forward(count, training: true);
+        ex.Forward(count, training: true, needOutput: false);
         double loss = ex.ComputeLoss(_loss!, count, withGradient: true);
         penalty = ex.Penalty + WeightPenalty();
         double total = loss + penalty;
@@ -299,7 +300,7 @@ public partial class Model
     /// <summary>The total loss of the batch in the executor, forward only, in training mode (for gradient checks).</summary>
     internal double ComputeTotalLoss(GraphExecutor ex, int count)
     {
-        ex.Forward(count, training: true);
+        ex.Forward(count, training: true, needOutput: false);
         return ex.ComputeLoss(_loss!, count, withGradient: false) + ex.Penalty + WeightPenalty();
     }
 
@@ -325,12 +326,13 @@ public partial class Model
     {
         int n = x.Rows, inSize = ex.InputSize(0), outSize = ex.OutputSize;
         double weightPenalty = WeightPenalty(), lossSum = 0, penaltySum = 0;
+        ex.TargetsAreInput = SameData(x, y, compareContent: true);
         for (int start = 0; start < n; start += batchSize)
         {
             int count = Math.Min(batchSize, n - start);
             x.Span.Slice(start * inSize, count * inSize).CopyTo(ex.Input(0, count));
-            y.Span.Slice(start * outSize, count * outSize).CopyTo(ex.Targets);
-            ex.Forward(count, training: false);
+            if (!ex.TargetsAreInput) y.Span.Slice(start * outSize, count * outSize).CopyTo(ex.Targets);
+            ex.Forward(count, training: false, needOutput: false);
             double loss = ex.ComputeLoss(_loss!, count, withGradient: false);
             double penalty = ex.Penalty + weightPenalty;
             lossSum += (loss + penalty) * count;
@@ -372,6 +374,15 @@ public partial class Model
         if (!IsCompiled)
             throw new InvalidOperationException($"Model '{Name}' must be compiled before {method}: call Compile(optimizer, loss) first.");
     }
+
+    /// <summary>
+    /// Whether y is x (an autoencoder's targets), so the loss can read the input buffer. With
+    /// <paramref name="compareContent"/> equal copies count too (<c>Fit(xs, xs)</c> on a <c>float[,]</c> converts it twice);
+    /// that one vectorised pass per Fit saves a copy of every batch.
+    /// </summary>
+    private bool SameData(Tensor x, Tensor y, bool compareContent = false) =>
+        _inputs[0].Size == _outputs[0].Size && x.Length == y.Length &&
+        (ReferenceEquals(x.Data, y.Data) || compareContent && x.Span.SequenceEqual(y.Span));
 
     private static void Gather(Tensor source, ReadOnlySpan<int> rows, Span<float> destination)
     {

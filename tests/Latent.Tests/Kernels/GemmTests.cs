@@ -29,7 +29,7 @@ public class GemmTests
         foreach (bool tb in new[] { false, true })
         {
             if (ta && tb) continue; // backprop needs NN, NT and TN
-            CheckAgainstNaive(ref rng, ta, tb, m, n, k, accumulate: (m + n + k) % 2 == 0);
+            CheckAgainstNaive(ref rng, ta, tb, m, n, k, accumulate: (m + n + k) % 2 == 0, withBias: (m + k) % 3 == 0);
         }
     }
 
@@ -93,16 +93,29 @@ public class GemmTests
         Assert.Contains("15", ex.Message);
     }
 
-    private static void CheckAgainstNaive(ref Rng rng, bool ta, bool tb, int m, int n, int k, bool accumulate)
+    private static void CheckAgainstNaive(ref Rng rng, bool ta, bool tb, int m, int n, int k, bool accumulate, bool withBias = false)
     {
         var a = Random(ref rng, m * k);
         var b = Random(ref rng, k * n);
         var c = Random(ref rng, m * n);
+        var bias = withBias && !accumulate ? Random(ref rng, n) : [];
         var expected = (float[])c.Clone();
         int lda = ta ? m : k, ldb = tb ? k : n;
-        Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, n, accumulate);
-        GemmNaive.Multiply(ta, tb, m, n, k, a, lda, b, ldb, expected, n, accumulate);
-        AssertClose(expected, c, k, $"ta={ta} tb={tb} m={m} n={n} k={k} acc={accumulate}");
+        Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, n, accumulate, bias);
+        GemmNaive.Multiply(ta, tb, m, n, k, a, lda, b, ldb, expected, n, accumulate, bias);
+        AssertClose(expected, c, k, $"ta={ta} tb={tb} m={m} n={n} k={k} acc={accumulate} bias={bias.Length}");
+    }
+
+    [Fact]
+    public void BiasIsAddedOnceEvenAcrossDepthSlabs()
+    {
+        // k = 600 spans three 256-deep slabs: the bias must be added in the first only.
+        var rng = new Rng(8);
+        CheckAgainstNaive(ref rng, false, false, 40, 70, 600, accumulate: false, withBias: true);
+        CheckAgainstNaive(ref rng, true, false, 40, 20, 600, accumulate: false, withBias: true);
+        var ex = Assert.Throws<ArgumentException>(() =>
+            Gemm.Multiply(false, false, 2, 2, 2, new float[4], 2, new float[4], 2, new float[4], 2, accumulate: true, bias: new float[2]));
+        Assert.Contains("accumulate", ex.Message);
     }
 
     private static float[] Random(ref Rng rng, int n)
