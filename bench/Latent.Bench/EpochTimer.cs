@@ -37,8 +37,8 @@ internal static class EpochTimer
         }
     }
 
-    /// <summary>Prints one line per repetition: row, seconds per epoch, final loss.</summary>
-    public static void Run(string[] rows, int repetitions)
+    /// <summary>Prints one line per repetition: row, seconds per epoch, loss; then (unless <paramref name="plain"/>) Predict throughput.</summary>
+    public static void Run(string[] rows, int repetitions, bool plain)
     {
         var (xTrain, _, xTest, _) = Mnist.Load();
         foreach (var row in rows)
@@ -50,8 +50,10 @@ internal static class EpochTimer
                 var sw = Stopwatch.StartNew();
                 var h = model.Fit(xTrain, xTrain, epochs: 1, batchSize: batch, shuffle: true, verbose: 0, seed: r);
                 double s = sw.Elapsed.TotalSeconds;
-                Console.WriteLine($"{row,-12} {s,8:F3} s/epoch  loss {h.Loss[0]:F4}");
+                Console.WriteLine(plain ? FormattableString.Invariant($"{row} {s:F4} {h.Loss[0]:F4}")
+                                        : $"{row,-12} {s,8:F3} s/epoch  loss {h.Loss[0]:F4}");
             }
+            if (plain) continue;
             var encoder = new Model(model.Inputs[0], model.Nodes.Length > 2 ? model.GetLayerOutput(model.Layers[3].Name) : model.GetLayerOutput(model.Layers[1].Name));
             encoder.Predict(xTest, batchSize: 256);
             var p = Stopwatch.StartNew();

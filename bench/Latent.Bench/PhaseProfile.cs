@@ -19,6 +19,7 @@ internal static class PhaseProfile
         for (int s = 0; s < steps + 50; s++)
         {
             bool measure = s >= 50;
+            ex.Profile = measure;
             sw.Restart();
             ex.Forward(batch, training: true, needOutput: false);
             if (measure) t[0] += sw.Elapsed.TotalMilliseconds;
@@ -36,6 +37,9 @@ internal static class PhaseProfile
         string[] names = ["forward", "loss", "backward", "optimizer"];
         Console.WriteLine($"{row}: {total / steps * 1000:F1} us/step");
         for (int i = 0; i < 4; i++) Console.WriteLine($"  {names[i],-10} {t[i] / steps * 1000,8:F1} us  {100 * t[i] / total,5:F1}%");
+        double usPerTick = 1e6 / Stopwatch.Frequency / steps;
+        for (int n = 0; n < ex.NodeCount; n++)
+            Console.WriteLine($"    {ex.NodeName(n),-28} forward {ex.ForwardTicks[n] * usPerTick,7:F1} us  backward {ex.BackwardTicks[n] * usPerTick,7:F1} us");
         _ = optimizer;
     }
 }

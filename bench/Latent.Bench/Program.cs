@@ -8,7 +8,8 @@ switch (mode)
         GemmTimer.Run(int.MaxValue);
         break;
     case "epoch":
-        EpochTimer.Run(args.Length > 1 ? args[1].Split(',') : ["simple-256", "simple-32", "deep-100"], args.Length > 2 ? int.Parse(args[2]) : 3);
+        EpochTimer.Run(args.Length > 1 ? args[1].Split(',') : ["simple-256", "simple-32", "deep-100"],
+                       args.Length > 2 ? int.Parse(args[2]) : 3, plain: args.Contains("--plain"));
         break;
     case "profile":
         foreach (var row in args.Length > 1 ? args[1].Split(',') : ["simple-256", "simple-32", "deep-100"]) PhaseProfile.Run(row, 500);

@@ -59,8 +59,17 @@ internal sealed class GraphExecutor
                      && outLayer.ActivityRegularizer is null;
         if (UsesLogits) _outputContext.LogitsBuffer = new float[(long)capacity * _output.SampleSize];
         Targets = new float[(long)capacity * _output.SampleSize];
+        ForwardTicks = new long[_nodes.Length];
+        BackwardTicks = new long[_nodes.Length];
         _gradBuffers = _contexts.Select(c => c.Output).Where(b => b.Grad is not null && !ReferenceEquals(b, _output)).ToArray();
     }
+
+    /// <summary>Per-node forward and backward times in Stopwatch ticks, accumulated while <see cref="Profile"/> is set (benchmarks).</summary>
+    internal long[] ForwardTicks { get; } = new long[0];
+    internal long[] BackwardTicks { get; } = new long[0];
+    internal bool Profile { get; set; }
+    internal string NodeName(int n) => $"{_nodes[n].Layer.Name} ({_nodes[n].Layer.TypeName})";
+    internal int NodeCount => _nodes.Length;
 
     /// <summary>The largest batch this executor can run.</summary>
     public int Capacity { get; }
@@ -120,7 +129,9 @@ internal sealed class GraphExecutor
             ctx.AuxiliaryLoss = 0;
             ctx.OutputGradIsLogitGrad = false;
             var layer = _nodes[n].Layer;
+            long t0 = Profile ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             layer.Forward(ctx);
+            if (Profile) ForwardTicks[n] += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
             penalty += ctx.AuxiliaryLoss;
             if (layer.ActivityRegularizer is { } reg)
                 penalty += reg.Penalty(ctx.OutputValues) * ActivityScale(reg, batch);
@@ -152,7 +163,9 @@ internal sealed class GraphExecutor
             var layer = _nodes[n].Layer;
             if (layer.ActivityRegularizer is { } reg)
                 reg.AddGradient(ctx.OutputValues, ctx.OutputGrad, (float)ActivityScale(reg, batch));
+            long t0 = Profile ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             layer.Backward(ctx);
+            if (Profile) BackwardTicks[n] += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
         }
     }
 

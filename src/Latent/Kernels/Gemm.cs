@@ -122,6 +122,9 @@ internal static unsafe class Gemm
         // op(A) sits at a[r·rs + p·ks], rows along lda for A, along 1 for Aᵀ.
         bool directA = n <= 2 * nr;
         nint rs = transA ? 1 : lda, ks = transA ? lda : 1;
+        // Likewise B, when it is stored k×n and few row panels reuse it (a weight gradient with a small fan-in):
+        // full NR-wide panels are read in place; only a partial last panel is packed.
+        bool directB = !transB && m <= 4 * mr;
         fixed (float* ap = packA, bp = packB)
         {
             for (int jc = 0; jc < n; jc += nc)
@@ -131,7 +134,9 @@ internal static unsafe class Gemm
                 {
                     int kc = Math.Min(KC, k - pc);
                     bool acc = accumulate || pc > 0;
-                    PackB(transB, b, ldb, pc, jc, kc, ncur, nr, bp);
+                    int fullPanels = ncur / nr * nr;
+                    if (!directB) PackB(transB, b, ldb, pc, jc, kc, ncur, nr, bp);
+                    else if (fullPanels < ncur) PackB(transB, b, ldb, pc, jc + fullPanels, kc, ncur - fullPanels, nr, bp + fullPanels * kc);
                     for (int ic = 0; ic < m; ic += mc)
                     {
                         int mcur = Math.Min(mc, m - ic);
@@ -143,18 +148,20 @@ internal static unsafe class Gemm
                             {
                                 int mrc = Math.Min(mr, mcur - ir);
                                 float* cp = c + (long)(ic + ir) * ldc + jc + jr;
-                                float* bpanel = bp + jr * kc;
+                                bool bInPlace = directB && jr < fullPanels;
+                                float* bpanel = bInPlace ? b + (long)pc * ldb + jc + jr : bp + jr * kc;
+                                nint bs = bInPlace ? ldb : nr;
                                 float* apanel = directA ? a + (ic + ir) * rs + pc * ks : ap + ir * kc;
                                 nint rowStride = directA ? rs : 1, kStride = directA ? ks : mr;
                                 float* tileBias = !acc && bias != null ? bias + jc + jr : null; // first K slab only
                                 if (mrc == mr && nrc == nr)
                                 {
-                                    Kernel(isa, kc, apanel, rowStride, kStride, mr, bpanel, cp, ldc, acc, tileBias);
+                                    Kernel(isa, kc, apanel, rowStride, kStride, mr, bpanel, bs, cp, ldc, acc, tileBias);
                                 }
                                 else
                                 {
                                     // Rows past the edge re-read the last valid row (never out of bounds); their results are dropped.
-                                    Kernel(isa, kc, apanel, rowStride, kStride, mrc, bpanel, tile, nr, false, null);
+                                    Kernel(isa, kc, apanel, rowStride, kStride, mrc, bpanel, bs, tile, nr, false, null);
                                     for (int i = 0; i < mrc; i++)
                                     for (int j = 0; j < nrc; j++)
                                         cp[(long)i * ldc + j] = acc ? cp[(long)i * ldc + j] + tile[i * nr + j]
@@ -250,18 +257,19 @@ internal static unsafe class Gemm
 
     /// <summary>
     /// Runs the micro-kernel: an MR×NR tile of C from kc steps, A's element (r, p) read at a[r·rs + p·ks]
-    /// (rows ≥ <paramref name="rows"/> re-read row rows−1), B from a packed NR-wide panel; C = tile (+ C if acc, else + bias row if given).
+    /// (rows ≥ <paramref name="rows"/> re-read row rows−1), B's row p at b + p·bs (NR contiguous values: a packed panel, bs = NR,
+    /// or B itself, bs = ldb); C = tile (+ C if acc, else + bias row if given).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel(GemmIsa isa, int kc, float* a, nint rs, nint ks, int rows, float* b, float* c, int ldc, bool acc, float* bias)
+    private static void Kernel(GemmIsa isa, int kc, float* a, nint rs, nint ks, int rows, float* b, nint bs, float* c, int ldc, bool acc, float* bias)
     {
         switch (isa)
         {
             // The packed panel is contiguous (rs = 1, ks = MR): one pointer walking it beats eight.
-            case GemmIsa.Vector512 when rs == 1 && ks == 8: Kernel8x32(kc, a, b, c, ldc, acc, bias); break;
-            case GemmIsa.Vector512: Kernel8x32Strided(kc, a, rs, ks, rows, b, c, ldc, acc, bias); break;
-            case GemmIsa.Vector256: Kernel6x16(kc, a, rs, ks, rows, b, c, ldc, acc, bias); break;
-            default: KernelScalar4x8(kc, a, rs, ks, rows, b, c, ldc, acc, bias); break;
+            case GemmIsa.Vector512 when rs == 1 && ks == 8: Kernel8x32(kc, a, b, bs, c, ldc, acc, bias); break;
+            case GemmIsa.Vector512: Kernel8x32Strided(kc, a, rs, ks, rows, b, bs, c, ldc, acc, bias); break;
+            case GemmIsa.Vector256: Kernel6x16(kc, a, rs, ks, rows, b, bs, c, ldc, acc, bias); break;
+            default: KernelScalar4x8(kc, a, rs, ks, rows, b, bs, c, ldc, acc, bias); break;
         }
     }
 
@@ -270,7 +278,7 @@ internal static unsafe class Gemm
 
     /// <summary>8×32 tile in 16 zmm accumulators from a packed A panel: per k, two loads of B, eight broadcasts of A, sixteen FMAs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)] // own register allocation; no tier-0 code
-    private static void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, bool acc, float* bias)
+    private static void Kernel8x32(int kc, float* a, float* b, nint bs, float* c, int ldc, bool acc, float* bias)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default,
                          c20 = default, c21 = default, c30 = default, c31 = default,
@@ -289,7 +297,7 @@ internal static unsafe class Gemm
             av = Vector512.Create(a[6]); c60 = Vector512.FusedMultiplyAdd(av, b0, c60); c61 = Vector512.FusedMultiplyAdd(av, b1, c61);
             av = Vector512.Create(a[7]); c70 = Vector512.FusedMultiplyAdd(av, b0, c70); c71 = Vector512.FusedMultiplyAdd(av, b1, c71);
             a += 8;
-            b += 32;
+            b += bs;
         }
         Store2(c, c00, c01, acc, bias); c += ldc;
         Store2(c, c10, c11, acc, bias); c += ldc;
@@ -303,7 +311,7 @@ internal static unsafe class Gemm
 
     /// <summary>The 8×32 tile reading A in place through eight row pointers (see <see cref="Kernel"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)] // own register allocation; no tier-0 code
-    private static void Kernel8x32Strided(int kc, float* a, nint rs, nint ks, int rows, float* b, float* c, int ldc, bool acc, float* bias)
+    private static void Kernel8x32Strided(int kc, float* a, nint rs, nint ks, int rows, float* b, nint bs, float* c, int ldc, bool acc, float* bias)
     {
         float* a0 = Row(a, rs, 0, rows), a1 = Row(a, rs, 1, rows), a2 = Row(a, rs, 2, rows), a3 = Row(a, rs, 3, rows),
                a4 = Row(a, rs, 4, rows), a5 = Row(a, rs, 5, rows), a6 = Row(a, rs, 6, rows), a7 = Row(a, rs, 7, rows);
@@ -324,7 +332,7 @@ internal static unsafe class Gemm
             av = Vector512.Create(a5[o]); c50 = Vector512.FusedMultiplyAdd(av, b0, c50); c51 = Vector512.FusedMultiplyAdd(av, b1, c51);
             av = Vector512.Create(a6[o]); c60 = Vector512.FusedMultiplyAdd(av, b0, c60); c61 = Vector512.FusedMultiplyAdd(av, b1, c61);
             av = Vector512.Create(a7[o]); c70 = Vector512.FusedMultiplyAdd(av, b0, c70); c71 = Vector512.FusedMultiplyAdd(av, b1, c71);
-            b += 32;
+            b += bs;
         }
         Store2(c, c00, c01, acc, bias); c += ldc;
         Store2(c, c10, c11, acc, bias); c += ldc;
@@ -347,7 +355,7 @@ internal static unsafe class Gemm
 
     /// <summary>6×16 tile in 12 ymm accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)] // own register allocation; no tier-0 code
-    private static void Kernel6x16(int kc, float* a, nint rs, nint ks, int rows, float* b, float* c, int ldc, bool acc, float* bias)
+    private static void Kernel6x16(int kc, float* a, nint rs, nint ks, int rows, float* b, nint bs, float* c, int ldc, bool acc, float* bias)
     {
         float* a0 = Row(a, rs, 0, rows), a1 = Row(a, rs, 1, rows), a2 = Row(a, rs, 2, rows),
                a3 = Row(a, rs, 3, rows), a4 = Row(a, rs, 4, rows), a5 = Row(a, rs, 5, rows);
@@ -364,7 +372,7 @@ internal static unsafe class Gemm
             av = Vector256.Create(a3[o]); c30 = Vector256.FusedMultiplyAdd(av, b0, c30); c31 = Vector256.FusedMultiplyAdd(av, b1, c31);
             av = Vector256.Create(a4[o]); c40 = Vector256.FusedMultiplyAdd(av, b0, c40); c41 = Vector256.FusedMultiplyAdd(av, b1, c41);
             av = Vector256.Create(a5[o]); c50 = Vector256.FusedMultiplyAdd(av, b0, c50); c51 = Vector256.FusedMultiplyAdd(av, b1, c51);
-            b += 16;
+            b += bs;
         }
         Store2(c, c00, c01, acc, bias); c += ldc;
         Store2(c, c10, c11, acc, bias); c += ldc;
@@ -385,7 +393,7 @@ internal static unsafe class Gemm
 
     /// <summary>4×8 tile in scalar registers, for processors without 256-bit SIMD.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)] // own register allocation; no tier-0 code
-    private static void KernelScalar4x8(int kc, float* a, nint rs, nint ks, int rows, float* b, float* c, int ldc, bool acc, float* bias)
+    private static void KernelScalar4x8(int kc, float* a, nint rs, nint ks, int rows, float* b, nint bs, float* c, int ldc, bool acc, float* bias)
     {
         float* t = stackalloc float[32];
         for (int i = 0; i < 32; i++) t[i] = 0f;
@@ -397,7 +405,7 @@ internal static unsafe class Gemm
                 float* row = t + i * 8;
                 for (int j = 0; j < 8; j++) row[j] = MathF.FusedMultiplyAdd(av, b[j], row[j]);
             }
-            b += 8;
+            b += bs;
         }
         for (int i = 0; i < 4; i++)
         for (int j = 0; j < 8; j++)

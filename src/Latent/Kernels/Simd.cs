@@ -70,11 +70,45 @@ internal static class Simd
         }
     }
 
-    /// <summary><c>sum[j] += Σ_r x[r, j]</c> over a rows × F matrix, row by row so it vectorises along F.</summary>
-    public static void AccumulateColumnSums(ReadOnlySpan<float> x, Span<float> sum, int rows)
+    /// <summary>
+    /// <c>sum[j] += Σ_r x[r, j]</c> over a rows × F matrix: column blocks of 64 stay in four registers while
+    /// the rows stream past, so x is read once and sum written once per block.
+    /// </summary>
+    public static unsafe void AccumulateColumnSums(ReadOnlySpan<float> x, Span<float> sum, int rows)
     {
-        int f = sum.Length;
-        for (int r = 0; r < rows; r++)
-            System.Numerics.Tensors.TensorPrimitives.Add(sum, x.Slice(r * f, f), sum);
+        int f = sum.Length, j = 0;
+        if (x.Length < (long)rows * f) throw new ArgumentException($"x has {x.Length} elements, not {rows}×{f}.");
+        fixed (float* px = x, ps = sum)
+        {
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; j <= f - 64; j += 64)
+                {
+                    Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                    float* p = px + j;
+                    for (int r = 0; r < rows; r++, p += f)
+                    {
+                        a0 += Vector512.Load(p); a1 += Vector512.Load(p + 16);
+                        a2 += Vector512.Load(p + 32); a3 += Vector512.Load(p + 48);
+                    }
+                    (Vector512.Load(ps + j) + a0).Store(ps + j);
+                    (Vector512.Load(ps + j + 16) + a1).Store(ps + j + 16);
+                    (Vector512.Load(ps + j + 32) + a2).Store(ps + j + 32);
+                    (Vector512.Load(ps + j + 48) + a3).Store(ps + j + 48);
+                }
+                for (; j <= f - 16; j += 16)
+                {
+                    var a = Vector512<float>.Zero;
+                    for (int r = 0; r < rows; r++) a += Vector512.Load(px + (long)r * f + j);
+                    (Vector512.Load(ps + j) + a).Store(ps + j);
+                }
+            }
+            for (; j < f; j++)
+            {
+                float a = 0;
+                for (int r = 0; r < rows; r++) a += px[(long)r * f + j];
+                ps[j] += a;
+            }
+        }
     }
 }

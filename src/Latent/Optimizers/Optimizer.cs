@@ -77,6 +77,16 @@ public abstract class Optimizer
             ScaleToNorm(weights, Math.Sqrt(sq), global);
         }
         float lr = (float)LearningRate;
+        if (ClipNorm is null && AllTrainableAndContiguous(store, weights))
+        {
+            // Every update here is element-wise, so the whole store is one segment that two cores can share.
+            _job ??= new FlatUpdate(this);
+            int parts = store.Length >= ParallelThreshold ? Kernels.ComputePool.Shared.Threads : 1;
+            _job.Set(store, lr, parts);
+            Kernels.ComputePool.Shared.Run(_job, parts);
+            Iterations++;
+            return;
+        }
         foreach (var w in weights)
         {
             if (!w.Trainable) continue;
@@ -91,6 +101,47 @@ public abstract class Optimizer
             UpdateStep(w.Values, g, w.Offset, lr);
         }
         Iterations++;
+    }
+
+    /// <summary>Below this many parameters an update runs on one core.</summary>
+    private const int ParallelThreshold = 1 << 15;
+
+    private FlatUpdate? _job;
+
+    private static bool AllTrainableAndContiguous(ParameterStore store, Weight[] weights)
+    {
+        int offset = 0;
+        foreach (var w in weights)
+        {
+            if (!w.Trainable || !ReferenceEquals(w.Store, store) || w.Offset != offset) return false;
+            offset += w.Length;
+        }
+        return offset == store.Length;
+    }
+
+    /// <summary>The update over a whole store, cut into 64-aligned parts.</summary>
+    private sealed class FlatUpdate(Optimizer owner) : Kernels.IParallelWork
+    {
+        private ParameterStore? _store;
+        private float _lr;
+        private int _parts;
+
+        public void Set(ParameterStore store, float lr, int parts)
+        {
+            _store = store;
+            _lr = lr;
+            _parts = parts;
+        }
+
+        public void Execute(int part)
+        {
+            int n = _store!.Length, chunk = (n / _parts + 63) & ~63;
+            int start = Math.Min(n, part * chunk), end = part == _parts - 1 ? n : Math.Min(n, start + chunk);
+            if (end <= start) return;
+            var g = _store.Grads.AsSpan(start, end - start);
+            if (owner.ClipValue is double cv) System.Numerics.Tensors.TensorPrimitives.Clamp(g, (float)-cv, (float)cv, g);
+            owner.UpdateStep(_store.Values.AsSpan(start, end - start), g, start, _lr);
+        }
     }
 
     private static void ScaleToNorm(Weight[] weights, double norm, double max)

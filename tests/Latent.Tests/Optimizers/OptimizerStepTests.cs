@@ -101,6 +101,38 @@ public class OptimizerStepTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void WholeStoreUpdateOnTwoCoresEqualsThePerWeightUpdate(string name)
+    {
+        // 3 weights, 100k+ parameters: the flat path splits the store across cores; a (never binding) clip norm
+        // forces the per-weight path. Both must give the same bits.
+        float[][] Run(bool flat)
+        {
+            Randomness.SetSeed(3);
+            var input = Input.Create(300);
+            var model = new Model(input, new Dense(7).Apply(new Dense(333, "relu").Apply(input)));
+            var opt = Optimizer.Get(name);
+            if (!flat) opt = name switch
+            {
+                "sgd" => new Sgd { ClipNorm = 1e30 },
+                "adagrad" => new Adagrad { ClipNorm = 1e30 },
+                "adadelta" => new Adadelta { ClipNorm = 1e30 },
+                "rmsprop" => new RmsProp { ClipNorm = 1e30 },
+                _ => new Adam { ClipNorm = 1e30 },
+            };
+            model.Compile(opt, "mean_squared_error");
+            var x = Tensor.FromArray(TestSupport.Synthetic.Uniform(40 * 300, 1), 40, 300);
+            var y = Tensor.FromArray(TestSupport.Synthetic.Uniform(40 * 7, 2), 40, 7);
+            for (int i = 0; i < 3; i++) model.TrainOnBatch(x, y);
+            return model.GetWeights();
+        }
+        var a = Run(true);
+        var b = Run(false);
+        Assert.True(a.Sum(w => w.Length) > 1 << 15);
+        for (int i = 0; i < a.Length; i++) Assert.Equal(a[i], b[i]);
+    }
+
     [Fact]
     public void ClipValueClampsEachElement() =>
         Assert.Equal(1 - 0.1f * 0.2f + 0.1f * 0.2f, TwoSteps(new Sgd(0.1) { ClipValue = 0.2 }), 6);

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Latent against PyTorch, side by side: for each row, each repetition runs one Latent process and one PyTorch
+process in turn (alternating, so both see the same machine state), each training a warm-up then EPOCHS
+epochs. Prints a Markdown table of median seconds per epoch, the ratio PyTorch/Latent, and each process's
+peak resident memory (from wait4). Stdlib only; PyTorch runs under Debian's /usr/bin/python3.
+
+Usage: python3 bench/compare.py [--reps 3] [--epochs 2] [--rows simple-256,simple-32,deep-100]
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+LATENT = os.path.join(HERE, "Latent.Bench", "bin", "Release", "net10.0", "Latent.Bench.dll")
+PYTORCH = [os.environ.get("TORCH_PYTHON", "/usr/bin/python3"), os.path.join(HERE, "pytorch", "epochs.py")]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--rows", default="simple-256,simple-32,deep-100")
+    args = ap.parse_args()
+    subprocess.run(["dotnet", "build", os.path.join(HERE, "Latent.Bench"), "-c", "Release", "-v", "quiet", "-nologo"], check=True,
+                   stdout=subprocess.DEVNULL)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    results = {}
+    for rep in range(args.reps):
+        for row in args.rows.split(","):
+            for name, cmd in (("latent", ["dotnet", LATENT, "epoch", row, str(args.epochs), "--plain"]),
+                              ("pytorch", PYTORCH + [row, str(args.epochs)])):
+                p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+                out = p.stdout.read()
+                err = p.stderr.read()
+                _, status, usage = os.wait4(p.pid, 0)
+                if status != 0:
+                    sys.exit(f"{' '.join(cmd)} failed:\n{err}")
+                secs = [float(l.split()[1]) for l in out.splitlines() if l.startswith(row + " ")]
+                r = results.setdefault((row, name), {"secs": [], "rss": []})
+                r["secs"] += secs
+                r["rss"].append(usage.ru_maxrss / 1024)
+                print(f"rep {rep + 1} {row:<11} {name:<8} " + " ".join(f"{s:.3f}" for s in secs) + f"  peak RSS {usage.ru_maxrss / 1024:.0f} MB",
+                      file=sys.stderr, flush=True)
+    print("| row | PyTorch s/epoch | Latent s/epoch | PyTorch / Latent | PyTorch peak RSS | Latent peak RSS |")
+    print("|---|---|---|---|---|---|")
+    for row in args.rows.split(","):
+        t = statistics.median(results[(row, "pytorch")]["secs"])
+        l = statistics.median(results[(row, "latent")]["secs"])
+        print(f"| {row} | {t:.3f} | {l:.3f} | {t / l:.2f}× | {max(results[(row, 'pytorch')]['rss']):.0f} MB | "
+              f"{max(results[(row, 'latent')]['rss']):.0f} MB |")
+
+
+if __name__ == "__main__":
+    main()

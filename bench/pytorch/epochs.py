@@ -1,0 +1,74 @@
+"""PyTorch reference for bench/compare.py: the same epochs as `Latent.Bench epoch` (same models, optimizers,
+batch sizes, shuffling, binary cross-entropy), timed the same way: a warm-up on 2048 samples, then whole
+epochs over MNIST's 60,000 training images, including the per-batch gather.
+
+Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/pytorch/epochs.py ROW REPETITIONS
+Prints one line per epoch: "ROW SECONDS LOSS".
+"""
+import gzip
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def load_mnist_train():
+    root = os.environ.get("LATENT_DATA") or os.path.join(os.path.expanduser("~"), ".latent", "datasets")
+    for name in ("train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"):
+        path = os.path.join(root, "mnist", name)
+        if os.path.exists(path):
+            opener = gzip.open if name.endswith(".gz") else open
+            with opener(path, "rb") as f:
+                data = f.read()
+            return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(60000, 784).astype(np.float32) / 255.0
+    sys.exit(f"MNIST not found under {root}/mnist: run scripts/setup-data.sh")
+
+
+def build(row):
+    if row in ("simple-256", "simple-32"):
+        model = nn.Sequential(nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 784))
+        opt = torch.optim.Adagrad(model.parameters(), lr=0.01, eps=1e-7, initial_accumulator_value=0.0)
+        return model, opt, 256 if row == "simple-256" else 32
+    if row == "deep-100":
+        model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(),
+                              nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 784))
+        opt = torch.optim.Adadelta(model.parameters(), lr=1.0, rho=0.95, eps=1e-7)
+        return model, opt, 100
+    sys.exit(f"unknown row {row}")
+
+
+def epoch(model, opt, x, batch, generator):
+    # The model ends in a linear layer; BCE-with-logits is sigmoid + binary cross-entropy, fused (PyTorch's fastest form).
+    loss_fn = nn.BCEWithLogitsLoss()
+    order = torch.randperm(x.shape[0], generator=generator)
+    total, seen = 0.0, 0
+    for start in range(0, x.shape[0], batch):
+        xb = x[order[start:start + batch]]
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xb), xb)
+        loss.backward()
+        opt.step()
+        total += loss.item() * xb.shape[0]
+        seen += xb.shape[0]
+    return total / seen
+
+
+def main():
+    row, reps = sys.argv[1], int(sys.argv[2])
+    torch.set_num_threads(2)
+    torch.manual_seed(1)
+    x = torch.from_numpy(load_mnist_train())
+    model, opt, batch = build(row)
+    g = torch.Generator().manual_seed(1)
+    epoch(model, opt, x[:2048], batch, g)
+    for _ in range(reps):
+        t = time.perf_counter()
+        loss = epoch(model, opt, x, batch, g)
+        print(f"{row} {time.perf_counter() - t:.4f} {loss:.4f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
