@@ -147,7 +147,13 @@ internal sealed class GraphExecutor
         if (UsesLogits)
         {
             _outputContext.OutputGradIsLogitGrad = withGradient;
-            return loss.ComputeFromLogits(_outputContext.Logits, targets, grad);
+            int count = targets.Length;
+            // Memory-bound: two cores stream twice the bytes. Parts are 64-aligned, their sums added in order.
+            int parts = count >= 1 << 16 ? Kernels.ComputePool.Shared.Threads : 1;
+            _lossJob.Set(loss, _outputContext.LogitsBuffer!, TargetsAreInput ? _inputs[0].Value : Targets,
+                         withGradient ? _output.Grad : null, count, parts);
+            Kernels.ComputePool.Shared.Run(_lossJob, parts);
+            return _lossJob.Total() / count;
         }
         return loss.Compute(Output(batch), targets, grad);
     }
@@ -166,6 +172,37 @@ internal sealed class GraphExecutor
             long t0 = Profile ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             layer.Backward(ctx);
             if (Profile) BackwardTicks[n] += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+        }
+    }
+
+    private readonly LogitLossJob _lossJob = new();
+
+    /// <summary>A logit loss over [0, count) cut into parts, each summing its own range.</summary>
+    private sealed class LogitLossJob : Kernels.IParallelWork
+    {
+        private Loss? _loss;
+        private float[]? _logits, _targets, _grad;
+        private int _count, _parts;
+        private readonly double[] _sums = new double[64];
+
+        public void Set(Loss loss, float[] logits, float[] targets, float[]? grad, int count, int parts)
+        {
+            (_loss, _logits, _targets, _grad, _count, _parts) = (loss, logits, targets, grad, count, Math.Min(parts, 64));
+        }
+
+        public void Execute(int part)
+        {
+            int chunk = (_count / _parts + 63) & ~63;
+            int start = Math.Min(_count, part * chunk), end = part == _parts - 1 ? _count : Math.Min(_count, start + chunk);
+            var grad = _grad is null ? Span<float>.Empty : _grad.AsSpan(start, end - start);
+            _sums[part] = end > start ? _loss!.SumFromLogits(_logits.AsSpan(start, end - start), _targets.AsSpan(start, end - start), grad, 1f / _count) : 0;
+        }
+
+        public double Total()
+        {
+            double total = 0;
+            for (int p = 0; p < _parts; p++) total += _sums[p];
+            return total;
         }
     }
 

@@ -58,11 +58,10 @@ public sealed class BinaryCrossentropy : Loss
     }
 
     /// <inheritdoc />
-    public override double ComputeFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> yTrue, Span<float> gradLogits)
+    protected internal override double SumFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> yTrue, Span<float> gradLogits, float gradScale)
     {
-        CheckLengths(logits.Length, yTrue.Length, gradLogits.Length);
         int n = logits.Length, i = 0;
-        float limit = (float)LogitLimit, invN = 1f / n;
+        float limit = (float)LogitLimit, invN = gradScale;
         bool g = !gradLogits.IsEmpty;
         double sum = 0;
         if (Vector512.IsHardwareAccelerated)
@@ -102,6 +101,6 @@ public sealed class BinaryCrossentropy : Loss
             sum += MathF.Max(zc, 0) - zc * t + MathF.Log(1f + e);
             if (g) gradLogits[i] = z > -limit && z < limit ? ((z >= 0 ? 1f : e) / (1f + e) - t) * invN : 0f;
         }
-        return sum / n;
+        return sum;
     }
 }

@@ -17,7 +17,18 @@ public abstract class Loss
     public virtual bool AcceptsSigmoidLogits => false;
 
     /// <summary>The same loss for <c>yPred = σ(z)</c>, from z, with ∂loss/∂z in <paramref name="gradLogits"/>.</summary>
-    public virtual double ComputeFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> yTrue, Span<float> gradLogits) =>
+    public double ComputeFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> yTrue, Span<float> gradLogits)
+    {
+        CheckLengths(logits.Length, yTrue.Length, gradLogits.Length);
+        return logits.Length == 0 ? 0 : SumFromLogits(logits, yTrue, gradLogits, 1f / logits.Length) / logits.Length;
+    }
+
+    /// <summary>
+    /// The <b>sum</b> of the per-element losses for <c>yPred = σ(z)</c>, with <c>gradScale · ∂(sum)/∂z</c> in
+    /// <paramref name="gradLogits"/> (unless empty). Element-wise, so a caller may split a batch into parts
+    /// (on several cores) and add the sums; <see cref="ComputeFromLogits"/> is the mean over one part.
+    /// </summary>
+    protected internal virtual double SumFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> yTrue, Span<float> gradLogits, float gradScale) =>
         throw new NotSupportedException($"{Name} does not take logits.");
 
     /// <summary>The loss called <paramref name="name"/>.</summary>
