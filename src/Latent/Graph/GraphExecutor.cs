@@ -115,6 +115,7 @@ internal sealed class GraphExecutor
 
     /// <summary>Runs every layer in topological order.</summary>
     /// <param name="needOutput">False when only the loss will be read (it may come from the logits), so the output layer can skip y.</param>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public void Forward(int batch, bool training, bool needOutput = true)
     {
         if ((uint)batch > (uint)Capacity || batch == 0)
@@ -140,6 +141,7 @@ internal sealed class GraphExecutor
     }
 
     /// <summary>Loss of the last Forward against <see cref="Targets"/>; with <paramref name="withGradient"/> it also seeds the output gradient.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public double ComputeLoss(Loss loss, int batch, bool withGradient)
     {
         var targets = (TargetsAreInput ? _inputs[0].Value : Targets).AsSpan(0, batch * _output.SampleSize);
@@ -159,6 +161,7 @@ internal sealed class GraphExecutor
     }
 
     /// <summary>Runs every layer's Backward in reverse order; the output gradient must already be seeded.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public void Backward(int batch)
     {
         foreach (var b in _gradBuffers) b.Grad.AsSpan(0, batch * b.SampleSize).Clear();
@@ -190,6 +193,7 @@ internal sealed class GraphExecutor
             (_loss, _logits, _targets, _grad, _count, _parts) = (loss, logits, targets, grad, count, Math.Min(parts, 64));
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
         public void Execute(int part)
         {
             int chunk = (_count / _parts + 63) & ~63;

@@ -74,6 +74,7 @@ internal static class Simd
     /// <c>sum[j] += Σ_r x[r, j]</c> over a rows × F matrix: column blocks of 64 stay in four registers while
     /// the rows stream past, so x is read once and sum written once per block.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public static unsafe void AccumulateColumnSums(ReadOnlySpan<float> x, Span<float> sum, int rows)
     {
         int f = sum.Length, j = 0;

@@ -97,6 +97,7 @@ public sealed class Dense : Layer
     protected internal override bool HasSigmoidOutput => Activation is Sigmoid;
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Forward(NodeContext ctx)
     {
         int rows = ctx.Batch * ctx.Output.SampleSize / Units, inF = InputFeatures;
@@ -110,6 +111,7 @@ public sealed class Dense : Layer
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Backward(NodeContext ctx)
     {
         int rows = ctx.Batch * ctx.Output.SampleSize / Units, inF = InputFeatures;

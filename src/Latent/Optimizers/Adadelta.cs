@@ -23,6 +23,7 @@ public sealed class Adadelta(double learningRate = 1.0, double rho = 0.95, doubl
     protected override int StateSlots => 2;
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected override void UpdateStep(Span<float> param, ReadOnlySpan<float> grad, int offset, float learningRate)
     {
         var a = State(0, offset, param.Length);

@@ -26,6 +26,7 @@ public sealed class Adagrad(double learningRate = 0.01, double epsilon = 1e-7, d
     protected override float InitialState(int slot) => (float)InitialAccumulator;
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected override void UpdateStep(Span<float> param, ReadOnlySpan<float> grad, int offset, float learningRate)
     {
         var a = State(0, offset, param.Length);

@@ -26,6 +26,7 @@ public sealed class Adam(double learningRate = 0.001, double beta1 = 0.9, double
     protected override int StateSlots => 2;
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected override void UpdateStep(Span<float> param, ReadOnlySpan<float> grad, int offset, float learningRate)
     {
         var m = State(0, offset, param.Length);

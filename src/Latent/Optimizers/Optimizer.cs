@@ -68,6 +68,7 @@ public abstract class Optimizer
     }
 
     /// <summary>One step over every trainable weight of the store: clip, then <see cref="UpdateStep"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     internal void Apply(ParameterStore store, Weight[] weights)
     {
         if (GlobalClipNorm is double global)
@@ -133,6 +134,7 @@ public abstract class Optimizer
             _parts = parts;
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
         public void Execute(int part)
         {
             int n = _store!.Length, chunk = (n / _parts + 63) & ~63;

@@ -22,6 +22,7 @@ public sealed class RmsProp(double learningRate = 0.001, double rho = 0.9, doubl
     protected override int StateSlots => 1;
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected override void UpdateStep(Span<float> param, ReadOnlySpan<float> grad, int offset, float learningRate)
     {
         var a = State(0, offset, param.Length);

@@ -24,6 +24,7 @@ public sealed class Sgd(double learningRate = 0.01, double momentum = 0, bool ne
     protected override int StateSlots => Momentum > 0 ? 1 : 0;
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected override void UpdateStep(Span<float> param, ReadOnlySpan<float> grad, int offset, float learningRate)
     {
         if (Momentum == 0)

@@ -254,6 +254,7 @@ public partial class Model
         foreach (var w in _weights) { snapshot.AsSpan(o, w.Length).CopyTo(w.Values); o += w.Length; }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private double Step(GraphExecutor ex, int count, float[]? lastGood, out double penalty)
     {
         double total = ComputeGradients(ex, count, out penalty);
@@ -280,6 +281,7 @@ public partial class Model
     /// Forward and backward on the batch already in the executor: fills every weight's gradient of the total
     /// loss (data loss + activity and weight penalties) and returns that total. Skips backward when it is not finite.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     internal double ComputeGradients(GraphExecutor ex, int count, out double penalty)
     {
         _store!.Grads.AsSpan().Clear();
@@ -384,6 +386,7 @@ public partial class Model
         _inputs[0].Size == _outputs[0].Size && x.Length == y.Length &&
         (ReferenceEquals(x.Data, y.Data) || compareContent && x.Span.SequenceEqual(y.Span));
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private static void Gather(Tensor source, ReadOnlySpan<int> rows, Span<float> destination)
     {
         int size = source.RowSize;
