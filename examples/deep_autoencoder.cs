@@ -1,6 +1,6 @@
 #:project ../src/Latent/Latent.csproj
 // The notebook's deep autoencoder: 784 -> 128 -> 64 -> 32 -> 64 -> 128 -> 784, Adadelta, batch 100.
-//   dotnet run examples/deep_autoencoder.cs -- [epochs]     (default 100, as in the notebook)
+//   dotnet run -c Release examples/deep_autoencoder.cs -- [epochs]     (default 100, as in the notebook)
 using Latent;
 using Latent.Datasets;
 using Latent.Layers;

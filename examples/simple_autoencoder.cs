@@ -1,6 +1,6 @@
 #:project ../src/Latent/Latent.csproj
 // The notebook's simple autoencoder, in the order the notebook reads:
-//   dotnet run examples/simple_autoencoder.cs -- [epochs]     (default 100, as in the notebook)
+//   dotnet run -c Release examples/simple_autoencoder.cs -- [epochs]     (default 100, as in the notebook)
 // Writes examples/out/simple.png: ten test digits over their reconstructions.
 using Latent;
 using Latent.Datasets;

@@ -1,6 +1,6 @@
 #:project ../src/Latent/Latent.csproj
 // The notebook's sparse autoencoder: the simple one with an L1 activity regularizer (1e-4) on the code.
-//   dotnet run examples/sparse_autoencoder.cs -- [epochs] [batch]     (default 100 epochs, batch 32)
+//   dotnet run -c Release examples/sparse_autoencoder.cs -- [epochs] [batch]     (default 100 epochs, batch 32)
 // The penalty is summed over the batch (Keras 2), so its weight grows with the batch size.
 using Latent;
 using Latent.Datasets;

@@ -11,6 +11,9 @@ switch (mode)
         EpochTimer.Run(args.Length > 1 ? args[1].Split(',') : ["simple-256", "simple-32", "deep-100"],
                        args.Length > 2 ? int.Parse(args[2]) : 3, plain: args.Contains("--plain"));
         break;
+    case "parity":
+        Parity.Run(args.Length > 1 ? args[1] : "bench/parity/out", steps: 200, batch: 32);
+        break;
     case "profile":
         foreach (var row in args.Length > 1 ? args[1].Split(',') : ["simple-256", "simple-32", "deep-100"]) PhaseProfile.Run(row, 500);
         break;
