@@ -44,13 +44,7 @@ def main():
             losses = []
             for s in range(STEPS):
                 xb = xs[s * BATCH:(s + 1) * BATCH]
-                logits = dec(torch.relu(enc(xb)))
-                if l == "binary_crossentropy":
-                    loss = nn.functional.binary_cross_entropy_with_logits(logits, xb)
-                elif l == "mean_squared_error":
-                    loss = nn.functional.mse_loss(torch.sigmoid(logits), xb)
-                else:
-                    loss = nn.functional.l1_loss(torch.sigmoid(logits), xb)
+                loss = parity.step_loss(dec(torch.relu(enc(xb))), xb, l)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()

@@ -18,7 +18,6 @@ very different steps, so the check replays Adam in Keras 2's form (KerasAdam bel
 for information only. The loss on a sigmoid output under BCE is computed from the logits on
 both sides (Latent clips at 1e-7 as Keras; no logit here comes near the clip).
 """
-import gzip
 import json
 import os
 import struct
@@ -27,6 +26,9 @@ import sys
 import numpy as np
 import torch
 from torch import nn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pytorch"))
+import epochs  # noqa: E402  (MNIST loading shared with the epoch benchmark)
 
 OPTIMIZERS = ["sgd", "adagrad", "adadelta", "rmsprop", "adam"]
 LOSSES = ["binary_crossentropy", "mean_squared_error", "mean_absolute_error"]
@@ -48,15 +50,16 @@ def read_safetensors(path):
 
 
 def mnist_batches():
-    root = os.environ.get("LATENT_DATA") or os.path.join(os.path.expanduser("~"), ".latent", "datasets")
-    for name in ("train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"):
-        path = os.path.join(root, "mnist", name)
-        if os.path.exists(path):
-            opener = gzip.open if name.endswith(".gz") else open
-            with opener(path, "rb") as f:
-                x = np.frombuffer(f.read(), dtype=np.uint8, offset=16).reshape(60000, 784)
-            return torch.from_numpy(x[:STEPS * BATCH].astype(np.float32) / np.float32(255))
-    sys.exit(f"MNIST not found under {root}/mnist: run scripts/setup-data.sh")
+    return torch.from_numpy(epochs.load_mnist_train()[:STEPS * BATCH].copy())
+
+
+def step_loss(logits, xb, loss_name):
+    """The loss Latent computes: BCE from the logits of the sigmoid output, MSE and MAE on the sigmoid output."""
+    if loss_name == "binary_crossentropy":
+        return nn.functional.binary_cross_entropy_with_logits(logits, xb)
+    if loss_name == "mean_squared_error":
+        return nn.functional.mse_loss(torch.sigmoid(logits), xb)
+    return nn.functional.l1_loss(torch.sigmoid(logits), xb)
 
 
 def optimizer(name, params):
@@ -112,13 +115,7 @@ def run(directory, opt_name, loss_name, x, torch_optimizer=None):
     losses = []
     for s in range(STEPS):
         xb = x[s * BATCH:(s + 1) * BATCH]
-        logits = dec(torch.relu(enc(xb)))
-        if loss_name == "binary_crossentropy":
-            loss = nn.functional.binary_cross_entropy_with_logits(logits, xb)
-        elif loss_name == "mean_squared_error":
-            loss = nn.functional.mse_loss(torch.sigmoid(logits), xb)
-        else:
-            loss = nn.functional.l1_loss(torch.sigmoid(logits), xb)
+        loss = step_loss(dec(torch.relu(enc(xb))), xb, loss_name)
         opt.zero_grad()
         loss.backward()
         opt.step()

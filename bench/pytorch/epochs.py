@@ -15,16 +15,21 @@ import torch
 from torch import nn
 
 
-def load_mnist_train():
+def load_mnist_images(kind):
+    """MNIST "train" or "t10k" images from Latent's cache, (N, 784) float32 in [0, 1]."""
     root = os.environ.get("LATENT_DATA") or os.path.join(os.path.expanduser("~"), ".latent", "datasets")
-    for name in ("train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"):
+    for name in (f"{kind}-images-idx3-ubyte", f"{kind}-images-idx3-ubyte.gz"):
         path = os.path.join(root, "mnist", name)
         if os.path.exists(path):
             opener = gzip.open if name.endswith(".gz") else open
             with opener(path, "rb") as f:
                 data = f.read()
-            return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(60000, 784).astype(np.float32) / 255.0
+            return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(-1, 784).astype(np.float32) / np.float32(255)
     sys.exit(f"MNIST not found under {root}/mnist: run scripts/setup-data.sh")
+
+
+def load_mnist_train():
+    return load_mnist_images("train")
 
 
 def build(row):
