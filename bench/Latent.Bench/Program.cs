@@ -14,6 +14,12 @@ switch (mode)
     case "parity":
         Parity.Run(args.Length > 1 ? args[1] : "bench/parity/out", steps: 200, batch: 32);
         break;
+    case "histogram":
+        // histogram OUT.png LABEL=A.npy LABEL=B.npy: code activations, e.g. without and with an L1 penalty
+        Latent.Plotting.Figures.Histograms(args[1],
+            args.Skip(2).Select(a => (a.Split('=')[0], Latent.Data.Npy.Read(a.Split('=')[1]))).ToList(),
+            "Code activations on the MNIST test set", "activation");
+        break;
     case "profile":
         foreach (var row in args.Length > 1 ? args[1].Split(',') : ["simple-256", "simple-32", "deep-100"]) PhaseProfile.Run(row, 500);
         break;

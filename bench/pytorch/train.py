@@ -1,8 +1,8 @@
 """PyTorch reference for docs/RESULTS.md: one row of the notebook/blog table, full length.
 
-Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/pytorch/train.py MODEL OPTIMIZER EPOCHS BATCH L1 SEED
+Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/pytorch/train.py MODEL OPTIMIZER EPOCHS BATCH L1 SEED [sum|mean]
 MODEL simple|deep, OPTIMIZER adagrad|adadelta (Keras 2 defaults), L1 the activity penalty on the code
-(summed over the batch, Keras 2), 0 for none. Same architecture and initialisation as Latent (Glorot uniform
+(summed over the batch, Keras 2; "mean" averages it over the batch, Keras 1.0.x), 0 for none. Same architecture and initialisation as Latent (Glorot uniform
 kernels, zero biases), binary cross-entropy on a sigmoid output (computed from the logits), shuffled each epoch.
 Prints one JSON line: final train loss (with penalty), test loss (with penalty, at the training batch size),
 test reconstruction loss, mean code activation on the test set, seconds.
@@ -25,6 +25,7 @@ def load(kind):
 
 def main():
     model_kind, opt_name, epochs, batch, l1, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
+    reduction = sys.argv[7] if len(sys.argv) > 7 else "sum"
     torch.set_num_threads(2)
     torch.manual_seed(seed)
     sizes = [784, 32] if model_kind == "simple" else [784, 128, 64, 32]
@@ -58,7 +59,7 @@ def main():
             code = encoder(xb)
             loss = bce(decoder(code), xb)
             if l1 > 0:
-                loss = loss + l1 * code.abs().sum()
+                loss = loss + l1 * code.abs().sum() / (xb.shape[0] if reduction == "mean" else 1)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -71,7 +72,7 @@ def main():
             xb = x_test[s:s + batch]
             code = encoder(xb)
             r = bce(decoder(code), xb).item()
-            pen = l1 * code.abs().sum().item() if l1 > 0 else 0.0
+            pen = l1 * code.abs().sum().item() / (xb.shape[0] if reduction == "mean" else 1) if l1 > 0 else 0.0
             test += (r + pen) * xb.shape[0]
             recon += r * xb.shape[0]
             codes.append(code)

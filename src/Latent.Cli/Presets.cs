@@ -6,7 +6,7 @@ namespace Latent.Cli;
 /// <summary>Everything that defines a training run; saved as run.json and reloaded by --resume.</summary>
 internal sealed record RunConfig(
     string Model, string Dataset, int CodeSize, string Optimizer, double? LearningRate, int BatchSize,
-    int Epochs, int Seed, double L1, int CheckpointEvery)
+    int Epochs, int Seed, double L1, int CheckpointEvery, string L1Reduction = "sum")
 {
     /// <summary>The notebook's models: simple (32 relu, adagrad, batch 32), sparse (+ L1 1e-4 on the code), deep (128-64-32-64-128, adadelta, batch 100).</summary>
     public static RunConfig Preset(string model) => model switch
@@ -27,20 +27,28 @@ internal sealed record RunConfig(
         {
             var h = new Dense(4 * CodeSize, "relu").Apply(input);
             h = new Dense(2 * CodeSize, "relu").Apply(h);
-            code = new Dense(CodeSize, "relu", activityRegularizer: L1 > 0 ? Regularizers.L1(L1) : null, name: "code").Apply(h);
+            code = new Dense(CodeSize, "relu", activityRegularizer: Penalty(), name: "code").Apply(h);
             h = new Dense(2 * CodeSize, "relu").Apply(code);
             h = new Dense(4 * CodeSize, "relu").Apply(h);
             output = new Dense(features, "sigmoid", name: "reconstruction").Apply(h);
         }
         else
         {
-            code = new Dense(CodeSize, "relu", activityRegularizer: L1 > 0 ? Regularizers.L1(L1) : null, name: "code").Apply(input);
+            code = new Dense(CodeSize, "relu", activityRegularizer: Penalty(), name: "code").Apply(input);
             output = new Dense(features, "sigmoid", name: "reconstruction").Apply(code);
         }
         var autoencoder = new Model(input, output, name: $"{Model}_autoencoder");
         autoencoder.Compile(CreateOptimizer(), "binary_crossentropy");
         return (autoencoder, new Model(input, code, name: "encoder"));
     }
+
+    /// <summary>The code's L1 activity penalty, summed over the batch (Keras 2) or averaged ("mean", Keras 1.0.x / tf.keras).</summary>
+    private Regularizer? Penalty() => L1 <= 0 ? null : Regularizers.L1(L1, L1Reduction switch
+    {
+        "sum" => ActivityReduction.Sum,
+        "mean" => ActivityReduction.Mean,
+        _ => throw new ArgumentException($"--l1-reduction must be sum or mean, received '{L1Reduction}'."),
+    });
 
     public Optimizer CreateOptimizer()
     {

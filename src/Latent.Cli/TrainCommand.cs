@@ -7,7 +7,7 @@ internal static class TrainCommand
 {
     public sealed record Options(
         string? Model, string? Dataset, int? Epochs, int? BatchSize, int? CodeSize, string? Optimizer,
-        double? LearningRate, int? Seed, string? Out, string? Resume, int? CheckpointEvery);
+        double? LearningRate, int? Seed, string? Out, string? Resume, int? CheckpointEvery, string? L1Reduction = null);
 
     public static int Run(Options o)
     {
@@ -43,6 +43,7 @@ internal static class TrainCommand
                 LearningRate = o.LearningRate ?? preset.LearningRate,
                 Seed = o.Seed ?? Random.Shared.Next(),
                 CheckpointEvery = o.CheckpointEvery ?? 0,
+                L1Reduction = o.L1Reduction ?? preset.L1Reduction,
             };
             if (config.Epochs <= 0) throw new ArgumentException($"--epochs must be positive, received {config.Epochs}.");
             if (config.BatchSize <= 0) throw new ArgumentException($"--batch-size must be positive, received {config.BatchSize}.");

@@ -103,6 +103,51 @@ public static class Figures
         }
     }
 
+    /// <summary>
+    /// Overlaid histograms of several sets of non-negative values (e.g. ReLU code activations with and without an
+    /// L1 penalty), each normalised to a fraction of its values per bin, on shared bins from 0 to the largest value.
+    /// Exact zeros (inactive units) would dwarf every bin, so they are left out of the curves and reported in the legend.
+    /// </summary>
+    public static void Histograms(string path, IReadOnlyList<(string Label, Tensor Values)> series, string title, string xLabel, int bins = 60)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        if (series.Count == 0) throw new ArgumentException("Nothing to draw.", nameof(series));
+        float max = series.Max(s => s.Values.Span.ToArray().Max());
+        if (max <= 0) max = 1;
+        double width = max / bins;
+        var plot = new ScottPlot.Plot();
+        plot.Font.Set("DejaVu Sans");
+        foreach (var (label, values) in series)
+        {
+            var counts = new double[bins];
+            int zeros = 0;
+            foreach (float v in values.Span)
+            {
+                if (v == 0) zeros++;
+                else counts[Math.Clamp((int)(v / width), 0, bins - 1)]++;
+            }
+            var xs = Enumerable.Range(0, bins).Select(i => (i + 0.5) * width).ToArray();
+            var line = plot.Add.Scatter(xs, counts.Select(c => c / values.Length).ToArray());
+            line.LegendText = $"{label}: mean {values.Mean():F2}, {100.0 * zeros / values.Length:F0}% exactly 0";
+            line.LineWidth = 2;
+            line.MarkerSize = 0;
+        }
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel("fraction of all values, per bin");
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
+        string temp = TempName(path);
+        try
+        {
+            plot.SavePng(temp, 800, 500);
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
     private static void Save(SKSurface surface, string path)
     {
         using var image = surface.Snapshot();

@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""Prints the Markdown table of docs/RESULTS.md from docs/results/results.json (written by bench/results.py)."""
+import json
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPORTED = {
+    "notebook-simple": ("notebook", "simple 32", "Adagrad", 100, 32, "", "~0.0932"),
+    "notebook-sparse": ("notebook", "sparse 32, L1 1e-4", "Adagrad", 250, 25, "sum", "train 0.1887 (with penalty), test ~0.0876"),
+    "notebook-sparse-mean": ("notebook", "sparse 32, L1 1e-4", "Adagrad", 250, 25, "mean", "(same row, other semantics)"),
+    "notebook-deep": ("notebook", "deep 128-64-32", "Adadelta", 100, 100, "", "~0.0885"),
+    "blog-simple": ("blog", "simple 32", "Adadelta", 50, 256, "", "~0.11"),
+    "blog-sparse": ("blog", "sparse 32, L1 1e-4", "Adadelta", 100, 256, "sum", "train 0.11, test 0.10; mean code 3.33"),
+    "blog-sparse-mean": ("blog", "sparse 32, L1 1e-4", "Adadelta", 100, 256, "mean", "(same row, other semantics)"),
+    "blog-deep": ("blog", "deep 128-64-32", "Adadelta", 100, 256, "", "~0.097"),
+}
+
+
+def cell(r):
+    if r is None:
+        return "—"
+    s = f"train {r['train_loss']:.4f}, test {r['test_loss']:.4f}"
+    if abs(r["test_loss"] - r["test_reconstruction"]) > 1e-6:
+        s += f" (reconstruction {r['test_reconstruction']:.4f})"
+    return s + f"; code {r['mean_code']:.2f}; {r['seconds']:.0f} s"
+
+
+def main():
+    results = json.load(open(os.path.join(ROOT, "docs", "results", "results.json")))
+    print("| row | model | optimizer | epochs | batch | L1 over the batch | reported | PyTorch measured | Latent measured |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for key, (src, model, opt, epochs, batch, red, reported) in REPORTED.items():
+        r = results.get(key, {})
+        print(f"| {src} | {model} | {opt} | {epochs} | {batch} | {red or '—'} | {reported} | {cell(r.get('pytorch'))} | {cell(r.get('latent'))} |")
+
+
+if __name__ == "__main__":
+    main()
