@@ -1,0 +1,36 @@
+using System.Diagnostics;
+
+namespace Latent.Tests.Examples;
+
+/// <summary>The notebook's models as file-based apps (examples/*.cs) build and run: one epoch each on MNIST.</summary>
+public class ExampleTests
+{
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Latent.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("Latent.sln not found above the test binaries.");
+    }
+
+    [Theory]
+    [InlineData("simple_autoencoder", "simple.png")]
+    [InlineData("sparse_autoencoder", "sparse.png")]
+    [InlineData("deep_autoencoder", "deep.png")]
+    public async Task ExampleRunsOneEpochAndDrawsItsFigure(string example, string figure)
+    {
+        string root = RepoRoot();
+        string png = Path.Combine(root, "examples", "out", figure);
+        if (File.Exists(png)) File.Delete(png);
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "run", "-c", "Release", Path.Combine("examples", example + ".cs"), "--", "1" }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdoutTask = p.StandardOutput.ReadToEndAsync();
+        string stderr = await p.StandardError.ReadToEndAsync();
+        string stdout = await stdoutTask;
+        await p.WaitForExitAsync();
+        Assert.True(p.ExitCode == 0, $"exit {p.ExitCode}\n{stdout}\n{stderr}");
+        Assert.Contains("Epoch 1/1", stdout);
+        Assert.Matches(@"test loss 0\.\d{4}", stdout);
+        Assert.True(new FileInfo(png).Length > 5000, $"{png} missing or empty");
+    }
+}
