@@ -91,16 +91,7 @@ public static class Figures
         plot.XLabel("epoch");
         plot.YLabel("binary cross-entropy");
         plot.ShowLegend(ScottPlot.Alignment.UpperRight);
-        string temp = TempName(path);
-        try
-        {
-            plot.SavePng(temp, 800, 500);
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        SavePlot(plot, path);
     }
 
     /// <summary>
@@ -136,6 +127,12 @@ public static class Figures
         plot.XLabel(xLabel);
         plot.YLabel("fraction of all values, per bin");
         plot.ShowLegend(ScottPlot.Alignment.UpperRight);
+        SavePlot(plot, path);
+    }
+
+    /// <summary>Writes an 800×500 PNG of <paramref name="plot"/> under a temporary name, then renames it into place.</summary>
+    private static void SavePlot(ScottPlot.Plot plot, string path)
+    {
         string temp = TempName(path);
         try
         {
