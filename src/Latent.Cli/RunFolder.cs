@@ -124,10 +124,5 @@ internal sealed class RunFolder(string path)
         return (1, size);
     }
 
-    private static void WriteAtomically(string path, string text)
-    {
-        string temp = path + $".tmp-{Environment.ProcessId}";
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
-    }
+    private static void WriteAtomically(string path, string text) => Data.AtomicFile.WriteAllText(path, text);
 }

@@ -109,32 +109,21 @@ public static partial class Npy
         int total = 10 + dict.Length + 1;
         int padded = (total + 63) / 64 * 64;
         string header = dict + new string(' ', padded - total) + "\n";
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string temp = full + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        try
+        AtomicFile.Write(path, file =>
         {
-            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            file.Write(Magic);
+            file.Write([1, 0]);
+            Span<byte> len = stackalloc byte[2];
+            BinaryPrimitives.WriteUInt16LittleEndian(len, (ushort)header.Length);
+            file.Write(len);
+            file.Write(Encoding.Latin1.GetBytes(header));
+            Span<byte> word = stackalloc byte[4];
+            foreach (float v in tensor.Span)
             {
-                file.Write(Magic);
-                file.Write([1, 0]);
-                Span<byte> len = stackalloc byte[2];
-                BinaryPrimitives.WriteUInt16LittleEndian(len, (ushort)header.Length);
-                file.Write(len);
-                file.Write(Encoding.Latin1.GetBytes(header));
-                Span<byte> word = stackalloc byte[4];
-                foreach (float v in tensor.Span)
-                {
-                    BinaryPrimitives.WriteSingleLittleEndian(word, v);
-                    file.Write(word);
-                }
+                BinaryPrimitives.WriteSingleLittleEndian(word, v);
+                file.Write(word);
             }
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        });
     }
 
     private static string Field(string header, string key, string path)

@@ -72,8 +72,8 @@ public static class DatasetStore
     /// <summary>Downloads <paramref name="url"/> to <paramref name="target"/> via a temporary file, verifying the content before the rename.</summary>
     internal static void Download(string url, string target, DatasetFile file, IProgress<(string, long, long?)>? progress)
     {
-        string temp = target + $".part-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        try
+        // Verified before the rename: a wrong checksum or a cut connection leaves nothing in the cache.
+        Data.AtomicFile.WriteVia(target, temp =>
         {
             using (var response = Http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead).GetAwaiter().GetResult())
             {
@@ -94,12 +94,7 @@ public static class DatasetStore
                     throw new IOException($"connection closed after {done:N0} of {t:N0} bytes.");
             }
             if (!Verify(temp, file, out var problem)) throw new IOException(problem);
-            File.Move(temp, target, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        });
     }
 
     /// <summary>Whether the (possibly gzip-compressed) file's content has the expected size and SHA-256.</summary>
@@ -132,17 +127,6 @@ public static class DatasetStore
         }
     }
 
-    private static void CopyAtomically(string source, string target)
-    {
-        string temp = target + $".part-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        try
-        {
-            File.Copy(source, temp);
-            File.Move(temp, target, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
+    private static void CopyAtomically(string source, string target) =>
+        Data.AtomicFile.WriteVia(target, temp => File.Copy(source, temp));
 }

@@ -130,41 +130,14 @@ public static class Figures
         SavePlot(plot, path);
     }
 
-    /// <summary>Writes an 800×500 PNG of <paramref name="plot"/> under a temporary name, then renames it into place.</summary>
-    private static void SavePlot(ScottPlot.Plot plot, string path)
-    {
-        string temp = TempName(path);
-        try
-        {
-            plot.SavePng(temp, 800, 500);
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
+    /// <summary>Writes an 800×500 PNG of <paramref name="plot"/> atomically.</summary>
+    private static void SavePlot(ScottPlot.Plot plot, string path) =>
+        Data.AtomicFile.WriteVia(path, temp => plot.SavePng(temp, 800, 500));
 
     private static void Save(SKSurface surface, string path)
     {
         using var image = surface.Snapshot();
         using var data = image.Encode(SKEncodedImageFormat.Png, 100);
-        string temp = TempName(path);
-        try
-        {
-            using (var file = File.Create(temp)) data.SaveTo(file);
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
-
-    private static string TempName(string path)
-    {
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        return full + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}.png";
+        Data.AtomicFile.Write(path, data.SaveTo);
     }
 }

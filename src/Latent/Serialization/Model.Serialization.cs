@@ -73,22 +73,7 @@ public partial class Model
         if (metadata is not null)
             foreach (var (k, v) in metadata) meta[UserPrefix + k] = v;
 
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string temp = full + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        try
-        {
-            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            {
-                Safetensors.Write(file, tensors, meta);
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        AtomicFile.Write(path, file => Safetensors.Write(file, tensors, meta));
     }
 
     /// <summary>Loads a model saved by <see cref="Save"/>: layers, weights and, if it was compiled, the optimizer, loss and optimizer state.</summary>
