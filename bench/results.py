@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs every row of the results table at full length, with Latent (the `latent` tool) and with PyTorch
-(bench/pytorch/train.py), and writes docs/results/results.json plus the reconstruction figures under
-docs/results/. docs/RESULTS.md is written from its output. Takes about half an hour on 2 cores.
+(bench/pytorch/train.py), and writes docs/results/results.json, the reconstruction figures under docs/results/, and the table in
+docs/RESULTS.md (the text around it is written by hand from the numbers). Takes about half an hour on 2 cores.
 
 Usage: python3 bench/results.py [--only ROW,ROW] [--skip-pytorch] [--latent-only ROW,ROW]
 """
@@ -66,6 +66,9 @@ def main():
             out = subprocess.run(torch_cmd, check=True, env=env, capture_output=True, text=True).stdout
             entry["pytorch"] = json.loads(out.strip().splitlines()[-1])
             json.dump(results, open(path, "w"), indent=2)
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import results_table
+    results_table.update_results_md()
     print(json.dumps(results, indent=2))
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Prints the Markdown table of docs/RESULTS.md from docs/results/results.json (written by bench/results.py)."""
+"""The Markdown table of docs/RESULTS.md from docs/results/results.json (written by bench/results.py): printed, or
+put between the markers in docs/RESULTS.md by bench/results.py."""
 import json
 import os
 
@@ -25,13 +26,28 @@ def cell(r):
     return s + f"; code {r['mean_code']:.2f}; {r['seconds']:.0f} s"
 
 
-def main():
+def table():
     results = json.load(open(os.path.join(ROOT, "docs", "results", "results.json")))
-    print("| row | model | optimizer | epochs | batch | L1 over the batch | reported | PyTorch measured | Latent measured |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    lines = ["| row | model | optimizer | epochs | batch | L1 over the batch | reported | PyTorch measured | Latent measured |"]
+    lines.append("|---|---|---|---|---|---|---|---|---|")
     for key, (src, model, opt, epochs, batch, red, reported) in REPORTED.items():
         r = results.get(key, {})
-        print(f"| {src} | {model} | {opt} | {epochs} | {batch} | {red or '—'} | {reported} | {cell(r.get('pytorch'))} | {cell(r.get('latent'))} |")
+        lines.append(f"| {src} | {model} | {opt} | {epochs} | {batch} | {red or '—'} | {reported} | {cell(r.get('pytorch'))} | {cell(r.get('latent'))} |")
+    return "\n".join(lines)
+
+
+def update_results_md():
+    """Replaces the table between the markers in docs/RESULTS.md."""
+    path = os.path.join(ROOT, "docs", "RESULTS.md")
+    text = open(path).read()
+    start = text.index("<!-- results-table:start")
+    start = text.index("\n", start) + 1
+    end = text.index("<!-- results-table:end -->")
+    open(path, "w").write(text[:start] + table() + "\n" + text[end:])
+
+
+def main():
+    print(table())
 
 
 if __name__ == "__main__":
