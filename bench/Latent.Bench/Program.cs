@@ -21,6 +21,7 @@ switch (mode)
             "Code activations on the MNIST test set", "activation");
         break;
     case "profile":
+        if (Environment.GetEnvironmentVariable("LATENT_PARALLEL_FLOPS") is { } pf) Latent.Kernels.Gemm.ParallelFlops = long.Parse(pf);
         foreach (var row in args.Length > 1 ? args[1].Split(',') : ["simple-256", "simple-32", "deep-100"]) PhaseProfile.Run(row, 500);
         break;
     default:
