@@ -65,8 +65,8 @@ internal sealed class GraphExecutor
     }
 
     /// <summary>Per-node forward and backward times in Stopwatch ticks, accumulated while <see cref="Profile"/> is set (benchmarks).</summary>
-    internal long[] ForwardTicks { get; } = new long[0];
-    internal long[] BackwardTicks { get; } = new long[0];
+    internal long[] ForwardTicks { get; }
+    internal long[] BackwardTicks { get; }
     internal bool Profile { get; set; }
     internal string NodeName(int n) => $"{_nodes[n].Layer.Name} ({_nodes[n].Layer.TypeName})";
     internal int NodeCount => _nodes.Length;

@@ -59,17 +59,6 @@ internal static class Simd
         for (; i < n; i++) Unsafe.Add(ref ds, i) = op.Invoke(Unsafe.Add(ref xs, i), Unsafe.Add(ref ys, i));
     }
 
-    /// <summary>Adds <paramref name="bias"/> (length F) to every row of <paramref name="x"/> (rows × F), in place.</summary>
-    public static void AddRowVector(Span<float> x, ReadOnlySpan<float> bias, int rows)
-    {
-        int f = bias.Length;
-        for (int r = 0; r < rows; r++)
-        {
-            var row = x.Slice(r * f, f);
-            System.Numerics.Tensors.TensorPrimitives.Add(row, bias, row);
-        }
-    }
-
     /// <summary>
     /// <c>sum[j] += Σ_r x[r, j]</c> over a rows × F matrix: column blocks of 64 stay in four registers while
     /// the rows stream past, so x is read once and sum written once per block.
