@@ -29,6 +29,7 @@ internal sealed class ComputePool
     private volatile int _generation;
     private int _pending;
     private int _sleepers;
+    private Exception? _error;
 
     private ComputePool(int threads)
     {
@@ -65,11 +66,19 @@ internal sealed class ComputePool
             if (Volatile.Read(ref _sleepers) > 0)
                 lock (_sleepGate) Monitor.PulseAll(_sleepGate);
 
-            for (int p = 0; p < parts; p += Threads) work.Execute(p);
-
-            var spin = new SpinWait();
-            while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
-            _work = null;
+            try
+            {
+                for (int p = 0; p < parts; p += Threads) work.Execute(p);
+            }
+            finally
+            {
+                // Even if our part threw, the workers must finish before the job's buffers can be reused.
+                var spin = new SpinWait();
+                while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+                _work = null;
+            }
+            if (Interlocked.Exchange(ref _error, null) is { } error)
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
         }
         finally
         {
@@ -100,7 +109,15 @@ internal sealed class ComputePool
             seen = _generation;
             var work = _work!;
             int parts = _parts;
-            for (int p = id; p < parts; p += Threads) work.Execute(p);
+            try
+            {
+                for (int p = id; p < parts; p += Threads) work.Execute(p);
+            }
+            catch (Exception e)
+            {
+                // Handed to the caller, which rethrows it; a worker must never die or the pool would hang.
+                Interlocked.CompareExchange(ref _error, e, null);
+            }
             Interlocked.Decrement(ref _pending);
         }
     }
