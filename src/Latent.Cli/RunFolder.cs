@@ -37,7 +37,7 @@ internal sealed class RunFolder(string path)
         var lines = new List<string> { "epoch,loss,val_loss,penalty,seconds" };
         lines.AddRange(rows.Select(r => string.Create(CultureInfo.InvariantCulture,
             $"{r.Epoch + 1},{r.Loss:R},{(r.ValLoss is double v ? v.ToString("R", CultureInfo.InvariantCulture) : "")},{r.Penalty:R},{r.Seconds:F3}")));
-        WriteAtomically(HistoryFile, string.Join('\n', lines) + "\n");
+        Data.AtomicFile.WriteAllText(HistoryFile, string.Join('\n', lines) + "\n");
     }
 
     public List<EpochLogs> ReadHistory()
@@ -76,7 +76,7 @@ internal sealed class RunFolder(string path)
             },
             ["written"] = DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture),
         };
-        WriteAtomically(RunFile, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        Data.AtomicFile.WriteAllText(RunFile, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
     public static RunConfig ReadConfig(string runPath)
@@ -123,6 +123,4 @@ internal sealed class RunFolder(string path)
             if (size % h == 0) return (h, size / h);
         return (1, size);
     }
-
-    private static void WriteAtomically(string path, string text) => Data.AtomicFile.WriteAllText(path, text);
 }

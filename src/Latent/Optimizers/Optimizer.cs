@@ -52,8 +52,6 @@ public abstract class Optimizer
     /// <summary>The state, for saving: one array per slot.</summary>
     internal float[][] Slots => _slots;
 
-    internal int BuiltFor { get; private set; } = -1;
-
     /// <summary>Creates zeroed state for <paramref name="parameterCount"/> parameters and resets the step count.</summary>
     internal void Build(int parameterCount)
     {
@@ -64,7 +62,6 @@ public abstract class Optimizer
             Array.Fill(_slots[i], InitialState(i));
         }
         Iterations = 0;
-        BuiltFor = parameterCount;
     }
 
     /// <summary>One step over every trainable weight of the store: clip, then <see cref="UpdateStep"/>.</summary>

@@ -44,7 +44,7 @@ public sealed class Tensor
     public int Rows => _shape.Length == 0 ? 1 : _shape[0];
 
     /// <summary>Elements per sample: the product of every dimension but the first.</summary>
-    public int RowSize => _shape.Length == 0 ? 1 : (_shape[0] == 0 ? ShapeUtil.Product(_shape, 1) : _data.Length / _shape[0]);
+    public int RowSize => ShapeUtil.Product(_shape, 1);
 
     /// <summary>The shape of one sample: every dimension but the first.</summary>
     public int[] SampleShape => _shape.Length == 0 ? [] : _shape[1..];

@@ -97,7 +97,7 @@ public partial class Model
             var epochRng = new Rng(baseSeed + (ulong)(epoch + 1) * 0x9E3779B97F4A7C15UL);
             if (shuffle) epochRng.Shuffle(order);
             ex.Reseed(epochRng.NextULong());
-            if (verbose > 0 && progress is not null) progress.Start(epoch, epochs);
+            progress?.Start();
 
             double lossSum = 0, penaltySum = 0;
             int seen = 0;
@@ -138,7 +138,7 @@ public partial class Model
             history.Penalty.Add(logs.Penalty);
             if (valLoss is double vlv) { history.ValLoss.Add(vlv); history.ValPenalty.Add(valPenalty!.Value); }
             history.Seconds.Add(seconds);
-            if (verbose > 0) progress?.Finish();
+            progress?.Finish();
             if (verbose > 0) writer.WriteLine(FormatEpoch(logs, epochs));
             foreach (var cb in cbs) cb.OnEpochEnd(logs);
         }

@@ -12,7 +12,7 @@ internal sealed class ProgressLine(TextWriter writer, int batches)
     private double _lastDraw;
     private bool _drawn;
 
-    public void Start(int epoch, int epochs)
+    public void Start()
     {
         _lastDraw = -1;
         _drawn = false;

@@ -38,21 +38,16 @@ public class DenseGradientTests
     public void ForwardIsXTimesWPlusBThroughTheActivation()
     {
         var layer = new Dense(2, "relu");
-        var output = layer.Apply(Input.Create(3));
+        var input = Input.Create(3);
+        var output = layer.Apply(input);
         float[] w = [1, -1, 2, 0, -3, 1]; // (3, 2)
         w.CopyTo(layer.Kernel!.Values);
         float[] b = [0.5f, -0.5f];
         b.CopyTo(layer.Bias!.Values);
-        var model = new Model(output.Layer.Weights.Count > 0 ? FindInput(output) : throw new InvalidOperationException(), output);
+        var model = new Model(input, output);
         var y = model.Predict(Tensor.FromArray(new float[] { 1, 2, 3 }, 1, 3));
         // z = [1 + 4 - 9 + 0.5, -1 + 0 + 3 - 0.5] = [-3.5, 1.5] -> relu -> [0, 1.5]
         Assert.Equal([0f, 1.5f], y.ToArray());
-    }
-
-    private static SymbolicTensor FindInput(SymbolicTensor t)
-    {
-        while (t.Layer is not InputLayer) t = t.Producer.Inputs[0];
-        return t;
     }
 
     [Fact]

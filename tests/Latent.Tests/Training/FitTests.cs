@@ -91,13 +91,11 @@ public class FitTests
         // Before any step: the evaluated penalty over one batch of 40 is λ·Σ|codes| (summed, not averaged).
         var codes = encoder.Predict(x);
         double expectedPenalty = 1e-3 * codes.ToArray().Sum(v => Math.Abs((double)v));
-        var noPenalty = new Model(input, model.Outputs[0]);
         double withPenalty = model.Evaluate(x, x, batchSize: 40);
         var history = model.Fit(x, x, epochs: 1, batchSize: 40, shuffle: false, verbose: 0, seed: 1);
         Assert.Equal(expectedPenalty, history.Penalty[0], 6);
         Assert.Equal(withPenalty, history.Loss[0], 6);
         Assert.True(history.Penalty[0] > 0 && history.Penalty[0] < history.Loss[0]);
-        _ = noPenalty;
     }
 
     [Fact]
