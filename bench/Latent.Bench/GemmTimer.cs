@@ -22,7 +22,9 @@ internal static class GemmTimer
             ("fwd 32x784 . 784x32", false, false, 32, 32, 784),
             ("fwd 32x32 . 32x784", false, false, 32, 784, 32),
             ("dW  (32x784)T . 32x32", true, false, 784, 32, 32),
-            ("dX  32x32 . (784x32)T", false, true, 32, 784, 32),
+            ("dW  (32x32)T . 32x784", true, false, 32, 784, 32),
+            ("dX  32x784 . (32x784)T", false, true, 32, 32, 784),
+            ("dX  100x784 . (128x784)T", false, true, 100, 128, 784),
             ("1024^3", false, false, 1024, 1024, 1024),
         ];
         foreach (var (name, ta, tb, m, n, k) in shapes)

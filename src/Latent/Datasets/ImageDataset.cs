@@ -5,7 +5,7 @@ namespace Latent.Datasets;
 /// <summary>A 28×28 grayscale data set in IDX files (MNIST and Fashion-MNIST share the layout).</summary>
 internal static class ImageDataset
 {
-    public static (Tensor XTrain, int[] YTrain, Tensor XTest, int[] YTest) Load(
+    public static (ByteTensor XTrain, int[] YTrain, ByteTensor XTest, int[] YTest) Load(
         string name, DatasetFile[] files, string[] localFolders, bool flatten,
         IProgress<(string File, long Done, long? Total)>? progress)
     {
@@ -17,16 +17,14 @@ internal static class ImageDataset
         return (xTrain, yTrain, xTest, yTest);
     }
 
-    private static Tensor Images(string path, bool flatten)
+    /// <summary>The file's bytes, kept as they are (no copy), read as value / 255.</summary>
+    private static ByteTensor Images(string path, bool flatten)
     {
         var idx = Idx.Read(path);
         if (idx.Shape.Length != 3)
             throw new DataFormatException(path, $"expected images of shape (N, rows, cols), found {ShapeUtil.Format(idx.Shape)}.");
         int n = idx.Shape[0], h = idx.Shape[1], w = idx.Shape[2];
-        var data = new float[idx.Data.Length];
-        const float scale = 1f / 255f;
-        for (int i = 0; i < data.Length; i++) data[i] = idx.Data[i] * scale;
-        return flatten ? Tensor.FromArray(data, n, h * w) : Tensor.FromArray(data, n, h, w, 1);
+        return flatten ? new ByteTensor(idx.Data, 255f, n, h * w) : new ByteTensor(idx.Data, 255f, n, h, w, 1);
     }
 
     private static int[] Labels(string path, int expected)

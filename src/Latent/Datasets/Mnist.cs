@@ -21,11 +21,23 @@ public static class Mnist
         $"https://storage.googleapis.com/cvdf-datasets/mnist/{name}.gz",
     ]);
 
-    /// <summary>Loads MNIST, fetching and verifying the files into the cache if needed.</summary>
+    /// <summary>Loads MNIST as float32 in [0, 1] (188 MB for the training images), fetching and verifying the files into the cache if needed.</summary>
     /// <param name="flatten">(N, 784) when true (the notebook's layout), else (N, 28, 28, 1).</param>
     /// <param name="progress">Download progress, if a download happens.</param>
     /// <remarks>If the IDX files cannot be had but the cache holds Keras's <c>mnist.npz</c>, that is used (after the same content check).</remarks>
     public static (Tensor XTrain, int[] YTrain, Tensor XTest, int[] YTest) Load(
+        bool flatten = true, IProgress<(string File, long Done, long? Total)>? progress = null)
+    {
+        var (xTrain, yTrain, xTest, yTest) = LoadBytes(flatten, progress);
+        return (xTrain.ToTensor(), yTrain, xTest.ToTensor(), yTest);
+    }
+
+    /// <summary>
+    /// Loads MNIST as its bytes (47 MB for the training images), read as value / 255 — the same numbers as
+    /// <see cref="Load"/> — by <c>Fit</c>, <c>Evaluate</c> and <c>Predict</c>, which convert each batch as they go.
+    /// </summary>
+    /// <inheritdoc cref="Load" path="/param"/>
+    public static (ByteTensor XTrain, int[] YTrain, ByteTensor XTest, int[] YTest) LoadBytes(
         bool flatten = true, IProgress<(string File, long Done, long? Total)>? progress = null)
     {
         try
@@ -34,7 +46,7 @@ public static class Mnist
         }
         catch (IOException) when (System.IO.File.Exists(Path.Combine(DatasetStore.Root, "mnist", "mnist.npz")))
         {
-            return LoadNpz(Path.Combine(DatasetStore.Root, "mnist", "mnist.npz"), flatten);
+            return LoadNpzBytes(Path.Combine(DatasetStore.Root, "mnist", "mnist.npz"), flatten);
         }
     }
 
@@ -53,6 +65,12 @@ public static class Mnist
     /// </summary>
     /// <exception cref="Data.DataFormatException">Missing arrays, wrong shapes, or content that differs from MNIST.</exception>
     public static (Tensor XTrain, int[] YTrain, Tensor XTest, int[] YTest) LoadNpz(string path, bool flatten = true)
+    {
+        var (xTrain, yTrain, xTest, yTest) = LoadNpzBytes(path, flatten);
+        return (xTrain.ToTensor(), yTrain, xTest.ToTensor(), yTest);
+    }
+
+    private static (ByteTensor XTrain, int[] YTrain, ByteTensor XTest, int[] YTest) LoadNpzBytes(string path, bool flatten)
     {
         var arrays = Data.Npz.Read(path);
         string[] names = ["x_train", "y_train", "x_test", "y_test"];
@@ -76,12 +94,7 @@ public static class Mnist
             if (hash != ContentSha256[i])
                 throw new Data.DataFormatException(path, $"'{names[i]}' differs from MNIST (SHA-256 {hash}).");
         }
-        Tensor Images(byte[] b, int n)
-        {
-            var data = new float[b.Length];
-            for (int k = 0; k < b.Length; k++) data[k] = b[k] / 255f;
-            return flatten ? Tensor.FromArray(data, n, 784) : Tensor.FromArray(data, n, 28, 28, 1);
-        }
+        ByteTensor Images(byte[] b, int n) => flatten ? new ByteTensor(b, 255f, n, 784) : new ByteTensor(b, 255f, n, 28, 28, 1);
         return (Images(bytes[0], 60000), bytes[1].Select(b => (int)b).ToArray(), Images(bytes[2], 10000), bytes[3].Select(b => (int)b).ToArray());
     }
 }

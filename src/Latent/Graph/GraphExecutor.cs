@@ -151,7 +151,7 @@ internal sealed class GraphExecutor
             _outputContext.OutputGradIsLogitGrad = withGradient;
             int count = targets.Length;
             // Memory-bound: two cores stream twice the bytes. Parts are 64-aligned, their sums added in order.
-            int parts = count >= 1 << 16 ? Kernels.ComputePool.Shared.Threads : 1;
+            int parts = count >= 1 << 14 ? Kernels.ComputePool.Shared.Threads : 1;
             _lossJob.Set(loss, _outputContext.LogitsBuffer!, TargetsAreInput ? _inputs[0].Value : Targets,
                          withGradient ? _output.Grad : null, count, parts);
             Kernels.ComputePool.Shared.Run(_lossJob, parts);

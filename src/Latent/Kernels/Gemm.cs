@@ -18,7 +18,7 @@ namespace Latent.Kernels;
 /// are bit-identical run to run. Work is split across cores along M or N (never K) when it is large enough
 /// to pay for the hand-off.
 /// </remarks>
-internal static unsafe class Gemm
+internal static unsafe partial class Gemm
 {
     private const int KC = 256;
     private const int MaxMR = 8, MaxNR = 32;
@@ -75,17 +75,18 @@ internal static unsafe class Gemm
         fixed (float* pa = a, pb = b, pc = c, pbias = bias)
         {
             long flops = 2L * m * n * k;
+            bool dot = UseDot(isa, transA, transB, m, n, k, !bias.IsEmpty); // decided once, so every split sums alike
             int threads = Math.Min(MaxThreads, ComputePool.Shared.Threads);
             bool splitM = m >= n;
             int units = splitM ? (m + mr - 1) / mr : (n + nr - 1) / nr;
             threads = Math.Min(threads, units);
             if (threads <= 1 || flops < ParallelFlops)
             {
-                Core(isa, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, pbias);
+                Core(isa, dot, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, pbias);
                 return;
             }
             var job = t_job ??= new GemmJob();
-            job.Set(isa, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, pbias, splitM,
+            job.Set(isa, dot, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, pbias, splitM,
                     (units + threads - 1) / threads * (splitM ? mr : nr));
             ComputePool.Shared.Run(job, threads);
         }
@@ -109,9 +110,14 @@ internal static unsafe class Gemm
 
     /// <summary>One thread's multiply of a whole (sub)problem.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0/OSR code
-    private static void Core(GemmIsa isa, bool transA, bool transB, int m, int n, int k,
+    private static void Core(GemmIsa isa, bool dot, bool transA, bool transB, int m, int n, int k,
         float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, float* bias)
     {
+        if (dot)
+        {
+            DotNT(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+            return;
+        }
         var (mr, nr) = TileOf(isa);
         int mc = mr * 16, nc = nr * 64;
         var packA = t_packA ??= GC.AllocateUninitializedArray<float>(mc * KC, pinned: true);
@@ -416,14 +422,14 @@ internal static unsafe class Gemm
     private sealed class GemmJob : IParallelWork
     {
         private GemmIsa _isa;
-        private bool _transA, _transB, _acc, _splitM;
+        private bool _dot, _transA, _transB, _acc, _splitM;
         private int _m, _n, _k, _lda, _ldb, _ldc, _chunk;
         private float* _a, _b, _c, _bias;
 
-        public void Set(GemmIsa isa, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb,
+        public void Set(GemmIsa isa, bool dot, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb,
                         float* c, int ldc, bool acc, float* bias, bool splitM, int chunk)
         {
-            _isa = isa; _transA = transA; _transB = transB; _acc = acc; _splitM = splitM;
+            _isa = isa; _dot = dot; _transA = transA; _transB = transB; _acc = acc; _splitM = splitM;
             _m = m; _n = n; _k = k; _lda = lda; _ldb = ldb; _ldc = ldc; _chunk = chunk;
             _a = a; _b = b; _c = c; _bias = bias;
         }
@@ -436,14 +442,14 @@ internal static unsafe class Gemm
                 int rows = Math.Min(_chunk, _m - start);
                 if (rows <= 0) return;
                 float* a = _transA ? _a + start : _a + (long)start * _lda;
-                Core(_isa, _transA, _transB, rows, _n, _k, a, _lda, _b, _ldb, _c + (long)start * _ldc, _ldc, _acc, _bias);
+                Core(_isa, _dot, _transA, _transB, rows, _n, _k, a, _lda, _b, _ldb, _c + (long)start * _ldc, _ldc, _acc, _bias);
             }
             else
             {
                 int cols = Math.Min(_chunk, _n - start);
                 if (cols <= 0) return;
                 float* b = _transB ? _b + (long)start * _ldb : _b + start;
-                Core(_isa, _transA, _transB, _m, cols, _k, _a, _lda, b, _ldb, _c + start, _ldc, _acc, _bias == null ? null : _bias + start);
+                Core(_isa, _dot, _transA, _transB, _m, cols, _k, _a, _lda, b, _ldb, _c + start, _ldc, _acc, _bias == null ? null : _bias + start);
             }
         }
     }

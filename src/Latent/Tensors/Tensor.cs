@@ -8,7 +8,7 @@ namespace Latent;
 /// tensor holds a data set or a batch: a <c>(60000, 784)</c> tensor is 60,000 flattened MNIST images,
 /// a <c>(N, 28, 28, 1)</c> tensor is the same in NHWC layout.
 /// </summary>
-public sealed class Tensor
+public sealed class Tensor : SampleSet
 {
     private readonly float[] _data;
     private readonly int[] _shape;
@@ -32,7 +32,7 @@ public sealed class Tensor
     }
 
     /// <summary>The dimensions, outermost first. Do not modify the returned array.</summary>
-    public IReadOnlyList<int> Shape => _shape;
+    public override IReadOnlyList<int> Shape => _shape;
 
     /// <summary>Number of dimensions.</summary>
     public int Rank => _shape.Length;
@@ -41,10 +41,10 @@ public sealed class Tensor
     public int Length => _data.Length;
 
     /// <summary>Size of the first axis (number of samples); 1 for a scalar.</summary>
-    public int Rows => _shape.Length == 0 ? 1 : _shape[0];
+    public override int Rows => _shape.Length == 0 ? 1 : _shape[0];
 
     /// <summary>Elements per sample: the product of every dimension but the first.</summary>
-    public int RowSize => ShapeUtil.Product(_shape, 1);
+    public override int RowSize => ShapeUtil.Product(_shape, 1);
 
     /// <summary>The shape of one sample: every dimension but the first.</summary>
     public int[] SampleShape => _shape.Length == 0 ? [] : _shape[1..];
@@ -62,6 +62,30 @@ public sealed class Tensor
             throw new ArgumentOutOfRangeException(nameof(row), row, $"Row must be in [0, {Rows}).");
         int n = RowSize;
         return _data.AsSpan(row * n, n);
+    }
+
+    /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path (Fit's gather)
+    public override void CopyRows(ReadOnlySpan<int> rows, Span<float> destination)
+    {
+        int size = RowSize, n = Rows;
+        if (destination.Length < (long)rows.Length * size)
+            throw new ArgumentException($"Destination holds {destination.Length} values; {rows.Length} rows of {size} need {(long)rows.Length * size}.", nameof(destination));
+        for (int i = 0; i < rows.Length; i++)
+        {
+            int r = rows[i];
+            if ((uint)r >= (uint)n) throw new ArgumentOutOfRangeException(nameof(rows), r, $"Row must be in [0, {n}).");
+            _data.AsSpan(r * size, size).CopyTo(destination.Slice(i * size, size));
+        }
+    }
+
+    /// <inheritdoc />
+    public override void CopyRows(int start, int count, Span<float> destination)
+    {
+        int size = RowSize;
+        if (start < 0 || count < 0 || start > Rows - count)
+            throw new ArgumentOutOfRangeException(nameof(start), $"Rows [{start}, {(long)start + count}) are outside [0, {Rows}).");
+        _data.AsSpan(start * size, count * size).CopyTo(destination);
     }
 
     /// <summary>Element at the given multi-index.</summary>

@@ -10,7 +10,7 @@ public partial class Model
     private Loss? _loss;
     private ParameterStore? _store;
     private ParameterStore? _optimizerStore;
-    private GraphExecutor? _batchExecutor;   // TrainOnBatch
+    private GraphExecutor? _batchExecutor;   // Fit, TrainOnBatch
     private GraphExecutor? _evalExecutor;    // Evaluate, Predict
     private Weight[] _regularized = [];
     private bool _stopRequested;
@@ -54,14 +54,14 @@ public partial class Model
     /// bit-identical weights on one machine; epoch e's order depends only on (seed, e), so a run resumed at
     /// <paramref name="initialEpoch"/> sees the same batches as one that never stopped.
     /// </summary>
-    /// <param name="x">Inputs, (samples, …input shape).</param>
-    /// <param name="y">Targets, (samples, …output shape); for an autoencoder, x itself.</param>
+    /// <param name="x">Inputs, (samples, …input shape): a <see cref="Tensor"/>, or a <see cref="ByteTensor"/> converted batch by batch.</param>
+    /// <param name="y">Targets, (samples, …output shape); for an autoencoder, x itself (then each batch is read once, for both).</param>
     /// <param name="verbose">0 silent, 1 a progress bar and a line per epoch, 2 a line per epoch.</param>
     /// <param name="output">Where progress goes (standard output by default).</param>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
     /// <exception cref="ArgumentException">Empty data, mismatched shapes or sample counts, NaN or infinite values, batchSize ≤ 0.</exception>
-    public History Fit(Tensor x, Tensor y, int epochs = 1, int batchSize = 32, bool shuffle = true,
-                       (Tensor X, Tensor Y)? validationData = null, int verbose = 1,
+    public History Fit(SampleSet x, SampleSet y, int epochs = 1, int batchSize = 32, bool shuffle = true,
+                       (SampleSet X, SampleSet Y)? validationData = null, int verbose = 1,
                        IReadOnlyList<Callback>? callbacks = null, int? seed = null, int initialEpoch = 0,
                        TextWriter? output = null)
     {
@@ -78,7 +78,11 @@ public partial class Model
         int capacity = Math.Min(batchSize, n);
         ulong baseSeed = seed is int s ? (ulong)(uint)s : Randomness.NextSeed();
         var store = EnsureStore();
-        var ex = new GraphExecutor(this, capacity, withGradients: true, _loss, baseSeed) { TargetsAreInput = SameData(x, y, compareContent: true) };
+        // Reused across calls: fresh buffers cost a page fault per 4 KB on first touch (~8 ms for batch 256 here).
+        if (_batchExecutor is null || _batchExecutor.Capacity != capacity)
+            _batchExecutor = new GraphExecutor(this, capacity, withGradients: true, _loss, baseSeed);
+        var ex = _batchExecutor;
+        ex.TargetsAreInput = SameData(x, y, compareContent: true);
         var evalEx = validationData is null ? null : EvalExecutor(Math.Min(batchSize, validationData.Value.X.Rows));
         float[]? lastGood = cbs.Any(c => c.NeedsLastGoodWeights) ? new float[store.Length] : null;
         var order = new int[n];
@@ -105,8 +109,8 @@ public partial class Model
             {
                 int start = b * batchSize, count = Math.Min(batchSize, n - start);
                 foreach (var cb in cbs) cb.OnBatchBegin(b);
-                Gather(x, order.AsSpan(start, count), ex.Input(0, count));
-                if (!ex.TargetsAreInput) Gather(y, order.AsSpan(start, count), ex.Targets.AsSpan(0, count * ex.OutputSize));
+                x.CopyRows(order.AsSpan(start, count), ex.Input(0, count));
+                if (!ex.TargetsAreInput) y.CopyRows(order.AsSpan(start, count), ex.Targets.AsSpan(0, count * ex.OutputSize));
                 double loss = Step(ex, count, lastGood, out double penalty);
                 if (!double.IsFinite(loss) && lastGood is not null)
                 {
@@ -162,7 +166,7 @@ public partial class Model
     /// One optimizer step on one batch, Keras's <c>train_on_batch</c>; returns the loss (penalties included)
     /// before the update. Allocates nothing once the first call has planned its buffers.
     /// </summary>
-    public double TrainOnBatch(Tensor x, Tensor y)
+    public double TrainOnBatch(SampleSet x, SampleSet y)
     {
         RequireCompiled(nameof(TrainOnBatch));
         CheckData(x, y, "x", "y");
@@ -171,18 +175,18 @@ public partial class Model
         if (_batchExecutor is null || _batchExecutor.Capacity < count)
             _batchExecutor = new GraphExecutor(this, count, withGradients: true, _loss, Randomness.NextSeed());
         var ex = _batchExecutor;
-        x.Span.CopyTo(ex.Input(0, count));
+        x.CopyRows(0, count, ex.Input(0, count));
         ex.TargetsAreInput = SameData(x, y);
-        if (!ex.TargetsAreInput) y.Span.CopyTo(ex.Targets);
+        if (!ex.TargetsAreInput) y.CopyRows(0, count, ex.Targets);
         return Step(ex, count, null, out _);
     }
 
     /// <summary>The loss (penalties included) on (x, y), in batches: the batch-size-weighted mean, Keras's <c>evaluate</c>.</summary>
     /// <remarks>An activity penalty summed over the batch (the default) grows with <paramref name="batchSize"/>; compare runs at one batch size, or use <see cref="EvaluateParts"/>.</remarks>
-    public double Evaluate(Tensor x, Tensor y, int batchSize = 32) => EvaluateParts(x, y, batchSize).Loss;
+    public double Evaluate(SampleSet x, SampleSet y, int batchSize = 32) => EvaluateParts(x, y, batchSize).Loss;
 
     /// <summary>Like <see cref="Evaluate"/>, also returning the penalty part: <c>Loss − Penalty</c> is the reconstruction loss.</summary>
-    public (double Loss, double Penalty) EvaluateParts(Tensor x, Tensor y, int batchSize = 32)
+    public (double Loss, double Penalty) EvaluateParts(SampleSet x, SampleSet y, int batchSize = 32)
     {
         RequireCompiled(nameof(Evaluate));
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"Expected a positive batch size. Received: batchSize={batchSize}.");
@@ -193,7 +197,7 @@ public partial class Model
 
     /// <summary>The model's output for every sample of <paramref name="x"/>, computed in batches.</summary>
     /// <returns>A tensor of shape (samples, …output shape).</returns>
-    public Tensor Predict(Tensor x, int batchSize = 32)
+    public Tensor Predict(SampleSet x, int batchSize = 32)
     {
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"Expected a positive batch size. Received: batchSize={batchSize}.");
         if (_inputs.Length != 1 || _outputs.Length != 1)
@@ -207,7 +211,7 @@ public partial class Model
         for (int start = 0; start < n; start += cap)
         {
             int count = Math.Min(cap, n - start);
-            x.Span.Slice(start * inSize, count * inSize).CopyTo(ex.Input(0, count));
+            x.CopyRows(start, count, ex.Input(0, count));
             ex.Forward(count, training: false);
             ex.Output(count).CopyTo(result.Span.Slice(start * outSize, count * outSize));
         }
@@ -324,16 +328,16 @@ public partial class Model
         return p;
     }
 
-    private (double Loss, double Penalty) EvaluateCore(GraphExecutor ex, Tensor x, Tensor y, int batchSize)
+    private (double Loss, double Penalty) EvaluateCore(GraphExecutor ex, SampleSet x, SampleSet y, int batchSize)
     {
-        int n = x.Rows, inSize = ex.InputSize(0), outSize = ex.OutputSize;
+        int n = x.Rows;
         double weightPenalty = WeightPenalty(), lossSum = 0, penaltySum = 0;
         ex.TargetsAreInput = SameData(x, y, compareContent: true);
         for (int start = 0; start < n; start += batchSize)
         {
             int count = Math.Min(batchSize, n - start);
-            x.Span.Slice(start * inSize, count * inSize).CopyTo(ex.Input(0, count));
-            if (!ex.TargetsAreInput) y.Span.Slice(start * outSize, count * outSize).CopyTo(ex.Targets);
+            x.CopyRows(start, count, ex.Input(0, count));
+            if (!ex.TargetsAreInput) y.CopyRows(start, count, ex.Targets);
             ex.Forward(count, training: false, needOutput: false);
             double loss = ex.ComputeLoss(_loss!, count, withGradient: false);
             double penalty = ex.Penalty + weightPenalty;
@@ -382,23 +386,19 @@ public partial class Model
     /// <paramref name="compareContent"/> equal copies count too (<c>Fit(xs, xs)</c> on a <c>float[,]</c> converts it twice);
     /// that one vectorised pass per Fit saves a copy of every batch.
     /// </summary>
-    private bool SameData(Tensor x, Tensor y, bool compareContent = false) =>
-        _inputs[0].Size == _outputs[0].Size && x.Length == y.Length &&
-        (ReferenceEquals(x.Data, y.Data) || compareContent && x.Span.SequenceEqual(y.Span));
+    private bool SameData(SampleSet x, SampleSet y, bool compareContent = false) =>
+        _inputs[0].Size == _outputs[0].Size && x.Rows == y.Rows && x.RowSize == y.RowSize &&
+        (ReferenceEquals(x, y) || (x, y) switch
+        {
+            (Tensor a, Tensor b) => ReferenceEquals(a.Data, b.Data) || compareContent && a.Span.SequenceEqual(b.Span),
+            (ByteTensor a, ByteTensor b) => a.Divisor == b.Divisor && (ReferenceEquals(a.Data, b.Data) || compareContent && a.Span.SequenceEqual(b.Span)),
+            _ => false,
+        });
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
-    private static void Gather(Tensor source, ReadOnlySpan<int> rows, Span<float> destination)
-    {
-        int size = source.RowSize;
-        var data = source.Span;
-        for (int i = 0; i < rows.Length; i++)
-            data.Slice(rows[i] * size, size).CopyTo(destination.Slice(i * size, size));
-    }
-
-    private void CheckData(Tensor x, Tensor? y, string xName, string yName)
+    private void CheckData(SampleSet x, SampleSet? y, string xName, string yName)
     {
         ArgumentNullException.ThrowIfNull(x, xName);
-        if (x.Rank == 0 || x.Rows == 0)
+        if (x.Shape.Count == 0 || x.Rows == 0)
             throw new ArgumentException($"{xName} is empty: received shape {ShapeUtil.Format(x.Shape.ToArray())}.");
         var input = _inputs[0];
         if (x.RowSize != input.Size)
@@ -408,8 +408,8 @@ public partial class Model
         CheckFinite(x, xName);
         if (y is null) return;
         var output = _outputs[0];
-        if (y.Rank == 0 || y.Rows != x.Rows)
-            throw new ArgumentException($"{xName} has {x.Rows} samples but {yName} has {(y.Rank == 0 ? 0 : y.Rows)}.");
+        if (y.Shape.Count == 0 || y.Rows != x.Rows)
+            throw new ArgumentException($"{xName} has {x.Rows} samples but {yName} has {(y.Shape.Count == 0 ? 0 : y.Rows)}.");
         if (y.RowSize != output.Size)
             throw new ArgumentException(
                 $"Model '{Name}' output {output.Name} has {output.Size} values per sample {ShapeUtil.FormatBatch(output.ShapeArray)}, " +
@@ -417,13 +417,37 @@ public partial class Model
         CheckFinite(y, yName);
     }
 
-    private static void CheckFinite(Tensor t, string name)
+    /// <summary>One pass over the data, once per call of Fit/Evaluate/Predict; bytes need none.</summary>
+    private static void CheckFinite(SampleSet samples, string name)
     {
-        var data = t.Span;
-        // IndexOfMaxMagnitude returns the first NaN if there is one, else the largest |value|: one pass finds both.
-        int bad = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude(data);
-        if (bad >= 0 && !float.IsFinite(data[bad]))
-            throw new ArgumentException(
-                $"{name} contains {data[bad]} at sample {bad / t.RowSize}, element {bad % t.RowSize}: inputs and targets must be finite.");
+        switch (samples)
+        {
+            case ByteTensor:
+                return; // bytes over a finite, positive divisor are finite
+            case Tensor t:
+            {
+                var data = t.Span;
+                // IndexOfMaxMagnitude returns the first NaN if there is one, else the largest |value|: one pass finds both.
+                int bad = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude(data);
+                if (bad >= 0 && !float.IsFinite(data[bad])) Throw(data[bad], bad / t.RowSize, bad % t.RowSize);
+                return;
+            }
+            default:
+            {
+                int size = samples.RowSize, chunk = Math.Max(1, (1 << 16) / Math.Max(1, size));
+                var buffer = new float[(long)chunk * size];
+                for (int start = 0; start < samples.Rows; start += chunk)
+                {
+                    int count = Math.Min(chunk, samples.Rows - start);
+                    var span = buffer.AsSpan(0, count * size);
+                    samples.CopyRows(start, count, span);
+                    int bad = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude(span);
+                    if (bad >= 0 && !float.IsFinite(span[bad])) Throw(span[bad], start + bad / size, bad % size);
+                }
+                return;
+            }
+        }
+        void Throw(float value, int sample, int element) => throw new ArgumentException(
+            $"{name} contains {value} at sample {sample}, element {element}: inputs and targets must be finite.");
     }
 }

@@ -23,6 +23,18 @@ public class RealDatasetTests
     }
 
     [Fact]
+    public void MnistAsBytesReadsAsTheSameFloats()
+    {
+        var (bytes, yBytes, _, _) = Mnist.LoadBytes();
+        var (floats, yFloats, _, _) = Mnist.Load();
+        Assert.Equal(floats.Shape, bytes.Shape);
+        Assert.Equal(255f, bytes.Divisor);
+        Assert.Equal(yFloats, yBytes);
+        Assert.True(bytes.ToTensor().Span.SequenceEqual(floats.Span));
+        Assert.Equal(47_040_000, bytes.Length);   // a quarter of the float tensor: the point of bytes
+    }
+
+    [Fact]
     public void FashionMnistLoadsAsImages()
     {
         var (xTrain, yTrain, xTest, yTest) = FashionMnist.Load(flatten: false);

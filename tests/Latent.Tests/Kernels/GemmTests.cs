@@ -74,6 +74,30 @@ public class GemmTests
         Assert.Equal(one, many);
     }
 
+    [Theory]
+    [InlineData(32, 32, 784)]     // the decoder's input gradient at batch 32
+    [InlineData(100, 128, 784)]   // the deep model's last layer, batch 100
+    [InlineData(13, 6, 141)]      // edge tiles in both directions and a K tail
+    public void DotProductFormMatchesNaiveWithStridesAndIsSplitInvariant(int m, int n, int k)
+    {
+        // A·Bᵀ with few rows of B runs as row dot products (Vector512 only); views inside wider buffers.
+        var rng = new Rng(9);
+        int lda = k + 5, ldb = k + 3, ldc = n + 2;
+        var a = Random(ref rng, m * lda); var b = Random(ref rng, n * ldb);
+        var c0 = Random(ref rng, m * ldc);
+        var expected = (float[])c0.Clone();
+        GemmNaive.Multiply(false, true, m, n, k, a, lda, b, ldb, expected, ldc, accumulate: true);
+        var one = (float[])c0.Clone(); var many = (float[])c0.Clone();
+        using (GemmSettings.Force(GemmIsa.Auto, threads: 1, parallelFlops: 1))
+            Gemm.Multiply(false, true, m, n, k, a, lda, b, ldb, one, ldc, accumulate: true);
+        using (GemmSettings.Force(GemmIsa.Auto, threads: int.MaxValue, parallelFlops: 1))
+            Gemm.Multiply(false, true, m, n, k, a, lda, b, ldb, many, ldc, accumulate: true);
+        AssertClose(expected, one, k);
+        Assert.Equal(one, many);
+        for (int i = 0; i < m; i++)   // the padding columns of C are untouched
+            for (int j = n; j < ldc && i * ldc + j < c0.Length; j++) Assert.Equal(c0[i * ldc + j], many[i * ldc + j]);
+    }
+
     [Fact]
     public void ZeroDepthOverwritesOrKeeps()
     {
