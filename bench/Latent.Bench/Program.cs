@@ -20,6 +20,9 @@ switch (mode)
             args.Skip(2).Select(a => (a.Split('=')[0], Latent.Data.Npy.Read(a.Split('=')[1]))).ToList(),
             "Code activations on the MNIST test set", "activation");
         break;
+    case "loss":
+        LossTimer.Run();
+        break;
     case "profile":
         if (Environment.GetEnvironmentVariable("LATENT_PARALLEL_FLOPS") is { } pf) Latent.Kernels.Gemm.ParallelFlops = long.Parse(pf);
         foreach (var row in args.Length > 1 ? args[1].Split(',') : ["simple-256", "simple-32", "deep-100"]) PhaseProfile.Run(row, 500);

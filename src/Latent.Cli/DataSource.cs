@@ -4,9 +4,18 @@ using Latent.Datasets;
 
 namespace Latent.Cli;
 
-/// <summary>A data set for the tool: train and test images in [0, 1], and a checksum of where they came from.</summary>
-internal sealed record DataSource(string Name, Tensor Train, Tensor Test, int ImageHeight, int ImageWidth, string Checksum)
+/// <summary>A data set for the tool: train and test images in [0, 1] (MNIST and Fashion-MNIST stay bytes), and a checksum of where they came from.</summary>
+internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, int ImageHeight, int ImageWidth, string Checksum)
 {
+    /// <summary>The first <paramref name="count"/> test samples (fewer if the test set is smaller) as floats, for figures.</summary>
+    public Tensor TestHead(int count)
+    {
+        int n = Math.Min(count, Test.Rows);
+        var head = new Tensor([n, .. Test.Shape.Skip(1)]);
+        Test.CopyRows(0, n, head.Span);
+        return head;
+    }
+
     /// <summary>
     /// "mnist", "fashion-mnist", a folder of PNG/JPEG images (28×28 grayscale), or an .npy or .csv file; the last 10% of a file or folder becomes the test set. Values
     /// outside [0, 1] are scaled: by 1/255 when they look like bytes (integers in 0–255), else by the global min and max.
@@ -17,12 +26,12 @@ internal sealed record DataSource(string Name, Tensor Train, Tensor Test, int Im
         {
             case "mnist":
             {
-                var (x, _, t, _) = Mnist.Load(progress: progress);
+                var (x, _, t, _) = Mnist.LoadBytes(progress: progress);
                 return new DataSource("mnist", x, t, 28, 28, string.Join(",", Mnist.Files.Select(f => f.Sha256[..16])));
             }
             case "fashion-mnist":
             {
-                var (x, _, t, _) = FashionMnist.Load(progress: progress);
+                var (x, _, t, _) = FashionMnist.LoadBytes(progress: progress);
                 return new DataSource("fashion-mnist", x, t, 28, 28, string.Join(",", FashionMnist.Files.Select(f => f.Sha256[..16])));
             }
         }

@@ -27,7 +27,7 @@ internal static class ModelCommands
         var run = new RunFolder(runPath);
         var (model, epochs) = run.LoadModel();
         var data = TrainCommand.LoadData(dataset ?? RunFolder.ReadConfig(runPath).Dataset);
-        var samples = data.Test.SliceRows(0, Math.Min(n, data.Test.Rows));
+        var samples = data.TestHead(n);
         var recon = model.Predict(samples);
         int scale = data.ImageHeight == 1 ? 1 : 4;
         Figures.ImageRows(output,

@@ -90,7 +90,7 @@ internal sealed class RunFolder(string path)
     /// <summary>Writes reconstructions.png, codes.png and loss.png.</summary>
     public void WriteFigures(Model autoencoder, Model encoder, DataSource data, IReadOnlyList<EpochLogs> history, string title)
     {
-        var samples = data.Test.SliceRows(0, Math.Min(FigureSamples, data.Test.Rows));
+        var samples = data.TestHead(FigureSamples);
         var recon = autoencoder.Predict(samples);
         int scale = data.ImageHeight == 1 ? 1 : 4;
         Figures.ImageRows(System.IO.Path.Combine(Path, "reconstructions.png"),

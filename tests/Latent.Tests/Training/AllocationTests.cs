@@ -25,10 +25,17 @@ public class AllocationTests
         Tensor x = Tensor.FromArray(Synthetic.Uniform(256 * 784, 3, 0, 1), 256, 784);
 
         for (int i = 0; i < 3; i++) model.TrainOnBatch(x, x); // plan buffers, JIT, start the pool threads
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 50; i++) model.TrainOnBatch(x, x);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        // A per-step allocation shows in every window of 50 steps. The runtime itself occasionally allocates a
+        // few KB on the calling thread once (seen in 1 of ~3 full-suite runs, while methods tier up), so a
+        // window may be retried, never more than twice.
+        var windows = new List<long>();
+        for (int w = 0; w < 3 && (windows.Count == 0 || windows[^1] != 0); w++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 50; i++) model.TrainOnBatch(x, x);
+            windows.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.True(windows[^1] == 0, $"bytes allocated per window of 50 steps: {string.Join(", ", windows)}");
     }
 
     [Fact]
