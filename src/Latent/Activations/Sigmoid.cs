@@ -14,12 +14,14 @@ public sealed class Sigmoid : ActivationFunction
     public override string Name => "sigmoid";
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public override void Forward(ReadOnlySpan<float> z, Span<float> y, int features)
     {
         if (!z.IsEmpty) TensorPrimitives.Sigmoid(z, y); // TensorPrimitives rejects empty spans
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public override void Backward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dz, int features) =>
         Simd.Map(new Bwd(), y, dy, dz);
 

@@ -15,6 +15,7 @@ public sealed class Softmax : ActivationFunction
     public override string Name => "softmax";
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public override void Forward(ReadOnlySpan<float> z, Span<float> y, int features)
     {
         for (int r = 0; r < z.Length / features; r++)
@@ -22,6 +23,7 @@ public sealed class Softmax : ActivationFunction
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public override void Backward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dz, int features)
     {
         for (int r = 0; r < y.Length / features; r++)

@@ -89,6 +89,9 @@ internal sealed class GraphExecutor
     /// <summary>The buffer of model input <paramref name="i"/>: write the batch here before Forward.</summary>
     public Span<float> Input(int i, int batch) => _inputs[i].Value.AsSpan(0, batch * _inputs[i].SampleSize);
 
+    /// <summary>The whole buffer of input <paramref name="i"/>, Capacity × its sample size.</summary>
+    public float[] InputBuffer(int i) => _inputs[i].Value;
+
     /// <summary>Elements per sample of input <paramref name="i"/>.</summary>
     public int InputSize(int i) => _inputs[i].SampleSize;
 
@@ -202,6 +205,7 @@ internal sealed class GraphExecutor
             _sums[part] = end > start ? _loss!.SumFromLogits(_logits.AsSpan(start, end - start), _targets.AsSpan(start, end - start), grad, 1f / _count) : 0;
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
         public double Total()
         {
             double total = 0;

@@ -86,6 +86,7 @@ internal sealed class ComputePool
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private void WorkerLoop(int id)
     {
         int seen = 0;

@@ -48,6 +48,7 @@ internal static unsafe partial class Gemm
     /// <param name="bias">Optional row vector of length n added to every row of C (<c>C = op(A)·op(B) + 1·biasᵀ</c>) in the
     /// kernel's store, so a Dense layer's bias costs no extra pass over its output. Not with <paramref name="accumulate"/>.</param>
     /// <exception cref="ArgumentException">A span is too short for the sizes and strides given.</exception>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public static void Multiply(bool transA, bool transB, int m, int n, int k,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate,
         ReadOnlySpan<float> bias = default)
@@ -434,6 +435,7 @@ internal static unsafe partial class Gemm
             _a = a; _b = b; _c = c; _bias = bias;
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
         public void Execute(int part)
         {
             int start = part * _chunk;

@@ -106,6 +106,7 @@ public abstract class Optimizer
 
     private FlatUpdate? _job;
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private static bool AllTrainableAndContiguous(ParameterStore store, Weight[] weights)
     {
         int offset = 0;

@@ -22,6 +22,7 @@ public sealed class L1L2 : Regularizer
     public double L2 { get; }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public override double Penalty(ReadOnlySpan<float> x)
     {
         double s1 = 0, s2 = 0;
@@ -30,6 +31,7 @@ public sealed class L1L2 : Regularizer
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public override void AddGradient(ReadOnlySpan<float> x, Span<float> grad, float scale = 1f)
     {
         float a = (float)(L1 * scale), b = (float)(2 * L2 * scale);

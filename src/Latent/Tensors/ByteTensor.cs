@@ -70,6 +70,7 @@ public sealed class ByteTensor : SampleSet
         {
             int r = rows[i];
             if ((uint)r >= (uint)n) throw new ArgumentOutOfRangeException(nameof(rows), r, $"Row must be in [0, {n}).");
+            if (i + Simd.PrefetchRowsAhead < rows.Length) Simd.PrefetchRow(_data, rows[i + Simd.PrefetchRowsAhead], size);
             Simd.DivideBytes(_data.AsSpan(r * size, size), Divisor, destination.Slice(i * size, size));
         }
     }

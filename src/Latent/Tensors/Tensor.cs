@@ -75,6 +75,7 @@ public sealed class Tensor : SampleSet
         {
             int r = rows[i];
             if ((uint)r >= (uint)n) throw new ArgumentOutOfRangeException(nameof(rows), r, $"Row must be in [0, {n}).");
+            if (i + Kernels.Simd.PrefetchRowsAhead < rows.Length) Kernels.Simd.PrefetchRow(_data, rows[i + Kernels.Simd.PrefetchRowsAhead], size);
             _data.AsSpan(r * size, size).CopyTo(destination.Slice(i * size, size));
         }
     }
