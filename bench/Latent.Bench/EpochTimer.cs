@@ -15,11 +15,12 @@ internal static class EpochTimer
         {
             case "simple-256":
             case "simple-32":
+            case "simple-16":
             {
                 var code = new Dense(32, "relu").Apply(input);
                 var m = new Model(input, new Dense(784, "sigmoid").Apply(code));
                 m.Compile("adagrad", "binary_crossentropy");
-                return (m, row == "simple-256" ? 256 : 32);
+                return (m, int.Parse(row["simple-".Length..]));
             }
             case "deep-100":
             {

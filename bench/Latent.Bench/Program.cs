@@ -20,6 +20,9 @@ switch (mode)
             args.Skip(2).Select(a => (a.Split('=')[0], Latent.Data.Npy.Read(a.Split('=')[1]))).ToList(),
             "Code activations on the MNIST test set", "activation");
         break;
+    case "pool":
+        PoolTimer.Run();
+        break;
     case "loss":
         LossTimer.Run();
         break;

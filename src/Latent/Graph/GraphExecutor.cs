@@ -16,7 +16,9 @@ internal sealed class GraphExecutor
     private readonly TensorBuffer[] _gradBuffers;   // every buffer with a gradient except the model output's
     private readonly NodeContext _outputContext;
 
-    public GraphExecutor(Model model, int capacity, bool withGradients, Loss? loss, ulong seed)
+    /// <param name="weightGradients">Null: weight gradients go to the model's store. Else a private array of the store's
+    /// length (a data-parallel replica).</param>
+    public GraphExecutor(Model model, int capacity, bool withGradients, Loss? loss, ulong seed, float[]? weightGradients = null)
     {
         Capacity = capacity;
         _nodes = model.Nodes;
@@ -43,7 +45,7 @@ internal sealed class GraphExecutor
             buffers[node.Output] = output;
             needsGrad[node.Output] = outGrad;
             int workspace = node.Layer.WorkspacePerSample(node.Inputs.Select(t => t.ShapeArray).ToArray(), node.Output.ShapeArray);
-            _contexts[n] = new NodeContext(ins, output, inGrad, workspace, capacity, rng.NextULong());
+            _contexts[n] = new NodeContext(ins, output, inGrad, workspace, capacity, rng.NextULong()) { WeightGradients = weightGradients };
         }
 
         var outTensor = model.Outputs[0];
@@ -118,8 +120,10 @@ internal sealed class GraphExecutor
 
     /// <summary>Runs every layer in topological order.</summary>
     /// <param name="needOutput">False when only the loss will be read (it may come from the logits), so the output layer can skip y.</param>
+    /// <param name="fullBatch">The whole batch this one is a part of (a data-parallel replica's share), for activity
+    /// penalties averaged over the batch; 0 when <paramref name="batch"/> is the whole batch.</param>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
-    public void Forward(int batch, bool training, bool needOutput = true)
+    public void Forward(int batch, bool training, bool needOutput = true, int fullBatch = 0)
     {
         if ((uint)batch > (uint)Capacity || batch == 0)
             throw new ArgumentOutOfRangeException(nameof(batch), batch, $"Batch must be in [1, {Capacity}].");
@@ -138,7 +142,7 @@ internal sealed class GraphExecutor
             if (Profile) ForwardTicks[n] += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
             penalty += ctx.AuxiliaryLoss;
             if (layer.ActivityRegularizer is { } reg)
-                penalty += reg.Penalty(ctx.OutputValues) * ActivityScale(reg, batch);
+                penalty += reg.Penalty(ctx.OutputValues) * ActivityScale(reg, fullBatch > 0 ? fullBatch : batch);
         }
         Penalty = penalty;
     }
@@ -147,6 +151,21 @@ internal sealed class GraphExecutor
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public double ComputeLoss(Loss loss, int batch, bool withGradient)
     {
+        int n = batch * _output.SampleSize;
+        if (!UsesLogits)
+            return loss.Compute(Output(batch), (TargetsAreInput ? _inputs[0].Value : Targets).AsSpan(0, n),
+                                withGradient ? _output.Grad.AsSpan(0, n) : Span<float>.Empty);
+        return ComputeLossSum(loss, batch, withGradient, 1f / n) / n;
+    }
+
+    /// <summary>
+    /// The loss summed over the batch's elements (the mean × their count), with the output gradient scaled by
+    /// <paramref name="gradScale"/> per element: 1/elements for this batch's mean, 1/(elements of the whole batch)
+    /// for a data-parallel replica's share.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    public double ComputeLossSum(Loss loss, int batch, bool withGradient, float gradScale)
+    {
         var targets = (TargetsAreInput ? _inputs[0].Value : Targets).AsSpan(0, batch * _output.SampleSize);
         var grad = withGradient ? _output.Grad.AsSpan(0, batch * _output.SampleSize) : Span<float>.Empty;
         if (UsesLogits)
@@ -154,18 +173,23 @@ internal sealed class GraphExecutor
             _outputContext.OutputGradIsLogitGrad = withGradient;
             int count = targets.Length;
             // Memory-bound: two cores stream twice the bytes. Parts are 64-aligned, their sums added in order.
-            int parts = count >= 1 << 14 ? Kernels.ComputePool.Shared.Threads : 1;
+            int parts = count >= 1 << 14 ? Kernels.ComputePool.Shared.ThreadsHere : 1;
             _lossJob.Set(loss, _outputContext.LogitsBuffer!, TargetsAreInput ? _inputs[0].Value : Targets,
-                         withGradient ? _output.Grad : null, count, parts);
+                         withGradient ? _output.Grad : null, count, parts, gradScale);
             Kernels.ComputePool.Shared.Run(_lossJob, parts);
-            return _lossJob.Total() / count;
+            return _lossJob.Total();
         }
-        return loss.Compute(Output(batch), targets, grad);
+        // Compute gives the mean over these elements and its gradient (scaled 1/n): rescale to the requested form.
+        int n = targets.Length;
+        double mean = loss.Compute(Output(batch), targets, grad);
+        if (withGradient && gradScale != 1f / n) System.Numerics.Tensors.TensorPrimitives.Multiply(grad, gradScale * n, grad);
+        return mean * n;
     }
 
     /// <summary>Runs every layer's Backward in reverse order; the output gradient must already be seeded.</summary>
+    /// <param name="fullBatch">As in <see cref="Forward"/>.</param>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
-    public void Backward(int batch)
+    public void Backward(int batch, int fullBatch = 0)
     {
         foreach (var b in _gradBuffers) b.Grad.AsSpan(0, batch * b.SampleSize).Clear();
         for (int n = _contexts.Length - 1; n >= 0; n--)
@@ -174,7 +198,7 @@ internal sealed class GraphExecutor
             if (ctx.Output.Grad is null) continue;
             var layer = _nodes[n].Layer;
             if (layer.ActivityRegularizer is { } reg)
-                reg.AddGradient(ctx.OutputValues, ctx.OutputGrad, (float)ActivityScale(reg, batch));
+                reg.AddGradient(ctx.OutputValues, ctx.OutputGrad, (float)ActivityScale(reg, fullBatch > 0 ? fullBatch : batch));
             long t0 = Profile ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             layer.Backward(ctx);
             if (Profile) BackwardTicks[n] += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
@@ -189,11 +213,12 @@ internal sealed class GraphExecutor
         private Loss? _loss;
         private float[]? _logits, _targets, _grad;
         private int _count, _parts;
+        private float _gradScale;
         private readonly double[] _sums = new double[64];
 
-        public void Set(Loss loss, float[] logits, float[] targets, float[]? grad, int count, int parts)
+        public void Set(Loss loss, float[] logits, float[] targets, float[]? grad, int count, int parts, float gradScale)
         {
-            (_loss, _logits, _targets, _grad, _count, _parts) = (loss, logits, targets, grad, count, Math.Min(parts, 64));
+            (_loss, _logits, _targets, _grad, _count, _parts, _gradScale) = (loss, logits, targets, grad, count, Math.Min(parts, 64), gradScale);
         }
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
@@ -202,7 +227,7 @@ internal sealed class GraphExecutor
             int chunk = (_count / _parts + 63) & ~63;
             int start = Math.Min(_count, part * chunk), end = part == _parts - 1 ? _count : Math.Min(_count, start + chunk);
             var grad = _grad is null ? Span<float>.Empty : _grad.AsSpan(start, end - start);
-            _sums[part] = end > start ? _loss!.SumFromLogits(_logits.AsSpan(start, end - start), _targets.AsSpan(start, end - start), grad, 1f / _count) : 0;
+            _sums[part] = end > start ? _loss!.SumFromLogits(_logits.AsSpan(start, end - start), _targets.AsSpan(start, end - start), grad, _gradScale) : 0;
         }
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering

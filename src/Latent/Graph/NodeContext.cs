@@ -32,6 +32,16 @@ public sealed class NodeContext
     internal int WorkspacePerSample { get; }
     internal float[] WorkspaceBuffer { get; }
     internal float[]? LogitsBuffer { get; set; }
+
+    /// <summary>
+    /// Where weight gradients go: null for the model's store (<see cref="Weight"/>'s own gradient), or a
+    /// replica's private array of the store's length (a data-parallel step sums the replicas afterwards).
+    /// </summary>
+    internal float[]? WeightGradients { get; set; }
+
+    /// <summary>The gradient of <paramref name="weight"/> this node accumulates into.</summary>
+    internal Span<float> GradOf(Weight weight) =>
+        WeightGradients is null ? weight.Grads : WeightGradients.AsSpan(weight.Offset, weight.Length);
     /// <summary>This call's private random stream (dropout masks, VAE sampling), seeded once per executor.</summary>
     internal Rng Rng;
 

@@ -46,13 +46,22 @@ internal sealed class ComputePool
     /// <summary>Number of threads a job can use, the caller's included.</summary>
     public int Threads { get; }
 
+    /// <summary>Set on a thread while it runs a part of a job: a job started there runs inline, on that thread.</summary>
+    [ThreadStatic] private static bool t_inPart;
+
+    /// <summary>
+    /// Threads a job started on the current thread would get: <see cref="Threads"/>, or 1 inside a part of
+    /// another job (a data-parallel replica's multiplies run on its own core), so callers cut no more parts than that.
+    /// </summary>
+    public int ThreadsHere => t_inPart ? 1 : Threads;
+
     /// <summary>
     /// Runs parts 0..<paramref name="parts"/>-1 of <paramref name="work"/>, part i on thread i mod Threads,
     /// and returns when all are done. If another thread is already using the pool, runs every part on the caller.
     /// </summary>
     public void Run(IParallelWork work, int parts)
     {
-        if (parts <= 1 || _workers.Length == 0 || !Monitor.TryEnter(_callerGate))
+        if (parts <= 1 || _workers.Length == 0 || t_inPart || !Monitor.TryEnter(_callerGate))
         {
             for (int p = 0; p < parts; p++) work.Execute(p);
             return;
@@ -68,10 +77,12 @@ internal sealed class ComputePool
 
             try
             {
+                t_inPart = true;
                 for (int p = 0; p < parts; p += Threads) work.Execute(p);
             }
             finally
             {
+                t_inPart = false;
                 // Even if our part threw, the workers must finish before the job's buffers can be reused.
                 var spin = new SpinWait();
                 while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
@@ -89,6 +100,7 @@ internal sealed class ComputePool
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private void WorkerLoop(int id)
     {
+        t_inPart = true;
         int seen = 0;
         while (true)
         {

@@ -77,7 +77,7 @@ internal static unsafe partial class Gemm
         {
             long flops = 2L * m * n * k;
             bool dot = UseDot(isa, transA, transB, m, n, k, !bias.IsEmpty); // decided once, so every split sums alike
-            int threads = Math.Min(MaxThreads, ComputePool.Shared.Threads);
+            int threads = Math.Min(MaxThreads, ComputePool.Shared.ThreadsHere);
             bool splitM = m >= n;
             int units = splitM ? (m + mr - 1) / mr : (n + nr - 1) / nr;
             threads = Math.Min(threads, units);

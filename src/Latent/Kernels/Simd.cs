@@ -167,4 +167,14 @@ internal static class Simd
             for (int o = 0; o < bytes; o += 64) System.Runtime.Intrinsics.X86.Sse.Prefetch0(b + o);
         }
     }
+
+    /// <summary><c>dst[i] = x[i] + y[i]</c>, compiled with the rest of the step (TensorPrimitives' copy would start at tier 0).</summary>
+    public static void Add(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dst) => Map(default(AddOp), x, y, dst);
+
+    private readonly struct AddOp : IBinaryOp
+    {
+        public float Invoke(float x, float y) => x + y;
+        public Vector256<float> Invoke(Vector256<float> x, Vector256<float> y) => x + y;
+        public Vector512<float> Invoke(Vector512<float> x, Vector512<float> y) => x + y;
+    }
 }

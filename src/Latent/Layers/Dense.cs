@@ -121,8 +121,8 @@ public sealed class Dense : Layer
         var x = ctx.Input(0);
         if (Trainable)
         {
-            Gemm.Multiply(true, false, inF, Units, rows, x, inF, dz, Units, _kernel!.Grads, Units, accumulate: true);
-            if (_bias is not null) Simd.AccumulateColumnSums(dz, _bias.Grads, rows);
+            Gemm.Multiply(true, false, inF, Units, rows, x, inF, dz, Units, ctx.GradOf(_kernel!), Units, accumulate: true);
+            if (_bias is not null) Simd.AccumulateColumnSums(dz, ctx.GradOf(_bias), rows);
         }
         if (ctx.NeedsInputGrad(0))
             Gemm.Multiply(false, true, rows, inF, Units, dz, Units, _kernel!.Values, Units, ctx.InputGrad(0), inF, accumulate: true);

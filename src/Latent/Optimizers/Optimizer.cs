@@ -79,7 +79,7 @@ public abstract class Optimizer
         {
             // Every update here is element-wise, so the whole store is one segment that two cores can share.
             _job ??= new FlatUpdate(this);
-            int parts = store.Length >= ParallelThreshold ? Kernels.ComputePool.Shared.Threads : 1;
+            int parts = store.Length >= ParallelThreshold ? Kernels.ComputePool.Shared.ThreadsHere : 1;
             _job.Set(store, lr, parts);
             Kernels.ComputePool.Shared.Run(_job, parts);
             Iterations++;

@@ -10,10 +10,11 @@ public partial class Model
     private Loss? _loss;
     private ParameterStore? _store;
     private ParameterStore? _optimizerStore;
-    private GraphExecutor? _batchExecutor;   // Fit, TrainOnBatch
+    private GraphExecutor? _batchExecutor;   // Fit, TrainOnBatch on one core (or on user-defined sample sets)
+    private DataParallelStep? _parallelStep; // Fit, TrainOnBatch split by samples across the cores
+    private bool _stepIsParallel;
     private GraphExecutor? _evalExecutor;    // Evaluate, Predict
     private Weight[] _regularized = [];
-    private readonly GatherJob _gather = new();
     private bool _stopRequested;
     private string? _stopReason;
 
@@ -45,6 +46,7 @@ public partial class Model
     private void InvalidateExecutors()
     {
         _batchExecutor = null;
+        _parallelStep = null;
         _evalExecutor = null;
     }
 
@@ -80,11 +82,7 @@ public partial class Model
         int capacity = Math.Min(batchSize, n);
         ulong baseSeed = seed is int s ? (ulong)(uint)s : Randomness.NextSeed();
         var store = EnsureStore();
-        // Reused across calls: fresh buffers cost a page fault per 4 KB on first touch (~8 ms for batch 256 here).
-        if (_batchExecutor is null || _batchExecutor.Capacity != capacity)
-            _batchExecutor = new GraphExecutor(this, capacity, withGradients: true, _loss, baseSeed);
-        var ex = _batchExecutor;
-        ex.TargetsAreInput = SameData(x, y, compareContent: true);
+        PlanStep(x, y, capacity, exact: true, baseSeed, SameData(x, y, compareContent: true));
         var evalEx = validationData is null ? null : EvalExecutor(Math.Min(batchSize, validationData.Value.X.Rows));
         float[]? lastGood = cbs.Any(c => c.NeedsLastGoodWeights) ? new float[store.Length] : null;
         var order = new int[n];
@@ -102,7 +100,8 @@ public partial class Model
             for (int i = 0; i < n; i++) order[i] = i;
             var epochRng = new Rng(baseSeed + (ulong)(epoch + 1) * 0x9E3779B97F4A7C15UL);
             if (shuffle) epochRng.Shuffle(order);
-            ex.Reseed(epochRng.NextULong());
+            if (_stepIsParallel) _parallelStep!.Reseed(epochRng.NextULong());
+            else _batchExecutor!.Reseed(epochRng.NextULong());
             progress?.Start();
 
             double lossSum = 0, penaltySum = 0;
@@ -111,9 +110,7 @@ public partial class Model
             {
                 int start = b * batchSize, count = Math.Min(batchSize, n - start);
                 foreach (var cb in cbs) cb.OnBatchBegin(b);
-                _gather.Run(x, order, start, count, ex.InputBuffer(0));
-                if (!ex.TargetsAreInput) _gather.Run(y, order, start, count, ex.Targets);
-                double loss = Step(ex, count, lastGood, out double penalty);
+                double loss = Step(BatchGradients(x, y, order, start, count, out double penalty), lastGood);
                 if (!double.IsFinite(loss) && lastGood is not null)
                 {
                     // lastGood holds the weights before the latest update: finite, and with a finite loss.
@@ -174,13 +171,8 @@ public partial class Model
         CheckData(x, y, "x", "y");
         EnsureStore();
         int count = x.Rows;
-        if (_batchExecutor is null || _batchExecutor.Capacity < count)
-            _batchExecutor = new GraphExecutor(this, count, withGradients: true, _loss, Randomness.NextSeed());
-        var ex = _batchExecutor;
-        x.CopyRows(0, count, ex.Input(0, count));
-        ex.TargetsAreInput = SameData(x, y);
-        if (!ex.TargetsAreInput) y.CopyRows(0, count, ex.Targets);
-        return Step(ex, count, null, out _);
+        PlanStep(x, y, count, exact: false, Randomness.NextSeed(), SameData(x, y));
+        return Step(BatchGradients(x, y, null, 0, count, out _), null);
     }
 
     /// <summary>The loss (penalties included) on (x, y), in batches: the batch-size-weighted mean, Keras's <c>evaluate</c>.</summary>
@@ -260,10 +252,74 @@ public partial class Model
         foreach (var w in _weights) { snapshot.AsSpan(o, w.Length).CopyTo(w.Values); o += w.Length; }
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
-    private double Step(GraphExecutor ex, int count, float[]? lastGood, out double penalty)
+    /// <summary>Batches of at least this many samples train data-parallel when there are several cores (a test knob).</summary>
+    internal static int ParallelStepMinBatch = 2;
+
+    /// <summary>
+    /// Plans (or reuses) what runs Fit's and TrainOnBatch's steps: a <see cref="DataParallelStep"/> over the cores for
+    /// the library's sample sets, whose rows can be read from several threads at once; one executor otherwise.
+    /// Reused across calls: fresh buffers cost a page fault per 4 KB on first touch (~8 ms for batch 256 here).
+    /// </summary>
+    private void PlanStep(SampleSet x, SampleSet y, int capacity, bool exact, ulong seed, bool targetsAreInput)
     {
-        double total = ComputeGradients(ex, count, out penalty);
+        int threads = Kernels.ComputePool.Shared.Threads;
+        // Replicas run layers on several threads at once and read rows concurrently: only for the library's own
+        // layers (stateless between calls) and sample sets; a user's layer or SampleSet keeps the one-executor path.
+        _stepIsParallel = threads > 1 && capacity >= Math.Max(2, ParallelStepMinBatch)
+                          && x is Tensor or ByteTensor && y is Tensor or ByteTensor
+                          && OnlyBuiltInLayers();
+        if (_stepIsParallel)
+        {
+            if (_parallelStep is null || !ReferenceEquals(_parallelStep.Store, _store) ||
+                (exact ? _parallelStep.Capacity != capacity : _parallelStep.Capacity < capacity))
+                _parallelStep = new DataParallelStep(this, capacity, _loss!, seed, _store!, threads);
+            _parallelStep.TargetsAreInput = targetsAreInput;
+        }
+        else
+        {
+            if (_batchExecutor is null || (exact ? _batchExecutor.Capacity != capacity : _batchExecutor.Capacity < capacity))
+                _batchExecutor = new GraphExecutor(this, capacity, withGradients: true, _loss, seed);
+            _batchExecutor.TargetsAreInput = targetsAreInput;
+        }
+    }
+
+    private bool OnlyBuiltInLayers()
+    {
+        foreach (var layer in _layers)
+            if (layer.GetType().Assembly != typeof(Layers.Layer).Assembly) return false;
+        return true;
+    }
+
+    /// <summary>
+    /// Every weight's gradient of the total loss on rows <c>order[start..start+count)</c> of (x, y) (rows
+    /// <c>[start, start+count)</c> without an order), by the step <see cref="PlanStep"/> chose; returns that total.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private double BatchGradients(SampleSet x, SampleSet y, int[]? order, int start, int count, out double penalty)
+    {
+        if (_stepIsParallel)
+        {
+            double data = _parallelStep!.Run(x, y, order, start, count, out double activity);
+            penalty = activity + WeightPenalty();
+            double total = data + penalty;
+            if (double.IsFinite(total)) AddWeightPenaltyGradients();
+            return total;
+        }
+        var ex = _batchExecutor!;
+        if (order is not null) x.CopyRows(order.AsSpan(start, count), ex.Input(0, count));
+        else x.CopyRows(start, count, ex.Input(0, count));
+        if (!ex.TargetsAreInput)
+        {
+            if (order is not null) y.CopyRows(order.AsSpan(start, count), ex.Targets);
+            else y.CopyRows(start, count, ex.Targets);
+        }
+        return ComputeGradients(ex, count, out penalty);
+    }
+
+    /// <summary>One optimizer step with the gradients in the store, unless <paramref name="total"/> (the batch's loss) is not finite.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private double Step(double total, float[]? lastGood)
+    {
         if (!double.IsFinite(total)) return total;
         if (lastGood is null)
         {
@@ -297,12 +353,17 @@ public partial class Model
         double total = loss + penalty;
         if (!double.IsFinite(total)) return total;
         ex.Backward(count);
+        AddWeightPenaltyGradients();
+        return total;
+    }
+
+    private void AddWeightPenaltyGradients()
+    {
         for (int i = 0; i < _regularized.Length; i++)
         {
             var w = _regularized[i];
             w.Regularizer!.AddGradient(w.Values, w.Grads);
         }
-        return total;
     }
 
     /// <summary>The total loss of the batch in the executor, forward only, in training mode (for gradient checks).</summary>
@@ -452,36 +513,5 @@ public partial class Model
         }
         void Throw(float value, int sample, int element) => throw new ArgumentException(
             $"{name} contains {value} at sample {sample}, element {element}: inputs and targets must be finite.");
-    }
-
-    /// <summary>
-    /// A shuffled batch copied into the executor, split across cores for the library's own sample sets (their
-    /// CopyRows is safe on disjoint rows; a user's SampleSet is read on one thread): at batch 256 the copy is
-    /// ~30 µs of random DRAM reads and 800 KB of writes, worth two cores.
-    /// </summary>
-    private sealed class GatherJob : Kernels.IParallelWork
-    {
-        private SampleSet? _source;
-        private int[]? _order;
-        private float[]? _destination;
-        private int _start, _count, _chunk;
-
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
-        public void Run(SampleSet source, int[] order, int start, int count, float[] destination)
-        {
-            int parts = count >= 64 && source is Tensor or ByteTensor ? Kernels.ComputePool.Shared.Threads : 1;
-            (_source, _order, _destination, _start, _count, _chunk) = (source, order, destination, start, count, (count + parts - 1) / parts);
-            if (parts == 1) Execute(0);
-            else Kernels.ComputePool.Shared.Run(this, parts);
-        }
-
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
-        public void Execute(int part)
-        {
-            int first = part * _chunk, n = Math.Min(_chunk, _count - first);
-            if (n <= 0) return;
-            int size = _source!.RowSize;
-            _source.CopyRows(_order.AsSpan(_start + first, n), _destination.AsSpan(first * size, n * size));
-        }
     }
 }

@@ -111,30 +111,6 @@ public class ByteTensorTests
     }
 
     [Fact]
-    public void BatchesGatheredOnTwoCoresEqualBatchesGatheredOnOne()
-    {
-        // Fit splits the copy of a large shuffled batch across cores for Tensor and ByteTensor, and reads any
-        // other SampleSet on one thread: the same rows through both paths must train identical weights.
-        var rng = new Random(8);
-        var bytes = new byte[300 * 20];
-        rng.NextBytes(bytes);
-        var asBytes = new ByteTensor(bytes, 255f, 300, 20);
-        var serial = new Computed(300, 20, (r, j) => bytes[r * 20 + j] / 255f);
-        float[][] Train(SampleSet x)
-        {
-            Randomness.SetSeed(4);
-            var input = Input.Create(20);
-            var model = new Model(input, new Dense(20, "sigmoid").Apply(new Dense(5, "relu").Apply(input)));
-            model.Compile("adam", "binary_crossentropy");
-            model.Fit(x, x, epochs: 2, batchSize: 128, verbose: 0, seed: 2);
-            return model.GetWeights();
-        }
-        var split = Train(asBytes);
-        var one = Train(serial);
-        for (int i = 0; i < split.Length; i++) Assert.Equal(one[i], split[i]);
-    }
-
-    [Fact]
     public void ACustomSourceTrainsAndItsNonFiniteValuesAreFound()
     {
         var input = Input.Create(8);

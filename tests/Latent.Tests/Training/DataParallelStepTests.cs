@@ -1,0 +1,98 @@
+using Latent.Layers;
+using Latent.Tests.TestSupport;
+
+namespace Latent.Tests.Training;
+
+/// <summary>
+/// A step split by samples across the cores (<see cref="DataParallelStep"/>) computes the same update as one
+/// executor over the whole batch, up to float rounding: loss scaling, activity penalties (summed and averaged),
+/// weight penalties, separate targets, odd batches and batches smaller than the core count.
+/// </summary>
+[Collection(Kernels.GemmSettingsCollection.Name)] // changes Model.ParallelStepMinBatch
+public class DataParallelStepTests
+{
+    public static TheoryData<string, string, int, bool> Cases() => new()
+    {
+        { "binary_crossentropy", "none", 32, true },    // sigmoid logits path
+        { "binary_crossentropy", "sum", 33, true },     // odd batch, summed activity penalty
+        { "mse", "mean", 7, false },                    // mean-based loss rescaled per replica, averaged penalty, y ≠ x
+        { "mae", "none", 1, true },                     // fewer samples than cores: a replica gets none
+        { "binary_crossentropy", "mean", 100, false },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void OneStepMatchesTheOneExecutorStep(string loss, string activity, int batch, bool autoencoder)
+    {
+        if (Latent.Kernels.ComputePool.Shared.Threads < 2) return; // nothing to split on one core
+        float[,] x = Synthetic.LowRank(batch, 12, 3, seed: batch);
+        float[,] y = autoencoder ? x : Synthetic.LowRank(batch, 12, 3, seed: batch + 1);
+        (double Loss, float[][] Weights) Run(bool parallel)
+        {
+            int saved = Model.ParallelStepMinBatch;
+            Model.ParallelStepMinBatch = parallel ? 1 : int.MaxValue;
+            try
+            {
+                Randomness.SetSeed(6);
+                var input = Input.Create(12);
+                var reg = activity switch
+                {
+                    "sum" => Latent.Regularizers.L1(1e-3),
+                    "mean" => Latent.Regularizers.L1(1e-3, ActivityReduction.Mean),
+                    _ => null,
+                };
+                var code = new Dense(4, "relu", activityRegularizer: reg, kernelRegularizer: Latent.Regularizers.L2(1e-3)).Apply(input);
+                var model = new Model(input, new Dense(12, "sigmoid").Apply(code));
+                model.Compile(new Latent.Optimizers.Sgd(learningRate: 1.0), Latent.Losses.Loss.Get(loss));
+                double l = model.TrainOnBatch(x, y);
+                return (l, model.GetWeights());
+            }
+            finally
+            {
+                Model.ParallelStepMinBatch = saved;
+            }
+        }
+        var one = Run(parallel: false);
+        var split = Run(parallel: true);
+        Assert.Equal(one.Loss, split.Loss, 1e-6);
+        for (int w = 0; w < one.Weights.Length; w++)
+            for (int i = 0; i < one.Weights[w].Length; i++)
+                Assert.True(Math.Abs(one.Weights[w][i] - split.Weights[w][i]) <= 1e-5f * (1 + Math.Abs(one.Weights[w][i])),
+                            $"weight {w}[{i}]: one executor {one.Weights[w][i]}, split {split.Weights[w][i]}");
+    }
+
+    [Fact]
+    public void FitIsReproducibleAndTracksTheOneExecutorRun()
+    {
+        if (Latent.Kernels.ComputePool.Shared.Threads < 2) return;
+        float[,] x = Synthetic.LowRank(300, 20, 4, seed: 3);
+        float[][] Train(bool parallel)
+        {
+            int saved = Model.ParallelStepMinBatch;
+            Model.ParallelStepMinBatch = parallel ? 1 : int.MaxValue;
+            try
+            {
+                Randomness.SetSeed(4);
+                var input = Input.Create(20);
+                var model = new Model(input, new Dense(20, "sigmoid").Apply(new Dense(5, "relu").Apply(input)));
+                model.Compile("adam", "binary_crossentropy");
+                model.Fit(x, x, epochs: 2, batchSize: 64, verbose: 0, seed: 2);
+                return model.GetWeights();
+            }
+            finally
+            {
+                Model.ParallelStepMinBatch = saved;
+            }
+        }
+        var a = Train(true);
+        var b = Train(true);
+        var single = Train(false);
+        for (int w = 0; w < a.Length; w++)
+        {
+            Assert.Equal(a[w], b[w]);   // the same seed and core count: bit-identical
+            for (int i = 0; i < a[w].Length; i++)
+                Assert.True(Math.Abs(a[w][i] - single[w][i]) <= 1e-4f * (1 + Math.Abs(single[w][i])),
+                            $"weight {w}[{i}]: split {a[w][i]}, one executor {single[w][i]}");
+        }
+    }
+}
