@@ -41,5 +41,21 @@ internal static class PhaseProfile
         for (int n = 0; n < ex.NodeCount; n++)
             Console.WriteLine($"    {ex.NodeName(n),-28} forward {ex.ForwardTicks[n] * usPerTick,7:F1} us  backward {ex.BackwardTicks[n] * usPerTick,7:F1} us");
         _ = optimizer;
+
+        // The step Fit runs on several cores: each core a share of the batch (forward, loss, backward), then the sum.
+        var dp = model.CreateParallelStepForBench(batch, 1);
+        dp.TargetsAreInput = true;
+        var data = Tensor.FromArray(input.ToArray(), batch, input.Length / batch);
+        double run = 0, opt = 0;
+        for (int s = 0; s < steps + 50; s++)
+        {
+            sw.Restart();
+            dp.Run(data, data, null, 0, batch, out _);
+            if (s >= 50) run += sw.Elapsed.TotalMilliseconds;
+            sw.Restart();
+            model.ApplyOptimizerForBench();
+            if (s >= 50) opt += sw.Elapsed.TotalMilliseconds;
+        }
+        Console.WriteLine($"  data-parallel step: {(run + opt) / steps * 1000:F1} us = gather + forward + loss + backward + sum {run / steps * 1000:F1} us, optimizer {opt / steps * 1000:F1} us");
     }
 }

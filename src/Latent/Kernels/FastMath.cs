@@ -14,8 +14,11 @@ internal static class FastMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> ExpNonPositive(Vector512<float> x)
     {
-        // x = n·ln2 + r, |r| ≤ ln2/2, with ln2 split in two so r is exact.
-        var n = Vector512.Round(x * 1.44269504088896341f);
+        // x = n·ln2 + r, |r| ≤ ln2/2, with ln2 split in two so r is exact. Adding 1.5·2²³ rounds x·log2(e) to the
+        // integer n held in the low mantissa bits (|x·log2 e| < 2²²): an add and a subtract instead of a round and
+        // a saturating convert (five instructions with .NET's conversion semantics).
+        var shifted = x * 1.44269504088896341f + Vector512.Create(12582912f);
+        var n = shifted - Vector512.Create(12582912f);
         var r = x - n * 0.693359375f + n * 2.12194440e-4f;
         var r2 = r * r;
         var p = Vector512.FusedMultiplyAdd(Vector512.Create(1.9875691500E-4f), r, Vector512.Create(1.3981999507E-3f));
@@ -25,7 +28,7 @@ internal static class FastMath
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(5.0000001201E-1f));
         var y = Vector512.FusedMultiplyAdd(p, r2, r) + Vector512<float>.One;
         // 2^n by building the exponent bits; n ≥ −126 here, so the result stays normal.
-        var pow2 = (Vector512.ConvertToInt32(n) + Vector512.Create(127)) << 23;
+        var pow2 = (shifted.AsInt32() + Vector512.Create(127)) << 23;   // low bits of shifted are n (two's complement)
         return y * pow2.AsSingle();
     }
 

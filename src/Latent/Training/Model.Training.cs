@@ -376,6 +376,14 @@ public partial class Model
     /// <summary>One optimizer step with the gradients already computed (benchmarks time the phases apart).</summary>
     internal void ApplyOptimizerForBench() => _optimizer!.Apply(_store!, _weights);
 
+    /// <summary>Plans a data-parallel step over every core for benchmarks (its Run leaves the gradients in the store).</summary>
+    internal DataParallelStep CreateParallelStepForBench(int capacity, ulong seed)
+    {
+        RequireCompiled("training");
+        EnsureStore();
+        return new DataParallelStep(this, capacity, _loss!, seed, _store!, Kernels.ComputePool.Shared.Threads);
+    }
+
     /// <summary>Plans a training executor for tests and moves the weights into this model's store.</summary>
     internal GraphExecutor CreateTrainingExecutor(int capacity, ulong seed)
     {

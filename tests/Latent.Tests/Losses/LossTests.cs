@@ -61,6 +61,22 @@ public class LossTests
     }
 
     [Fact]
+    public void ANaNLogitMakesTheLossNaNInTheVectorBodyAndTheTail()
+    {
+        // The vector loop clips with the native min/max, which drop NaNs; a diverged model must still report NaN.
+        var bce = new BinaryCrossentropy();
+        foreach (int at in new[] { 0, 15, 16, 31, 40 })   // first and last lane of a vector, and the scalar tail (n = 41)
+        {
+            var z = Synthetic.Uniform(41, 3, -5f, 5f);
+            var t = Synthetic.Uniform(41, 4, 0f, 1f);
+            z[at] = float.NaN;
+            Assert.True(double.IsNaN(bce.ComputeFromLogits(z, t, new float[41])), $"NaN at {at}");
+            z[at] = float.PositiveInfinity;                 // ±∞ are clipped like any large logit: finite
+            Assert.True(double.IsFinite(bce.ComputeFromLogits(z, t, new float[41])), $"+∞ at {at}");
+        }
+    }
+
+    [Fact]
     public void BinaryCrossentropyClipsLikeKeras()
     {
         var bce = new BinaryCrossentropy();
