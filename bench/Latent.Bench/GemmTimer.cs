@@ -25,6 +25,11 @@ internal static class GemmTimer
             ("dW  (32x32)T . 32x784", true, false, 32, 784, 32),
             ("dX  32x784 . (32x784)T", false, true, 32, 32, 784),
             ("dX  100x784 . (128x784)T", false, true, 100, 128, 784),
+            ("fwd 50x784 . 784x128", false, false, 50, 128, 784),       // the deep model's half-batch products (one core each)
+            ("dW  (50x784)T . 50x128", true, false, 784, 128, 50),
+            ("fwd 50x128 . 128x784", false, false, 50, 784, 128),
+            ("dW  (50x128)T . 50x784", true, false, 128, 784, 50),
+            ("dX  50x784 . (128x784)T", false, true, 50, 128, 784),
             ("1024^3", false, false, 1024, 1024, 1024),
         ];
         foreach (var (name, ta, tb, m, n, k) in shapes)

@@ -129,9 +129,11 @@ internal static unsafe partial class Gemm
         // op(A) sits at a[r·rs + p·ks], rows along lda for A, along 1 for Aᵀ.
         bool directA = n <= 2 * nr;
         nint rs = transA ? 1 : lda, ks = transA ? lda : 1;
-        // Likewise B, when it is stored k×n and few row panels reuse it (a weight gradient with a small fan-in):
-        // full NR-wide panels are read in place; only a partial last panel is packed.
-        bool directB = !transB && m <= 4 * mr;
+        // Likewise B, when it is stored k×n and at most eight row panels reuse it (a weight gradient with a small
+        // fan-in, a half batch of 50 rows on one core): full NR-wide panels are read in place; only a partial last
+        // panel is packed. A 32-wide panel of one KC slab is 32 KB and stays in L1 across the row panels
+        // (50×784 · 784×128 on one core: 114 → 130 GFLOPS; 50×128 · 128×784: 140 → 164).
+        bool directB = !transB && m <= 8 * mr;
         fixed (float* ap = packA, bp = packB)
         {
             for (int jc = 0; jc < n; jc += nc)
