@@ -25,6 +25,11 @@ internal static class GemmTimer
             ("dW  (32x32)T . 32x784", true, false, 32, 784, 32),
             ("dX  32x784 . (32x784)T", false, true, 32, 32, 784),
             ("dX  100x784 . (128x784)T", false, true, 100, 128, 784),
+            ("fwd 16x784 . 784x32", false, false, 16, 32, 784),         // batch 32 split in two: one core's products
+            ("fwd 16x32 . 32x784", false, false, 16, 784, 32),
+            ("dW  (16x784)T . 16x32", true, false, 784, 32, 16),
+            ("dW  (16x32)T . 16x784", true, false, 32, 784, 16),
+            ("dX  16x784 . (32x784)T", false, true, 16, 32, 784),
             ("fwd 50x784 . 784x128", false, false, 50, 128, 784),       // the deep model's half-batch products (one core each)
             ("dW  (50x784)T . 50x128", true, false, 784, 128, 50),
             ("fwd 50x128 . 128x784", false, false, 50, 784, 128),

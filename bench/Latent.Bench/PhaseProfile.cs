@@ -50,7 +50,7 @@ internal static class PhaseProfile
         for (int s = 0; s < steps + 50; s++)
         {
             sw.Restart();
-            dp.Run(data, data, null, 0, batch, out _);
+            dp.Run(data, data, null, 0, batch, reduce: true, out _);
             if (s >= 50) run += sw.Elapsed.TotalMilliseconds;
             sw.Restart();
             model.ApplyOptimizerForBench();

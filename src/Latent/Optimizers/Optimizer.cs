@@ -65,9 +65,17 @@ public abstract class Optimizer
     }
 
     /// <summary>One step over every trainable weight of the store: clip, then <see cref="UpdateStep"/>.</summary>
+    /// <param name="partials">Further gradient arrays of the store's length (a data-parallel step's replicas) whose sum
+    /// with the store's gradients is the gradient: added range by range inside the update when it is one flat pass
+    /// (<see cref="TakesPartials"/>), else summed first.</param>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
-    internal void Apply(ParameterStore store, Weight[] weights)
+    internal void Apply(ParameterStore store, Weight[] weights, float[][]? partials = null)
     {
+        if (partials is not null && !TakesPartials(store, weights))
+        {
+            foreach (var p in partials) Kernels.Simd.Add(store.Grads, p, store.Grads);
+            partials = null;
+        }
         if (GlobalClipNorm is double global)
         {
             double sq = 0;
@@ -80,7 +88,7 @@ public abstract class Optimizer
             // Every update here is element-wise, so the whole store is one segment that two cores can share.
             _job ??= new FlatUpdate(this);
             int parts = store.Length >= ParallelThreshold ? Kernels.ComputePool.Shared.ThreadsHere : 1;
-            _job.Set(store, lr, parts);
+            _job.Set(store, lr, parts, partials);
             Kernels.ComputePool.Shared.Run(_job, parts);
             Iterations++;
             return;
@@ -100,6 +108,10 @@ public abstract class Optimizer
         }
         Iterations++;
     }
+
+    /// <summary>Whether <see cref="Apply"/> is one element-wise pass over the store, which can sum partial gradients as it goes.</summary>
+    internal bool TakesPartials(ParameterStore store, Weight[] weights) =>
+        GlobalClipNorm is null && ClipNorm is null && AllTrainableAndContiguous(store, weights);
 
     /// <summary>Below this many parameters an update runs on one core.</summary>
     private const int ParallelThreshold = 1 << 15;
@@ -125,8 +137,11 @@ public abstract class Optimizer
         private float _lr;
         private int _parts;
 
-        public void Set(ParameterStore store, float lr, int parts)
+        private float[][]? _partials;
+
+        public void Set(ParameterStore store, float lr, int parts, float[][]? partials)
         {
+            _partials = partials;
             _store = store;
             _lr = lr;
             _parts = parts;
@@ -139,6 +154,8 @@ public abstract class Optimizer
             int start = Math.Min(n, part * chunk), end = part == _parts - 1 ? n : Math.Min(n, start + chunk);
             if (end <= start) return;
             var g = _store.Grads.AsSpan(start, end - start);
+            if (_partials is not null)
+                foreach (var p in _partials) Kernels.Simd.Add(g, p.AsSpan(start, end - start), g);
             if (owner.ClipValue is double cv) System.Numerics.Tensors.TensorPrimitives.Clamp(g, (float)-cv, (float)cv, g);
             owner.UpdateStep(_store.Values.AsSpan(start, end - start), g, start, _lr);
         }

@@ -46,8 +46,12 @@ internal sealed class DataParallelStep : IParallelWork
         _lossSums = new double[replicas];
         _penalties = new double[replicas];
         _reduce = new ReduceJob(_grads);
+        Partials = _grads[1..];
         OutputSize = _replicas[0].OutputSize;
     }
+
+    /// <summary>The replicas' own gradient arrays (all but replica 0's, which is the store's).</summary>
+    public float[][] Partials { get; }
 
     /// <summary>The largest batch a step takes.</summary>
     public int Capacity { get; }
@@ -76,8 +80,9 @@ internal sealed class DataParallelStep : IParallelWork
     /// <c>[start, start+count)</c> when <paramref name="order"/> is null); leaves the batch's gradient in the store.
     /// </summary>
     /// <returns>The data loss (mean over the batch's elements); <paramref name="penalty"/> gets the activity penalties.</returns>
+    /// <param name="reduce">Sum the replicas' gradients into the store now; false leaves that to the optimizer, which adds <see cref="Partials"/> as it updates.</param>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
-    public double Run(SampleSet x, SampleSet y, int[]? order, int start, int count, out double penalty)
+    public double Run(SampleSet x, SampleSet y, int[]? order, int start, int count, bool reduce, out double penalty)
     {
         if ((uint)count > (uint)Capacity || count == 0)
             throw new ArgumentOutOfRangeException(nameof(count), count, $"Batch must be in [1, {Capacity}].");
@@ -85,9 +90,12 @@ internal sealed class DataParallelStep : IParallelWork
         long elements = (long)count * OutputSize;
         _gradScale = (float)(1.0 / elements);
         ComputePool.Shared.Run(this, _replicas.Length);
-        int reduceParts = ComputePool.Shared.ThreadsHere;
-        _reduce.Parts = reduceParts;
-        ComputePool.Shared.Run(_reduce, reduceParts);
+        if (reduce)
+        {
+            int reduceParts = ComputePool.Shared.ThreadsHere;
+            _reduce.Parts = reduceParts;
+            ComputePool.Shared.Run(_reduce, reduceParts);
+        }
         double lossSum = 0;
         penalty = 0;
         for (int p = 0; p < _replicas.Length; p++) { lossSum += _lossSums[p]; penalty += _penalties[p]; }

@@ -13,6 +13,7 @@ public partial class Model
     private GraphExecutor? _batchExecutor;   // Fit, TrainOnBatch on one core (or on user-defined sample sets)
     private DataParallelStep? _parallelStep; // Fit, TrainOnBatch split by samples across the cores
     private bool _stepIsParallel;
+    private float[][]? _pendingPartials;    // replica gradients the next optimizer step adds as it updates
     private GraphExecutor? _evalExecutor;    // Evaluate, Predict
     private Weight[] _regularized = [];
     private bool _stopRequested;
@@ -299,7 +300,10 @@ public partial class Model
     {
         if (_stepIsParallel)
         {
-            double data = _parallelStep!.Run(x, y, order, start, count, out double activity);
+            // The optimizer sums the replicas' gradients in its own pass when it can: one pass and one fork/join fewer.
+            bool fuse = _optimizer!.TakesPartials(_store!, _weights);
+            double data = _parallelStep!.Run(x, y, order, start, count, reduce: !fuse, out double activity);
+            _pendingPartials = fuse ? _parallelStep.Partials : null;
             penalty = activity + WeightPenalty();
             double total = data + penalty;
             if (double.IsFinite(total)) AddWeightPenaltyGradients();
@@ -320,14 +324,16 @@ public partial class Model
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private double Step(double total, float[]? lastGood)
     {
+        var partials = _pendingPartials;
+        _pendingPartials = null;
         if (!double.IsFinite(total)) return total;
         if (lastGood is null)
         {
-            _optimizer!.Apply(_store!, _weights);
+            _optimizer!.Apply(_store!, _weights, partials);
             return total;
         }
         _store!.Values.CopyTo(lastGood);
-        _optimizer!.Apply(_store, _weights);
+        _optimizer!.Apply(_store, _weights, partials);
         // An update can overflow weights while the loss stays finite (a ReLU hides them): undo such a step.
         var values = _store.Values;
         int worst = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude(values);

@@ -11,18 +11,19 @@ namespace Latent.Tests.Training;
 [Collection(Kernels.GemmSettingsCollection.Name)] // changes Model.ParallelStepMinBatch
 public class DataParallelStepTests
 {
-    public static TheoryData<string, string, int, bool> Cases() => new()
+    public static TheoryData<string, string, int, bool, string> Cases() => new()
     {
-        { "binary_crossentropy", "none", 32, true },    // sigmoid logits path
-        { "binary_crossentropy", "sum", 33, true },     // odd batch, summed activity penalty
-        { "mse", "mean", 7, false },                    // mean-based loss rescaled per replica, averaged penalty, y ≠ x
-        { "mae", "none", 1, true },                     // fewer samples than cores: a replica gets none
-        { "binary_crossentropy", "mean", 100, false },
+        { "binary_crossentropy", "none", 32, true, "none" },    // sigmoid logits path; the optimizer sums the replicas
+        { "binary_crossentropy", "sum", 33, true, "value" },    // odd batch, summed activity penalty, clipping after the sum
+        { "mse", "mean", 7, false, "none" },                    // mean-based loss rescaled per replica, averaged penalty, y ≠ x
+        { "mae", "none", 1, true, "none" },                     // fewer samples than cores: a replica gets none
+        { "binary_crossentropy", "mean", 100, false, "norm" },  // per-weight norm clipping: the step sums before the optimizer
+        { "binary_crossentropy", "none", 64, true, "global" },  // global norm clipping, likewise
     };
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void OneStepMatchesTheOneExecutorStep(string loss, string activity, int batch, bool autoencoder)
+    public void OneStepMatchesTheOneExecutorStep(string loss, string activity, int batch, bool autoencoder, string clip)
     {
         if (Latent.Kernels.ComputePool.Shared.Threads < 2) return; // nothing to split on one core
         float[,] x = Synthetic.LowRank(batch, 12, 3, seed: batch);
@@ -43,7 +44,14 @@ public class DataParallelStepTests
                 };
                 var code = new Dense(4, "relu", activityRegularizer: reg, kernelRegularizer: Latent.Regularizers.L2(1e-3)).Apply(input);
                 var model = new Model(input, new Dense(12, "sigmoid").Apply(code));
-                model.Compile(new Latent.Optimizers.Sgd(learningRate: 1.0), Latent.Losses.Loss.Get(loss));
+                var sgd = clip switch
+                {
+                    "value" => new Latent.Optimizers.Sgd(learningRate: 1.0) { ClipValue = 0.01 },
+                    "norm" => new Latent.Optimizers.Sgd(learningRate: 1.0) { ClipNorm = 0.05 },
+                    "global" => new Latent.Optimizers.Sgd(learningRate: 1.0) { GlobalClipNorm = 0.05 },
+                    _ => new Latent.Optimizers.Sgd(learningRate: 1.0),
+                };
+                model.Compile(sgd, Latent.Losses.Loss.Get(loss));
                 double l = model.TrainOnBatch(x, y);
                 return (l, model.GetWeights());
             }
