@@ -39,6 +39,8 @@ public class GemmBenchmarks
         new("dX 256x784.(32x784)T", false, true, 256, 32, 784),
         new("dX 256x32.(784x32)T", false, true, 256, 784, 32),
         new("fwd 100x784.784x128", false, false, 100, 128, 784),
+        new("dX 100x784.(128x784)T", false, true, 100, 128, 784),
+        new("dX 32x784.(32x784)T", false, true, 32, 32, 784),
         new("1024^3", false, false, 1024, 1024, 1024),
     ];
 

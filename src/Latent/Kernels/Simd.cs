@@ -148,9 +148,6 @@ internal static class Simd
         for (; i < n; i++) Unsafe.Add(ref d, i) = Unsafe.Add(ref s, i) / divisor;
     }
 
-    /// <summary>How many rows ahead a shuffled gather asks for: enough to cover a DRAM miss while rows convert.</summary>
-    public const int PrefetchRowsAhead = 4;
-
     /// <summary>
     /// Asks the cache for every line of row <paramref name="row"/> (of <paramref name="size"/> elements). A shuffled
     /// gather reads rows at random: no hardware prefetcher predicts them, and each row's first touch waits on DRAM

@@ -60,31 +60,15 @@ public sealed class ByteTensor : SampleSet
     }
 
     /// <inheritdoc />
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path (Fit's gather)
-    public override void CopyRows(ReadOnlySpan<int> rows, Span<float> destination)
-    {
-        int size = RowSize, n = Rows;
-        if (destination.Length < (long)rows.Length * size)
-            throw new ArgumentException($"Destination holds {destination.Length} values; {rows.Length} rows of {size} need {(long)rows.Length * size}.", nameof(destination));
-        for (int i = 0; i < rows.Length; i++)
-        {
-            int r = rows[i];
-            if ((uint)r >= (uint)n) throw new ArgumentOutOfRangeException(nameof(rows), r, $"Row must be in [0, {n}).");
-            if (i + Simd.PrefetchRowsAhead < rows.Length) Simd.PrefetchRow(_data, rows[i + Simd.PrefetchRowsAhead], size);
-            Simd.DivideBytes(_data.AsSpan(r * size, size), Divisor, destination.Slice(i * size, size));
-        }
-    }
+    protected override void ReadRow(int row, Span<float> destination) =>
+        Simd.DivideBytes(_data.AsSpan(row * RowSize, RowSize), Divisor, destination);
 
     /// <inheritdoc />
-    public override void CopyRows(int start, int count, Span<float> destination)
-    {
-        int size = RowSize;
-        if (start < 0 || count < 0 || start > Rows - count)
-            throw new ArgumentOutOfRangeException(nameof(start), $"Rows [{start}, {(long)start + count}) are outside [0, {Rows}).");
-        if (destination.Length < (long)count * size)
-            throw new ArgumentException($"Destination holds {destination.Length} values; {count} rows of {size} need {(long)count * size}.", nameof(destination));
-        Simd.DivideBytes(_data.AsSpan(start * size, count * size), Divisor, destination);
-    }
+    protected override void ReadRange(int start, int count, Span<float> destination) =>
+        Simd.DivideBytes(_data.AsSpan(start * RowSize, count * RowSize), Divisor, destination);
+
+    /// <inheritdoc />
+    protected override void Prefetch(int row) => Simd.PrefetchRow(_data, row, RowSize);
 
     /// <summary>A byte copy of samples <c>[start, start + count)</c>.</summary>
     public ByteTensor SliceRows(int start, int count)

@@ -65,29 +65,14 @@ public sealed class Tensor : SampleSet
     }
 
     /// <inheritdoc />
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path (Fit's gather)
-    public override void CopyRows(ReadOnlySpan<int> rows, Span<float> destination)
-    {
-        int size = RowSize, n = Rows;
-        if (destination.Length < (long)rows.Length * size)
-            throw new ArgumentException($"Destination holds {destination.Length} values; {rows.Length} rows of {size} need {(long)rows.Length * size}.", nameof(destination));
-        for (int i = 0; i < rows.Length; i++)
-        {
-            int r = rows[i];
-            if ((uint)r >= (uint)n) throw new ArgumentOutOfRangeException(nameof(rows), r, $"Row must be in [0, {n}).");
-            if (i + Kernels.Simd.PrefetchRowsAhead < rows.Length) Kernels.Simd.PrefetchRow(_data, rows[i + Kernels.Simd.PrefetchRowsAhead], size);
-            _data.AsSpan(r * size, size).CopyTo(destination.Slice(i * size, size));
-        }
-    }
+    protected override void ReadRow(int row, Span<float> destination) => _data.AsSpan(row * RowSize, RowSize).CopyTo(destination);
 
     /// <inheritdoc />
-    public override void CopyRows(int start, int count, Span<float> destination)
-    {
-        int size = RowSize;
-        if (start < 0 || count < 0 || start > Rows - count)
-            throw new ArgumentOutOfRangeException(nameof(start), $"Rows [{start}, {(long)start + count}) are outside [0, {Rows}).");
-        _data.AsSpan(start * size, count * size).CopyTo(destination);
-    }
+    protected override void ReadRange(int start, int count, Span<float> destination) =>
+        _data.AsSpan(start * RowSize, count * RowSize).CopyTo(destination);
+
+    /// <inheritdoc />
+    protected override void Prefetch(int row) => Kernels.Simd.PrefetchRow(_data, row, RowSize);
 
     /// <summary>Element at the given multi-index.</summary>
     public float this[params int[] index]

@@ -98,15 +98,9 @@ public class ByteTensorTests
         public override IReadOnlyList<int> Shape => [rows, size];
         public override int Rows => rows;
         public override int RowSize => size;
-        public override void CopyRows(ReadOnlySpan<int> indices, Span<float> destination)
+        protected override void ReadRow(int row, Span<float> destination)
         {
-            for (int i = 0; i < indices.Length; i++)
-                for (int j = 0; j < size; j++) destination[i * size + j] = value(indices[i], j);
-        }
-        public override void CopyRows(int start, int count, Span<float> destination)
-        {
-            for (int i = 0; i < count; i++)
-                for (int j = 0; j < size; j++) destination[i * size + j] = value(start + i, j);
+            for (int j = 0; j < size; j++) destination[j] = value(row, j);
         }
     }
 
