@@ -69,6 +69,37 @@ public class DataParallelStepTests
                             $"weight {w}[{i}]: one executor {one.Weights[w][i]}, split {split.Weights[w][i]}");
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AFrozenLayerKeepsItsWeightsAndTheOthersStillLearn(bool parallel)
+    {
+        // A frozen layer writes no gradient and the optimizer must leave it alone, on either path.
+        float[,] x = Synthetic.LowRank(64, 10, 2, seed: 12);
+        int saved = Model.ParallelStepMinBatch;
+        Model.ParallelStepMinBatch = parallel ? 1 : int.MaxValue;
+        try
+        {
+            Randomness.SetSeed(8);
+            var input = Input.Create(10);
+            var encoder = new Dense(3, "relu");
+            var decoder = new Dense(10, "sigmoid");
+            var model = new Model(input, decoder.Apply(encoder.Apply(input)));
+            model.Compile("adam", "binary_crossentropy");
+            model.Fit(x, x, epochs: 2, batchSize: 16, verbose: 0, seed: 1);
+            encoder.Trainable = false;
+            var frozen = encoder.Kernel!.Values.ToArray();
+            var before = decoder.Kernel!.Values.ToArray();
+            model.Fit(x, x, epochs: 2, batchSize: 16, verbose: 0, seed: 2);
+            Assert.Equal(frozen, encoder.Kernel.Values.ToArray());
+            Assert.NotEqual(before, decoder.Kernel.Values.ToArray());
+        }
+        finally
+        {
+            Model.ParallelStepMinBatch = saved;
+        }
+    }
+
     [Fact]
     public void FitIsReproducibleAndTracksTheOneExecutorRun()
     {
