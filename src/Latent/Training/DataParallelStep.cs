@@ -53,6 +53,9 @@ internal sealed class DataParallelStep : IParallelWork
     /// <summary>The replicas' own gradient arrays (all but replica 0's, which is the store's).</summary>
     public float[][] Partials { get; }
 
+    /// <summary>How many shares the batch is cut into (one per core at most).</summary>
+    public int Replicas => _replicas.Length;
+
     /// <summary>The largest batch a step takes.</summary>
     public int Capacity { get; }
 

@@ -253,8 +253,11 @@ public partial class Model
         foreach (var w in _weights) { snapshot.AsSpan(o, w.Length).CopyTo(w.Values); o += w.Length; }
     }
 
-    /// <summary>Batches of at least this many samples train data-parallel when there are several cores (a test knob).</summary>
-    internal static int ParallelStepMinBatch = 2;
+    /// <summary>
+    /// Fewest samples per core in a data-parallel step (a test knob): smaller shares make multiplies too thin to run
+    /// well, and every replica costs a gradient array. A batch of 32 on 2 cores splits in two; on 64 cores, in four.
+    /// </summary>
+    internal static int ParallelStepMinRows = 8;
 
     /// <summary>
     /// Plans (or reuses) what runs Fit's and TrainOnBatch's steps: a <see cref="DataParallelStep"/> over the cores for
@@ -263,17 +266,15 @@ public partial class Model
     /// </summary>
     private void PlanStep(SampleSet x, SampleSet y, int capacity, bool exact, ulong seed, bool targetsAreInput)
     {
-        int threads = Kernels.ComputePool.Shared.Threads;
+        int replicas = (int)Math.Min(Kernels.ComputePool.Shared.Threads, capacity / Math.Max(1L, ParallelStepMinRows));
         // Replicas run layers on several threads at once and read rows concurrently: only for the library's own
         // layers (stateless between calls) and sample sets; a user's layer or SampleSet keeps the one-executor path.
-        _stepIsParallel = threads > 1 && capacity >= Math.Max(2, ParallelStepMinBatch)
-                          && x is Tensor or ByteTensor && y is Tensor or ByteTensor
-                          && OnlyBuiltInLayers();
+        _stepIsParallel = replicas > 1 && x is Tensor or ByteTensor && y is Tensor or ByteTensor && OnlyBuiltInLayers();
         if (_stepIsParallel)
         {
             if (_parallelStep is null || !ReferenceEquals(_parallelStep.Store, _store) ||
-                (exact ? _parallelStep.Capacity != capacity : _parallelStep.Capacity < capacity))
-                _parallelStep = new DataParallelStep(this, capacity, _loss!, seed, _store!, threads);
+                (exact ? _parallelStep.Capacity != capacity : _parallelStep.Capacity < capacity) || _parallelStep.Replicas != replicas)
+                _parallelStep = new DataParallelStep(this, capacity, _loss!, seed, _store!, replicas);
             _parallelStep.TargetsAreInput = targetsAreInput;
         }
         else
@@ -387,7 +388,7 @@ public partial class Model
     {
         RequireCompiled("training");
         EnsureStore();
-        return new DataParallelStep(this, capacity, _loss!, seed, _store!, Kernels.ComputePool.Shared.Threads);
+        return new DataParallelStep(this, capacity, _loss!, seed, _store!, Math.Min(Kernels.ComputePool.Shared.Threads, Math.Max(1, capacity / ParallelStepMinRows)));
     }
 
     /// <summary>Plans a training executor for tests and moves the weights into this model's store.</summary>
