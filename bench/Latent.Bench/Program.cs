@@ -31,7 +31,7 @@ switch (mode)
         foreach (var row in args.Length > 1 ? args[1].Split(',') : ["simple-256", "simple-32", "deep-100"]) PhaseProfile.Run(row, 500);
         break;
     default:
-        Console.Error.WriteLine($"Unknown mode '{mode}'. Modes: gemm, epoch [rows] [repetitions]");
+        Console.Error.WriteLine($"Unknown mode '{mode}'. Modes: gemm, epoch [rows] [repetitions] [--plain], profile [rows], loss, pool, parity [dir], histogram OUT.png LABEL=A.npy ...");
         return 2;
 }
 return 0;
