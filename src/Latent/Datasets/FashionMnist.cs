@@ -31,11 +31,8 @@ public static class FashionMnist
     /// <param name="flatten">(N, 784) when true, else (N, 28, 28, 1).</param>
     /// <param name="progress">Download progress, if a download happens.</param>
     public static (Tensor XTrain, int[] YTrain, Tensor XTest, int[] YTest) Load(
-        bool flatten = true, IProgress<(string File, long Done, long? Total)>? progress = null)
-    {
-        var (xTrain, yTrain, xTest, yTest) = LoadBytes(flatten, progress);
-        return (xTrain.ToTensor(), yTrain, xTest.ToTensor(), yTest);
-    }
+        bool flatten = true, IProgress<(string File, long Done, long? Total)>? progress = null) =>
+        ImageDataset.ToFloats(LoadBytes(flatten, progress));
 
     /// <summary>Loads Fashion-MNIST as its bytes, read as value / 255 by <c>Fit</c>, <c>Evaluate</c> and <c>Predict</c> (a quarter of <see cref="Load"/>'s memory).</summary>
     /// <inheritdoc cref="Load" path="/param"/>

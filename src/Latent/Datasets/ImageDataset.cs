@@ -17,6 +17,11 @@ internal static class ImageDataset
         return (xTrain, yTrain, xTest, yTest);
     }
 
+    /// <summary>A byte-backed data set as float32 tensors (what <c>Load</c> returns for the notebook's float workflow).</summary>
+    public static (Tensor XTrain, int[] YTrain, Tensor XTest, int[] YTest) ToFloats(
+        (ByteTensor XTrain, int[] YTrain, ByteTensor XTest, int[] YTest) bytes) =>
+        (bytes.XTrain.ToTensor(), bytes.YTrain, bytes.XTest.ToTensor(), bytes.YTest);
+
     /// <summary>The file's bytes, kept as they are (no copy), read as value / 255.</summary>
     private static ByteTensor Images(string path, bool flatten)
     {

@@ -26,11 +26,8 @@ public static class Mnist
     /// <param name="progress">Download progress, if a download happens.</param>
     /// <remarks>If the IDX files cannot be had but the cache holds Keras's <c>mnist.npz</c>, that is used (after the same content check).</remarks>
     public static (Tensor XTrain, int[] YTrain, Tensor XTest, int[] YTest) Load(
-        bool flatten = true, IProgress<(string File, long Done, long? Total)>? progress = null)
-    {
-        var (xTrain, yTrain, xTest, yTest) = LoadBytes(flatten, progress);
-        return (xTrain.ToTensor(), yTrain, xTest.ToTensor(), yTest);
-    }
+        bool flatten = true, IProgress<(string File, long Done, long? Total)>? progress = null) =>
+        ImageDataset.ToFloats(LoadBytes(flatten, progress));
 
     /// <summary>
     /// Loads MNIST as its bytes (47 MB for the training images), read as value / 255 — the same numbers as
@@ -64,11 +61,8 @@ public static class Mnist
     /// pixels and labels are byte for byte those of the original IDX files.
     /// </summary>
     /// <exception cref="Data.DataFormatException">Missing arrays, wrong shapes, or content that differs from MNIST.</exception>
-    public static (Tensor XTrain, int[] YTrain, Tensor XTest, int[] YTest) LoadNpz(string path, bool flatten = true)
-    {
-        var (xTrain, yTrain, xTest, yTest) = LoadNpzBytes(path, flatten);
-        return (xTrain.ToTensor(), yTrain, xTest.ToTensor(), yTest);
-    }
+    public static (Tensor XTrain, int[] YTrain, Tensor XTest, int[] YTest) LoadNpz(string path, bool flatten = true) =>
+        ImageDataset.ToFloats(LoadNpzBytes(path, flatten));
 
     private static (ByteTensor XTrain, int[] YTrain, ByteTensor XTest, int[] YTest) LoadNpzBytes(string path, bool flatten)
     {

@@ -91,9 +91,6 @@ internal sealed class GraphExecutor
     /// <summary>The buffer of model input <paramref name="i"/>: write the batch here before Forward.</summary>
     public Span<float> Input(int i, int batch) => _inputs[i].Value.AsSpan(0, batch * _inputs[i].SampleSize);
 
-    /// <summary>The whole buffer of input <paramref name="i"/>, Capacity × its sample size.</summary>
-    public float[] InputBuffer(int i) => _inputs[i].Value;
-
     /// <summary>Elements per sample of input <paramref name="i"/>.</summary>
     public int InputSize(int i) => _inputs[i].SampleSize;
 
@@ -224,8 +221,7 @@ internal sealed class GraphExecutor
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
         public void Execute(int part)
         {
-            int chunk = (_count / _parts + 63) & ~63;
-            int start = Math.Min(_count, part * chunk), end = part == _parts - 1 ? _count : Math.Min(_count, start + chunk);
+            var (start, end) = Kernels.ComputePool.PartRange(_count, _parts, part);
             var grad = _grad is null ? Span<float>.Empty : _grad.AsSpan(start, end - start);
             _sums[part] = end > start ? _loss!.SumFromLogits(_logits.AsSpan(start, end - start), _targets.AsSpan(start, end - start), grad, _gradScale) : 0;
         }

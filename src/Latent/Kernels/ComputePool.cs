@@ -46,6 +46,17 @@ internal sealed class ComputePool
     /// <summary>Number of threads a job can use, the caller's included.</summary>
     public int Threads { get; }
 
+    /// <summary>
+    /// Part <paramref name="part"/> of <c>[0, length)</c> cut into <paramref name="parts"/> ranges whose starts are
+    /// multiples of 64 (whole cache lines, whole vectors); the last part takes the rest. May be empty.
+    /// </summary>
+    public static (int Start, int End) PartRange(int length, int parts, int part)
+    {
+        int chunk = (length / parts + 63) & ~63;
+        int start = Math.Min(length, part * chunk);
+        return (start, part == parts - 1 ? length : Math.Min(length, start + chunk));
+    }
+
     /// <summary>Set on a thread while it runs a part of a job: a job started there runs inline, on that thread.</summary>
     [ThreadStatic] private static bool t_inPart;
 

@@ -274,8 +274,9 @@ internal static unsafe partial class Gemm
     {
         switch (isa)
         {
-            // The packed panel is contiguous (rs = 1, ks = MR): one pointer walking it beats eight.
-            case GemmIsa.Vector512 when rs == 1 && ks == 8: Kernel8x32(kc, a, b, bs, c, ldc, acc, bias); break;
+            // The packed panel is contiguous (rs = 1, ks = MR): one pointer walking it beats eight. Only for a full
+            // tile: an A read in place with that layout (Aᵀ with lda = 8) and fewer rows needs the row clamp.
+            case GemmIsa.Vector512 when rs == 1 && ks == 8 && rows == 8: Kernel8x32(kc, a, b, bs, c, ldc, acc, bias); break;
             case GemmIsa.Vector512: Kernel8x32Strided(kc, a, rs, ks, rows, b, bs, c, ldc, acc, bias); break;
             case GemmIsa.Vector256: Kernel6x16(kc, a, rs, ks, rows, b, bs, c, ldc, acc, bias); break;
             default: KernelScalar4x8(kc, a, rs, ks, rows, b, bs, c, ldc, acc, bias); break;

@@ -150,8 +150,7 @@ public abstract class Optimizer
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
         public void Execute(int part)
         {
-            int n = _store!.Length, chunk = (n / _parts + 63) & ~63;
-            int start = Math.Min(n, part * chunk), end = part == _parts - 1 ? n : Math.Min(n, start + chunk);
+            var (start, end) = Kernels.ComputePool.PartRange(_store!.Length, _parts, part);
             if (end <= start) return;
             var g = _store.Grads.AsSpan(start, end - start);
             if (_partials is not null)

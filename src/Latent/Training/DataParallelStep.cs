@@ -138,9 +138,7 @@ internal sealed class DataParallelStep : IParallelWork
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
         public void Execute(int part)
         {
-            int length = grads[0].Length, parts = Math.Max(1, _parts);
-            int chunk = (length / parts + 63) & ~63;
-            int start = Math.Min(length, part * chunk), end = part == parts - 1 ? length : Math.Min(length, start + chunk);
+            var (start, end) = ComputePool.PartRange(grads[0].Length, Math.Max(1, _parts), part);
             if (end <= start) return;
             var sum = grads[0].AsSpan(start, end - start);
             for (int r = 1; r < grads.Length; r++)
