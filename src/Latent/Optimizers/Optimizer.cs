@@ -66,14 +66,19 @@ public abstract class Optimizer
 
     /// <summary>One step over every trainable weight of the store: clip, then <see cref="UpdateStep"/>.</summary>
     /// <param name="partials">Further gradient arrays of the store's length (a data-parallel step's replicas) whose sum
-    /// with the store's gradients is the gradient: added range by range inside the update when it is one flat pass
-    /// (<see cref="TakesPartials"/>), else summed first.</param>
+    /// with the store's gradients is the gradient: added range by range inside the update when it is one flat,
+    /// element-wise pass, else summed into the store first (norm clipping needs the whole gradient).</param>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     internal void Apply(ParameterStore store, Weight[] weights, float[][]? partials = null)
     {
-        if (partials is not null && !TakesPartials(store, weights))
+        bool flat = ClipNorm is null && AllTrainableAndContiguous(store, weights);
+        // The flat update adds the partials range by range; the global norm needs the whole gradient before it.
+        if (partials is not null && (!flat || GlobalClipNorm is not null))
         {
-            foreach (var p in partials) Kernels.Simd.Add(store.Grads, p, store.Grads);
+            _sum ??= new PartialSum();
+            int sumParts = Kernels.ComputePool.Shared.ThreadsHere;
+            _sum.Set(store.Grads, partials, sumParts);
+            Kernels.ComputePool.Shared.Run(_sum, sumParts);
             partials = null;
         }
         if (GlobalClipNorm is double global)
@@ -83,7 +88,7 @@ public abstract class Optimizer
             ScaleToNorm(weights, Math.Sqrt(sq), global);
         }
         float lr = (float)LearningRate;
-        if (ClipNorm is null && AllTrainableAndContiguous(store, weights))
+        if (flat)
         {
             // Every update here is element-wise, so the whole store is one segment that two cores can share.
             _job ??= new FlatUpdate(this);
@@ -109,14 +114,30 @@ public abstract class Optimizer
         Iterations++;
     }
 
-    /// <summary>Whether <see cref="Apply"/> is one element-wise pass over the store, which can sum partial gradients as it goes.</summary>
-    internal bool TakesPartials(ParameterStore store, Weight[] weights) =>
-        GlobalClipNorm is null && ClipNorm is null && AllTrainableAndContiguous(store, weights);
-
     /// <summary>Below this many parameters an update runs on one core.</summary>
     private const int ParallelThreshold = 1 << 15;
 
     private FlatUpdate? _job;
+    private PartialSum? _sum;
+
+    /// <summary><c>grads += partials[0] + …</c> over the whole store, cut into 64-aligned ranges, one per core.</summary>
+    private sealed class PartialSum : Kernels.IParallelWork
+    {
+        private float[]? _grads;
+        private float[][]? _partials;
+        private int _parts;
+
+        public void Set(float[] grads, float[][] partials, int parts) => (_grads, _partials, _parts) = (grads, partials, parts);
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
+        public void Execute(int part)
+        {
+            var (start, end) = Kernels.ComputePool.PartRange(_grads!.Length, _parts, part);
+            if (end <= start) return;
+            var sum = _grads.AsSpan(start, end - start);
+            foreach (var p in _partials!) Kernels.Simd.Add(sum, p.AsSpan(start, end - start), sum);
+        }
+    }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private static bool AllTrainableAndContiguous(ParameterStore store, Weight[] weights)

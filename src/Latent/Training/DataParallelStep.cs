@@ -6,15 +6,14 @@ namespace Latent;
 /// <summary>
 /// One training step's forward and backward split by samples across the cores: replica p gathers rows
 /// <c>[count·p/P, count·(p+1)/P)</c> of the batch, runs the whole graph on them on its own core, and writes
-/// its weight gradients into its own array (replica 0 into the store); the arrays are then summed into the
-/// store. Each loss gradient is scaled by the whole batch's element count, and activity penalties averaged
+/// its weight gradients into its own array (replica 0 into the store); the optimizer adds the others
+/// (<see cref="Partials"/>) as it updates. Each loss gradient is scaled by the whole batch's element count, and activity penalties averaged
 /// over the batch use the whole batch, so the sum is the full batch's gradient.
 /// </summary>
 /// <remarks>
 /// Why: a batch of 32 makes multiplies of 1–2 MFLOP; cut across two cores each costs a fork/join
 /// (~1.1 µs here) and duplicated packing, and the backward pass ran no faster on two cores than on one.
-/// Whole half-batches per core need one fork/join for forward, loss and backward together, and a second
-/// for the sum. The summation order differs from the one-executor path (floats agree to rounding), but is
+/// Whole half-batches per core need one fork/join for forward, loss and backward together. The summation order differs from the one-executor path (floats agree to rounding), but is
 /// fixed for a given core count, so a seed still reproduces a run.
 /// </remarks>
 internal sealed class DataParallelStep : IParallelWork
@@ -22,7 +21,6 @@ internal sealed class DataParallelStep : IParallelWork
     private readonly GraphExecutor[] _replicas;
     private readonly float[][] _grads;          // per replica: the store's Grads for 0, a private array for the others
     private readonly double[] _lossSums, _penalties;
-    private readonly ReduceJob _reduce;
     private readonly Loss _loss;
     private SampleSet? _x, _y;
     private int[]? _order;
@@ -45,7 +43,6 @@ internal sealed class DataParallelStep : IParallelWork
         }
         _lossSums = new double[replicas];
         _penalties = new double[replicas];
-        _reduce = new ReduceJob(_grads);
         Partials = _grads[1..];
         OutputSize = _replicas[0].OutputSize;
     }
@@ -80,12 +77,12 @@ internal sealed class DataParallelStep : IParallelWork
 
     /// <summary>
     /// Forward, loss and backward on rows <c>order[start..start+count)</c> of x and y (or rows
-    /// <c>[start, start+count)</c> when <paramref name="order"/> is null); leaves the batch's gradient in the store.
+    /// <c>[start, start+count)</c> when <paramref name="order"/> is null); the batch's gradient is the store's plus
+    /// <see cref="Partials"/>.
     /// </summary>
     /// <returns>The data loss (mean over the batch's elements); <paramref name="penalty"/> gets the activity penalties.</returns>
-    /// <param name="reduce">Sum the replicas' gradients into the store now; false leaves that to the optimizer, which adds <see cref="Partials"/> as it updates.</param>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
-    public double Run(SampleSet x, SampleSet y, int[]? order, int start, int count, bool reduce, out double penalty)
+    public double Run(SampleSet x, SampleSet y, int[]? order, int start, int count, out double penalty)
     {
         if ((uint)count > (uint)Capacity || count == 0)
             throw new ArgumentOutOfRangeException(nameof(count), count, $"Batch must be in [1, {Capacity}].");
@@ -93,12 +90,6 @@ internal sealed class DataParallelStep : IParallelWork
         long elements = (long)count * OutputSize;
         _gradScale = (float)(1.0 / elements);
         ComputePool.Shared.Run(this, _replicas.Length);
-        if (reduce)
-        {
-            int reduceParts = ComputePool.Shared.ThreadsHere;
-            _reduce.Parts = reduceParts;
-            ComputePool.Shared.Run(_reduce, reduceParts);
-        }
         double lossSum = 0;
         penalty = 0;
         for (int p = 0; p < _replicas.Length; p++) { lossSum += _lossSums[p]; penalty += _penalties[p]; }
@@ -128,23 +119,5 @@ internal sealed class DataParallelStep : IParallelWork
         _lossSums[part] = ex.ComputeLossSum(_loss, n, withGradient: true, _gradScale);
         _penalties[part] = ex.Penalty;
         ex.Backward(n, fullBatch: _count);
-    }
-
-    /// <summary><c>grads[0] += grads[1] + …</c>, cut into 64-aligned ranges, one per core.</summary>
-    private sealed class ReduceJob(float[][] grads) : IParallelWork
-    {
-        private int _parts = 1;
-
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
-        public void Execute(int part)
-        {
-            var (start, end) = ComputePool.PartRange(grads[0].Length, Math.Max(1, _parts), part);
-            if (end <= start) return;
-            var sum = grads[0].AsSpan(start, end - start);
-            for (int r = 1; r < grads.Length; r++)
-                Simd.Add(sum, grads[r].AsSpan(start, end - start), sum);
-        }
-
-        public int Parts { set => _parts = value; }
     }
 }

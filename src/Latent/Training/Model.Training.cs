@@ -301,10 +301,8 @@ public partial class Model
     {
         if (_stepIsParallel)
         {
-            // The optimizer sums the replicas' gradients in its own pass when it can: one pass and one fork/join fewer.
-            bool fuse = _optimizer!.TakesPartials(_store!, _weights);
-            double data = _parallelStep!.Run(x, y, order, start, count, reduce: !fuse, out double activity);
-            _pendingPartials = fuse ? _parallelStep.Partials : null;
+            double data = _parallelStep!.Run(x, y, order, start, count, out double activity);
+            _pendingPartials = _parallelStep.Partials; // the optimizer adds them as it updates
             penalty = activity + WeightPenalty();
             double total = data + penalty;
             if (double.IsFinite(total)) AddWeightPenaltyGradients();
@@ -381,7 +379,7 @@ public partial class Model
     }
 
     /// <summary>One optimizer step with the gradients already computed (benchmarks time the phases apart).</summary>
-    internal void ApplyOptimizerForBench() => _optimizer!.Apply(_store!, _weights);
+    internal void ApplyOptimizerForBench(float[][]? partials = null) => _optimizer!.Apply(_store!, _weights, partials);
 
     /// <summary>Plans a data-parallel step over every core for benchmarks (its Run leaves the gradients in the store).</summary>
     internal DataParallelStep CreateParallelStepForBench(int capacity, ulong seed)
