@@ -12,7 +12,7 @@ internal static class PhaseProfile
         var rng = new Random(1);
         var input = ex.Input(0, batch);
         for (int i = 0; i < input.Length; i++) input[i] = (float)rng.NextDouble();
-        ex.TargetsAreInput = true;
+        ex.SetTargetInput(0, 0);
         var optimizer = model.Optimizer!;
         var t = new double[4];
         var sw = new Stopwatch();
@@ -24,7 +24,7 @@ internal static class PhaseProfile
             ex.Forward(batch, training: true, needOutput: false);
             if (measure) t[0] += sw.Elapsed.TotalMilliseconds;
             sw.Restart();
-            ex.ComputeLoss(model.Loss!, batch, withGradient: true);
+            ex.ComputeLosses(batch, withGradient: true);
             if (measure) t[1] += sw.Elapsed.TotalMilliseconds;
             sw.Restart();
             ex.Backward(batch);
@@ -45,13 +45,13 @@ internal static class PhaseProfile
         // The step Fit runs on several cores: each core a share of the batch (forward, loss, backward); the
         // optimizer then adds the shares' gradients as it updates.
         var dp = model.CreateParallelStepForBench(batch, 1);
-        dp.TargetsAreInput = true;
+        dp.SetTargetInputs([0]);
         var data = Tensor.FromArray(input.ToArray(), batch, input.Length / batch);
         double run = 0, opt = 0;
         for (int s = 0; s < steps + 50; s++)
         {
             sw.Restart();
-            dp.Run(data, data, null, 0, batch, out _);
+            dp.Run([data], [data], null, 0, batch);
             if (s >= 50) run += sw.Elapsed.TotalMilliseconds;
             sw.Restart();
             model.ApplyOptimizerForBench(dp.Partials);

@@ -135,11 +135,25 @@ public partial class Model
     {
         ArgumentNullException.ThrowIfNull(input);
         if (_inputs.Length != 1 || _outputs.Length != 1)
-            throw new InvalidOperationException($"Model '{Name}' has {_inputs.Length} inputs and {_outputs.Length} outputs; Apply needs one of each.");
-        var map = new Dictionary<SymbolicTensor, SymbolicTensor>(ReferenceEqualityComparer.Instance) { [_inputs[0]] = input };
+            throw new InvalidOperationException($"Model '{Name}' has {_inputs.Length} inputs and {_outputs.Length} outputs; Apply needs one of each (ApplyAll returns every output).");
+        return ApplyAll(input)[0];
+    }
+
+    /// <summary>
+    /// Calls this model like a layer on new inputs (one per model input) and returns all its outputs, in order, as
+    /// Keras does for a model with several outputs.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not one tensor per model input.</exception>
+    public IReadOnlyList<SymbolicTensor> ApplyAll(params SymbolicTensor[] inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (inputs.Length != _inputs.Length || inputs.Any(t => t is null))
+            throw new ArgumentException($"Model '{Name}' takes {_inputs.Length} input(s), received {inputs.Length}.", nameof(inputs));
+        var map = new Dictionary<SymbolicTensor, SymbolicTensor>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < inputs.Length; i++) map[_inputs[i]] = inputs[i];
         foreach (var node in Nodes)
             map[node.Output] = node.Layer.Apply(node.Inputs.Select(t => map[t]).ToArray());
-        return map[_outputs[0]];
+        return _outputs.Select(o => map[o]).ToArray();
     }
 
     /// <summary>Prints the layers, their output shapes and parameter counts, like Keras's <c>model.summary()</c>.</summary>

@@ -1,4 +1,6 @@
-using Latent.Layers;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Latent.Activations;
 using Latent.Losses;
 
 namespace Latent;
@@ -7,18 +9,45 @@ namespace Latent;
 /// Runs a model's graph on batches of up to <see cref="Capacity"/> samples. Every buffer (activations, their
 /// gradients, layer workspaces, the targets) is allocated here once; Forward and Backward allocate nothing.
 /// </summary>
+/// <remarks>
+/// Output activations live here, not in the layers: after a layer's Forward the executor applies its declared
+/// <see cref="Layers.Layer.OutputActivation"/> in place, and before its Backward turns ∂loss/∂y into ∂loss/∂z.
+/// For a model output whose loss has a fused form for that activation (<see cref="Loss.FusesWith"/>), that nothing
+/// inside the model reads and that carries no activity penalty, the buffer keeps z: the loss reads z and writes
+/// ∂loss/∂z, and y is computed only when someone asks for the output.
+/// </remarks>
 internal sealed class GraphExecutor
 {
     private readonly Node[] _nodes;
     private readonly NodeContext[] _contexts;
+    private readonly ActivationFunction?[] _activations; // per node: applied after Forward; null for none
+    private readonly bool[] _fused;                       // per node: the buffer keeps z, the loss reads it
+    private readonly bool[] _logitGrad;                   // per node: the loss wrote ∂loss/∂z this step
     private readonly TensorBuffer[] _inputs;
-    private readonly TensorBuffer _output;
-    private readonly TensorBuffer[] _gradBuffers;   // every buffer with a gradient except the model output's
-    private readonly NodeContext _outputContext;
+    private readonly OutputSlot[] _outputs;
+    private readonly TensorBuffer[] _gradBuffers;         // cleared before Backward: every gradient but the outputs'
+    private readonly LossJob _lossJob = new();
 
+    /// <summary>One model output: where its values are, its loss and targets.</summary>
+    private sealed class OutputSlot
+    {
+        public required TensorBuffer Buffer;
+        public int Node = -1;              // producing node; -1 when the output is a model input
+        public bool Fused;
+        public float[]? Activated;         // y = f(z) of a fused output, when asked for
+        public required float[] Targets;
+        public int TargetInput = -1;       // read targets from this model input instead (an autoencoder's)
+        public float[]? GradScratch;       // a tensor listed twice as an output: the second loss adds through here
+        public Loss? Loss;
+        public double Weight = 1;
+    }
+
+    /// <param name="losses">One loss per model output (null for an executor that only predicts).</param>
+    /// <param name="lossWeights">Their weights in the total; null for all 1.</param>
     /// <param name="weightGradients">Null: weight gradients go to the model's store. Else a private array of the store's
     /// length (a data-parallel replica).</param>
-    public GraphExecutor(Model model, int capacity, bool withGradients, Loss? loss, ulong seed, float[]? weightGradients = null)
+    public GraphExecutor(Model model, int capacity, bool withGradients, IReadOnlyList<Loss>? losses, IReadOnlyList<double>? lossWeights,
+                         ulong seed, float[]? weightGradients = null)
     {
         Capacity = capacity;
         _nodes = model.Nodes;
@@ -35,6 +64,9 @@ internal sealed class GraphExecutor
 
         var rng = new Rng(seed);
         _contexts = new NodeContext[_nodes.Length];
+        _activations = new ActivationFunction?[_nodes.Length];
+        _fused = new bool[_nodes.Length];
+        _logitGrad = new bool[_nodes.Length];
         for (int n = 0; n < _nodes.Length; n++)
         {
             var node = _nodes[n];
@@ -46,24 +78,43 @@ internal sealed class GraphExecutor
             needsGrad[node.Output] = outGrad;
             int workspace = node.Layer.WorkspacePerSample(node.Inputs.Select(t => t.ShapeArray).ToArray(), node.Output.ShapeArray);
             _contexts[n] = new NodeContext(ins, output, inGrad, workspace, capacity, rng.NextULong()) { WeightGradients = weightGradients };
+            _activations[n] = node.Layer.OutputActivation is { IsLinear: false } f ? f : null;
         }
 
-        var outTensor = model.Outputs[0];
-        _output = buffers[outTensor];
-        if (!needsGrad[outTensor] && withGradients)
-            throw new InvalidOperationException($"Model '{model.Name}' has no trainable weights between its inputs and output {outTensor.Name}.");
-        int outNode = Array.FindIndex(_nodes, nd => ReferenceEquals(nd.Output, outTensor));
-        _outputContext = _contexts[outNode];
-        var outLayer = _nodes[outNode].Layer;
-        // The logit path hands the output layer dL/dz directly, so nothing else may add to dL/dy.
-        bool consumedInside = _nodes.Any(nd => nd.Inputs.Any(t => ReferenceEquals(t, outTensor)));
-        UsesLogits = loss is { AcceptsSigmoidLogits: true } && outLayer.HasSigmoidOutput && !consumedInside
-                     && outLayer.ActivityRegularizer is null;
-        if (UsesLogits) _outputContext.LogitsBuffer = new float[(long)capacity * _output.SampleSize];
-        Targets = new float[(long)capacity * _output.SampleSize];
+        if (losses is not null && losses.Count != model.Outputs.Count)
+            throw new ArgumentException($"Model '{model.Name}' has {model.Outputs.Count} outputs but {losses.Count} losses were given.");
+        if (withGradients && !model.Outputs.Any(t => needsGrad[t]))
+            throw new InvalidOperationException($"Model '{model.Name}' has no trainable weights between its inputs and outputs ({string.Join(", ", model.Outputs.Select(o => o.Name))}).");
+        _outputs = new OutputSlot[model.Outputs.Count];
+        for (int j = 0; j < _outputs.Length; j++)
+        {
+            var t = model.Outputs[j];
+            int node = Array.FindIndex(_nodes, nd => ReferenceEquals(nd.Output, t));
+            bool repeated = model.Outputs.Take(j).Any(o => ReferenceEquals(o, t));
+            var slot = _outputs[j] = new OutputSlot
+            {
+                Buffer = buffers[t],
+                Node = node,
+                Targets = new float[(long)capacity * buffers[t].SampleSize],
+                Loss = losses?[j],
+                Weight = lossWeights?[j] ?? 1,
+                GradScratch = repeated && buffers[t].Grad is not null ? new float[buffers[t].Grad!.Length] : null,
+            };
+            if (node < 0 || slot.Loss is null || _activations[node] is not { } act) continue;
+            // Fused only when the loss's gradient is all of ∂loss/∂y: nothing inside reads the output, no penalty on it.
+            bool readInside = _nodes.Any(nd => nd.Inputs.Any(i => ReferenceEquals(i, t)));
+            bool listedTwice = model.Outputs.Count(o => ReferenceEquals(o, t)) > 1;
+            if (slot.Loss.FusesWith(act) && !readInside && !listedTwice && _nodes[node].Layer.ActivityRegularizer is null)
+            {
+                slot.Fused = _fused[node] = true;
+                slot.Activated = new float[(long)capacity * slot.Buffer.SampleSize];
+            }
+        }
+        OutputLosses = new double[_outputs.Length];
         ForwardTicks = new long[_nodes.Length];
         BackwardTicks = new long[_nodes.Length];
-        _gradBuffers = _contexts.Select(c => c.Output).Where(b => b.Grad is not null && !ReferenceEquals(b, _output)).ToArray();
+        var outputBuffers = _outputs.Select(o => o.Buffer).ToHashSet(ReferenceEqualityComparer.Instance);
+        _gradBuffers = _contexts.Select(c => c.Output).Where(b => b.Grad is not null && !outputBuffers.Contains(b)).ToArray();
     }
 
     /// <summary>Per-node forward and backward times in Stopwatch ticks, accumulated while <see cref="Profile"/> is set (benchmarks).</summary>
@@ -76,17 +127,21 @@ internal sealed class GraphExecutor
     /// <summary>The largest batch this executor can run.</summary>
     public int Capacity { get; }
 
-    /// <summary>Whether the loss is computed from the output layer's logits.</summary>
-    public bool UsesLogits { get; }
+    /// <summary>Number of model inputs and outputs.</summary>
+    public int InputCount => _inputs.Length;
+    public int OutputCount => _outputs.Length;
 
-    /// <summary>Targets for the current batch, Capacity × output size; callers fill the first Batch rows.</summary>
-    public float[] Targets { get; }
+    /// <summary>Whether output <paramref name="j"/>'s loss is computed from its pre-activation.</summary>
+    public bool IsFused(int j) => _outputs[j].Fused;
 
-    /// <summary>Elements per sample of the output.</summary>
-    public int OutputSize => _output.SampleSize;
+    /// <summary>Each output's loss from the last <see cref="ComputeLosses"/> (unweighted; a replica's share of it).</summary>
+    public double[] OutputLosses { get; }
 
-    /// <summary>Sum of the activity penalties and auxiliary losses of the last Forward.</summary>
+    /// <summary>Activity penalties of the last Forward (a replica's share of them).</summary>
     public double Penalty { get; private set; }
+
+    /// <summary>Losses that layers added in the last Forward (<see cref="NodeContext.AddLoss"/>; a replica's share of them).</summary>
+    public double AddedLoss { get; private set; }
 
     /// <summary>The buffer of model input <paramref name="i"/>: write the batch here before Forward.</summary>
     public Span<float> Input(int i, int batch) => _inputs[i].Value.AsSpan(0, batch * _inputs[i].SampleSize);
@@ -94,99 +149,120 @@ internal sealed class GraphExecutor
     /// <summary>Elements per sample of input <paramref name="i"/>.</summary>
     public int InputSize(int i) => _inputs[i].SampleSize;
 
-    /// <summary>The output of the last Forward.</summary>
-    public ReadOnlySpan<float> Output(int batch) => _output.Value.AsSpan(0, batch * _output.SampleSize);
+    /// <summary>Elements per sample of output <paramref name="j"/>.</summary>
+    public int OutputSize(int j) => _outputs[j].Buffer.SampleSize;
 
-    /// <summary>Restarts every node's random stream (dropout) from <paramref name="seed"/>.</summary>
+    /// <summary>Targets of output <paramref name="j"/>: Capacity × its size; callers fill the first rows (unless they come from an input).</summary>
+    public float[] Targets(int j) => _outputs[j].Targets;
+
+    /// <summary>Output <paramref name="j"/> of the last Forward run with <c>needOutput</c>.</summary>
+    public ReadOnlySpan<float> Output(int j, int batch) =>
+        (_outputs[j].Fused ? _outputs[j].Activated! : _outputs[j].Buffer.Value).AsSpan(0, batch * _outputs[j].Buffer.SampleSize);
+
+    /// <summary>
+    /// Makes output <paramref name="j"/>'s loss read its targets from model input <paramref name="input"/> (−1: from
+    /// <see cref="Targets"/>): an autoencoder's targets are its inputs, so Fit need not copy each batch twice.
+    /// </summary>
+    public void SetTargetInput(int j, int input)
+    {
+        if (input >= 0 && _inputs[input].SampleSize != _outputs[j].Buffer.SampleSize)
+            throw new InvalidOperationException($"Targets of {_outputs[j].Buffer.SampleSize} values cannot be read from an input of {_inputs[input].SampleSize}.");
+        _outputs[j].TargetInput = input;
+    }
+
+    /// <summary>The model input output <paramref name="j"/> reads its targets from, or −1.</summary>
+    public int TargetInput(int j) => _outputs[j].TargetInput;
+
+    /// <summary>Restarts every node's random stream from <paramref name="seed"/> (the same seed gives the same streams).</summary>
     public void Reseed(ulong seed)
     {
         var rng = new Rng(seed);
-        foreach (var ctx in _contexts) ctx.Rng = new Rng(rng.NextULong());
+        foreach (var ctx in _contexts) ctx.Random.Reset(rng.NextULong());
     }
 
-    /// <summary>
-    /// When set, the loss reads its targets from model input 0 instead of <see cref="Targets"/>: an autoencoder's
-    /// targets are its inputs, so Fit need not copy each batch twice.
-    /// </summary>
-    public bool TargetsAreInput
+    /// <summary>Moves every random stream one step on without running (a data-parallel share with no samples).</summary>
+    public void SkipRandomStep()
     {
-        get;
-        set => field = !value || _inputs[0].SampleSize == _output.SampleSize ? value
-            : throw new InvalidOperationException($"Targets of {_output.SampleSize} values cannot be read from an input of {_inputs[0].SampleSize}.");
+        foreach (var ctx in _contexts) ctx.Random.SkipStep();
     }
 
-    /// <summary>Runs every layer in topological order.</summary>
-    /// <param name="needOutput">False when only the loss will be read (it may come from the logits), so the output layer can skip y.</param>
-    /// <param name="fullBatch">The whole batch this one is a part of (a data-parallel replica's share), for activity
-    /// penalties averaged over the batch; 0 when <paramref name="batch"/> is the whole batch.</param>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
-    public void Forward(int batch, bool training, bool needOutput = true, int fullBatch = 0)
+    /// <summary>Runs every layer in topological order, then the output activations.</summary>
+    /// <param name="needOutput">False when only the loss will be read, so a fused output can skip y.</param>
+    /// <param name="fullBatch">The whole batch this one is a part of (a data-parallel replica's share), for terms
+    /// averaged over the batch; 0 when <paramref name="batch"/> is the whole batch.</param>
+    /// <param name="offset">Position of this share's first sample in the whole batch (for the random streams).</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    public void Forward(int batch, bool training, bool needOutput = true, int fullBatch = 0, int offset = 0)
     {
         if ((uint)batch > (uint)Capacity || batch == 0)
             throw new ArgumentOutOfRangeException(nameof(batch), batch, $"Batch must be in [1, {Capacity}].");
-        double penalty = 0;
-        _outputContext.OutputNeeded = needOutput || !UsesLogits;
+        int full = fullBatch > 0 ? fullBatch : batch;
+        double penalty = 0, added = 0;
         for (int n = 0; n < _contexts.Length; n++)
         {
             var ctx = _contexts[n];
             ctx.Batch = batch;
+            ctx.FullBatch = full;
+            ctx.BatchOffset = offset;
             ctx.Training = training;
-            ctx.AuxiliaryLoss = 0;
-            ctx.OutputGradIsLogitGrad = false;
+            ctx.AddedLoss = 0;
+            ctx.Random.BeginStep(offset, batch);
+            _logitGrad[n] = false;
             var layer = _nodes[n].Layer;
-            long t0 = Profile ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+            long t0 = Profile ? Stopwatch.GetTimestamp() : 0;
             layer.Forward(ctx);
-            if (Profile) ForwardTicks[n] += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
-            penalty += ctx.AuxiliaryLoss;
+            if (_activations[n] is { } f && !_fused[n]) f.Forward(ctx.OutputValues, ctx.OutputValues, ctx.Output.SampleShape[^1]);
+            if (Profile) ForwardTicks[n] += Stopwatch.GetTimestamp() - t0;
+            added += ctx.AddedLoss;
             if (layer.ActivityRegularizer is { } reg)
-                penalty += reg.Penalty(ctx.OutputValues) * ActivityScale(reg, fullBatch > 0 ? fullBatch : batch);
+                penalty += reg.Penalty(ctx.OutputValues) * ActivityScale(reg, full);
         }
+        if (needOutput)
+            foreach (var o in _outputs)
+                if (o.Fused)
+                {
+                    var ctx = _contexts[o.Node];
+                    _activations[o.Node]!.Forward(ctx.OutputValues, o.Activated.AsSpan(0, batch * o.Buffer.SampleSize), o.Buffer.SampleShape[^1]);
+                }
         Penalty = penalty;
-    }
-
-    /// <summary>Loss of the last Forward against <see cref="Targets"/>; with <paramref name="withGradient"/> it also seeds the output gradient.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
-    public double ComputeLoss(Loss loss, int batch, bool withGradient)
-    {
-        int n = batch * _output.SampleSize;
-        if (!UsesLogits)
-            return loss.Compute(Output(batch), (TargetsAreInput ? _inputs[0].Value : Targets).AsSpan(0, n),
-                                withGradient ? _output.Grad.AsSpan(0, n) : Span<float>.Empty);
-        return ComputeLossSum(loss, batch, withGradient, 1f / n) / n;
+        AddedLoss = added;
     }
 
     /// <summary>
-    /// The loss summed over the batch's elements (the mean × their count), with the output gradient scaled by
-    /// <paramref name="gradScale"/> per element: 1/elements for this batch's mean, 1/(elements of the whole batch)
-    /// for a data-parallel replica's share.
+    /// Every output's loss on the last Forward, each reduced as its loss says over <paramref name="fullBatch"/> samples
+    /// (this batch when 0), into <see cref="OutputLosses"/>; returns <c>Σⱼ wⱼ·lossⱼ</c>. With <paramref name="withGradient"/>
+    /// it also seeds the output gradients with <c>wⱼ·∂lossⱼ/∂output</c>, so a replica's share adds up to the batch's.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
-    public double ComputeLossSum(Loss loss, int batch, bool withGradient, float gradScale)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    public double ComputeLosses(int batch, bool withGradient, int fullBatch = 0)
     {
-        var targets = (TargetsAreInput ? _inputs[0].Value : Targets).AsSpan(0, batch * _output.SampleSize);
-        var grad = withGradient ? _output.Grad.AsSpan(0, batch * _output.SampleSize) : Span<float>.Empty;
-        if (UsesLogits)
+        int full = fullBatch > 0 ? fullBatch : batch;
+        double total = 0;
+        for (int j = 0; j < _outputs.Length; j++)
         {
-            _outputContext.OutputGradIsLogitGrad = withGradient;
-            int count = targets.Length;
+            var o = _outputs[j];
+            var loss = o.Loss ?? throw new InvalidOperationException("This executor has no losses.");
+            int size = o.Buffer.SampleSize, count = batch * size;
+            double denominator = loss.Denominator(full, size);
+            var grad = withGradient && o.Buffer.Grad is not null ? o.GradScratch ?? o.Buffer.Grad : null;
+            var targets = o.TargetInput >= 0 ? _inputs[o.TargetInput].Value : o.Targets;
             // Memory-bound: two cores stream twice the bytes. Parts are 64-aligned, their sums added in order.
             int parts = count >= 1 << 14 ? Kernels.ComputePool.Shared.ThreadsHere : 1;
-            _lossJob.Set(loss, _outputContext.LogitsBuffer!, TargetsAreInput ? _inputs[0].Value : Targets,
-                         withGradient ? _output.Grad : null, count, parts, gradScale);
+            _lossJob.Set(loss, o.Fused, o.Buffer.Value, targets, grad, count, parts, (float)(o.Weight / denominator));
             Kernels.ComputePool.Shared.Run(_lossJob, parts);
-            return _lossJob.Total();
+            if (grad is not null && o.GradScratch is not null)
+                Kernels.Simd.Add(o.Buffer.Grad.AsSpan(0, count), o.GradScratch.AsSpan(0, count), o.Buffer.Grad.AsSpan(0, count));
+            if (o.Fused && grad is not null) _logitGrad[o.Node] = true;
+            double value = _lossJob.Total() / denominator;
+            OutputLosses[j] = value;
+            total += o.Weight * value;
         }
-        // Compute gives the mean over these elements and its gradient (scaled 1/n): rescale to the requested form.
-        int n = targets.Length;
-        double mean = loss.Compute(Output(batch), targets, grad);
-        if (withGradient && gradScale != 1f / n) System.Numerics.Tensors.TensorPrimitives.Multiply(grad, gradScale * n, grad);
-        return mean * n;
+        return total;
     }
 
-    /// <summary>Runs every layer's Backward in reverse order; the output gradient must already be seeded.</summary>
-    /// <param name="fullBatch">As in <see cref="Forward"/>.</param>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
-    public void Backward(int batch, int fullBatch = 0)
+    /// <summary>Runs every layer's Backward in reverse order; the output gradients must already be seeded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    public void Backward(int batch)
     {
         foreach (var b in _gradBuffers) b.Grad.AsSpan(0, batch * b.SampleSize).Clear();
         for (int n = _contexts.Length - 1; n >= 0; n--)
@@ -194,39 +270,40 @@ internal sealed class GraphExecutor
             var ctx = _contexts[n];
             if (ctx.Output.Grad is null) continue;
             var layer = _nodes[n].Layer;
+            long t0 = Profile ? Stopwatch.GetTimestamp() : 0;
             if (layer.ActivityRegularizer is { } reg)
-                reg.AddGradient(ctx.OutputValues, ctx.OutputGrad, (float)ActivityScale(reg, fullBatch > 0 ? fullBatch : batch));
-            long t0 = Profile ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+                reg.AddGradient(ctx.OutputValues, ctx.OutputGrad, (float)ActivityScale(reg, ctx.FullBatch));
+            if (_activations[n] is { } f && !_logitGrad[n])
+                f.Backward(ctx.OutputValues, ctx.OutputGrad, ctx.OutputGrad, ctx.Output.SampleShape[^1]);
             layer.Backward(ctx);
-            if (Profile) BackwardTicks[n] += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+            if (Profile) BackwardTicks[n] += Stopwatch.GetTimestamp() - t0;
         }
     }
 
-    private readonly LogitLossJob _lossJob = new();
-
-    /// <summary>A logit loss over [0, count) cut into parts, each summing its own range.</summary>
-    private sealed class LogitLossJob : Kernels.IParallelWork
+    /// <summary>One output's loss over [0, count) cut into parts, each summing its own range.</summary>
+    private sealed class LossJob : Kernels.IParallelWork
     {
         private Loss? _loss;
-        private float[]? _logits, _targets, _grad;
+        private bool _fused;
+        private float[]? _pred, _targets, _grad;
         private int _count, _parts;
         private float _gradScale;
         private readonly double[] _sums = new double[64];
 
-        public void Set(Loss loss, float[] logits, float[] targets, float[]? grad, int count, int parts, float gradScale)
-        {
-            (_loss, _logits, _targets, _grad, _count, _parts, _gradScale) = (loss, logits, targets, grad, count, Math.Min(parts, 64), gradScale);
-        }
+        public void Set(Loss loss, bool fused, float[] pred, float[] targets, float[]? grad, int count, int parts, float gradScale) =>
+            (_loss, _fused, _pred, _targets, _grad, _count, _parts, _gradScale) = (loss, fused, pred, targets, grad, count, Math.Min(parts, 64), gradScale);
 
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
         public void Execute(int part)
         {
             var (start, end) = Kernels.ComputePool.PartRange(_count, _parts, part);
+            if (end <= start) { _sums[part] = 0; return; }
             var grad = _grad is null ? Span<float>.Empty : _grad.AsSpan(start, end - start);
-            _sums[part] = end > start ? _loss!.SumFromLogits(_logits.AsSpan(start, end - start), _targets.AsSpan(start, end - start), grad, _gradScale) : 0;
+            var p = _pred.AsSpan(start, end - start);
+            var t = _targets.AsSpan(start, end - start);
+            _sums[part] = _fused ? _loss!.SumFromLogits(p, t, grad, _gradScale) : _loss!.Sum(p, t, grad, _gradScale);
         }
 
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
         public double Total()
         {
             double total = 0;
@@ -235,5 +312,5 @@ internal sealed class GraphExecutor
         }
     }
 
-    private static double ActivityScale(Regularizer reg, int batch) => reg.Reduction == ActivityReduction.Mean ? 1.0 / batch : 1.0;
+    private static double ActivityScale(Regularizer reg, int fullBatch) => reg.Reduction == ActivityReduction.Mean ? 1.0 / fullBatch : 1.0;
 }

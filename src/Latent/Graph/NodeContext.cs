@@ -10,10 +10,19 @@ internal sealed class TensorBuffer(int[] sampleShape, int capacity, bool withGra
 }
 
 /// <summary>
-/// What a layer sees when it runs one of its calls on a batch: its inputs, its output, their gradients, a
-/// workspace planned once for the largest batch, and a slot for an extra loss term (an activity penalty, a
-/// VAE's KL divergence). Spans cover exactly <see cref="Batch"/> samples.
+/// What a layer sees when it runs one of its calls on a batch: its inputs, its output, their gradients, its
+/// weights' gradients, a workspace planned once for the largest batch, the training flag, a seeded random
+/// stream, and a way to add a term to the loss. Spans cover exactly <see cref="Batch"/> samples.
 /// </summary>
+/// <remarks>
+/// <para>In a data-parallel step each core runs the whole graph on its own share of the batch with its own
+/// context: <see cref="Batch"/> is the share, <see cref="FullBatch"/> the whole batch. A layer must keep
+/// nothing of a call in its own fields (everything per call lives here), because the same layer object runs on
+/// several cores at once.</para>
+/// <para>A layer's output activation (<see cref="Layers.Layer.OutputActivation"/>) is not the layer's business
+/// here: Forward writes the pre-activation into <see cref="OutputValues"/> and the executor applies the
+/// activation; Backward receives <see cref="OutputGrad"/> already turned into ∂loss/∂pre-activation.</para>
+/// </remarks>
 public sealed class NodeContext
 {
     internal NodeContext(TensorBuffer[] inputs, TensorBuffer output, bool[] needsInputGrad, int workspacePerSample, int capacity, ulong seed)
@@ -23,7 +32,7 @@ public sealed class NodeContext
         InputGradNeeded = needsInputGrad;
         WorkspacePerSample = workspacePerSample;
         WorkspaceBuffer = new float[(long)workspacePerSample * capacity];
-        Rng = new Rng(seed);
+        Random = new LayerRandom(seed);
     }
 
     internal TensorBuffer[] Inputs { get; }
@@ -31,7 +40,6 @@ public sealed class NodeContext
     internal bool[] InputGradNeeded { get; }
     internal int WorkspacePerSample { get; }
     internal float[] WorkspaceBuffer { get; }
-    internal float[]? LogitsBuffer { get; set; }
 
     /// <summary>
     /// Where weight gradients go: null for the model's store (<see cref="Weight"/>'s own gradient), or a
@@ -39,17 +47,29 @@ public sealed class NodeContext
     /// </summary>
     internal float[]? WeightGradients { get; set; }
 
-    /// <summary>The gradient of <paramref name="weight"/> this node accumulates into.</summary>
-    internal Span<float> GradOf(Weight weight) =>
-        WeightGradients is null ? weight.Grads : WeightGradients.AsSpan(weight.Offset, weight.Length);
-    /// <summary>This call's private random stream (dropout masks, VAE sampling), seeded once per executor.</summary>
-    internal Rng Rng;
+    /// <summary>Σ of this call's <see cref="AddLoss"/> values since the executor cleared it.</summary>
+    internal double AddedLoss { get; set; }
 
-    /// <summary>Samples in this batch.</summary>
+    /// <summary>Samples in this call (a data-parallel share of the batch, or the whole batch).</summary>
     public int Batch { get; internal set; }
 
-    /// <summary>True during Fit (dropout active), false in Predict and Evaluate.</summary>
+    /// <summary>Samples in the whole training step's batch: <see cref="Batch"/> on one core, more on a share.</summary>
+    public int FullBatch { get; internal set; }
+
+    /// <summary>Position of this call's first sample within the whole batch (0 on one core).</summary>
+    public int BatchOffset { get; internal set; }
+
+    /// <summary><c>1 / FullBatch</c>: the factor on each sample's gradient for a term defined as a mean over the batch.</summary>
+    public float MeanScale => 1f / FullBatch;
+
+    /// <summary>True during Fit and TrainOnBatch (dropout and noise active), false in Predict and Evaluate.</summary>
     public bool Training { get; internal set; }
+
+    /// <summary>
+    /// This call's random stream: reproducible from Fit's seed, different for every batch and every sample, and
+    /// the same for a sample whichever core runs it (see <see cref="LayerRandom"/>).
+    /// </summary>
+    public LayerRandom Random { get; }
 
     /// <summary>Number of inputs of this call.</summary>
     public int InputCount => Inputs.Length;
@@ -63,10 +83,13 @@ public sealed class NodeContext
     /// <summary>Input <paramref name="i"/>: Batch × its sample size, row-major.</summary>
     public ReadOnlySpan<float> Input(int i) => Inputs[i].Value.AsSpan(0, Batch * Inputs[i].SampleSize);
 
-    /// <summary>The output, Batch × sample size: Forward writes it.</summary>
+    /// <summary>The output, Batch × sample size: Forward writes it (before the executor applies the layer's output activation).</summary>
     public Span<float> OutputValues => Output.Value.AsSpan(0, Batch * Output.SampleSize);
 
-    /// <summary>∂loss/∂output, Backward reads it (and may overwrite it: nothing else reads it afterwards).</summary>
+    /// <summary>
+    /// ∂loss/∂output (∂loss/∂pre-activation when the layer declares an output activation): Backward reads it, and
+    /// may overwrite it, since nothing else reads it afterwards.
+    /// </summary>
     public Span<float> OutputGrad => Output.Grad.AsSpan(0, Batch * Output.SampleSize);
 
     /// <summary>Whether Backward must produce ∂loss/∂input <paramref name="i"/> (false for a model input).</summary>
@@ -75,27 +98,30 @@ public sealed class NodeContext
     /// <summary>∂loss/∂input <paramref name="i"/>; Backward <b>adds</b> into it, so a tensor used twice sums its gradients.</summary>
     public Span<float> InputGrad(int i) => Inputs[i].Grad.AsSpan(0, Batch * Inputs[i].SampleSize);
 
+    /// <summary>
+    /// ∂loss/∂<paramref name="weight"/>, laid out like <see cref="Weight.Values"/>. Backward <b>adds</b> into it
+    /// (a layer called twice sums both calls). Only a layer's own trainable weights should be written.
+    /// </summary>
+    public Span<float> WeightGrad(Weight weight)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        return WeightGradients is null ? weight.Grads : WeightGradients.AsSpan(weight.Offset, weight.Length);
+    }
+
     /// <summary>Scratch kept from Forward to Backward: Batch × the layer's per-sample workspace size.</summary>
     public Span<float> Workspace => WorkspaceBuffer.AsSpan(0, Batch * WorkspacePerSample);
 
     /// <summary>
-    /// Set when the loss is computed from this layer's pre-activation (a sigmoid output under binary
-    /// cross-entropy): Forward must also write z into <see cref="Logits"/>.
+    /// Adds a term to the loss (a VAE's KL divergence, a sparsity penalty), from Forward. Pass the term for the
+    /// samples of this call as a mean over them, <c>(1/Batch)·Σᵢ kᵢ</c>; it counts with weight
+    /// <c>Batch / FullBatch</c>, so the shares of a data-parallel step add up to the mean over the whole batch.
+    /// The layer writes the matching gradient in Backward: <c>MeanScale · ∂kᵢ/∂x</c> into the input gradients (and
+    /// its weights' gradients). <c>History.AddedLoss</c> records these terms apart from the data loss.
     /// </summary>
-    public bool KeepLogits => LogitsBuffer is not null;
-
-    /// <summary>Pre-activation output z, when <see cref="KeepLogits"/>.</summary>
-    public Span<float> Logits => LogitsBuffer.AsSpan(0, Batch * Output.SampleSize);
-
-    /// <summary>
-    /// False only when the loss reads <see cref="Logits"/> and nothing reads the output itself (training and
-    /// evaluation of a sigmoid output under binary cross-entropy): Forward may then skip computing y.
-    /// </summary>
-    public bool OutputNeeded { get; internal set; } = true;
-
-    /// <summary>When true, <see cref="OutputGrad"/> already holds ∂loss/∂z and Backward must skip the activation's derivative.</summary>
-    public bool OutputGradIsLogitGrad { get; internal set; }
-
-    /// <summary>An extra loss term this call adds to the batch loss (set in Forward; its gradient is the layer's job in Backward).</summary>
-    public double AuxiliaryLoss { get; set; }
+    /// <exception cref="ArgumentException">Called outside a running batch.</exception>
+    public void AddLoss(double value)
+    {
+        if (Batch <= 0) throw new InvalidOperationException("AddLoss is for a layer's Forward, while a batch runs.");
+        AddedLoss += value * Batch / FullBatch;
+    }
 }

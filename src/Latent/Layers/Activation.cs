@@ -1,9 +1,12 @@
 using Latent.Activations;
+using Latent.Serialization;
 
 namespace Latent.Layers;
 
 /// <summary>Applies an activation function element-wise: <c>y = f(x)</c>, same shape; <c>dx += dy ⊙ f'(x)</c>.</summary>
-public sealed class Activation : Layer
+/// <remarks>Forward copies x; the executor applies f as this layer's <see cref="Layer.OutputActivation"/> (so a final
+/// <c>Activation("sigmoid")</c> fuses with binary cross-entropy like a Dense's sigmoid).</remarks>
+public sealed class Activation : Layer, IConfigurableLayer<Activation>
 {
     /// <summary>Creates the layer from a Keras activation name.</summary>
     public Activation(string activation, string? name = null) : base(name)
@@ -15,27 +18,23 @@ public sealed class Activation : Layer
     public ActivationFunction Function { get; }
 
     /// <inheritdoc />
+    public override ActivationFunction? OutputActivation => Function;
+
+    /// <inheritdoc />
     protected internal override int[] ComputeOutputShape(IReadOnlyList<int[]> inputShapes) => inputShapes[0];
 
     /// <inheritdoc />
-    protected internal override bool HasSigmoidOutput => Function is Sigmoid;
-
-    /// <inheritdoc />
-    protected internal override void Forward(NodeContext ctx)
-    {
-        int features = ctx.Output.SampleShape[^1];
-        if (ctx.KeepLogits) ctx.Input(0).CopyTo(ctx.Logits);
-        if (ctx.KeepLogits && !ctx.OutputNeeded) return; // training on logits: nothing reads y
-        Function.Forward(ctx.Input(0), ctx.OutputValues, features);
-    }
+    protected internal override void Forward(NodeContext ctx) => ctx.Input(0).CopyTo(ctx.OutputValues);
 
     /// <inheritdoc />
     protected internal override void Backward(NodeContext ctx)
     {
-        if (!ctx.NeedsInputGrad(0)) return;
-        int features = ctx.Output.SampleShape[^1];
-        var dz = ctx.OutputGrad;
-        if (!ctx.OutputGradIsLogitGrad) Function.Backward(ctx.OutputValues, dz, dz, features);
-        System.Numerics.Tensors.TensorPrimitives.Add(ctx.InputGrad(0), dz, ctx.InputGrad(0));
+        if (ctx.NeedsInputGrad(0)) Kernels.Simd.Add(ctx.InputGrad(0), ctx.OutputGrad, ctx.InputGrad(0));
     }
+
+    /// <inheritdoc />
+    protected internal override void GetConfig(LayerConfig config) => config.Set("activation", Function);
+
+    /// <inheritdoc />
+    public static Activation FromConfig(LayerConfig c) => new(c.GetActivation("activation").Name, c.Name);
 }

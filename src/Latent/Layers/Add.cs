@@ -1,9 +1,10 @@
 using System.Numerics.Tensors;
+using Latent.Serialization;
 
 namespace Latent.Layers;
 
 /// <summary>Element-wise sum of several inputs of one shape: <c>y = Σᵢ xᵢ</c>, <c>dxᵢ += dy</c> (Keras's <c>Add</c>).</summary>
-public sealed class Add(string? name = null) : Layer(name)
+public sealed class Add(string? name = null) : Layer(name), IConfigurableLayer<Add>
 {
     /// <inheritdoc />
     protected override int InputArity => -1;
@@ -34,4 +35,7 @@ public sealed class Add(string? name = null) : Layer(name)
         for (int i = 0; i < ctx.InputCount; i++)
             if (ctx.NeedsInputGrad(i)) TensorPrimitives.Add(ctx.InputGrad(i), ctx.OutputGrad, ctx.InputGrad(i));
     }
+
+    /// <inheritdoc />
+    public static Add FromConfig(LayerConfig c) => new(c.Name);
 }

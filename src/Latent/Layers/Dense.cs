@@ -1,15 +1,17 @@
 using Latent.Activations;
 using Latent.Initializers;
 using Latent.Kernels;
+using Latent.Serialization;
 
 namespace Latent.Layers;
 
 /// <summary>
 /// Fully connected layer: <c>y = f(x·W + b)</c> on the last axis.
 /// Shapes: x (B, …, in), W (in, units), b (units,), y (B, …, units); leading axes are flattened into rows.
-/// Backward: <c>dz = dy ⊙ f'(z)</c>, <c>dW += xᵀ·dz</c>, <c>db += Σ_rows dz</c>, <c>dx += dz·Wᵀ</c>.
+/// Forward writes <c>z = x·W + b</c>; the executor applies f (<see cref="Layer.OutputActivation"/>) and hands
+/// Backward <c>dz = dy ⊙ f'(z)</c>: <c>dW += xᵀ·dz</c>, <c>db += Σ_rows dz</c>, <c>dx += dz·Wᵀ</c>.
 /// </summary>
-public sealed class Dense : Layer
+public sealed class Dense : Layer, IConfigurableLayer<Dense>
 {
     private Weight? _kernel, _bias;
 
@@ -94,7 +96,7 @@ public sealed class Dense : Layer
     protected internal override int[] ComputeOutputShape(IReadOnlyList<int[]> inputShapes) => [.. inputShapes[0][..^1], Units];
 
     /// <inheritdoc />
-    protected internal override bool HasSigmoidOutput => Activation is Sigmoid;
+    public override ActivationFunction? OutputActivation => Activation.IsLinear ? null : Activation;
 
     /// <inheritdoc />
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
@@ -102,12 +104,9 @@ public sealed class Dense : Layer
     {
         int rows = ctx.Batch * ctx.Output.SampleSize / Units, inF = InputFeatures;
         var x = ctx.Input(0);                                   // (rows, in)
-        var y = ctx.OutputValues;                               // (rows, units)
-        var z = ctx.KeepLogits ? ctx.Logits : y;                // pre-activation, (rows, units)
+        var z = ctx.OutputValues;                               // (rows, units), pre-activation
         Gemm.Multiply(false, false, rows, Units, inF, x, inF, _kernel!.Values, Units, z, Units, accumulate: false,
                       bias: _bias is null ? default : _bias.Values);
-        if (ctx.KeepLogits && !ctx.OutputNeeded) return; // training on logits: nothing reads y
-        if (!Activation.IsLinear || ctx.KeepLogits) Activation.Forward(z, y, Units);
     }
 
     /// <inheritdoc />
@@ -115,16 +114,33 @@ public sealed class Dense : Layer
     protected internal override void Backward(NodeContext ctx)
     {
         int rows = ctx.Batch * ctx.Output.SampleSize / Units, inF = InputFeatures;
-        var dz = ctx.OutputGrad;                                // (rows, units): dy, turned into dz in place
-        if (!ctx.OutputGradIsLogitGrad && !Activation.IsLinear)
-            Activation.Backward(ctx.OutputValues, dz, dz, Units);
+        var dz = ctx.OutputGrad;                                // (rows, units)
         var x = ctx.Input(0);
         if (Trainable)
         {
-            Gemm.Multiply(true, false, inF, Units, rows, x, inF, dz, Units, ctx.GradOf(_kernel!), Units, accumulate: true);
-            if (_bias is not null) Simd.AccumulateColumnSums(dz, ctx.GradOf(_bias), rows);
+            Gemm.Multiply(true, false, inF, Units, rows, x, inF, dz, Units, ctx.WeightGrad(_kernel!), Units, accumulate: true);
+            if (_bias is not null) Simd.AccumulateColumnSums(dz, ctx.WeightGrad(_bias), rows);
         }
         if (ctx.NeedsInputGrad(0))
             Gemm.Multiply(false, true, rows, inF, Units, dz, Units, _kernel!.Values, Units, ctx.InputGrad(0), inF, accumulate: true);
     }
+
+    /// <inheritdoc />
+    protected internal override void GetConfig(LayerConfig config)
+    {
+        config.Set("units", Units);
+        config.Set("activation", Activation);
+        config.Set("use_bias", UseBias);
+        config.Set("kernel_initializer", KernelInitializer);
+        config.Set("bias_initializer", BiasInitializer);
+        config.Set("kernel_regularizer", KernelRegularizer);
+        config.Set("bias_regularizer", BiasRegularizer);
+        config.Set("activity_regularizer", ActivityRegularizer);
+    }
+
+    /// <inheritdoc />
+    public static Dense FromConfig(LayerConfig c) =>
+        new(c.GetInt("units"), c.GetActivation("activation").Name, c.GetBool("use_bias", true),
+            c.GetInitializer("kernel_initializer"), c.GetInitializer("bias_initializer"),
+            c.GetRegularizer("kernel_regularizer"), c.GetRegularizer("bias_regularizer"), c.GetRegularizer("activity_regularizer"), c.Name);
 }

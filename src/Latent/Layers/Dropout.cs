@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Latent.Serialization;
 
 namespace Latent.Layers;
 
@@ -6,7 +7,7 @@ namespace Latent.Layers;
 /// Inverted dropout (Srivastava et al., 2014): in training each element is kept with probability 1 − rate and
 /// scaled by 1/(1 − rate), <c>y = x ⊙ m</c>, <c>dx += dy ⊙ m</c>; at inference <c>y = x</c>.
 /// </summary>
-public sealed class Dropout : Layer
+public sealed class Dropout : Layer, IConfigurableLayer<Dropout>
 {
     /// <summary>Creates the layer.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="rate"/> is outside [0, 1).</exception>
@@ -37,10 +38,9 @@ public sealed class Dropout : Layer
             return;
         }
         var mask = ctx.Workspace;
-        float scale = (float)(1 / (1 - Rate));
-        uint threshold = (uint)(Rate * 4294967296.0); // drop when a uniform 32-bit draw falls below rate·2³²
-        for (int i = 0; i < mask.Length; i++)
-            mask[i] = ctx.Rng.NextUInt() < threshold ? 0f : scale;
+        float scale = (float)(1 / (1 - Rate)), rate = (float)Rate;
+        ctx.Random.FillUniform(mask);                       // u ~ U[0, 1); dropped when u < rate
+        for (int i = 0; i < mask.Length; i++) mask[i] = mask[i] < rate ? 0f : scale;
         TensorPrimitives.Multiply(x, mask, y);
     }
 
@@ -52,4 +52,10 @@ public sealed class Dropout : Layer
         if (!ctx.Training || Rate == 0) TensorPrimitives.Add(dx, ctx.OutputGrad, dx);
         else TensorPrimitives.MultiplyAdd(ctx.OutputGrad, ctx.Workspace, dx, dx);
     }
+
+    /// <inheritdoc />
+    protected internal override void GetConfig(LayerConfig config) => config.Set("rate", Rate);
+
+    /// <inheritdoc />
+    public static Dropout FromConfig(LayerConfig c) => new(c.GetDouble("rate"), c.Name);
 }

@@ -1,7 +1,9 @@
+using Latent.Serialization;
+
 namespace Latent.Layers;
 
 /// <summary>The source of a graph: holds no weights and does no math; an executor writes the batch into its output.</summary>
-public sealed class InputLayer : Layer
+public sealed class InputLayer : Layer, IConfigurableLayer<InputLayer>
 {
     /// <summary>Creates an input of the given per-sample shape.</summary>
     /// <exception cref="ArgumentException">A dimension is not positive.</exception>
@@ -29,6 +31,12 @@ public sealed class InputLayer : Layer
 
     /// <inheritdoc />
     protected internal override int[] ComputeOutputShape(IReadOnlyList<int[]> inputShapes) => (int[])InputShape;
+
+    /// <inheritdoc />
+    protected internal override void GetConfig(LayerConfig config) => config.Set("shape", InputShape);
+
+    /// <inheritdoc />
+    public static InputLayer FromConfig(LayerConfig c) => new(c.GetInts("shape"), c.Name);
 
     /// <inheritdoc />
     protected internal override void Forward(NodeContext ctx) { }

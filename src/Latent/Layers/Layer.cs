@@ -1,14 +1,23 @@
 using System.Collections.Concurrent;
+using Latent.Activations;
 using Latent.Initializers;
+using Latent.Serialization;
 
 namespace Latent.Layers;
 
 /// <summary>
 /// A layer in Keras's split: the constructor validates and stores settings; <see cref="Build"/> creates the
-/// weights the first time the layer is applied; <see cref="ComputeOutputShape"/> gives the output shape;
-/// <see cref="Forward"/> and <see cref="Backward"/> are the math on a batch. Backward <b>adds</b> into weight
-/// and input gradients, so a layer applied twice (a shared layer) sums its gradients.
+/// weights (<see cref="AddWeight"/>) the first time the layer is applied; <see cref="ComputeOutputShape"/> gives
+/// the output shape; <see cref="Forward"/> and <see cref="Backward"/> are the math on a batch, over a
+/// <see cref="NodeContext"/>; <see cref="GetConfig"/> and a registration in <see cref="LayerRegistry"/> make it
+/// savable. Backward <b>adds</b> into weight and input gradients, so a layer applied twice (a shared layer) sums
+/// its gradients. docs/WRITING-LAYERS.md walks through a layer written outside the library.
 /// </summary>
+/// <remarks>
+/// The same layer object runs on several cores at once in a data-parallel step, each core on its own share of
+/// the batch with its own context: a layer keeps its settings and weights in fields, and everything of a call
+/// (masks, caches, random draws) in the context (<see cref="NodeContext.Workspace"/>, <see cref="NodeContext.Random"/>).
+/// </remarks>
 public abstract class Layer
 {
     private static readonly ConcurrentDictionary<string, int> NameCounters = new();
@@ -90,8 +99,27 @@ public abstract class Layer
     /// <summary>Scratch floats per sample that Forward leaves for Backward (a dropout mask). Planned once per batch size.</summary>
     protected internal virtual int WorkspacePerSample(IReadOnlyList<int[]> inputShapes, int[] outputShape) => 0;
 
-    /// <summary>True when the output is a sigmoid of a pre-activation this layer can also write (see <see cref="NodeContext.KeepLogits"/>).</summary>
-    protected internal virtual bool HasSigmoidOutput => false;
+    /// <summary>
+    /// The activation applied to this layer's output, declared rather than applied: Forward writes the
+    /// pre-activation z and the executor computes <c>y = f(z)</c> in place; before Backward it turns ∂loss/∂y into
+    /// ∂loss/∂z. Where a loss has a fused form for f (binary cross-entropy from a sigmoid's logits) the executor
+    /// hands the loss z instead. Null (the default) for no activation.
+    /// </summary>
+    public virtual ActivationFunction? OutputActivation => null;
+
+    /// <summary>
+    /// Writes the constructor settings into <paramref name="config"/> (Keras's <c>get_config</c>); the name and the
+    /// trainable flag are written already. The layer's registered factory (<see cref="LayerRegistry"/>) reads them back.
+    /// </summary>
+    protected internal virtual void GetConfig(LayerConfig config) { }
+
+    /// <summary>The layer's configuration: name, trainable flag and <see cref="GetConfig"/>'s settings.</summary>
+    public LayerConfig Config()
+    {
+        var config = new LayerConfig(Name) { Trainable = Trainable };
+        GetConfig(config);
+        return config;
+    }
 
     /// <summary>Computes the output of one call on <see cref="NodeContext.Batch"/> samples.</summary>
     protected internal abstract void Forward(NodeContext ctx);
@@ -99,10 +127,23 @@ public abstract class Layer
     /// <summary>Adds ∂loss/∂weights into the weights' gradients and, where asked, ∂loss/∂input into the input gradients.</summary>
     protected internal abstract void Backward(NodeContext ctx);
 
-    /// <summary>Creates a weight owned by this layer, initialised from the global seed stream.</summary>
+    /// <summary>
+    /// Creates a weight owned by this layer (from <see cref="Build"/>), initialised from the global seed stream
+    /// (<see cref="Randomness.SetSeed"/>). Saved as "layer/<paramref name="name"/>"; <paramref name="regularizer"/>'s
+    /// penalty is added to the loss. Read it with <see cref="Weight.Values"/>; accumulate its gradient with
+    /// <see cref="NodeContext.WeightGrad"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A blank or repeated name, or a dimension that is not positive.</exception>
     protected Weight AddWeight(string name, int[] shape, Initializer initializer, Regularizer? regularizer = null)
     {
-        var w = new Weight(this, name, shape, initializer, regularizer);
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(initializer);
+        if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("A weight needs a name.", nameof(name));
+        if (_weights.Any(x => x.Name == $"{Name}/{name}")) throw new ArgumentException($"Layer '{Name}' already has a weight '{name}'.", nameof(name));
+        if (shape.Length == 0 || shape.Any(d => d <= 0))
+            throw new ArgumentException($"Weight dimensions must be positive. Received: shape={ShapeUtil.Format(shape)} for '{name}'.", nameof(shape));
+        ShapeUtil.CheckedSize(shape, nameof(shape));
+        var w = new Weight(this, name, (int[])shape.Clone(), initializer, regularizer);
         _weights.Add(w);
         return w;
     }

@@ -1,18 +1,21 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Latent.Activations;
 using Latent.Kernels;
 
 namespace Latent.Losses;
 
 /// <summary>
 /// Binary cross-entropy with Keras semantics: <c>p' = clip(p, ε, 1 − ε)</c>,
-/// <c>loss = −mean(t·ln p' + (1 − t)·ln(1 − p'))</c>, ε = 1e-7; the gradient is zero where p is clipped (as
+/// <c>ℓ(p, t) = −(t·ln p' + (1 − t)·ln(1 − p'))</c>, ε = 1e-7, reduced by the mean over all elements (or
+/// <see cref="LossReduction.SumOverFeatures"/>); the gradient is zero where p is clipped (as
 /// through Keras's clip). Targets may be any value in [0, 1] (pixel intensities).
 /// </summary>
 /// <remarks>
 /// When the model's output is a sigmoid, the loss is computed from the logits z instead:
 /// with <c>z' = clip(z, −L, L)</c>, <c>L = ln((1 − ε)/ε)</c> (the same clip, moved through σ),
-/// <c>loss = max(z', 0) − z'·t + ln(1 + e^{−|z'|})</c> and <c>∂loss/∂z = (σ(z) − t)/n</c> inside the clip. This is
+/// <c>ℓ = max(z', 0) − z'·t + ln(1 + e^{−|z'|})</c> and <c>∂ℓ/∂z = σ(z) − t</c> inside the clip. The executor
+/// chooses this form by itself for a sigmoid output that nothing else reads (<see cref="FusesWith"/>). This is
 /// exactly the clipped loss above, without the rounding of σ near 0 and 1 that makes <c>(p − t)/(p(1 − p))</c>
 /// unstable.
 /// </remarks>
@@ -20,7 +23,8 @@ public sealed class BinaryCrossentropy : Loss
 {
     /// <summary>Creates the loss.</summary>
     /// <param name="epsilon">Clip ε (Keras's <c>backend.epsilon()</c> = 1e-7).</param>
-    public BinaryCrossentropy(double epsilon = 1e-7)
+    /// <param name="reduction">The mean over all elements (Keras's default), or the sum over each sample's elements averaged over the batch.</param>
+    public BinaryCrossentropy(double epsilon = 1e-7, LossReduction reduction = LossReduction.Mean) : base(reduction)
     {
         if (!(epsilon > 0 && epsilon < 0.5))
             throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "Expected 0 < epsilon < 0.5.");
@@ -38,14 +42,14 @@ public sealed class BinaryCrossentropy : Loss
     public override string Name => "binary_crossentropy";
 
     /// <inheritdoc />
-    public override bool AcceptsSigmoidLogits => true;
+    public override bool FusesWith(ActivationFunction activation) => activation is Sigmoid;
 
     /// <inheritdoc />
-    public override double Compute(ReadOnlySpan<float> yPred, ReadOnlySpan<float> yTrue, Span<float> grad)
+    protected internal override double Sum(ReadOnlySpan<float> yPred, ReadOnlySpan<float> yTrue, Span<float> grad, float gradScale)
     {
         CheckLengths(yPred.Length, yTrue.Length, grad.Length);
         int n = yPred.Length;
-        double lo = Epsilon, hi = 1 - Epsilon, sum = 0, invN = 1.0 / n;
+        double lo = Epsilon, hi = 1 - Epsilon, sum = 0, invN = gradScale;
         bool g = !grad.IsEmpty;
         for (int i = 0; i < n; i++)
         {
@@ -54,7 +58,7 @@ public sealed class BinaryCrossentropy : Loss
             sum -= t * Math.Log(pc) + (1 - t) * Math.Log(1 - pc);
             if (g) grad[i] = p > lo && p < hi ? (float)((pc - t) / (pc * (1 - pc)) * invN) : 0f;
         }
-        return sum * invN;
+        return sum;
     }
 
     /// <inheritdoc />

@@ -1,39 +1,93 @@
+using Latent.Activations;
+
 namespace Latent.Losses;
 
+/// <summary>How a loss's per-element values are reduced to one number for a batch.</summary>
+public enum LossReduction
+{
+    /// <summary>The mean over every element of every sample: Keras's default (mean over the last axis, then over the batch).</summary>
+    Mean,
+    /// <summary>
+    /// The sum over each sample's elements, then the mean over the batch: <c>(1/B)·Σ_b Σ_j ℓ(p_bj, t_bj)</c>, the
+    /// reconstruction term of a VAE's evidence lower bound (a log-likelihood summed over pixels).
+    /// </summary>
+    SumOverFeatures,
+}
+
 /// <summary>
-/// A loss between predictions and targets, reduced Keras's way: mean over the last axis, then mean over the
-/// batch (for equal-sized samples, the mean over every element). <see cref="Compute"/> also writes
-/// ∂loss/∂prediction, already divided by the element count.
+/// A loss between predictions and targets: a per-element function ℓ(p, t) reduced by <see cref="Reduction"/>.
+/// Subclasses give <see cref="Sum"/> (Σ ℓ and its scaled gradient); the reduction and the split of a batch over
+/// the cores are the caller's. A loss that has a fused form for an output activation (binary cross-entropy from a
+/// sigmoid's logits) says so in <see cref="FusesWith"/>; the executor then hands it the pre-activation.
 /// </summary>
 public abstract class Loss
 {
+    /// <summary>Sets the reduction.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not a <see cref="LossReduction"/> value.</exception>
+    protected Loss(LossReduction reduction)
+    {
+        if (!Enum.IsDefined(reduction))
+            throw new ArgumentOutOfRangeException(nameof(reduction), reduction, $"Unknown loss reduction. Received: reduction={(int)reduction}.");
+        Reduction = reduction;
+    }
+
     /// <summary>The Keras name.</summary>
     public abstract string Name { get; }
 
-    /// <summary>Mean loss over all elements; writes ∂loss/∂yPred into <paramref name="grad"/> unless it is empty.</summary>
-    public abstract double Compute(ReadOnlySpan<float> yPred, ReadOnlySpan<float> yTrue, Span<float> grad);
+    /// <summary>How a batch's element losses become one number.</summary>
+    public LossReduction Reduction { get; }
 
-    /// <summary>Whether <see cref="ComputeFromLogits"/> is available for a sigmoid output.</summary>
-    public virtual bool AcceptsSigmoidLogits => false;
+    /// <summary>
+    /// Σᵢ ℓ(yPredᵢ, yTrueᵢ), accumulated in double; writes <c>gradScale · ∂ℓ/∂yPredᵢ</c> into <paramref name="grad"/>
+    /// unless it is empty. Element-wise, so a caller may cut a batch into parts and add the sums.
+    /// </summary>
+    protected internal abstract double Sum(ReadOnlySpan<float> yPred, ReadOnlySpan<float> yTrue, Span<float> grad, float gradScale);
 
-    /// <summary>The same loss for <c>yPred = σ(z)</c>, from z, with ∂loss/∂z in <paramref name="gradLogits"/>.</summary>
-    public double ComputeFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> yTrue, Span<float> gradLogits)
+    /// <summary>
+    /// The loss of <paramref name="samples"/> samples laid end to end in the spans, reduced by <see cref="Reduction"/>,
+    /// with its gradient with respect to <paramref name="yPred"/> in <paramref name="grad"/> unless it is empty.
+    /// </summary>
+    /// <exception cref="ArgumentException">Spans of different lengths, or a length that is not a multiple of <paramref name="samples"/>.</exception>
+    public double Compute(ReadOnlySpan<float> yPred, ReadOnlySpan<float> yTrue, Span<float> grad, int samples = 1)
+    {
+        CheckLengths(yPred.Length, yTrue.Length, grad.Length);
+        if (yPred.Length == 0) return 0;
+        double denominator = Denominator(samples, yPred.Length / Math.Max(1, samples), yPred.Length);
+        return Sum(yPred, yTrue, grad, (float)(1 / denominator)) / denominator;
+    }
+
+    /// <summary>Whether this loss can be computed from the pre-activation of an output with <paramref name="activation"/> (<see cref="SumFromLogits"/>).</summary>
+    public virtual bool FusesWith(ActivationFunction activation) => false;
+
+    /// <summary>The same loss for <c>yPred = f(z)</c>, from z, with ∂loss/∂z in <paramref name="gradLogits"/>; reduced like <see cref="Compute"/>.</summary>
+    public double ComputeFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> yTrue, Span<float> gradLogits, int samples = 1)
     {
         CheckLengths(logits.Length, yTrue.Length, gradLogits.Length);
-        return logits.Length == 0 ? 0 : SumFromLogits(logits, yTrue, gradLogits, 1f / logits.Length) / logits.Length;
+        if (logits.Length == 0) return 0;
+        double denominator = Denominator(samples, logits.Length / Math.Max(1, samples), logits.Length);
+        return SumFromLogits(logits, yTrue, gradLogits, (float)(1 / denominator)) / denominator;
     }
 
     /// <summary>
-    /// The <b>sum</b> of the per-element losses for <c>yPred = σ(z)</c>, with <c>gradScale · ∂(sum)/∂z</c> in
-    /// <paramref name="gradLogits"/> (unless empty). Element-wise, so a caller may split a batch into parts
-    /// (on several cores) and add the sums; <see cref="ComputeFromLogits"/> is the mean over one part.
+    /// The fused form: Σ of the per-element losses for <c>yPred = f(z)</c> (f the activation <see cref="FusesWith"/>
+    /// accepted), with <c>gradScale · ∂ℓ/∂z</c> in <paramref name="gradLogits"/> (unless empty).
     /// </summary>
     protected internal virtual double SumFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> yTrue, Span<float> gradLogits, float gradScale) =>
-        throw new NotSupportedException($"{Name} does not take logits.");
+        throw new NotSupportedException($"{Name} has no fused form.");
 
-    /// <summary>The loss called <paramref name="name"/>.</summary>
+    /// <summary>What the element sum is divided by for <paramref name="samples"/> samples of <paramref name="sampleSize"/> elements.</summary>
+    internal double Denominator(int samples, int sampleSize, long elements = -1)
+    {
+        if (samples <= 0) throw new ArgumentOutOfRangeException(nameof(samples), samples, $"Expected a positive sample count. Received: samples={samples}.");
+        long total = elements >= 0 ? elements : (long)samples * sampleSize;
+        if (Reduction == LossReduction.SumOverFeatures && total % samples != 0)
+            throw new ArgumentException($"{total} elements do not split into {samples} samples of equal size.", nameof(samples));
+        return Reduction == LossReduction.Mean ? total : samples;
+    }
+
+    /// <summary>The loss called <paramref name="name"/> with the mean reduction.</summary>
     /// <exception cref="ArgumentException">Unknown name.</exception>
-    public static Loss Get(string name) => name.ToLowerInvariant() switch
+    public static Loss Get(string name) => (name ?? "").ToLowerInvariant() switch
     {
         "binary_crossentropy" or "bce" => new BinaryCrossentropy(),
         "mean_squared_error" or "mse" => new MeanSquaredError(),
@@ -55,5 +109,5 @@ public abstract class Loss
     }
 
     /// <inheritdoc />
-    public override string ToString() => Name;
+    public override string ToString() => Reduction == LossReduction.Mean ? Name : $"{Name}(reduction={Reduction})";
 }

@@ -1,24 +1,22 @@
 namespace Latent.Losses;
 
-/// <summary><c>loss = mean(|p − t|)</c>, <c>∂loss/∂p = sign(p − t)/n</c> (0 where p = t).</summary>
-public sealed class MeanAbsoluteError : Loss
+/// <summary><c>ℓ(p, t) = |p − t|</c>, <c>∂ℓ/∂p = sign(p − t)</c> (0 where p = t); by default the mean over all elements (Keras's "mae").</summary>
+public sealed class MeanAbsoluteError(LossReduction reduction = LossReduction.Mean) : Loss(reduction)
 {
     /// <inheritdoc />
     public override string Name => "mean_absolute_error";
 
     /// <inheritdoc />
-    public override double Compute(ReadOnlySpan<float> yPred, ReadOnlySpan<float> yTrue, Span<float> grad)
+    protected internal override double Sum(ReadOnlySpan<float> yPred, ReadOnlySpan<float> yTrue, Span<float> grad, float gradScale)
     {
         CheckLengths(yPred.Length, yTrue.Length, grad.Length);
-        int n = yPred.Length;
-        float inv = 1f / n;
         double sum = 0;
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < yPred.Length; i++)
         {
             float d = yPred[i] - yTrue[i];
             sum += Math.Abs(d);
-            if (!grad.IsEmpty) grad[i] = d > 0 ? inv : d < 0 ? -inv : 0f;
+            if (!grad.IsEmpty) grad[i] = d > 0 ? gradScale : d < 0 ? -gradScale : 0f;
         }
-        return sum / n;
+        return sum;
     }
 }

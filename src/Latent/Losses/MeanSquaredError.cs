@@ -1,24 +1,23 @@
 namespace Latent.Losses;
 
-/// <summary><c>loss = mean((p − t)²)</c>, <c>∂loss/∂p = 2(p − t)/n</c>.</summary>
-public sealed class MeanSquaredError : Loss
+/// <summary><c>ℓ(p, t) = (p − t)²</c>, <c>∂ℓ/∂p = 2(p − t)</c>; by default the mean over all elements (Keras's "mse").</summary>
+public sealed class MeanSquaredError(LossReduction reduction = LossReduction.Mean) : Loss(reduction)
 {
     /// <inheritdoc />
     public override string Name => "mean_squared_error";
 
     /// <inheritdoc />
-    public override double Compute(ReadOnlySpan<float> yPred, ReadOnlySpan<float> yTrue, Span<float> grad)
+    protected internal override double Sum(ReadOnlySpan<float> yPred, ReadOnlySpan<float> yTrue, Span<float> grad, float gradScale)
     {
         CheckLengths(yPred.Length, yTrue.Length, grad.Length);
-        int n = yPred.Length;
-        float scale = 2f / n;
+        float scale = 2f * gradScale;
         double sum = 0;
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < yPred.Length; i++)
         {
             float d = yPred[i] - yTrue[i];
             sum += (double)d * d;
             if (!grad.IsEmpty) grad[i] = scale * d;
         }
-        return sum / n;
+        return sum;
     }
 }

@@ -65,6 +65,15 @@ internal struct Rng
         return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
     }
 
+    /// <summary>Two independent standard normals by Box-Muller (both of the pair).</summary>
+    public (double A, double B) NextGaussianPair()
+    {
+        double u1 = 1.0 - NextDouble(), u2 = NextDouble();
+        double r = Math.Sqrt(-2.0 * Math.Log(u1));
+        var (sin, cos) = Math.SinCos(2 * Math.PI * u2);
+        return (r * cos, r * sin);
+    }
+
     /// <summary>Fisher-Yates shuffle in place.</summary>
     public void Shuffle(Span<int> values)
     {

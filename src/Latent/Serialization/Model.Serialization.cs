@@ -62,7 +62,12 @@ public partial class Model
         var tensors = _weights.Select(w => new NamedTensor(w.Name, w.Shape.ToArray(), w.Values.ToArray())).ToList();
         if (IsCompiled)
         {
-            var training = new JsonObject { ["optimizer"] = ModelConfig.Optimizer(_optimizer!), ["loss"] = ModelConfig.Loss(_loss!) };
+            var training = new JsonObject
+            {
+                ["optimizer"] = ModelConfig.Optimizer(_optimizer!),
+                ["losses"] = new JsonArray(_losses!.Select(l => (JsonNode)ModelConfig.Loss(l)).ToArray()),
+                ["loss_weights"] = new JsonArray(_lossWeights.Select(w => (JsonNode)w).ToArray()),
+            };
             bool hasState = _store is not null && ReferenceEquals(_optimizerStore, _store) && WeightsAreInStore();
             training["has_state"] = hasState;
             if (hasState)
@@ -128,7 +133,15 @@ public partial class Model
             {
                 var training = JsonNode.Parse(trainJson) as JsonObject ?? throw new FormatException("the training configuration is not an object");
                 var optConfig = training["optimizer"] as JsonObject ?? throw new FormatException("no optimizer");
-                model.Compile(ModelConfig.CreateOptimizer(optConfig), ModelConfig.CreateLoss(training["loss"] as JsonObject ?? throw new FormatException("no loss")));
+                var optimizer = ModelConfig.CreateOptimizer(optConfig);
+                if (training["losses"] is JsonArray losses)
+                {
+                    var weights = training["loss_weights"] as JsonArray ?? throw new FormatException("no loss_weights");
+                    model.Compile(optimizer,
+                                  losses.Select(l => ModelConfig.CreateLoss(l as JsonObject ?? throw new FormatException("a loss is not an object"))).ToArray(),
+                                  weights.Select(w => w is JsonValue v && v.TryGetValue<double>(out var d) ? d : throw new FormatException("a loss weight is not a number")).ToArray());
+                }
+                else model.Compile(optimizer, ModelConfig.CreateLoss(training["loss"] as JsonObject ?? throw new FormatException("no loss")));
                 if (ModelConfig.Bool(training, "has_state"))
                 {
                     var store = model.EnsureStore();
@@ -146,7 +159,7 @@ public partial class Model
                            .ToDictionary(p => p.Key[UserPrefix.Length..], p => p.Value);
             return model;
         }
-        catch (Exception e) when (e is FormatException or JsonException or InvalidOperationException or ArgumentException or KeyNotFoundException)
+        catch (Exception e) when (e is FormatException or JsonException or InvalidOperationException or ArgumentException or KeyNotFoundException or NotSupportedException)
         {
             throw new DataFormatException(path, $"not a valid Latent model: {e.Message}");
         }

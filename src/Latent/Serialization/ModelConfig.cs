@@ -7,82 +7,28 @@ using Latent.Optimizers;
 namespace Latent.Serialization;
 
 /// <summary>
-/// Layer, optimizer and loss configurations as JSON, and the reverse. Loading only ever constructs the known
-/// classes listed here from plain values: nothing in a file can name code to run.
+/// Layer, optimizer and loss configurations as JSON, and the reverse. Layers go through <see cref="LayerRegistry"/>;
+/// optimizers and losses are the known classes listed here. Loading only ever constructs registered or listed
+/// classes from plain values: nothing in a file can name code to run.
 /// </summary>
 internal static class ModelConfig
 {
-    public static JsonObject Layer(Layer layer)
-    {
-        var config = new JsonObject { ["name"] = layer.Name, ["trainable"] = layer.Trainable };
-        switch (layer)
-        {
-            case InputLayer il:
-                config["shape"] = new JsonArray(il.InputShape.Select(d => (JsonNode)d).ToArray());
-                break;
-            case Dense d:
-                config["units"] = d.Units;
-                config["activation"] = d.Activation.Name;
-                config["use_bias"] = d.UseBias;
-                config["kernel_initializer"] = d.KernelInitializer.Name;
-                config["bias_initializer"] = d.BiasInitializer.Name;
-                config["kernel_regularizer"] = Regularizer(d.KernelRegularizer);
-                config["bias_regularizer"] = Regularizer(d.BiasRegularizer);
-                config["activity_regularizer"] = Regularizer(d.ActivityRegularizer);
-                break;
-            case Activation a:
-                config["activation"] = a.Function.Name;
-                break;
-            case Dropout dr:
-                config["rate"] = dr.Rate;
-                break;
-            case Add:
-                break;
-            default:
-                throw new NotSupportedException($"Layer '{layer.Name}' of type {layer.GetType().Name} cannot be saved yet.");
-        }
-        return new JsonObject { ["class"] = layer.GetType().Name, ["config"] = config };
-    }
+    public static JsonObject Layer(Layer layer) =>
+        new() { ["class"] = LayerRegistry.ClassNameOf(layer), ["config"] = layer.Config().ToJson().DeepClone() };
 
     public static Layer CreateLayer(JsonObject spec)
     {
         string cls = Str(spec, "class");
         var c = spec["config"] as JsonObject ?? throw new FormatException($"layer '{cls}' has no config object");
-        string name = Str(c, "name");
-        Layer layer = cls switch
+        try
         {
-            nameof(InputLayer) => new InputLayer(Arr(c, "shape"), name),
-            nameof(Dense) => new Dense(Int(c, "units"), Str(c, "activation"), Bool(c, "use_bias"),
-                                       Initializer.Get(Str(c, "kernel_initializer")), Initializer.Get(Str(c, "bias_initializer")),
-                                       Regularizer(c["kernel_regularizer"]), Regularizer(c["bias_regularizer"]),
-                                       Regularizer(c["activity_regularizer"]), name),
-            nameof(Activation) => new Activation(Str(c, "activation"), name),
-            nameof(Dropout) => new Dropout(Num(c, "rate"), name),
-            nameof(Add) => new Add(name),
-            _ => throw new FormatException($"unknown layer class '{cls}'"),
-        };
-        if (c["trainable"] is JsonValue t) layer.Trainable = t.GetValue<bool>();
-        return layer;
-    }
-
-    private static JsonNode? Regularizer(Regularizer? r) => r switch
-    {
-        null => null,
-        L1L2 l => new JsonObject { ["l1"] = l.L1, ["l2"] = l.L2, ["reduction"] = l.Reduction.ToString().ToLowerInvariant() },
-        _ => throw new NotSupportedException($"Regularizer {r.GetType().Name} cannot be saved yet."),
-    };
-
-    private static Regularizer? Regularizer(JsonNode? node) => node is JsonObject o
-        ? new L1L2(Num(o, "l1"), Num(o, "l2"))
-        {
-            Reduction = Str(o, "reduction") switch
-            {
-                "sum" => ActivityReduction.Sum,
-                "mean" => ActivityReduction.Mean,
-                var other => throw new FormatException($"unknown regularizer reduction '{other}'"),
-            },
+            return LayerRegistry.Create(cls, new LayerConfig((JsonObject)c.DeepClone()));
         }
-        : null;
+        catch (Exception e) when (e is ArgumentException or FormatException)
+        {
+            throw new FormatException($"layer '{cls}' ({(c["name"] as JsonValue)?.ToString() ?? "unnamed"}): {e.Message}");
+        }
+    }
 
     public static JsonObject Optimizer(Optimizer o)
     {
@@ -118,18 +64,34 @@ internal static class ModelConfig
         return o;
     }
 
-    public static JsonObject Loss(Loss loss) => loss switch
+    public static JsonObject Loss(Loss loss)
     {
-        BinaryCrossentropy b => new JsonObject { ["name"] = b.Name, ["epsilon"] = b.Epsilon },
-        MeanSquaredError or MeanAbsoluteError => new JsonObject { ["name"] = loss.Name },
-        _ => throw new NotSupportedException($"Loss {loss.GetType().Name} cannot be saved yet."),
-    };
+        var c = loss switch
+        {
+            BinaryCrossentropy b => new JsonObject { ["name"] = b.Name, ["epsilon"] = b.Epsilon },
+            MeanSquaredError or MeanAbsoluteError => new JsonObject { ["name"] = loss.Name },
+            _ => throw new NotSupportedException($"Loss {loss.GetType().Name} cannot be saved yet."),
+        };
+        c["reduction"] = loss.Reduction == LossReduction.Mean ? "mean" : "sum_over_features";
+        return c;
+    }
 
-    public static Loss CreateLoss(JsonObject c) => Str(c, "name") switch
+    public static Loss CreateLoss(JsonObject c)
     {
-        "binary_crossentropy" => new BinaryCrossentropy(Num(c, "epsilon")),
-        var other => Losses.Loss.Get(other),
-    };
+        var reduction = (c["reduction"] is JsonValue v && v.TryGetValue<string>(out var r) ? r : "mean") switch
+        {
+            "mean" => LossReduction.Mean,
+            "sum_over_features" => LossReduction.SumOverFeatures,
+            var other => throw new FormatException($"unknown loss reduction '{other}'"),
+        };
+        return Str(c, "name") switch
+        {
+            "binary_crossentropy" => new BinaryCrossentropy(Num(c, "epsilon"), reduction),
+            "mean_squared_error" => new MeanSquaredError(reduction),
+            "mean_absolute_error" => new MeanAbsoluteError(reduction),
+            var other => throw new FormatException($"unknown loss '{other}'"),
+        };
+    }
 
     public static string Str(JsonObject o, string key) =>
         o[key] is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new FormatException($"missing or non-string '{key}'");

@@ -1,7 +1,7 @@
 namespace Latent;
 
 /// <summary>
-/// Samples a model reads in batches: <see cref="Model.Fit"/>, <see cref="Model.Evaluate"/> and
+/// Samples a model reads in batches: <c>Model.Fit</c>, <see cref="Model.Evaluate"/> and
 /// <see cref="Model.Predict"/> accept any of them. A <see cref="Tensor"/> holds float32 values; a
 /// <see cref="ByteTensor"/> holds 8-bit values and converts each batch as it is read (MNIST as bytes is 47 MB
 /// instead of 188 MB). Derive from it to feed data from elsewhere. The first axis is the sample axis.

@@ -7,44 +7,45 @@ namespace Latent;
 /// One training step's forward and backward split by samples across the cores: replica p gathers rows
 /// <c>[count·p/P, count·(p+1)/P)</c> of the batch, runs the whole graph on them on its own core, and writes
 /// its weight gradients into its own array (replica 0 into the store); the optimizer adds the others
-/// (<see cref="Partials"/>) as it updates. Each loss gradient is scaled by the whole batch's element count, and activity penalties averaged
-/// over the batch use the whole batch, so the sum is the full batch's gradient.
+/// (<see cref="Partials"/>) as it updates. Every term is scaled by the whole batch (loss reductions, activity
+/// penalties, added losses), so the shares add up to the full batch's loss and gradient; random streams are keyed
+/// by a sample's position in the whole batch, so a sample draws the same numbers on any replica.
 /// </summary>
 /// <remarks>
-/// Why: a batch of 32 makes multiplies of 1–2 MFLOP; cut across two cores each costs a fork/join
-/// (~1.1 µs here) and duplicated packing, and the backward pass ran no faster on two cores than on one.
-/// Whole half-batches per core need one fork/join for forward, loss and backward together. The summation order differs from the one-executor path (floats agree to rounding), but is
-/// fixed for a given core count, so a seed still reproduces a run.
+/// Why: a batch of 32 makes multiplies of 1–2 MFLOP; cut across two cores each costs a fork/join and
+/// duplicated packing, and the backward pass ran no faster on two cores than on one. Whole half-batches per core
+/// need one fork/join for forward, loss and backward together. The summation order differs from the
+/// one-executor path (floats agree to rounding), but is fixed for a given core count, so a seed still reproduces a run.
 /// </remarks>
 internal sealed class DataParallelStep : IParallelWork
 {
     private readonly GraphExecutor[] _replicas;
     private readonly float[][] _grads;          // per replica: the store's Grads for 0, a private array for the others
-    private readonly double[] _lossSums, _penalties;
-    private readonly Loss _loss;
-    private SampleSet? _x, _y;
+    private readonly double[] _dataLosses, _penalties, _added;
+    private readonly double[][] _outputLosses;  // per replica, per output
+    private IReadOnlyList<SampleSet>? _xs, _ys;
     private int[]? _order;
     private int _start, _count;
-    private float _gradScale;
 
-    public DataParallelStep(Model model, int capacity, Loss loss, ulong seed, ParameterStore store, int replicas)
+    public DataParallelStep(Model model, int capacity, IReadOnlyList<Loss> losses, IReadOnlyList<double> lossWeights, ulong seed, ParameterStore store, int replicas)
     {
         Capacity = capacity;
         Store = store;
-        _loss = loss;
         int per = (capacity + replicas - 1) / replicas;
-        var rng = new Rng(seed);
         _grads = new float[replicas][];
         _replicas = new GraphExecutor[replicas];
         for (int p = 0; p < replicas; p++)
         {
             _grads[p] = p == 0 ? store.Grads : new float[store.Length];
-            _replicas[p] = new GraphExecutor(model, per, withGradients: true, loss, rng.NextULong(), p == 0 ? null : _grads[p]);
+            // One seed for all: a sample's random numbers depend on its place in the batch, not on its replica.
+            _replicas[p] = new GraphExecutor(model, per, withGradients: true, losses, lossWeights, seed, p == 0 ? null : _grads[p]);
         }
-        _lossSums = new double[replicas];
+        _dataLosses = new double[replicas];
         _penalties = new double[replicas];
+        _added = new double[replicas];
+        _outputLosses = [.. Enumerable.Range(0, replicas).Select(_ => new double[losses.Count])];
+        OutputLosses = new double[losses.Count];
         Partials = _grads[1..];
-        OutputSize = _replicas[0].OutputSize;
     }
 
     /// <summary>The replicas' own gradient arrays (all but replica 0's, which is the store's).</summary>
@@ -59,41 +60,53 @@ internal sealed class DataParallelStep : IParallelWork
     /// <summary>The store whose gradients replica 0 writes (a different store needs a new step object).</summary>
     public ParameterStore Store { get; }
 
-    public int OutputSize { get; }
+    /// <summary>Each output's loss in the last step (unweighted).</summary>
+    public double[] OutputLosses { get; }
 
-    /// <summary>See <see cref="GraphExecutor.TargetsAreInput"/>.</summary>
-    public bool TargetsAreInput
+    /// <summary>Activity penalties of the last step.</summary>
+    public double Penalty { get; private set; }
+
+    /// <summary>Losses layers added in the last step.</summary>
+    public double AddedLoss { get; private set; }
+
+    /// <summary>See <see cref="GraphExecutor.SetTargetInput"/>: for each output, the input its targets are read from, or −1.</summary>
+    public void SetTargetInputs(int[] sources)
     {
-        get => _replicas[0].TargetsAreInput;
-        set { foreach (var r in _replicas) r.TargetsAreInput = value; }
+        foreach (var r in _replicas)
+            for (int j = 0; j < sources.Length; j++) r.SetTargetInput(j, sources[j]);
     }
 
-    /// <summary>Restarts every replica's random streams (dropout), each from its own seed derived from <paramref name="seed"/>.</summary>
+    /// <summary>Restarts every replica's random streams from <paramref name="seed"/> (all alike: streams are keyed by sample position).</summary>
     public void Reseed(ulong seed)
     {
-        var rng = new Rng(seed);
-        foreach (var r in _replicas) r.Reseed(rng.NextULong());
+        foreach (var r in _replicas) r.Reseed(seed);
     }
 
     /// <summary>
-    /// Forward, loss and backward on rows <c>order[start..start+count)</c> of x and y (or rows
+    /// Forward, loss and backward on rows <c>order[start..start+count)</c> of the inputs and targets (or rows
     /// <c>[start, start+count)</c> when <paramref name="order"/> is null); the batch's gradient is the store's plus
     /// <see cref="Partials"/>.
     /// </summary>
-    /// <returns>The data loss (mean over the batch's elements); <paramref name="penalty"/> gets the activity penalties.</returns>
+    /// <returns>The weighted data loss <c>Σⱼ wⱼ·lossⱼ</c>; the parts are in <see cref="OutputLosses"/>, <see cref="Penalty"/>, <see cref="AddedLoss"/>.</returns>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
-    public double Run(SampleSet x, SampleSet y, int[]? order, int start, int count, out double penalty)
+    public double Run(IReadOnlyList<SampleSet> xs, IReadOnlyList<SampleSet> ys, int[]? order, int start, int count)
     {
         if ((uint)count > (uint)Capacity || count == 0)
             throw new ArgumentOutOfRangeException(nameof(count), count, $"Batch must be in [1, {Capacity}].");
-        (_x, _y, _order, _start, _count) = (x, y, order, start, count);
-        long elements = (long)count * OutputSize;
-        _gradScale = (float)(1.0 / elements);
+        (_xs, _ys, _order, _start, _count) = (xs, ys, order, start, count);
         ComputePool.Shared.Run(this, _replicas.Length);
-        double lossSum = 0;
-        penalty = 0;
-        for (int p = 0; p < _replicas.Length; p++) { lossSum += _lossSums[p]; penalty += _penalties[p]; }
-        return lossSum / elements;
+        double data = 0, penalty = 0, added = 0;
+        Array.Clear(OutputLosses);
+        for (int p = 0; p < _replicas.Length; p++)
+        {
+            data += _dataLosses[p];
+            penalty += _penalties[p];
+            added += _added[p];
+            for (int j = 0; j < OutputLosses.Length; j++) OutputLosses[j] += _outputLosses[p][j];
+        }
+        Penalty = penalty;
+        AddedLoss = added;
+        return data;
     }
 
     /// <summary>Replica <paramref name="part"/>'s share of the step.</summary>
@@ -104,20 +117,30 @@ internal sealed class DataParallelStep : IParallelWork
         _grads[part].AsSpan().Clear();
         int lo = (int)((long)_count * part / _replicas.Length), hi = (int)((long)_count * (part + 1) / _replicas.Length);
         int n = hi - lo;
-        _lossSums[part] = 0;
-        _penalties[part] = 0;
-        if (n == 0) return;
-        if (_order is not null) _x!.CopyRows(_order.AsSpan(_start + lo, n), ex.Input(0, n));
-        else _x!.CopyRows(_start + lo, n, ex.Input(0, n));
-        if (!ex.TargetsAreInput)
+        _dataLosses[part] = _penalties[part] = _added[part] = 0;
+        Array.Clear(_outputLosses[part]);
+        if (n == 0)
         {
-            var targets = ex.Targets.AsSpan(0, n * OutputSize);
-            if (_order is not null) _y!.CopyRows(_order.AsSpan(_start + lo, n), targets);
-            else _y!.CopyRows(_start + lo, n, targets);
+            ex.SkipRandomStep(); // stay in step with the replicas that ran
+            return;
         }
-        ex.Forward(n, training: true, needOutput: false, fullBatch: _count);
-        _lossSums[part] = ex.ComputeLossSum(_loss, n, withGradient: true, _gradScale);
+        for (int i = 0; i < _xs!.Count; i++)
+        {
+            if (_order is not null) _xs[i].CopyRows(_order.AsSpan(_start + lo, n), ex.Input(i, n));
+            else _xs[i].CopyRows(_start + lo, n, ex.Input(i, n));
+        }
+        for (int j = 0; j < _ys!.Count; j++)
+        {
+            if (ex.TargetInput(j) >= 0) continue;
+            var targets = ex.Targets(j).AsSpan(0, n * ex.OutputSize(j));
+            if (_order is not null) _ys[j].CopyRows(_order.AsSpan(_start + lo, n), targets);
+            else _ys[j].CopyRows(_start + lo, n, targets);
+        }
+        ex.Forward(n, training: true, needOutput: false, fullBatch: _count, offset: lo);
+        _dataLosses[part] = ex.ComputeLosses(n, withGradient: true, fullBatch: _count);
+        ex.OutputLosses.CopyTo(_outputLosses[part], 0);
         _penalties[part] = ex.Penalty;
-        ex.Backward(n, fullBatch: _count);
+        _added[part] = ex.AddedLoss;
+        ex.Backward(n);
     }
 }

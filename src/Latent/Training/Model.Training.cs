@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Latent.Losses;
 using Latent.Optimizers;
 
@@ -7,7 +8,9 @@ namespace Latent;
 public partial class Model
 {
     private Optimizer? _optimizer;
-    private Loss? _loss;
+    private Loss[]? _losses;
+    private double[] _lossWeights = [];
+    private string[] _outputLossNames = [];
     private ParameterStore? _store;
     private ParameterStore? _optimizerStore;
     private GraphExecutor? _batchExecutor;   // Fit, TrainOnBatch on one core (or on user-defined sample sets)
@@ -18,30 +21,73 @@ public partial class Model
     private Weight[] _regularized = [];
     private bool _stopRequested;
     private string? _stopReason;
+    private double[] _stepOutputLosses = [];  // the last step's per-output losses
+    private double _stepPenalty, _stepAdded;
+    private bool _gradientsReady;              // ComputeGradients left finite gradients for ApplyGradients
 
-    /// <summary>The optimizer given to <see cref="Compile"/>.</summary>
+    /// <summary>The optimizer given to <see cref="Compile(Optimizer, Loss)"/>.</summary>
     public Optimizer? Optimizer => _optimizer;
 
-    /// <summary>The loss given to <see cref="Compile"/>.</summary>
-    public Loss? Loss => _loss;
+    /// <summary>The loss of the first (for most models, the only) output.</summary>
+    public Loss? Loss => _losses?[0];
 
-    /// <summary>Whether <see cref="Compile"/> has been called.</summary>
-    public bool IsCompiled => _optimizer is not null && _loss is not null;
+    /// <summary>One loss per output, in output order; empty before Compile.</summary>
+    public IReadOnlyList<Loss> Losses => _losses ?? [];
+
+    /// <summary>The weight of each output's loss in the total, <c>total = Σⱼ wⱼ·lossⱼ</c>.</summary>
+    public IReadOnlyList<double> LossWeights => _lossWeights;
+
+    /// <summary>Whether <see cref="Compile(Optimizer, Loss)"/> has been called.</summary>
+    public bool IsCompiled => _optimizer is not null && _losses is not null;
 
     /// <summary>
     /// Sets the optimizer and loss, by name (<c>Compile("adagrad", "binary_crossentropy")</c>) or as objects
-    /// with overrides (<c>Compile(new Adadelta(learningRate: 0.5), new BinaryCrossentropy())</c>).
+    /// with overrides (<c>Compile(new Adadelta(learningRate: 0.5), new BinaryCrossentropy())</c>). A model with
+    /// several outputs applies <paramref name="loss"/> to each.
     /// </summary>
     public void Compile(Optimizer optimizer, Loss loss)
     {
-        ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(loss);
-        if (_outputs.Length != 1)
-            throw new NotSupportedException($"Model '{Name}' has {_outputs.Length} outputs; training supports one output.");
+        Compile(optimizer, Enumerable.Repeat(loss, _outputs.Length).ToArray());
+    }
+
+    /// <summary>
+    /// Sets the optimizer and one loss per output, Keras's <c>compile(optimizer, loss=[...], loss_weights=[...])</c>:
+    /// the model minimises <c>Σⱼ wⱼ·lossⱼ</c> (plus penalties and the losses layers add).
+    /// </summary>
+    /// <param name="lossWeights">wⱼ, finite and ≥ 0; all 1 when null.</param>
+    /// <exception cref="ArgumentException">Not one loss (and weight) per output, or a weight that is negative or not finite.</exception>
+    public void Compile(Optimizer optimizer, IReadOnlyList<Loss> losses, IReadOnlyList<double>? lossWeights = null)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(losses);
+        if (losses.Count != _outputs.Length || losses.Any(l => l is null))
+            throw new ArgumentException($"Model '{Name}' has {_outputs.Length} output(s) ({string.Join(", ", _outputs.Select(o => o.Name))}); received {losses.Count} loss(es).", nameof(losses));
+        if (lossWeights is not null && lossWeights.Count != _outputs.Length)
+            throw new ArgumentException($"Model '{Name}' has {_outputs.Length} output(s); received {lossWeights.Count} loss weight(s).", nameof(lossWeights));
+        if (lossWeights?.FirstOrDefault(w => !(w >= 0 && double.IsFinite(w)), 0) is double bad && bad != 0)
+            throw new ArgumentOutOfRangeException(nameof(lossWeights), bad, $"Loss weights must be finite and ≥ 0. Received: {bad}.");
         _optimizer = optimizer;
-        _loss = loss;
+        _losses = [.. losses];
+        _lossWeights = lossWeights is null ? [.. Enumerable.Repeat(1.0, _outputs.Length)] : [.. lossWeights];
+        _outputLossNames = OutputLossNames();
+        _stepOutputLosses = new double[_outputs.Length];
         _optimizerStore = null;
         InvalidateExecutors();
+    }
+
+    /// <summary>"layer_loss" per output, Keras's history keys; a tensor listed twice gets "_2".</summary>
+    private string[] OutputLossNames()
+    {
+        var names = new string[_outputs.Length];
+        for (int j = 0; j < names.Length; j++)
+        {
+            string name = _outputs[j].Name + "_loss";
+            int k = 2;
+            while (names.Take(j).Contains(name)) name = $"{_outputs[j].Name}_loss_{k++}";
+            names[j] = name;
+        }
+        return names;
     }
 
     private void InvalidateExecutors()
@@ -49,6 +95,7 @@ public partial class Model
         _batchExecutor = null;
         _parallelStep = null;
         _evalExecutor = null;
+        _gradientsReady = false;
     }
 
     /// <summary>
@@ -64,30 +111,72 @@ public partial class Model
     /// <param name="output">Where progress goes (standard output by default).</param>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
     /// <exception cref="ArgumentException">Empty data, mismatched shapes or sample counts, NaN or infinite values, batchSize ≤ 0.</exception>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public History Fit(SampleSet x, SampleSet y, int epochs = 1, int batchSize = 32, bool shuffle = true,
                        (SampleSet X, SampleSet Y)? validationData = null, int verbose = 1,
                        IReadOnlyList<Callback>? callbacks = null, int? seed = null, int initialEpoch = 0,
-                       TextWriter? output = null)
+                       TextWriter? output = null) =>
+        FitCore(Single(x, "x"), Single(y, "y"), epochs, batchSize, shuffle,
+                validationData is { } v ? (Single(v.X, "validation x"), Single(v.Y, "validation y")) : null,
+                verbose, callbacks, seed, initialEpoch, output);
+
+    /// <summary>
+    /// <see cref="Fit(SampleSet, SampleSet, int, int, bool, ValueTuple{SampleSet, SampleSet}?, int, IReadOnlyList{Callback}?, int?, int, TextWriter?)"/>
+    /// for a model with several inputs or outputs: one sample set per input in <paramref name="x"/> and one per
+    /// output in <paramref name="y"/>, all with the same number of samples. <see cref="History"/> records each
+    /// output's loss apart.
+    /// </summary>
+    public History Fit(IReadOnlyList<SampleSet> x, IReadOnlyList<SampleSet> y, int epochs = 1, int batchSize = 32, bool shuffle = true,
+                       (IReadOnlyList<SampleSet> X, IReadOnlyList<SampleSet> Y)? validationData = null, int verbose = 1,
+                       IReadOnlyList<Callback>? callbacks = null, int? seed = null, int initialEpoch = 0,
+                       TextWriter? output = null) =>
+        FitCore(Named(x, "x"), Named(y, "y"), epochs, batchSize, shuffle,
+                validationData is { } v ? (Named(v.X, "validation x"), Named(v.Y, "validation y")) : null,
+                verbose, callbacks, seed, initialEpoch, output);
+
+    /// <summary>One sample set per model input (or output), and what to call them in messages.</summary>
+    private readonly record struct Data(IReadOnlyList<SampleSet> Sets, string Name)
+    {
+        public string NameOf(int i) => Sets.Count == 1 ? Name : $"{Name}[{i}]";
+    }
+
+    private static Data Single(SampleSet set, string name) => new([set], name);
+
+    private static Data Named(IReadOnlyList<SampleSet> sets, string name)
+    {
+        ArgumentNullException.ThrowIfNull(sets, name);
+        return new(sets, name);
+    }
+
+    // TrainOnBatch(x, y) reuses these rather than allocate two one-element arrays per step.
+    private readonly SampleSet[] _oneX = new SampleSet[1], _oneY = new SampleSet[1];
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private History FitCore(Data x, Data y, int epochs, int batchSize, bool shuffle, (Data X, Data Y)? validationData,
+                            int verbose, IReadOnlyList<Callback>? callbacks, int? seed, int initialEpoch, TextWriter? output)
     {
         RequireCompiled(nameof(Fit));
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"Expected a positive batch size. Received: batchSize={batchSize}.");
         if (epochs < 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, $"Expected epochs ≥ 0. Received: epochs={epochs}.");
         if (initialEpoch < 0) throw new ArgumentOutOfRangeException(nameof(initialEpoch), initialEpoch, "Expected initialEpoch ≥ 0.");
-        CheckData(x, y, "x", "y");
-        if (validationData is { } vd) CheckData(vd.X, vd.Y, "validation x", "validation y");
+        CheckData(x, y);
+        if (validationData is { } vd) CheckData(vd.X, vd.Y);
         var cbs = callbacks?.ToArray() ?? [];
         var writer = output ?? Console.Out;
+        var xs = x.Sets;
+        var ys = y.Sets;
 
-        int n = x.Rows;
+        int n = xs[0].Rows;
         int capacity = Math.Min(batchSize, n);
         ulong baseSeed = seed is int s ? (ulong)(uint)s : Randomness.NextSeed();
         var store = EnsureStore();
-        PlanStep(x, y, capacity, exact: true, baseSeed, SameData(x, y, compareContent: true));
-        var evalEx = validationData is null ? null : EvalExecutor(Math.Min(batchSize, validationData.Value.X.Rows));
+        PlanStep(xs, ys, capacity, exact: true, baseSeed, TargetSources(xs, ys, compareContent: true));
+        var evalEx = validationData is null ? null : EvalExecutor(Math.Min(batchSize, validationData.Value.X.Sets[0].Rows));
         float[]? lastGood = cbs.Any(c => c.NeedsLastGoodWeights) ? new float[store.Length] : null;
         var order = new int[n];
         var history = new History();
+        foreach (var name in _outputLossNames) { history.OutputLosses[name] = []; if (validationData is not null) history.ValOutputLosses[name] = []; }
+        bool multiOutput = _outputs.Length > 1;
+        var outputSums = new double[_outputs.Length];
         _stopRequested = false;
         _stopReason = null;
         int batches = (n + batchSize - 1) / batchSize;
@@ -105,13 +194,14 @@ public partial class Model
             else _batchExecutor!.Reseed(epochRng.NextULong());
             progress?.Start();
 
-            double lossSum = 0, penaltySum = 0;
+            double lossSum = 0, penaltySum = 0, addedSum = 0;
+            Array.Clear(outputSums);
             int seen = 0;
             for (int b = 0; b < batches && !_stopRequested; b++)
             {
                 int start = b * batchSize, count = Math.Min(batchSize, n - start);
                 foreach (var cb in cbs) cb.OnBatchBegin(b);
-                double loss = Step(BatchGradients(x, y, order, start, count, out double penalty), lastGood);
+                double loss = Step(BatchGradients(xs, ys, order, start, count), lastGood);
                 if (!double.IsFinite(loss) && lastGood is not null)
                 {
                     // lastGood holds the weights before the latest update: finite, and with a finite loss.
@@ -121,26 +211,40 @@ public partial class Model
                     break;
                 }
                 lossSum += loss * count;
-                penaltySum += penalty * count;
+                penaltySum += _stepPenalty * count;
+                addedSum += _stepAdded * count;
+                for (int j = 0; j < outputSums.Length; j++) outputSums[j] += _stepOutputLosses[j] * count;
                 seen += count;
                 foreach (var cb in cbs) cb.OnBatchEnd(b, loss);
                 progress?.Update(b + 1, lossSum / seen, clock.Elapsed.TotalSeconds);
             }
             if (seen == 0) break;
 
-            double? valLoss = null, valPenalty = null;
-            if (validationData is { } v && evalEx is not null)
-            {
-                var (vl, vp) = EvaluateCore(evalEx, v.X, v.Y, evalEx.Capacity);
-                valLoss = vl;
-                valPenalty = vp;
-            }
+            Evaluation? val = null;
+            if (validationData is { } v && evalEx is not null) val = EvaluateCore(evalEx, v.X.Sets, v.Y.Sets, evalEx.Capacity);
             double seconds = clock.Elapsed.TotalSeconds;
-            var logs = new EpochLogs(epoch, lossSum / seen, penaltySum / seen, valLoss, valPenalty, seconds);
+            var outputLogs = new Dictionary<string, double>();
+            for (int j = 0; j < _outputs.Length; j++)
+            {
+                history.OutputLosses[_outputLossNames[j]].Add(outputSums[j] / seen);
+                if (multiOutput) outputLogs[_outputLossNames[j]] = outputSums[j] / seen;
+                if (val is not null)
+                {
+                    history.ValOutputLosses[_outputLossNames[j]].Add(val.OutputLosses[j]);
+                    if (multiOutput) outputLogs["val_" + _outputLossNames[j]] = val.OutputLosses[j];
+                }
+            }
+            var logs = new EpochLogs(epoch, lossSum / seen, penaltySum / seen, val?.Loss, val?.Penalty, seconds)
+            {
+                AddedLoss = addedSum / seen,
+                ValAddedLoss = val?.AddedLoss,
+                OutputLosses = outputLogs,
+            };
             history.Epochs.Add(epoch);
             history.Loss.Add(logs.Loss);
             history.Penalty.Add(logs.Penalty);
-            if (valLoss is double vlv) { history.ValLoss.Add(vlv); history.ValPenalty.Add(valPenalty!.Value); }
+            history.AddedLoss.Add(logs.AddedLoss);
+            if (val is not null) { history.ValLoss.Add(val.Loss); history.ValPenalty.Add(val.Penalty); history.ValAddedLoss.Add(val.AddedLoss); }
             history.Seconds.Add(seconds);
             progress?.Finish();
             if (verbose > 0) writer.WriteLine(FormatEpoch(logs, epochs));
@@ -155,62 +259,152 @@ public partial class Model
     /// <summary>The line printed after each epoch: <c>Epoch 3/100 - 1.2s - loss: 0.1032 - val_loss: 0.1011</c>.</summary>
     public static string FormatEpoch(EpochLogs logs, int epochs)
     {
+        ArgumentNullException.ThrowIfNull(logs);
         var inv = System.Globalization.CultureInfo.InvariantCulture;
         var line = string.Create(inv, $"Epoch {logs.Epoch + 1}/{epochs} - {logs.Seconds:F1}s - loss: {logs.Loss:F4}");
+        foreach (var (name, value) in logs.OutputLosses.Where(p => !p.Key.StartsWith("val_", StringComparison.Ordinal)))
+            line += string.Create(inv, $" - {name}: {value:F4}");
         if (logs.Penalty != 0) line += string.Create(inv, $" - penalty: {logs.Penalty:F4}");
+        if (logs.AddedLoss != 0) line += string.Create(inv, $" - added_loss: {logs.AddedLoss:F4}");
         if (logs.ValLoss is double v) line += string.Create(inv, $" - val_loss: {v:F4}");
         return line;
     }
 
     /// <summary>
-    /// One optimizer step on one batch, Keras's <c>train_on_batch</c>; returns the loss (penalties included)
-    /// before the update. Allocates nothing once the first call has planned its buffers.
+    /// One optimizer step on one batch, Keras's <c>train_on_batch</c>; returns the loss (penalties and added losses
+    /// included) before the update. Allocates nothing once the first call has planned its buffers.
     /// </summary>
     public double TrainOnBatch(SampleSet x, SampleSet y)
     {
-        RequireCompiled(nameof(TrainOnBatch));
-        CheckData(x, y, "x", "y");
-        EnsureStore();
-        int count = x.Rows;
-        PlanStep(x, y, count, exact: false, Randomness.NextSeed(), SameData(x, y));
-        return Step(BatchGradients(x, y, null, 0, count, out _), null);
+        (_oneX[0], _oneY[0]) = (x, y);
+        try { return TrainOnBatchCore(new(_oneX, "x"), new(_oneY, "y")); }
+        finally { (_oneX[0], _oneY[0]) = (null!, null!); }
     }
 
-    /// <summary>The loss (penalties included) on (x, y), in batches: the batch-size-weighted mean, Keras's <c>evaluate</c>.</summary>
-    /// <remarks>An activity penalty summed over the batch (the default) grows with <paramref name="batchSize"/>; compare runs at one batch size, or use <see cref="EvaluateParts"/>.</remarks>
+    /// <summary><see cref="TrainOnBatch(SampleSet, SampleSet)"/> for several inputs and outputs.</summary>
+    public double TrainOnBatch(IReadOnlyList<SampleSet> x, IReadOnlyList<SampleSet> y) => TrainOnBatchCore(Named(x, "x"), Named(y, "y"));
+
+    private double TrainOnBatchCore(Data x, Data y)
+    {
+        RequireCompiled(nameof(TrainOnBatch));
+        PrepareBatch(x, y);
+        return Step(BatchGradients(x.Sets, y.Sets, null, 0, x.Sets[0].Rows), null);
+    }
+
+    private void PrepareBatch(Data x, Data y)
+    {
+        CheckData(x, y);
+        EnsureStore();
+        PlanStep(x.Sets, y.Sets, x.Sets[0].Rows, exact: false, Randomness.NextSeed(), TargetSources(x.Sets, y.Sets, compareContent: false));
+    }
+
+    /// <summary>
+    /// The gradient of the total loss on one batch for every weight, without updating anything: the first half of
+    /// a custom training loop. Read or change the gradients through the result, then call
+    /// <see cref="ApplyGradients"/> for one optimizer step with them:
+    /// <code>
+    /// var g = model.ComputeGradients([x], [y]);
+    /// foreach (var w in model.Weights) TensorPrimitives.Multiply(g.Of(w), 0.5f, g.Of(w)); // any change
+    /// model.ApplyGradients();
+    /// </code>
+    /// The gradients live in the model's gradient buffer until the next training call.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    public Gradients ComputeGradients(IReadOnlyList<SampleSet> x, IReadOnlyList<SampleSet> y)
+    {
+        RequireCompiled(nameof(ComputeGradients));
+        var dx = Named(x, "x");
+        var dy = Named(y, "y");
+        PrepareBatch(dx, dy);
+        double total = BatchGradients(dx.Sets, dy.Sets, null, 0, dx.Sets[0].Rows);
+        if (_pendingPartials is { } partials)
+        {
+            var grads = _store!.Grads.AsSpan();
+            foreach (var p in partials) Kernels.Simd.Add(grads, p, grads);
+            _pendingPartials = null;
+        }
+        _gradientsReady = double.IsFinite(total);
+        return new Gradients(this, _store!, total, [.. _stepOutputLosses], _stepPenalty, _stepAdded);
+    }
+
+    /// <summary><see cref="ComputeGradients(IReadOnlyList{SampleSet}, IReadOnlyList{SampleSet})"/> for one input and one output.</summary>
+    public Gradients ComputeGradients(SampleSet x, SampleSet y) => ComputeGradients([x], [y]);
+
+    /// <summary>One optimizer step (clipping included) with the gradients the last <see cref="ComputeGradients(IReadOnlyList{SampleSet}, IReadOnlyList{SampleSet})"/> left, as they are now.</summary>
+    /// <exception cref="InvalidOperationException">No gradients to apply: ComputeGradients was not called since the last step, or its loss was not finite.</exception>
+    public void ApplyGradients()
+    {
+        RequireCompiled(nameof(ApplyGradients));
+        if (!_gradientsReady || _store is null || !WeightsAreInStore())
+            throw new InvalidOperationException($"Model '{Name}' has no gradients to apply: call ComputeGradients first (and check that its loss is finite).");
+        _gradientsReady = false;
+        _optimizer!.Apply(_store, _weights);
+    }
+
+    /// <summary>The loss (penalties and added losses included) on (x, y), in batches: the batch-size-weighted mean, Keras's <c>evaluate</c>.</summary>
+    /// <remarks>An activity penalty summed over the batch (the default) grows with <paramref name="batchSize"/>; compare runs at one batch size, or use <see cref="EvaluateAll(IReadOnlyList{SampleSet}, IReadOnlyList{SampleSet}, int)"/>.</remarks>
     public double Evaluate(SampleSet x, SampleSet y, int batchSize = 32) => EvaluateParts(x, y, batchSize).Loss;
 
-    /// <summary>Like <see cref="Evaluate"/>, also returning the penalty part: <c>Loss − Penalty</c> is the reconstruction loss.</summary>
+    /// <summary>Like <see cref="Evaluate"/>, also returning everything that is not the data loss (penalties and added losses): <c>Loss − Penalty</c> is the data loss.</summary>
     public (double Loss, double Penalty) EvaluateParts(SampleSet x, SampleSet y, int batchSize = 32)
+    {
+        var e = EvaluateAllCore(Single(x, "x"), Single(y, "y"), batchSize);
+        return (e.Loss, e.Penalty + e.AddedLoss);
+    }
+
+    /// <summary>The total loss and its parts on (x, y): each output's loss, the penalties and the added losses.</summary>
+    public Evaluation EvaluateAll(IReadOnlyList<SampleSet> x, IReadOnlyList<SampleSet> y, int batchSize = 32) =>
+        EvaluateAllCore(Named(x, "x"), Named(y, "y"), batchSize);
+
+    /// <summary><see cref="EvaluateAll(IReadOnlyList{SampleSet}, IReadOnlyList{SampleSet}, int)"/> for one input and one output.</summary>
+    public Evaluation EvaluateAll(SampleSet x, SampleSet y, int batchSize = 32) => EvaluateAllCore(Single(x, "x"), Single(y, "y"), batchSize);
+
+    private Evaluation EvaluateAllCore(Data x, Data y, int batchSize)
     {
         RequireCompiled(nameof(Evaluate));
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"Expected a positive batch size. Received: batchSize={batchSize}.");
-        CheckData(x, y, "x", "y");
-        var ex = EvalExecutor(Math.Min(batchSize, x.Rows));
-        return EvaluateCore(ex, x, y, Math.Min(batchSize, x.Rows));
+        CheckData(x, y);
+        int cap = Math.Min(batchSize, x.Sets[0].Rows);
+        return EvaluateCore(EvalExecutor(cap), x.Sets, y.Sets, cap);
     }
 
-    /// <summary>The model's output for every sample of <paramref name="x"/>, computed in batches.</summary>
+    /// <summary>The model's output for every sample of <paramref name="x"/>, computed in batches (one input, one output).</summary>
     /// <returns>A tensor of shape (samples, …output shape).</returns>
+    /// <exception cref="NotSupportedException">The model has several inputs or outputs: use <see cref="PredictAll(IReadOnlyList{SampleSet}, int)"/>.</exception>
     public Tensor Predict(SampleSet x, int batchSize = 32)
     {
-        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"Expected a positive batch size. Received: batchSize={batchSize}.");
         if (_inputs.Length != 1 || _outputs.Length != 1)
-            throw new NotSupportedException($"Model '{Name}' has {_inputs.Length} inputs and {_outputs.Length} outputs; Predict supports one of each.");
-        CheckData(x, null, "x", "");
-        int n = x.Rows, cap = Math.Min(batchSize, n);
+            throw new NotSupportedException($"Model '{Name}' has {_inputs.Length} inputs and {_outputs.Length} outputs; Predict supports one of each (PredictAll returns every output).");
+        return PredictCore(Single(x, "x"), batchSize)[0];
+    }
+
+    /// <summary>Every output of the model for every sample of <paramref name="x"/> (a model with one input), in output order.</summary>
+    public IReadOnlyList<Tensor> PredictAll(SampleSet x, int batchSize = 32) => PredictCore(Single(x, "x"), batchSize);
+
+    /// <summary>Every output of the model for the samples of <paramref name="x"/> (one set per input), in output order.</summary>
+    public IReadOnlyList<Tensor> PredictAll(IReadOnlyList<SampleSet> x, int batchSize = 32) => PredictCore(Named(x, "x"), batchSize);
+
+    private Tensor[] PredictCore(Data x, int batchSize)
+    {
+        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"Expected a positive batch size. Received: batchSize={batchSize}.");
+        CheckData(x, null);
+        var xs = x.Sets;
+        int n = xs[0].Rows, cap = Math.Min(batchSize, n);
         var ex = EvalExecutor(cap);
-        var outShape = _outputs[0].ShapeArray;
-        var result = new Tensor([n, .. outShape]);
-        int outSize = ex.OutputSize, inSize = ex.InputSize(0);
+        ex.Reseed(0); // layers that draw at inference (a VAE's sampling) give the same result on every call
+        var results = _outputs.Select(o => new Tensor([n, .. o.ShapeArray])).ToArray();
         for (int start = 0; start < n; start += cap)
         {
             int count = Math.Min(cap, n - start);
-            x.CopyRows(start, count, ex.Input(0, count));
+            for (int i = 0; i < xs.Count; i++) xs[i].CopyRows(start, count, ex.Input(i, count));
             ex.Forward(count, training: false);
-            ex.Output(count).CopyTo(result.Span.Slice(start * outSize, count * outSize));
+            for (int j = 0; j < results.Length; j++)
+            {
+                int size = ex.OutputSize(j);
+                ex.Output(j, count).CopyTo(results[j].Span.Slice(start * size, count * size));
+            }
         }
-        return result;
+        return results;
     }
 
     /// <summary>Copies of every weight's values, in <see cref="Weights"/> order (Keras's <c>get_weights</c>).</summary>
@@ -262,69 +456,76 @@ public partial class Model
     /// <summary>
     /// Plans (or reuses) what runs Fit's and TrainOnBatch's steps: a <see cref="DataParallelStep"/> over the cores for
     /// the library's sample sets, whose rows can be read from several threads at once; one executor otherwise.
-    /// Reused across calls: fresh buffers cost a page fault per 4 KB on first touch (~8 ms for batch 256 here).
+    /// Reused across calls: fresh buffers cost a page fault per 4 KB on first touch.
     /// </summary>
-    private void PlanStep(SampleSet x, SampleSet y, int capacity, bool exact, ulong seed, bool targetsAreInput)
+    private void PlanStep(IReadOnlyList<SampleSet> xs, IReadOnlyList<SampleSet> ys, int capacity, bool exact, ulong seed, int[] targetInputs)
     {
         int replicas = (int)Math.Min(Kernels.ComputePool.Shared.Threads, capacity / Math.Max(1L, ParallelStepMinRows));
-        // Replicas run layers on several threads at once and read rows concurrently: only for the library's own
-        // layers (stateless between calls) and sample sets; a user's layer or SampleSet keeps the one-executor path.
-        _stepIsParallel = replicas > 1 && x is Tensor or ByteTensor && y is Tensor or ByteTensor && OnlyBuiltInLayers();
+        // Replicas read rows from several threads at once: only the library's sample sets promise that is safe.
+        // Layers are safe by contract (no per-call state in fields; see Layer), the user's as well as ours.
+        _stepIsParallel = replicas > 1 && AllLibrarySets(xs) && AllLibrarySets(ys);
         if (_stepIsParallel)
         {
             if (_parallelStep is null || !ReferenceEquals(_parallelStep.Store, _store) ||
                 (exact ? _parallelStep.Capacity != capacity : _parallelStep.Capacity < capacity) || _parallelStep.Replicas != replicas)
-                _parallelStep = new DataParallelStep(this, capacity, _loss!, seed, _store!, replicas);
-            _parallelStep.TargetsAreInput = targetsAreInput;
+                _parallelStep = new DataParallelStep(this, capacity, _losses!, _lossWeights, seed, _store!, replicas);
+            _parallelStep.SetTargetInputs(targetInputs);
         }
         else
         {
             if (_batchExecutor is null || (exact ? _batchExecutor.Capacity != capacity : _batchExecutor.Capacity < capacity))
-                _batchExecutor = new GraphExecutor(this, capacity, withGradients: true, _loss, seed);
-            _batchExecutor.TargetsAreInput = targetsAreInput;
+                _batchExecutor = new GraphExecutor(this, capacity, withGradients: true, _losses, _lossWeights, seed);
+            for (int j = 0; j < targetInputs.Length; j++) _batchExecutor.SetTargetInput(j, targetInputs[j]);
+        }
+        static bool AllLibrarySets(IReadOnlyList<SampleSet> sets)
+        {
+            for (int i = 0; i < sets.Count; i++) if (sets[i] is not (Tensor or ByteTensor)) return false;
+            return true;
         }
     }
 
-    private bool OnlyBuiltInLayers()
-    {
-        foreach (var layer in _layers)
-            if (layer.GetType().Assembly != typeof(Layers.Layer).Assembly) return false;
-        return true;
-    }
-
     /// <summary>
-    /// Every weight's gradient of the total loss on rows <c>order[start..start+count)</c> of (x, y) (rows
-    /// <c>[start, start+count)</c> without an order), by the step <see cref="PlanStep"/> chose; returns that total.
+    /// Every weight's gradient of the total loss on rows <c>order[start..start+count)</c> (rows
+    /// <c>[start, start+count)</c> without an order), by the step <see cref="PlanStep"/> chose; returns that total and
+    /// leaves its parts in <see cref="_stepOutputLosses"/>, <see cref="_stepPenalty"/> and <see cref="_stepAdded"/>.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
-    private double BatchGradients(SampleSet x, SampleSet y, int[]? order, int start, int count, out double penalty)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private double BatchGradients(IReadOnlyList<SampleSet> xs, IReadOnlyList<SampleSet> ys, int[]? order, int start, int count)
     {
         if (_stepIsParallel)
         {
-            double data = _parallelStep!.Run(x, y, order, start, count, out double activity);
-            _pendingPartials = _parallelStep.Partials; // the optimizer adds them as it updates
-            penalty = activity + WeightPenalty();
-            double total = data + penalty;
+            var step = _parallelStep!;
+            double data = step.Run(xs, ys, order, start, count);
+            _pendingPartials = step.Partials; // the optimizer adds them as it updates
+            step.OutputLosses.CopyTo(_stepOutputLosses, 0);
+            _stepPenalty = step.Penalty + WeightPenalty();
+            _stepAdded = step.AddedLoss;
+            double total = data + _stepPenalty + _stepAdded;
             if (double.IsFinite(total)) AddWeightPenaltyGradients();
             return total;
         }
         var ex = _batchExecutor!;
-        if (order is not null) x.CopyRows(order.AsSpan(start, count), ex.Input(0, count));
-        else x.CopyRows(start, count, ex.Input(0, count));
-        if (!ex.TargetsAreInput)
+        for (int i = 0; i < xs.Count; i++)
         {
-            if (order is not null) y.CopyRows(order.AsSpan(start, count), ex.Targets);
-            else y.CopyRows(start, count, ex.Targets);
+            if (order is not null) xs[i].CopyRows(order.AsSpan(start, count), ex.Input(i, count));
+            else xs[i].CopyRows(start, count, ex.Input(i, count));
         }
-        return ComputeGradients(ex, count, out penalty);
+        for (int j = 0; j < ys.Count; j++)
+        {
+            if (ex.TargetInput(j) >= 0) continue;
+            if (order is not null) ys[j].CopyRows(order.AsSpan(start, count), ex.Targets(j));
+            else ys[j].CopyRows(start, count, ex.Targets(j));
+        }
+        return ComputeStepGradients(ex, count);
     }
 
     /// <summary>One optimizer step with the gradients in the store, unless <paramref name="total"/> (the batch's loss) is not finite.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private double Step(double total, float[]? lastGood)
     {
         var partials = _pendingPartials;
         _pendingPartials = null;
+        _gradientsReady = false;
         if (!double.IsFinite(total)) return total;
         if (lastGood is null)
         {
@@ -346,16 +547,18 @@ public partial class Model
 
     /// <summary>
     /// Forward and backward on the batch already in the executor: fills every weight's gradient of the total
-    /// loss (data loss + activity and weight penalties) and returns that total. Skips backward when it is not finite.
+    /// loss (data losses + penalties + added losses) and returns that total. Skips backward when it is not finite.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
-    internal double ComputeGradients(GraphExecutor ex, int count, out double penalty)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    internal double ComputeStepGradients(GraphExecutor ex, int count)
     {
         _store!.Grads.AsSpan().Clear();
         ex.Forward(count, training: true, needOutput: false);
-        double loss = ex.ComputeLoss(_loss!, count, withGradient: true);
-        penalty = ex.Penalty + WeightPenalty();
-        double total = loss + penalty;
+        double data = ex.ComputeLosses(count, withGradient: true);
+        ex.OutputLosses.CopyTo(_stepOutputLosses, 0);
+        _stepPenalty = ex.Penalty + WeightPenalty();
+        _stepAdded = ex.AddedLoss;
+        double total = data + _stepPenalty + _stepAdded;
         if (!double.IsFinite(total)) return total;
         ex.Backward(count);
         AddWeightPenaltyGradients();
@@ -375,7 +578,7 @@ public partial class Model
     internal double ComputeTotalLoss(GraphExecutor ex, int count)
     {
         ex.Forward(count, training: true, needOutput: false);
-        return ex.ComputeLoss(_loss!, count, withGradient: false) + ex.Penalty + WeightPenalty();
+        return ex.ComputeLosses(count, withGradient: false) + ex.Penalty + ex.AddedLoss + WeightPenalty();
     }
 
     /// <summary>One optimizer step with the gradients already computed (benchmarks time the phases apart).</summary>
@@ -386,7 +589,7 @@ public partial class Model
     {
         RequireCompiled("training");
         EnsureStore();
-        return new DataParallelStep(this, capacity, _loss!, seed, _store!, Math.Min(Kernels.ComputePool.Shared.Threads, Math.Max(1, capacity / ParallelStepMinRows)));
+        return new DataParallelStep(this, capacity, _losses!, _lossWeights, seed, _store!, Math.Min(Kernels.ComputePool.Shared.Threads, Math.Max(1, capacity / ParallelStepMinRows)));
     }
 
     /// <summary>Plans a training executor for tests and moves the weights into this model's store.</summary>
@@ -394,10 +597,10 @@ public partial class Model
     {
         RequireCompiled("training");
         EnsureStore();
-        return new GraphExecutor(this, capacity, withGradients: true, _loss, seed);
+        return new GraphExecutor(this, capacity, withGradients: true, _losses, _lossWeights, seed);
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private double WeightPenalty()
     {
         double p = 0;
@@ -405,29 +608,34 @@ public partial class Model
         return p;
     }
 
-    private (double Loss, double Penalty) EvaluateCore(GraphExecutor ex, SampleSet x, SampleSet y, int batchSize)
+    private Evaluation EvaluateCore(GraphExecutor ex, IReadOnlyList<SampleSet> xs, IReadOnlyList<SampleSet> ys, int batchSize)
     {
-        int n = x.Rows;
-        double weightPenalty = WeightPenalty(), lossSum = 0, penaltySum = 0;
-        ex.TargetsAreInput = SameData(x, y, compareContent: true);
+        int n = xs[0].Rows;
+        double weightPenalty = WeightPenalty(), lossSum = 0, penaltySum = 0, addedSum = 0;
+        var outputSums = new double[_outputs.Length];
+        var sources = TargetSources(xs, ys, compareContent: true);
+        for (int j = 0; j < sources.Length; j++) ex.SetTargetInput(j, sources[j]);
+        ex.Reseed(0);
         for (int start = 0; start < n; start += batchSize)
         {
             int count = Math.Min(batchSize, n - start);
-            x.CopyRows(start, count, ex.Input(0, count));
-            if (!ex.TargetsAreInput) y.CopyRows(start, count, ex.Targets);
+            for (int i = 0; i < xs.Count; i++) xs[i].CopyRows(start, count, ex.Input(i, count));
+            for (int j = 0; j < ys.Count; j++) if (sources[j] < 0) ys[j].CopyRows(start, count, ex.Targets(j));
             ex.Forward(count, training: false, needOutput: false);
-            double loss = ex.ComputeLoss(_loss!, count, withGradient: false);
+            double data = ex.ComputeLosses(count, withGradient: false);
             double penalty = ex.Penalty + weightPenalty;
-            lossSum += (loss + penalty) * count;
+            lossSum += (data + penalty + ex.AddedLoss) * count;
             penaltySum += penalty * count;
+            addedSum += ex.AddedLoss * count;
+            for (int j = 0; j < outputSums.Length; j++) outputSums[j] += ex.OutputLosses[j] * count;
         }
-        return (lossSum / n, penaltySum / n);
+        return new Evaluation(lossSum / n, outputSums.Select(s => s / n).ToArray(), penaltySum / n, addedSum / n);
     }
 
     private GraphExecutor EvalExecutor(int capacity)
     {
         if (_evalExecutor is null || _evalExecutor.Capacity < capacity)
-            _evalExecutor = new GraphExecutor(this, capacity, withGradients: false, _loss, 0);
+            _evalExecutor = new GraphExecutor(this, capacity, withGradients: false, _losses, _losses is null ? null : _lossWeights, 0);
         return _evalExecutor;
     }
 
@@ -459,12 +667,26 @@ public partial class Model
     }
 
     /// <summary>
-    /// Whether y is x (an autoencoder's targets), so the loss can read the input buffer. With
-    /// <paramref name="compareContent"/> equal copies count too (<c>Fit(xs, xs)</c> on a <c>float[,]</c> converts it twice);
-    /// that one vectorised pass per Fit saves a copy of every batch.
+    /// For each output, the input whose data are its targets (an autoencoder's), or −1, so the loss can read the
+    /// input buffer. With <paramref name="compareContent"/> equal copies count too (<c>Fit(xs, xs)</c> on a
+    /// <c>float[,]</c> converts it twice); that one vectorised pass per Fit saves a copy of every batch.
     /// </summary>
-    private bool SameData(SampleSet x, SampleSet y, bool compareContent = false) =>
-        _inputs[0].Size == _outputs[0].Size && x.Rows == y.Rows && x.RowSize == y.RowSize &&
+    private int[] TargetSources(IReadOnlyList<SampleSet> xs, IReadOnlyList<SampleSet> ys, bool compareContent)
+    {
+        var sources = _targetSources.Length == ys.Count ? _targetSources : _targetSources = new int[ys.Count];
+        for (int j = 0; j < ys.Count; j++)
+        {
+            sources[j] = -1;
+            for (int i = 0; i < xs.Count && sources[j] < 0; i++)
+                if (_inputs[i].Size == _outputs[j].Size && SameData(xs[i], ys[j], compareContent)) sources[j] = i;
+        }
+        return sources;
+    }
+
+    private int[] _targetSources = [];
+
+    private static bool SameData(SampleSet x, SampleSet y, bool compareContent) =>
+        x.Rows == y.Rows && x.RowSize == y.RowSize &&
         (ReferenceEquals(x, y) || (x, y) switch
         {
             (Tensor a, Tensor b) => ReferenceEquals(a.Data, b.Data) || compareContent && a.Span.SequenceEqual(b.Span),
@@ -472,26 +694,47 @@ public partial class Model
             _ => false,
         });
 
-    private void CheckData(SampleSet x, SampleSet? y, string xName, string yName)
+    /// <summary>Checks one set per input (and per output, when <paramref name="y"/> is given): counts, sizes, sample counts, finite values.</summary>
+    private void CheckData(Data x, Data? y)
     {
-        ArgumentNullException.ThrowIfNull(x, xName);
-        if (x.Shape.Count == 0 || x.Rows == 0)
-            throw new ArgumentException($"{xName} is empty: received shape {ShapeUtil.Format(x.Shape.ToArray())}.");
-        var input = _inputs[0];
-        if (x.RowSize != input.Size)
-            throw new ArgumentException(
-                $"Model '{Name}' input {input.Name} expects {input.Size} features per sample {ShapeUtil.FormatBatch(input.ShapeArray)}, " +
-                $"received {x.RowSize} ({xName} has shape {ShapeUtil.Format(x.Shape.ToArray())}).");
-        CheckFinite(x, xName);
-        if (y is null) return;
-        var output = _outputs[0];
-        if (y.Shape.Count == 0 || y.Rows != x.Rows)
-            throw new ArgumentException($"{xName} has {x.Rows} samples but {yName} has {(y.Shape.Count == 0 ? 0 : y.Rows)}.");
-        if (y.RowSize != output.Size)
-            throw new ArgumentException(
-                $"Model '{Name}' output {output.Name} has {output.Size} values per sample {ShapeUtil.FormatBatch(output.ShapeArray)}, " +
-                $"but {yName} has {y.RowSize} (shape {ShapeUtil.Format(y.Shape.ToArray())}).");
-        CheckFinite(y, yName);
+        if (x.Sets.Count != _inputs.Length)
+            throw new ArgumentException($"Model '{Name}' has {_inputs.Length} input(s) ({string.Join(", ", _inputs.Select(i => i.Name))}); received {x.Sets.Count} input set(s).");
+        for (int i = 0; i < x.Sets.Count; i++)
+        {
+            var set = x.Sets[i];
+            string name = x.NameOf(i);
+            ArgumentNullException.ThrowIfNull(set, name);
+            if (set.Shape.Count == 0 || set.Rows == 0)
+                throw new ArgumentException($"{name} is empty: received shape {ShapeUtil.Format(set.Shape.ToArray())}.");
+            var input = _inputs[i];
+            if (set.RowSize != input.Size)
+                throw new ArgumentException(
+                    $"Model '{Name}' input {input.Name} expects {input.Size} features per sample {ShapeUtil.FormatBatch(input.ShapeArray)}, " +
+                    $"received {set.RowSize} ({name} has shape {ShapeUtil.Format(set.Shape.ToArray())}).");
+            if (set.Rows != x.Sets[0].Rows)
+                throw new ArgumentException($"{x.NameOf(0)} has {x.Sets[0].Rows} samples but {name} has {set.Rows}.");
+            CheckFinite(set, name);
+        }
+        if (y is not { } targets) return;
+        if (targets.Sets.Count != _outputs.Length)
+            throw new ArgumentException($"Model '{Name}' has {_outputs.Length} output(s) ({string.Join(", ", _outputs.Select(o => o.Name))}); received {targets.Sets.Count} target set(s).");
+        int rows = x.Sets[0].Rows;
+        for (int j = 0; j < targets.Sets.Count; j++)
+        {
+            var set = targets.Sets[j];
+            string name = targets.NameOf(j);
+            ArgumentNullException.ThrowIfNull(set, name);
+            if (set.Shape.Count == 0 || set.Rows != rows)
+                throw new ArgumentException($"{x.NameOf(0)} has {rows} samples but {name} has {(set.Shape.Count == 0 ? 0 : set.Rows)}.");
+            var output = _outputs[j];
+            if (set.RowSize != output.Size)
+                throw new ArgumentException(
+                    $"Model '{Name}' output {output.Name} has {output.Size} values per sample {ShapeUtil.FormatBatch(output.ShapeArray)}, " +
+                    $"but {name} has {set.RowSize} (shape {ShapeUtil.Format(set.Shape.ToArray())}).");
+            bool isAnInput = false;
+            for (int i = 0; i < x.Sets.Count; i++) isAnInput |= ReferenceEquals(x.Sets[i], set);
+            if (!isAnInput) CheckFinite(set, name);
+        }
     }
 
     /// <summary>One pass over the data, once per call of Fit/Evaluate/Predict; bytes need none.</summary>

@@ -13,8 +13,8 @@ public class ModelGradientTests
         var x = Synthetic.Uniform(batch * model.Inputs[0].Size, seed, 0, 1);
         var y = Synthetic.Uniform(batch * model.Outputs[0].Size, seed + 1, 0, 1);
         x.CopyTo(ex.Input(0, batch));
-        y.CopyTo(ex.Targets, 0);
-        model.ComputeGradients(ex, batch, out _);
+        y.CopyTo(ex.Targets(0), 0);
+        model.ComputeStepGradients(ex, batch);
         var analytic = model.Weights.Select(w => w.Grads.ToArray()).ToArray();
         double Loss()
         {

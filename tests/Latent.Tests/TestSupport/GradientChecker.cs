@@ -42,7 +42,8 @@ internal static class GradientChecker
     }
 
     /// <summary>
-    /// Checks one layer call in isolation: loss <c>L = Σ wᵢ·yᵢ + auxiliary loss</c> with fixed random w, so
+    /// Checks one layer call in isolation (with its declared output activation applied as the executor does):
+    /// loss <c>L = Σ wᵢ·yᵢ + added loss</c> with fixed random w, so
     /// ∂L/∂y = w; compares ∂L/∂x and ∂L/∂(each weight) with central differences.
     /// </summary>
     public static List<GradientReport> CheckLayer(Layer layer, int[] inputShape, int batch, int seed,
@@ -52,16 +53,20 @@ internal static class GradientChecker
         var inBuf = new TensorBuffer(inputShape, batch, withGrad: true);
         var outBuf = new TensorBuffer(output.ShapeArray, batch, withGrad: true);
         int ws = layer.WorkspacePerSample([inputShape], output.ShapeArray);
-        var ctx = new NodeContext([inBuf], outBuf, [true], ws, batch, (ulong)seed) { Batch = batch, Training = training };
+        var ctx = new NodeContext([inBuf], outBuf, [true], ws, batch, (ulong)seed) { Batch = batch, FullBatch = batch, Training = training };
+        var activation = layer.OutputActivation;
         var x = Synthetic.Uniform(inBuf.Value.Length, seed);
         for (int i = 0; i < x.Length; i++) inBuf.Value[i] = input is null ? x[i] : input(i);
         var w = Synthetic.Uniform(outBuf.Value.Length, seed + 1);
 
         double Loss()
         {
-            ctx.Rng = new Rng((ulong)seed); // same dropout mask every time
+            ctx.Random.Reset((ulong)seed); // same random numbers every time
+            ctx.Random.BeginStep(0, batch);
+            ctx.AddedLoss = 0;
             layer.Forward(ctx);
-            double s = ctx.AuxiliaryLoss;
+            if (activation is not null) activation.Forward(ctx.OutputValues, ctx.OutputValues, outBuf.SampleShape[^1]);
+            double s = ctx.AddedLoss;
             var y = ctx.OutputValues;
             for (int i = 0; i < y.Length; i++) s += (double)w[i] * y[i];
             return s;
@@ -71,6 +76,7 @@ internal static class GradientChecker
         w.CopyTo(outBuf.Grad!, 0);
         Array.Clear(inBuf.Grad!);
         foreach (var wt in layer.Weights) wt.Grads.Clear();
+        if (activation is not null) activation.Backward(ctx.OutputValues, ctx.OutputGrad, ctx.OutputGrad, outBuf.SampleShape[^1]);
         layer.Backward(ctx);
 
         var reports = new List<GradientReport>
