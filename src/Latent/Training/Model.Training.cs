@@ -447,6 +447,9 @@ public partial class Model
         foreach (var w in _weights) { snapshot.AsSpan(o, w.Length).CopyTo(w.Values); o += w.Length; }
     }
 
+    /// <summary>Whether the last planned training step is the data-parallel one (tests).</summary>
+    internal bool StepIsParallel => _stepIsParallel;
+
     /// <summary>
     /// Fewest samples per core in a data-parallel step (a test knob): smaller shares make multiplies too thin to run
     /// well, and every replica costs a gradient array. A batch of 32 on 2 cores splits in two; on 64 cores, in four.

@@ -44,3 +44,45 @@ public class ContractTests
         Assert.Contains("Total params: 50,992", summary.ToString());
     }
 }
+
+/// <summary>The code from the "Engine 2" issue, compiled and run as written on a slice of MNIST.</summary>
+public class Engine2ContractTests
+{
+    [Fact]
+    public void TwoOutputModelCodeRunsAsWritten()
+    {
+        var (trainAll, _, testAll, _) = Latent.Datasets.Mnist.Load();
+        Tensor xTrain = trainAll.SliceRows(0, 1024), xTest = testAll.SliceRows(0, 200);
+        string path = Path.Combine(Path.GetTempPath(), $"two-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            var input = Input.Create(784);
+            var code  = new Dense(32, activation: "relu", kernelInitializer: "orthogonal", biasInitializer: "constant").Apply(input);
+            var a = new Dense(784, activation: "sigmoid", kernelInitializer: "he_normal", name: "bce_out").Apply(code);
+            var b = new Dense(784, activation: "sigmoid", kernelInitializer: "lecun_normal", name: "mse_out").Apply(code);
+            var model = new Model([input], [a, b]);
+            model.Compile(optimizer: "adam",
+                          losses: [new Latent.Losses.BinaryCrossentropy(reduction: Latent.Losses.LossReduction.SumOverFeatures), new Latent.Losses.MeanSquaredError()],
+                          lossWeights: [1.0, 100.0]);
+            History history = model.Fit([xTrain], [xTrain, xTrain], epochs: 3, batchSize: 64, seed: 1, verbose: 0);
+            IReadOnlyList<Tensor> outputs = model.PredictAll(xTest);         // one tensor per output, in order
+            model.Save(path);
+            IReadOnlyList<Tensor> again = Model.Load(path).PredictAll(xTest);   // bit-identical
+
+            Assert.Equal(2, outputs.Count);
+            Assert.Equal([200, 784], outputs[0].Shape);
+            Assert.Equal([200, 784], outputs[1].Shape);
+            for (int j = 0; j < 2; j++) Assert.Equal(outputs[j].Span.ToArray(), again[j].Span.ToArray());
+            var bce = history.OutputLosses["bce_out_loss"];
+            var mse = history.OutputLosses["mse_out_loss"];
+            for (int e = 0; e < 3; e++) Assert.Equal(history.Loss[e], bce[e] + 100 * mse[e], 6);
+            Assert.True(bce[^1] < bce[0] && mse[^1] < mse[0], $"bce {bce[0]} -> {bce[^1]}, mse {mse[0]} -> {mse[^1]}");
+            Assert.InRange(bce[0], 50, 600);        // summed over 784 pixels: ~784 × a per-pixel loss
+            Assert.InRange(mse[0], 0.001, 0.3);     // a mean over pixels (sigmoid outputs start near 0.5)
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}

@@ -22,6 +22,54 @@ public class LossTests
         Assert.True(report.Passed, report.Message);
     }
 
+    private static Loss Summed(string name) => name switch
+    {
+        "binary_crossentropy" => new BinaryCrossentropy(reduction: LossReduction.SumOverFeatures),
+        "mean_squared_error" => new MeanSquaredError(LossReduction.SumOverFeatures),
+        _ => new MeanAbsoluteError(LossReduction.SumOverFeatures),
+    };
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void SumOverFeaturesIsTheMeanTimesTheFeaturesWithItsGradient(string name)
+    {
+        // 5 samples of 12 features: summed over each sample's 12, averaged over the 5 = 12 × the mean over all 60.
+        var mean = Loss.Get(name);
+        var summed = Summed(name);
+        var p = Synthetic.Uniform(60, 5, 0.05f, 0.95f);
+        var t = Synthetic.Uniform(60, 6, 0f, 1f);
+        var gMean = new float[60];
+        var gSum = new float[60];
+        double m = mean.Compute(p, t, gMean, samples: 5);
+        double s = summed.Compute(p, t, gSum, samples: 5);
+        Assert.Equal(12 * m, s, 9);
+        for (int i = 0; i < 60; i++) Assert.True(Math.Abs(12 * gMean[i] - gSum[i]) <= 1e-5 * (1 + Math.Abs(gSum[i])), $"[{i}]: {12 * gMean[i]} vs {gSum[i]}");
+        var report = GradientChecker.Compare(name + " summed", p, gSum, () => summed.Compute(p, t, Span<float>.Empty, samples: 5), h: 1e-3);
+        Assert.True(report.Passed, report.Message);
+        Assert.Throws<ArgumentException>(() => summed.Compute(p, t, Span<float>.Empty, samples: 7)); // 60 values are not 7 equal samples
+    }
+
+    [Fact]
+    public void TheReductionIsSavedWithTheModel()
+    {
+        Randomness.SetSeed(4);
+        var input = Latent.Layers.Input.Create(6);
+        var model = new Model(input, new Latent.Layers.Dense(6, "sigmoid").Apply(input));
+        model.Compile("adam", new BinaryCrossentropy(reduction: LossReduction.SumOverFeatures));
+        string path = Path.Combine(Path.GetTempPath(), $"reduction-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            model.Save(path);
+            var loss = Model.Load(path).Loss!;
+            Assert.IsType<BinaryCrossentropy>(loss);
+            Assert.Equal(LossReduction.SumOverFeatures, loss.Reduction);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public void BinaryCrossentropyFromLogitsMatchesFiniteDifferencesAndTheProbabilityForm()
     {

@@ -43,20 +43,31 @@ internal static class GradientChecker
 
     /// <summary>
     /// Checks one layer call in isolation (with its declared output activation applied as the executor does):
-    /// loss <c>L = Σ wᵢ·yᵢ + added loss</c> with fixed random w, so
-    /// ∂L/∂y = w; compares ∂L/∂x and ∂L/∂(each weight) with central differences.
+    /// loss <c>L = Σ wᵢ·yᵢ + added loss</c> with fixed random w, so ∂L/∂y = w; compares ∂L/∂x and
+    /// ∂L/∂(each weight) with central differences.
     /// </summary>
     public static List<GradientReport> CheckLayer(Layer layer, int[] inputShape, int batch, int seed,
+                                                  bool training = false, Func<int, float>? input = null) =>
+        CheckLayer(layer, [inputShape], batch, seed, training, input);
+
+    /// <summary>As above for a layer of several inputs; <paramref name="input"/> maps (flat index) to a value for every input.</summary>
+    public static List<GradientReport> CheckLayer(Layer layer, int[][] inputShapes, int batch, int seed,
                                                   bool training = false, Func<int, float>? input = null)
     {
-        var output = layer.Apply(Input.Create(inputShape));
-        var inBuf = new TensorBuffer(inputShape, batch, withGrad: true);
+        var output = layer.Apply(inputShapes.Select(s => Input.Create(s)).ToArray());
+        var inBufs = inputShapes.Select(s => new TensorBuffer(s, batch, withGrad: true)).ToArray();
         var outBuf = new TensorBuffer(output.ShapeArray, batch, withGrad: true);
-        int ws = layer.WorkspacePerSample([inputShape], output.ShapeArray);
-        var ctx = new NodeContext([inBuf], outBuf, [true], ws, batch, (ulong)seed) { Batch = batch, FullBatch = batch, Training = training };
+        int ws = layer.WorkspacePerSample(inputShapes, output.ShapeArray);
+        var ctx = new NodeContext(inBufs, outBuf, inBufs.Select(_ => true).ToArray(), ws, batch, (ulong)seed)
+        {
+            Batch = batch, FullBatch = batch, Training = training,
+        };
         var activation = layer.OutputActivation;
-        var x = Synthetic.Uniform(inBuf.Value.Length, seed);
-        for (int i = 0; i < x.Length; i++) inBuf.Value[i] = input is null ? x[i] : input(i);
+        for (int b = 0; b < inBufs.Length; b++)
+        {
+            var x = Synthetic.Uniform(inBufs[b].Value.Length, seed + 10 * b);
+            for (int i = 0; i < x.Length; i++) inBufs[b].Value[i] = input is null ? x[i] : input(i);
+        }
         var w = Synthetic.Uniform(outBuf.Value.Length, seed + 1);
 
         double Loss()
@@ -74,15 +85,14 @@ internal static class GradientChecker
 
         Loss();
         w.CopyTo(outBuf.Grad!, 0);
-        Array.Clear(inBuf.Grad!);
+        foreach (var b in inBufs) Array.Clear(b.Grad!);
         foreach (var wt in layer.Weights) wt.Grads.Clear();
         if (activation is not null) activation.Backward(ctx.OutputValues, ctx.OutputGrad, ctx.OutputGrad, outBuf.SampleShape[^1]);
         layer.Backward(ctx);
 
-        var reports = new List<GradientReport>
-        {
-            Compare($"{layer.Name} dx", inBuf.Value, (float[])inBuf.Grad!.Clone(), Loss),
-        };
+        var reports = new List<GradientReport>();
+        for (int b = 0; b < inBufs.Length; b++)
+            reports.Add(Compare($"{layer.Name} dx{b}", inBufs[b].Value, (float[])inBufs[b].Grad!.Clone(), Loss));
         foreach (var wt in layer.Weights)
             reports.Add(Compare($"d{wt.Name}", wt.Values, wt.Grads.ToArray(), Loss));
         return reports;

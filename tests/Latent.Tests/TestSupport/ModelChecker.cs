@@ -1,0 +1,36 @@
+namespace Latent.Tests.TestSupport;
+
+/// <summary>Whole-model checks through the training executor: gradients of the total loss against central differences.</summary>
+internal static class ModelChecker
+{
+    /// <summary>
+    /// Compiles nothing: <paramref name="model"/> must be compiled. Fills each input and target with values in
+    /// (0, 1), computes every weight's gradient of the total loss (data losses, penalties, added losses) and
+    /// compares it with central differences, reseeding the random streams so every evaluation draws alike.
+    /// </summary>
+    public static void CheckGradients(Model model, int batch, int seed, double h = 1e-2, double atol = 5e-3, double scale = 1000)
+    {
+        var ex = model.CreateTrainingExecutor(batch, (ulong)seed);
+        for (int i = 0; i < model.Inputs.Count; i++)
+            Synthetic.Uniform(batch * model.Inputs[i].Size, seed + i, 0, 1).CopyTo(ex.Input(i, batch));
+        for (int j = 0; j < model.Outputs.Count; j++)
+            Synthetic.Uniform(batch * model.Outputs[j].Size, seed + 100 + j, 0.05f, 0.95f).CopyTo(ex.Targets(j), 0);
+        ex.Reseed((ulong)seed);
+        double total = model.ComputeStepGradients(ex, batch);
+        Assert.True(double.IsFinite(total));
+        var analytic = model.Weights.Select(w => w.Grads.ToArray()).ToArray();
+        double Loss()
+        {
+            ex.Reseed((ulong)seed);
+            return model.ComputeTotalLoss(ex, batch) * scale; // scaled so gradients are O(1) for the absolute tolerance
+        }
+        Assert.Equal(total * scale, Loss(), 6);
+        for (int i = 0; i < model.Weights.Count; i++)
+        {
+            var w = model.Weights[i];
+            if (!w.Trainable) continue;
+            var report = GradientChecker.Compare(w.Name, w.Values, analytic[i].Select(v => (float)(v * scale)).ToArray(), Loss, h: h, atol: atol);
+            Assert.True(report.Passed, report.Message);
+        }
+    }
+}
