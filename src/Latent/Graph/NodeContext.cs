@@ -118,7 +118,7 @@ public sealed class NodeContext
     /// The layer writes the matching gradient in Backward: <c>MeanScale · ∂kᵢ/∂x</c> into the input gradients (and
     /// its weights' gradients). <c>History.AddedLoss</c> records these terms apart from the data loss.
     /// </summary>
-    /// <exception cref="ArgumentException">Called outside a running batch.</exception>
+    /// <exception cref="InvalidOperationException">Called outside a running batch.</exception>
     public void AddLoss(double value)
     {
         if (Batch <= 0) throw new InvalidOperationException("AddLoss is for a layer's Forward, while a batch runs.");

@@ -63,7 +63,7 @@ internal static class Simd
 
     /// <summary>
     /// <c>sum[j] += Σ_r x[r, j]</c> over a rows × F matrix: column blocks of 64 stay in four registers while
-    /// the rows stream past, so x is read once and sum written once per block.
+    /// the rows stream past (32 in four on AVX2), so x is read once and sum written once per block.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public static unsafe void AccumulateColumnSums(ReadOnlySpan<float> x, Span<float> sum, int rows)
@@ -93,6 +93,29 @@ internal static class Simd
                     var a = Vector512<float>.Zero;
                     for (int r = 0; r < rows; r++) a += Vector512.Load(px + (long)r * f + j);
                     (Vector512.Load(ps + j) + a).Store(ps + j);
+                }
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                for (; j <= f - 32; j += 32)
+                {
+                    Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                    float* p = px + j;
+                    for (int r = 0; r < rows; r++, p += f)
+                    {
+                        a0 += Vector256.Load(p); a1 += Vector256.Load(p + 8);
+                        a2 += Vector256.Load(p + 16); a3 += Vector256.Load(p + 24);
+                    }
+                    (Vector256.Load(ps + j) + a0).Store(ps + j);
+                    (Vector256.Load(ps + j + 8) + a1).Store(ps + j + 8);
+                    (Vector256.Load(ps + j + 16) + a2).Store(ps + j + 16);
+                    (Vector256.Load(ps + j + 24) + a3).Store(ps + j + 24);
+                }
+                for (; j <= f - 8; j += 8)
+                {
+                    var a = Vector256<float>.Zero;
+                    for (int r = 0; r < rows; r++) a += Vector256.Load(px + (long)r * f + j);
+                    (Vector256.Load(ps + j) + a).Store(ps + j);
                 }
             }
             for (; j < f; j++)
