@@ -51,6 +51,9 @@ public static class Input
     /// <summary>An input of <paramref name="size"/> features per sample: <c>Input.Create(784)</c>.</summary>
     public static SymbolicTensor Create(int size, string? name = null) => new InputLayer([size], name).Output;
 
+    /// <summary>An input of per-sample shape (d0, d1, …): <c>Input.Create(28, 28, 1)</c> for images, channels last.</summary>
+    public static SymbolicTensor Create(int d0, int d1, params int[] rest) => new InputLayer([d0, d1, .. rest]).Output;
+
     /// <summary>An input of any per-sample shape: <c>Input.Create([28, 28, 1])</c>.</summary>
     public static SymbolicTensor Create(int[] shape, string? name = null) => new InputLayer(shape, name).Output;
 }

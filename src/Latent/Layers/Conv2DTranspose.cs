@@ -1,0 +1,188 @@
+using Latent.Activations;
+using Latent.Initializers;
+using Latent.Kernels;
+using Latent.Serialization;
+
+namespace Latent.Layers;
+
+/// <summary>
+/// Transposed 2-D convolution (a "deconvolution"), channels last: the gradient of a convolution with respect to its
+/// input, used to up-sample in a decoder. Each input pixel's channels times the kernel give a kh × kw × filters
+/// window, added into the output at (stride × position) − padding. Shapes: x (B, H, W, C), K (kh, kw, filters, C)
+/// as in Keras, bias (filters,), y (B, OH, OW, filters) with Keras's sizes: "valid" <c>OH = H·sh + max(kh − sh, 0)</c>,
+/// "same" <c>OH = H·sh</c>. With Kₘ the (kh·kw·filters, C) matrix of K: <c>z = col2im(x·Kₘᵀ) + bias</c>; backward
+/// <c>Q = im2col(dz)</c>, <c>dK += Qᵀ·x</c>, <c>dbias += Σ dz</c>, <c>dx += Q·Kₘ</c>.
+/// </summary>
+public sealed class Conv2DTranspose : Layer, IConfigurableLayer<Conv2DTranspose>
+{
+    private Weight? _kernel, _bias;
+
+    /// <summary>Creates the layer (weights are made when it is first applied).</summary>
+    /// <param name="filters">Output channels.</param>
+    /// <param name="kernelSize">(kh, kw).</param>
+    /// <param name="strides">(sh, sw); (1, 1) when null.</param>
+    /// <param name="padding">"valid" or "same".</param>
+    /// <param name="activation">A Keras activation name; null for linear.</param>
+    /// <exception cref="ArgumentOutOfRangeException">filters, a kernel size or a stride that is not positive.</exception>
+    public Conv2DTranspose(int filters, (int, int) kernelSize, (int, int)? strides = null, string padding = "valid", string? activation = null,
+                           bool useBias = true, Initializer? kernelInitializer = null, Initializer? biasInitializer = null,
+                           Regularizer? kernelRegularizer = null, Regularizer? biasRegularizer = null, Regularizer? activityRegularizer = null,
+                           string? name = null) : base(name)
+    {
+        if (filters <= 0) throw new ArgumentOutOfRangeException(nameof(filters), filters, $"Expected a positive integer. Received: filters={filters}.");
+        Filters = filters;
+        KernelSize = ImageShape.Positive(kernelSize, nameof(kernelSize));
+        Strides = ImageShape.Positive(strides ?? (1, 1), nameof(strides));
+        Same = ImageShape.Padding(padding);
+        Activation = ActivationFunction.Get(activation);
+        UseBias = useBias;
+        KernelInitializer = kernelInitializer ?? new GlorotUniform();
+        BiasInitializer = biasInitializer ?? new Constant(0);
+        KernelRegularizer = kernelRegularizer;
+        BiasRegularizer = biasRegularizer;
+        ActivityRegularizer = activityRegularizer;
+    }
+
+    /// <summary>Output channels.</summary>
+    public int Filters { get; }
+    /// <summary>(kh, kw).</summary>
+    public (int, int) KernelSize { get; }
+    /// <summary>(sh, sw).</summary>
+    public (int, int) Strides { get; }
+    /// <summary>"same" padding (else "valid").</summary>
+    public bool Same { get; }
+    /// <summary>f_act.</summary>
+    public ActivationFunction Activation { get; }
+    /// <summary>Whether a bias is added.</summary>
+    public bool UseBias { get; }
+    /// <summary>Initializer of K.</summary>
+    public Initializer KernelInitializer { get; }
+    /// <summary>Initializer of the bias.</summary>
+    public Initializer BiasInitializer { get; }
+    /// <summary>Penalty on K.</summary>
+    public Regularizer? KernelRegularizer { get; }
+    /// <summary>Penalty on the bias.</summary>
+    public Regularizer? BiasRegularizer { get; }
+    /// <summary>K, shape (kh, kw, filters, C); null until built.</summary>
+    public Weight? Kernel => _kernel;
+
+    /// <inheritdoc />
+    public override ActivationFunction? OutputActivation => Activation.IsLinear ? null : Activation;
+
+    /// <summary>Keras's transposed output length along one axis and the padding of the matching forward convolution.</summary>
+    private static (int Out, int PadBefore) Axis(int n, int k, int s, bool same)
+    {
+        if (!same) return (n * s + Math.Max(k - s, 0), 0);
+        int o = n * s;
+        return (o, Math.Max((n - 1) * s + k - o, 0) / 2);
+    }
+
+    /// <summary>The convolution whose input gradient this layer computes: from the output (OH, OW, filters) to the input (H, W, C).</summary>
+    private ConvGeometry Geometry(int h, int w)
+    {
+        var (oh, pt) = Axis(h, KernelSize.Item1, Strides.Item1, Same);
+        var (ow, pl) = Axis(w, KernelSize.Item2, Strides.Item2, Same);
+        return new ConvGeometry(oh, ow, Filters, KernelSize.Item1, KernelSize.Item2, Strides.Item1, Strides.Item2, pt, pl, h, w);
+    }
+
+    /// <inheritdoc />
+    protected override void Build(IReadOnlyList<int[]> inputShapes)
+    {
+        var (_, _, c) = ImageShape.Of(this, inputShapes[0]);
+        _kernel = AddWeight("kernel", [KernelSize.Item1, KernelSize.Item2, Filters, c], KernelInitializer, KernelRegularizer);
+        if (UseBias) _bias = AddWeight("bias", [Filters], BiasInitializer, BiasRegularizer);
+    }
+
+    /// <inheritdoc />
+    protected override void ValidateInputShapes(IReadOnlyList<int[]> inputShapes)
+    {
+        var (h, w, c) = ImageShape.Of(this, inputShapes[0]);
+        if (c != _kernel!.Shape[3])
+            throw new ArgumentException($"Conv2DTranspose '{Name}' expects {_kernel.Shape[3]} input channels, received {c} (input shape {ShapeUtil.FormatBatch(inputShapes[0])}).");
+        var g = Geometry(h, w);
+        if ((long)g.H * g.W * Filters > Array.MaxLength || (long)h * w * g.PatchSize > Array.MaxLength)
+            throw new ArgumentException($"Conv2DTranspose '{Name}': input {ShapeUtil.FormatBatch(inputShapes[0])} makes an output too large for one array.");
+    }
+
+    /// <inheritdoc />
+    protected internal override int[] ComputeOutputShape(IReadOnlyList<int[]> inputShapes)
+    {
+        var (h, w, _) = ImageShape.Of(this, inputShapes[0]);
+        var g = Geometry(h, w);
+        return [g.H, g.W, Filters];
+    }
+
+    /// <inheritdoc />
+    protected internal override int WorkspacePerSample(IReadOnlyList<int[]> inputShapes, int[] outputShape)
+    {
+        var (h, w, _) = ImageShape.Of(this, inputShapes[0]);
+        return h * w * KernelSize.Item1 * KernelSize.Item2 * Filters;
+    }
+
+    /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
+    protected internal override void Forward(NodeContext ctx)
+    {
+        var s = ctx.InputShape(0);
+        int c = s[2], b = ctx.Batch;
+        var g = Geometry(s[0], s[1]);
+        int p = g.PatchSize, rows = b * g.Positions, outSize = g.H * g.W * Filters;
+        var cols = ctx.Workspace;                                   // (B·H·W, kh·kw·filters)
+        Gemm.Multiply(false, true, rows, p, c, ctx.Input(0), c, _kernel!.Values, c, cols, p, accumulate: false);
+        var y = ctx.OutputValues;
+        y.Clear();
+        for (int i = 0; i < b; i++) g.Col2ImAdd(cols.Slice(i * g.Positions * p, g.Positions * p), y.Slice(i * outSize, outSize));
+        if (_bias is not null)
+        {
+            var bias = _bias.Values;
+            for (int r = 0; r < b * g.H * g.W; r++) { var row = y.Slice(r * Filters, Filters); Simd.Add(row, bias, row); }
+        }
+    }
+
+    /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
+    protected internal override void Backward(NodeContext ctx)
+    {
+        var s = ctx.InputShape(0);
+        int c = s[2], b = ctx.Batch;
+        var g = Geometry(s[0], s[1]);
+        int p = g.PatchSize, rows = b * g.Positions, outSize = g.H * g.W * Filters;
+        var dz = ctx.OutputGrad;                                    // (B, OH, OW, filters)
+        var q = ctx.Workspace;                                      // im2col(dz): (B·H·W, kh·kw·filters)
+        for (int i = 0; i < b; i++) g.Im2Col(dz.Slice(i * outSize, outSize), q.Slice(i * g.Positions * p, g.Positions * p));
+        if (Trainable)
+        {
+            Gemm.Multiply(true, false, p, c, rows, q, p, ctx.Input(0), c, ctx.WeightGrad(_kernel!), c, accumulate: true);
+            if (_bias is not null) Simd.AccumulateColumnSums(dz, ctx.WeightGrad(_bias), b * g.H * g.W);
+        }
+        if (ctx.NeedsInputGrad(0))
+            Gemm.Multiply(false, false, rows, c, p, q, p, _kernel!.Values, c, ctx.InputGrad(0), c, accumulate: true);
+    }
+
+    /// <inheritdoc />
+    protected internal override void GetConfig(LayerConfig config)
+    {
+        config.Set("filters", Filters);
+        config.Set("kernel_size", [KernelSize.Item1, KernelSize.Item2]);
+        config.Set("strides", [Strides.Item1, Strides.Item2]);
+        config.Set("padding", ImageShape.PaddingName(Same));
+        config.Set("activation", Activation);
+        config.Set("use_bias", UseBias);
+        config.Set("kernel_initializer", KernelInitializer);
+        config.Set("bias_initializer", BiasInitializer);
+        config.Set("kernel_regularizer", KernelRegularizer);
+        config.Set("bias_regularizer", BiasRegularizer);
+        config.Set("activity_regularizer", ActivityRegularizer);
+    }
+
+    /// <inheritdoc />
+    public static Conv2DTranspose FromConfig(LayerConfig c)
+    {
+        var k = c.GetInts("kernel_size", 2);
+        var s = c.GetInts("strides", 2);
+        if (k.Length != 2 || s.Length != 2) throw new FormatException("'kernel_size' and 'strides' must hold two integers");
+        return new(c.GetInt("filters"), (k[0], k[1]), (s[0], s[1]), c.GetString("padding"), c.GetActivation("activation").Name,
+                   c.GetBool("use_bias", true), c.GetInitializer("kernel_initializer"), c.GetInitializer("bias_initializer"),
+                   c.GetRegularizer("kernel_regularizer"), c.GetRegularizer("bias_regularizer"), c.GetRegularizer("activity_regularizer"), c.Name);
+    }
+}

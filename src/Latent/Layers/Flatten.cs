@@ -1,0 +1,22 @@
+using Latent.Serialization;
+
+namespace Latent.Layers;
+
+/// <summary>Flattens each sample to one axis: (B, d₁, …, dₙ) → (B, d₁·…·dₙ); the values keep their row-major order. <c>dx += dy</c>.</summary>
+public sealed class Flatten(string? name = null) : Layer(name), IConfigurableLayer<Flatten>
+{
+    /// <inheritdoc />
+    protected internal override int[] ComputeOutputShape(IReadOnlyList<int[]> inputShapes) => [ShapeUtil.Product(inputShapes[0])];
+
+    /// <inheritdoc />
+    protected internal override void Forward(NodeContext ctx) => ctx.Input(0).CopyTo(ctx.OutputValues);
+
+    /// <inheritdoc />
+    protected internal override void Backward(NodeContext ctx)
+    {
+        if (ctx.NeedsInputGrad(0)) Kernels.Simd.Add(ctx.InputGrad(0), ctx.OutputGrad, ctx.InputGrad(0));
+    }
+
+    /// <inheritdoc />
+    public static Flatten FromConfig(LayerConfig c) => new(c.Name);
+}

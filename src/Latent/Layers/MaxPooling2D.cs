@@ -1,0 +1,120 @@
+using System.Runtime.InteropServices;
+using Latent.Kernels;
+using Latent.Serialization;
+
+namespace Latent.Layers;
+
+/// <summary>
+/// Max pooling, channels last: <c>y[b, o, q, c] = max_{i,j} x[b, o·sh + i − pt, q·sw + j − pl, c]</c> over a
+/// ph × pw window (cells outside the image are skipped, as in Keras's "same"). Output sizes follow Conv2D's rules
+/// with the pool size as the kernel. Backward sends each output's gradient to the input cell that won
+/// (the first, on ties): <c>dx[argmax] += dy</c>; the winners are kept in the workspace.
+/// </summary>
+public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
+{
+    /// <summary>Creates the layer.</summary>
+    /// <param name="poolSize">(ph, pw); (2, 2) when null.</param>
+    /// <param name="strides">(sh, sw); the pool size when null.</param>
+    /// <param name="padding">"valid" or "same".</param>
+    public MaxPooling2D((int, int)? poolSize = null, (int, int)? strides = null, string padding = "valid", string? name = null) : base(name)
+    {
+        PoolSize = ImageShape.Positive(poolSize ?? (2, 2), nameof(poolSize));
+        Strides = ImageShape.Positive(strides ?? PoolSize, nameof(strides));
+        Same = ImageShape.Padding(padding);
+    }
+
+    /// <summary>(ph, pw).</summary>
+    public (int, int) PoolSize { get; }
+    /// <summary>(sh, sw).</summary>
+    public (int, int) Strides { get; }
+    /// <summary>"same" padding (else "valid").</summary>
+    public bool Same { get; }
+
+    private ConvGeometry Geometry(IReadOnlyList<int> s) =>
+        ConvGeometry.Forward(s[0], s[1], s[2], PoolSize.Item1, PoolSize.Item2, Strides.Item1, Strides.Item2, Same);
+
+    /// <inheritdoc />
+    protected override void ValidateInputShapes(IReadOnlyList<int[]> inputShapes)
+    {
+        var (h, w, _) = ImageShape.Of(this, inputShapes[0]);
+        var g = Geometry(inputShapes[0]);
+        if (g.OH <= 0 || g.OW <= 0)
+            throw new ArgumentException($"MaxPooling2D '{Name}': a {PoolSize.Item1}×{PoolSize.Item2} pool is larger than its {h}×{w} input with \"valid\" padding.");
+    }
+
+    /// <inheritdoc />
+    protected internal override int[] ComputeOutputShape(IReadOnlyList<int[]> inputShapes)
+    {
+        ImageShape.Of(this, inputShapes[0]);
+        var g = Geometry(inputShapes[0]);
+        return [g.OH, g.OW, g.C];
+    }
+
+    /// <inheritdoc />
+    protected internal override int WorkspacePerSample(IReadOnlyList<int[]> inputShapes, int[] outputShape) => ShapeUtil.Product(outputShape);
+
+    /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
+    protected internal override void Forward(NodeContext ctx)
+    {
+        var g = Geometry(ctx.InputShape(0));
+        int c = g.C, inSize = g.H * g.W * c, outSize = g.Positions * c;
+        var x = ctx.Input(0);
+        var y = ctx.OutputValues;
+        var arg = MemoryMarshal.Cast<float, int>(ctx.Workspace);    // the winner's index within the sample
+        for (int b = 0; b < ctx.Batch; b++)
+        {
+            var xs = x.Slice(b * inSize, inSize);
+            for (int oh = 0; oh < g.OH; oh++)
+            for (int ow = 0; ow < g.OW; ow++)
+            {
+                int o = b * outSize + (oh * g.OW + ow) * c;
+                var yo = y.Slice(o, c);
+                var ao = arg.Slice(o, c);
+                yo.Fill(float.NegativeInfinity);
+                int ih0 = oh * g.SH - g.PadTop, iw0 = ow * g.SW - g.PadLeft;
+                for (int i = Math.Max(0, -ih0); i < g.KH && ih0 + i < g.H; i++)
+                for (int j = Math.Max(0, -iw0); j < g.KW && iw0 + j < g.W; j++)
+                {
+                    int at = ((ih0 + i) * g.W + iw0 + j) * c;
+                    var xi = xs.Slice(at, c);
+                    for (int k = 0; k < c; k++)
+                        if (xi[k] > yo[k] || float.IsNaN(xi[k])) { yo[k] = xi[k]; ao[k] = at + k; }
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    protected internal override void Backward(NodeContext ctx)
+    {
+        if (!ctx.NeedsInputGrad(0)) return;
+        var g = Geometry(ctx.InputShape(0));
+        int inSize = g.H * g.W * g.C, outSize = g.Positions * g.C;
+        var dy = ctx.OutputGrad;
+        var dx = ctx.InputGrad(0);
+        var arg = MemoryMarshal.Cast<float, int>(ctx.Workspace);
+        for (int b = 0; b < ctx.Batch; b++)
+        {
+            var dxs = dx.Slice(b * inSize, inSize);
+            for (int o = b * outSize; o < (b + 1) * outSize; o++) dxs[arg[o]] += dy[o];
+        }
+    }
+
+    /// <inheritdoc />
+    protected internal override void GetConfig(LayerConfig config)
+    {
+        config.Set("pool_size", [PoolSize.Item1, PoolSize.Item2]);
+        config.Set("strides", [Strides.Item1, Strides.Item2]);
+        config.Set("padding", ImageShape.PaddingName(Same));
+    }
+
+    /// <inheritdoc />
+    public static MaxPooling2D FromConfig(LayerConfig c)
+    {
+        var p = c.GetInts("pool_size", 2);
+        var s = c.GetInts("strides", 2);
+        if (p.Length != 2 || s.Length != 2) throw new FormatException("'pool_size' and 'strides' must hold two integers");
+        return new((p[0], p[1]), (s[0], s[1]), c.GetString("padding"), c.Name);
+    }
+}
