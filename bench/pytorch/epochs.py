@@ -42,6 +42,21 @@ def build(row):
                               nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 784))
         opt = torch.optim.Adadelta(model.parameters(), lr=1.0, rho=0.95, eps=1e-7)
         return model, opt, 100
+    if row == "conv-128":
+        # The blog's convolutional autoencoder. Keras's "same" max-pooling of 7 -> 4 hangs the last window over the
+        # edge: ceil_mode. PyTorch is NCHW, its native layout (oneDNN picks its own blocked format inside).
+        conv = lambda cin, cout, pad=1: nn.Conv2d(cin, cout, 3, padding=pad)
+        model = nn.Sequential(
+            nn.Unflatten(1, (1, 28, 28)),
+            conv(1, 16), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True),
+            conv(16, 8), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True),
+            conv(8, 8), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True),
+            conv(8, 8), nn.ReLU(), nn.Upsample(scale_factor=2),
+            conv(8, 8), nn.ReLU(), nn.Upsample(scale_factor=2),
+            conv(8, 16, pad=0), nn.ReLU(), nn.Upsample(scale_factor=2),
+            conv(16, 1), nn.Flatten())
+        opt = torch.optim.Adadelta(model.parameters(), lr=1.0, rho=0.95, eps=1e-7)
+        return model, opt, 128
     sys.exit(f"unknown row {row}")
 
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Latent.Kernels;
 
@@ -41,52 +42,64 @@ internal readonly record struct ConvGeometry(int H, int W, int C, int KH, int KW
     /// One sample's windows, <paramref name="x"/> (H, W, C) → <paramref name="cols"/> (OH·OW, KH·KW·C). Runs of a
     /// window row that lie inside the image are one contiguous copy of (columns × C) values.
     /// </summary>
+    public void Im2Col(ReadOnlySpan<float> x, Span<float> cols) => Im2Col(x, cols, 0, Positions);
+
+    /// <summary>Output positions <c>[start, start + count)</c> only, into <paramref name="cols"/> (count, KH·KW·C).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path
-    public void Im2Col(ReadOnlySpan<float> x, Span<float> cols)
+    public unsafe void Im2Col(ReadOnlySpan<float> x, Span<float> cols, int start, int count)
     {
         int p = PatchSize, rowLen = KW * C;
-        for (int oh = 0; oh < OH; oh++)
+        if (x.Length < H * W * C || cols.Length < (long)count * p) throw new ArgumentException("Im2Col: a buffer is too short.");
+        fixed (float* px = x, pc = cols)
         {
-            int ih0 = oh * SH - PadTop;
-            for (int ow = 0; ow < OW; ow++)
+            float* row = pc;
+            for (int pos = start; pos < start + count; pos++, row += p)
             {
-                var row = cols.Slice((oh * OW + ow) * p, p);
-                int iw0 = ow * SW - PadLeft;
+                int oh = pos / OW, ow = pos - oh * OW;
+                int ih0 = oh * SH - PadTop, iw0 = ow * SW - PadLeft;
                 int j0 = Math.Max(0, -iw0), j1 = Math.Min(KW, W - iw0);   // window columns inside the image
+                uint inside = (uint)Math.Max(0, j1 - j0) * (uint)C * sizeof(float);
                 for (int i = 0; i < KH; i++)
                 {
-                    var dst = row.Slice(i * rowLen, rowLen);
+                    float* dst = row + i * rowLen;
                     int ih = ih0 + i;
-                    if ((uint)ih >= (uint)H || j1 <= j0) { dst.Clear(); continue; }
-                    if (j0 > 0) dst[..(j0 * C)].Clear();
-                    x.Slice((ih * W + iw0 + j0) * C, (j1 - j0) * C).CopyTo(dst.Slice(j0 * C));
-                    if (j1 < KW) dst[(j1 * C)..].Clear();
+                    if ((uint)ih >= (uint)H || inside == 0) { Unsafe.InitBlockUnaligned(dst, 0, (uint)rowLen * sizeof(float)); continue; }
+                    if (j0 > 0) Unsafe.InitBlockUnaligned(dst, 0, (uint)(j0 * C) * sizeof(float));
+                    Unsafe.CopyBlockUnaligned(dst + j0 * C, px + (ih * W + iw0 + j0) * C, inside);
+                    if (j1 < KW) Unsafe.InitBlockUnaligned(dst + j1 * C, 0, (uint)((KW - j1) * C) * sizeof(float));
                 }
             }
         }
     }
 
-    /// <summary>The transpose of <see cref="Im2Col"/>: adds each window row of <paramref name="cols"/> back onto <paramref name="x"/> (H, W, C).</summary>
+    /// <summary>The transpose of <see cref="Im2Col(ReadOnlySpan{float}, Span{float})"/>: adds each window row of <paramref name="cols"/> back onto <paramref name="x"/> (H, W, C).</summary>
+    public void Col2ImAdd(ReadOnlySpan<float> cols, Span<float> x) => Col2ImAdd(cols, x, 0, Positions);
+
+    /// <summary>Output positions <c>[start, start + count)</c> only, from <paramref name="cols"/> (count, KH·KW·C).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path
-    public void Col2ImAdd(ReadOnlySpan<float> cols, Span<float> x)
+    public unsafe void Col2ImAdd(ReadOnlySpan<float> cols, Span<float> x, int start, int count)
     {
         int p = PatchSize, rowLen = KW * C;
-        for (int oh = 0; oh < OH; oh++)
+        if (x.Length < H * W * C || cols.Length < (long)count * p) throw new ArgumentException("Col2ImAdd: a buffer is too short.");
+        fixed (float* px = x, pc = cols)
         {
-            int ih0 = oh * SH - PadTop;
-            for (int ow = 0; ow < OW; ow++)
+            float* row = pc;
+            for (int pos = start; pos < start + count; pos++, row += p)
             {
-                var row = cols.Slice((oh * OW + ow) * p, p);
-                int iw0 = ow * SW - PadLeft;
+                int oh = pos / OW, ow = pos - oh * OW;
+                int ih0 = oh * SH - PadTop, iw0 = ow * SW - PadLeft;
                 int j0 = Math.Max(0, -iw0), j1 = Math.Min(KW, W - iw0);
-                if (j1 <= j0) continue;
+                int n = (j1 - j0) * C;
+                if (n <= 0) continue;
                 for (int i = 0; i < KH; i++)
                 {
                     int ih = ih0 + i;
                     if ((uint)ih >= (uint)H) continue;
-                    var src = row.Slice(i * rowLen + j0 * C, (j1 - j0) * C);
-                    var dst = x.Slice((ih * W + iw0 + j0) * C, (j1 - j0) * C);
-                    Simd.Add(dst, src, dst);
+                    float* src = row + i * rowLen + j0 * C, dst = px + (ih * W + iw0 + j0) * C;
+                    int k = 0;
+                    if (Vector256.IsHardwareAccelerated)
+                        for (; k + 8 <= n; k += 8) (Vector256.Load(dst + k) + Vector256.Load(src + k)).Store(dst + k);
+                    for (; k < n; k++) dst[k] += src[k];
                 }
             }
         }

@@ -9,8 +9,8 @@ namespace Latent.Layers;
 /// 2-D convolution, channels last: <c>y[b, o, q, f] = f_act(Σ_{i,j,c} x[b, o·sh + i − pt, q·sw + j − pl, c] · K[i, j, c, f] + bias[f])</c>.
 /// Shapes: x (B, H, W, C), K (kh, kw, C, filters), bias (filters,), y (B, OH, OW, filters) with Keras's output
 /// sizes: "valid" <c>OH = ⌊(H − kh)/sh⌋ + 1</c>, "same" <c>OH = ⌈H/sh⌉</c> (zeros around, the smaller half before).
-/// Computed as im2col then one matrix product per batch: with P (B·OH·OW, kh·kw·C) the windows,
-/// <c>z = P·K + bias</c>; backward <c>dK += Pᵀ·dz</c>, <c>dbias += Σ dz</c>, <c>dx += col2im(dz·Kᵀ)</c>.
+/// With P (B·OH·OW, kh·kw·C) the windows (im2col), <c>z = P·K + bias</c>; backward <c>dK += Pᵀ·dz</c>,
+/// <c>dbias += Σ dz</c>, <c>dx += col2im(dz·Kᵀ)</c>, computed chunk by chunk (<see cref="Conv"/>).
 /// </summary>
 public sealed class Conv2D : Layer, IConfigurableLayer<Conv2D>
 {
@@ -103,13 +103,6 @@ public sealed class Conv2D : Layer, IConfigurableLayer<Conv2D>
         return [g.OH, g.OW, Filters];
     }
 
-    /// <inheritdoc />
-    protected internal override int WorkspacePerSample(IReadOnlyList<int[]> inputShapes, int[] outputShape)
-    {
-        var (h, w, c) = ImageShape.Of(this, inputShapes[0]);
-        return Geometry(h, w, c).Positions * KernelSize.Item1 * KernelSize.Item2 * c;
-    }
-
     // Computed per call (a few integer operations): a field would be state shared by the cores.
     private ConvGeometry GeometryOf(NodeContext ctx)
     {
@@ -118,36 +111,17 @@ public sealed class Conv2D : Layer, IConfigurableLayer<Conv2D>
     }
 
     /// <inheritdoc />
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
-    protected internal override void Forward(NodeContext ctx)
-    {
-        var g = GeometryOf(ctx);
-        int b = ctx.Batch, p = g.PatchSize, rows = b * g.Positions, inSize = g.H * g.W * g.C;
-        var x = ctx.Input(0);
-        var cols = ctx.Workspace;                                   // (B·OH·OW, kh·kw·C)
-        for (int s = 0; s < b; s++) g.Im2Col(x.Slice(s * inSize, inSize), cols.Slice(s * g.Positions * p, g.Positions * p));
-        Gemm.Multiply(false, false, rows, Filters, p, cols, p, _kernel!.Values, Filters, ctx.OutputValues, Filters, accumulate: false,
-                      bias: _bias is null ? default : _bias.Values);
-    }
+    protected internal override void Forward(NodeContext ctx) =>
+        Conv.Forward(GeometryOf(ctx), ctx.Batch, ctx.Input(0), _kernel!.Values, _bias is null ? default : _bias.Values, Filters,
+                     ctx.OutputValues, accumulate: false);
 
     /// <inheritdoc />
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
     protected internal override void Backward(NodeContext ctx)
     {
-        var g = GeometryOf(ctx);
-        int b = ctx.Batch, p = g.PatchSize, rows = b * g.Positions, inSize = g.H * g.W * g.C;
         var dz = ctx.OutputGrad;                                    // (B·OH·OW, filters)
-        var cols = ctx.Workspace;
-        if (Trainable)
-        {
-            Gemm.Multiply(true, false, p, Filters, rows, cols, p, dz, Filters, ctx.WeightGrad(_kernel!), Filters, accumulate: true);
-            if (_bias is not null) Simd.AccumulateColumnSums(dz, ctx.WeightGrad(_bias), rows);
-        }
-        if (!ctx.NeedsInputGrad(0)) return;
-        // The windows are no longer needed: their gradient dP = dz·Kᵀ overwrites them, then adds back onto dx.
-        Gemm.Multiply(false, true, rows, p, Filters, dz, Filters, _kernel!.Values, Filters, cols, p, accumulate: false);
-        var dx = ctx.InputGrad(0);
-        for (int s = 0; s < b; s++) g.Col2ImAdd(cols.Slice(s * g.Positions * p, g.Positions * p), dx.Slice(s * inSize, inSize));
+        if (Trainable && _bias is not null) Simd.AccumulateColumnSums(dz, ctx.WeightGrad(_bias), dz.Length / Filters);
+        Conv.Backward(GeometryOf(ctx), ctx.Batch, ctx.Input(0), dz, _kernel!.Values, Filters,
+                      Trainable ? ctx.WeightGrad(_kernel) : default, ctx.NeedsInputGrad(0) ? ctx.InputGrad(0) : default);
     }
 
     /// <inheritdoc />

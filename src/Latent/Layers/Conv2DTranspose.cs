@@ -11,7 +11,7 @@ namespace Latent.Layers;
 /// window, added into the output at (stride × position) − padding. Shapes: x (B, H, W, C), K (kh, kw, filters, C)
 /// as in Keras, bias (filters,), y (B, OH, OW, filters) with Keras's sizes: "valid" <c>OH = H·sh + max(kh − sh, 0)</c>,
 /// "same" <c>OH = H·sh</c>. With Kₘ the (kh·kw·filters, C) matrix of K: <c>z = col2im(x·Kₘᵀ) + bias</c>; backward
-/// <c>Q = im2col(dz)</c>, <c>dK += Qᵀ·x</c>, <c>dbias += Σ dz</c>, <c>dx += Q·Kₘ</c>.
+/// <c>Q = im2col(dz)</c>, <c>dK += Qᵀ·x</c>, <c>dbias += Σ dz</c>, <c>dx += Q·Kₘ</c> (<see cref="Conv"/>, roles swapped).
 /// </summary>
 public sealed class Conv2DTranspose : Layer, IConfigurableLayer<Conv2DTranspose>
 {
@@ -113,50 +113,34 @@ public sealed class Conv2DTranspose : Layer, IConfigurableLayer<Conv2DTranspose>
     }
 
     /// <inheritdoc />
-    protected internal override int WorkspacePerSample(IReadOnlyList<int[]> inputShapes, int[] outputShape)
-    {
-        var (h, w, _) = ImageShape.Of(this, inputShapes[0]);
-        return h * w * KernelSize.Item1 * KernelSize.Item2 * Filters;
-    }
-
-    /// <inheritdoc />
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
     protected internal override void Forward(NodeContext ctx)
     {
         var s = ctx.InputShape(0);
-        int c = s[2], b = ctx.Batch;
         var g = Geometry(s[0], s[1]);
-        int p = g.PatchSize, rows = b * g.Positions, outSize = g.H * g.W * Filters;
-        var cols = ctx.Workspace;                                   // (B·H·W, kh·kw·filters)
-        Gemm.Multiply(false, true, rows, p, c, ctx.Input(0), c, _kernel!.Values, c, cols, p, accumulate: false);
         var y = ctx.OutputValues;
         y.Clear();
-        for (int i = 0; i < b; i++) g.Col2ImAdd(cols.Slice(i * g.Positions * p, g.Positions * p), y.Slice(i * outSize, outSize));
+        // The forward pass of a transposed convolution is the input gradient of the convolution g describes.
+        Conv.Backward(g, ctx.Batch, default, ctx.Input(0), _kernel!.Values, s[2], default, y);
         if (_bias is not null)
         {
             var bias = _bias.Values;
-            for (int r = 0; r < b * g.H * g.W; r++) { var row = y.Slice(r * Filters, Filters); Simd.Add(row, bias, row); }
+            for (int r = 0; r < y.Length / Filters; r++) { var row = y.Slice(r * Filters, Filters); Simd.Add(row, bias, row); }
         }
     }
 
     /// <inheritdoc />
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
     protected internal override void Backward(NodeContext ctx)
     {
         var s = ctx.InputShape(0);
-        int c = s[2], b = ctx.Batch;
         var g = Geometry(s[0], s[1]);
-        int p = g.PatchSize, rows = b * g.Positions, outSize = g.H * g.W * Filters;
         var dz = ctx.OutputGrad;                                    // (B, OH, OW, filters)
-        var q = ctx.Workspace;                                      // im2col(dz): (B·H·W, kh·kw·filters)
-        for (int i = 0; i < b; i++) g.Im2Col(dz.Slice(i * outSize, outSize), q.Slice(i * g.Positions * p, g.Positions * p));
         if (Trainable)
         {
-            Gemm.Multiply(true, false, p, c, rows, q, p, ctx.Input(0), c, ctx.WeightGrad(_kernel!), c, accumulate: true);
-            if (_bias is not null) Simd.AccumulateColumnSums(dz, ctx.WeightGrad(_bias), b * g.H * g.W);
+            if (_bias is not null) Simd.AccumulateColumnSums(dz, ctx.WeightGrad(_bias), dz.Length / Filters);
+            Conv.Backward(g, ctx.Batch, dz, ctx.Input(0), _kernel!.Values, s[2], ctx.WeightGrad(_kernel), default);
         }
         if (ctx.NeedsInputGrad(0))
-            Gemm.Multiply(false, false, rows, c, p, q, p, _kernel!.Values, c, ctx.InputGrad(0), c, accumulate: true);
+            Conv.Forward(g, ctx.Batch, dz, _kernel!.Values, default, s[2], ctx.InputGrad(0), accumulate: true);
     }
 
     /// <inheritdoc />

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Latent.Kernels;
 using Latent.Serialization;
 
@@ -53,6 +54,8 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
     /// <inheritdoc />
     protected internal override int WorkspacePerSample(IReadOnlyList<int[]> inputShapes, int[] outputShape) => ShapeUtil.Product(outputShape);
 
+    private static readonly Vector256<int> Lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+
     /// <inheritdoc />
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
     protected internal override void Forward(NodeContext ctx)
@@ -71,15 +74,39 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
                 int o = b * outSize + (oh * g.OW + ow) * c;
                 var yo = y.Slice(o, c);
                 var ao = arg.Slice(o, c);
-                yo.Fill(float.NegativeInfinity);
                 int ih0 = oh * g.SH - g.PadTop, iw0 = ow * g.SW - g.PadLeft;
-                for (int i = Math.Max(0, -ih0); i < g.KH && ih0 + i < g.H; i++)
-                for (int j = Math.Max(0, -iw0); j < g.KW && iw0 + j < g.W; j++)
+                int i0 = Math.Max(0, -ih0), i1 = Math.Min(g.KH, g.H - ih0), j0 = Math.Max(0, -iw0), j1 = Math.Min(g.KW, g.W - iw0);
+                int k = 0;
+                if (Vector256.IsHardwareAccelerated)
+                    for (; k + 8 <= c; k += 8)                      // eight channels at a time: the running max and its index
+                    {
+                        var best = Vector256.Create(float.NegativeInfinity);
+                        var where = Vector256<int>.Zero;
+                        for (int i = i0; i < i1; i++)
+                        for (int j = j0; j < j1; j++)
+                        {
+                            int at = ((ih0 + i) * g.W + iw0 + j) * c + k;
+                            var v = Vector256.Create(xs.Slice(at, 8));
+                            var take = Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v);   // larger, or NaN
+                            best = Vector256.ConditionalSelect(take, v, best);
+                            where = Vector256.ConditionalSelect(take.AsInt32(), Vector256.Create(at) + Lanes, where);
+                        }
+                        best.CopyTo(yo.Slice(k, 8));
+                        where.CopyTo(ao.Slice(k, 8));
+                    }
+                for (; k < c; k++)
                 {
-                    int at = ((ih0 + i) * g.W + iw0 + j) * c;
-                    var xi = xs.Slice(at, c);
-                    for (int k = 0; k < c; k++)
-                        if (xi[k] > yo[k] || float.IsNaN(xi[k])) { yo[k] = xi[k]; ao[k] = at + k; }
+                    float best = float.NegativeInfinity;
+                    int where = 0;
+                    for (int i = i0; i < i1; i++)
+                    for (int j = j0; j < j1; j++)
+                    {
+                        int at = ((ih0 + i) * g.W + iw0 + j) * c + k;
+                        float v = xs[at];
+                        if (v > best || float.IsNaN(v)) { best = v; where = at; }
+                    }
+                    yo[k] = best;
+                    ao[k] = where;
                 }
             }
         }
