@@ -5,7 +5,7 @@ using Latent.Datasets;
 namespace Latent.Cli;
 
 /// <summary>A data set for the tool: train and test images in [0, 1] (MNIST and Fashion-MNIST stay bytes), and a checksum of where they came from.</summary>
-internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, int ImageHeight, int ImageWidth, string Checksum)
+internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, int ImageHeight, int ImageWidth, string Checksum, int Channels = 1)
 {
     /// <summary>The first <paramref name="count"/> test samples (fewer if the test set is smaller) as floats, for figures.</summary>
     public Tensor TestHead(int count)
@@ -17,11 +17,17 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
     }
 
     /// <summary>
-    /// "mnist", "fashion-mnist", a folder of PNG/JPEG images (28×28 grayscale), or an .npy or .csv file; the last 10% of a file or folder becomes the test set. Values
-    /// outside [0, 1] are scaled: by 1/255 when they look like bytes (integers in 0–255), else by the global min and max.
+    /// "mnist", "fashion-mnist", a folder of PNG/JPEG images (at their own size, which must be the same for all, or
+    /// resized to <paramref name="imageSize"/> squared; grayscale, or RGB with 3 <paramref name="channels"/>), or an
+    /// .npy or .csv file; the last 10% of a file or folder becomes the test set. Values outside [0, 1] are scaled: by
+    /// 1/255 when they look like bytes (integers in 0–255), else by the global min and max.
     /// </summary>
-    public static DataSource Load(string dataset, IProgress<(string File, long Done, long? Total)>? progress)
+    public static DataSource Load(string dataset, IProgress<(string File, long Done, long? Total)>? progress, int imageSize = 0, int channels = 1)
     {
+        if (imageSize < 0) throw new ArgumentException($"--image-size must be positive, received {imageSize}.");
+        if (channels is not (1 or 3)) throw new ArgumentException($"--channels must be 1 (grayscale) or 3 (RGB), received {channels}.");
+        if ((imageSize != 0 || channels != 1) && !Directory.Exists(dataset))
+            throw new ArgumentException($"--image-size and --channels apply to a folder of images; '{dataset}' is not one.");
         switch (dataset)
         {
             case "mnist":
@@ -37,12 +43,14 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
         }
         if (Directory.Exists(dataset))
         {
-            // A folder of images: 28×28 grayscale, like MNIST; the last 10% (in name order) is the test set.
-            var images = ImageFolder.Load(dataset);
+            // A folder of images; the last 10% (in name order) is the test set.
+            var (images, h, w) = imageSize > 0
+                ? (ImageFolder.Load(dataset, imageSize, imageSize, channels == 3), imageSize, imageSize)
+                : ImageFolder.LoadNative(dataset, channels == 3);
             if (images.Rows < 2) throw new DataFormatException(dataset, $"needs at least 2 images, found {images.Rows}.");
             int held = Math.Max(1, images.Rows / 10);
             return new DataSource(Path.GetFileName(Path.TrimEndingDirectorySeparator(dataset)), images.SliceRows(0, images.Rows - held),
-                                  images.SliceRows(images.Rows - held, held), 28, 28, $"{images.Rows} images");
+                                  images.SliceRows(images.Rows - held, held), h, w, $"{images.Rows} images", channels);
         }
         if (!File.Exists(dataset))
             throw new FileNotFoundException($"Dataset '{dataset}' is neither mnist, fashion-mnist, a folder of images nor an existing .npy/.csv file.");

@@ -11,8 +11,9 @@ internal static class ModelCommands
         var run = new RunFolder(runPath);
         var (model, epochs) = run.LoadModel();
         var config = RunFolder.ReadConfig(runPath);
-        var data = TrainCommand.LoadData(dataset ?? config.Dataset);
-        var (loss, penalty) = model.EvaluateParts(data.Test, data.Test, config.BatchSize);
+        var data = TrainCommand.LoadData(dataset ?? config.Dataset, config.ImageSize, config.Channels);
+        var input = config.Noise > 0 ? (SampleSet)Noise.AddGaussian(data.Test, config.Noise, config.Seed + 1) : data.Test;
+        var (loss, penalty) = model.EvaluateParts(input, data.Test, config.BatchSize);
         Console.WriteLine($"{model.Name} after {epochs} epochs: test loss {Describe(loss, penalty)} ({model.Loss?.Name}, {data.Test.Rows:N0} samples of {data.Name}, batch {config.BatchSize})");
         return 0;
     }
@@ -26,10 +27,11 @@ internal static class ModelCommands
         if (n <= 0) throw new ArgumentException($"--n must be positive, received {n}.");
         var run = new RunFolder(runPath);
         var (model, epochs) = run.LoadModel();
-        var data = TrainCommand.LoadData(dataset ?? RunFolder.ReadConfig(runPath).Dataset);
+        var config = RunFolder.ReadConfig(runPath);
+        var data = TrainCommand.LoadData(dataset ?? config.Dataset, config.ImageSize, config.Channels);
         var samples = data.TestHead(n);
         var recon = model.Predict(samples);
-        int scale = data.ImageHeight == 1 ? 1 : 4;
+        int scale = RunFolder.ImageScale(data);
         Figures.ImageRows(output,
         [
             ("original", samples, data.ImageHeight, data.ImageWidth, false, scale),
@@ -44,10 +46,46 @@ internal static class ModelCommands
         var run = new RunFolder(runPath);
         var (model, _) = run.LoadModel();
         var encoder = RunConfig.EncoderOf(model);
-        var data = TrainCommand.LoadData(dataset ?? RunFolder.ReadConfig(runPath).Dataset);
+        var config = RunFolder.ReadConfig(runPath);
+        var data = TrainCommand.LoadData(dataset ?? config.Dataset, config.ImageSize, config.Channels);
         var codes = encoder.Predict(data.Test, batchSize: 256);
         Npy.Write(output, codes);
-        Console.WriteLine($"Wrote {output}: codes of shape ({codes.Shape[0]}, {codes.Shape[1]}) for the {data.Name} test set");
+        Console.WriteLine($"Wrote {output}: codes of shape {ShapeText(codes.Shape)} for the {data.Name} test set");
+        return 0;
+    }
+
+    private static string ShapeText(IReadOnlyList<int> shape) => "(" + string.Join(", ", shape) + ")";
+
+    /// <summary>
+    /// <c>latent denoise</c>: restores a user's images with a trained model. A PNG/JPEG file gives one restored PNG;
+    /// a folder gives a folder of restored PNGs under the same names. Images are read at the model's size and
+    /// channels (resized if they differ).
+    /// </summary>
+    public static int Denoise(string runPath, string input, string output)
+    {
+        var run = new RunFolder(runPath);
+        var (model, _) = run.LoadModel();
+        var shape = model.Inputs[0].Shape;
+        if (shape.Count != 3)
+            throw new ArgumentException($"{runPath} holds a model of input shape ({string.Join(", ", shape)}), not images: train one with --model denoise or conv.");
+        int h = shape[0], w = shape[1], c = shape[2];
+        string[] files;
+        if (Directory.Exists(input))
+            files = Directory.EnumerateFiles(input).Where(f => Path.GetExtension(f).ToLowerInvariant() is ".png" or ".jpg" or ".jpeg")
+                             .Order(StringComparer.Ordinal).ToArray();
+        else if (File.Exists(input)) files = [input];
+        else throw new FileNotFoundException($"--input {input}: no such file or folder.");
+        if (files.Length == 0) throw new DataFormatException(input, "holds no .png, .jpg or .jpeg files.");
+        var images = ImageFolder.LoadFiles(files, w, h, c == 3);
+        var restored = model.Predict(images);
+        bool toFolder = Directory.Exists(input);
+        if (toFolder) Directory.CreateDirectory(output);
+        for (int i = 0; i < files.Length; i++)
+        {
+            string target = toFolder ? Path.Combine(output, Path.GetFileNameWithoutExtension(files[i]) + ".png") : output;
+            ImageFolder.WritePng(target, restored.Row(i), h, w, c);
+        }
+        Console.WriteLine(toFolder ? $"Wrote {files.Length} restored images to {output}/" : $"Wrote {output}");
         return 0;
     }
 

@@ -6,21 +6,37 @@ namespace Latent.Cli;
 /// <summary>Everything that defines a training run; saved as run.json and reloaded by --resume.</summary>
 internal sealed record RunConfig(
     string Model, string Dataset, int CodeSize, string Optimizer, double? LearningRate, int BatchSize,
-    int Epochs, int Seed, double L1, int CheckpointEvery, string L1Reduction = "sum")
+    int Epochs, int Seed, double L1, int CheckpointEvery, string L1Reduction = "sum", double Noise = 0,
+    int ImageSize = 0, int Channels = 1)
 {
-    /// <summary>The notebook's models: simple (32 relu, adagrad, batch 32), sparse (+ L1 1e-4 on the code), deep (128-64-32-64-128, adadelta, batch 100).</summary>
+    /// <summary>The models the tool trains by name.</summary>
+    public static readonly string[] Models = ["simple", "sparse", "deep", "conv", "denoise"];
+
+    /// <summary>
+    /// The notebook's models: simple (32 relu, adagrad, batch 32), sparse (+ L1 1e-4 on the code), deep
+    /// (128-64-32-64-128, adadelta, batch 100); the blog's convolutional autoencoder (conv, adadelta, batch 128, 50
+    /// epochs) and its denoising one (denoise: Conv32-Pool-Conv32-Pool / Conv32-Up-Conv32-Up-Conv1, trained on
+    /// inputs with Gaussian noise 0.5 clipped to [0, 1] against the clean images, 100 epochs).
+    /// </summary>
     public static RunConfig Preset(string model) => model switch
     {
         "simple" => new("simple", "mnist", 32, "adagrad", null, 32, 100, 0, 0, 0),
         "sparse" => new("sparse", "mnist", 32, "adagrad", null, 32, 100, 0, 1e-4, 0),
         "deep" => new("deep", "mnist", 32, "adadelta", null, 100, 100, 0, 0, 0),
-        _ => throw new ArgumentException($"Unknown model '{model}'. Expected simple, sparse or deep."),
+        "conv" => new("conv", "mnist", 8, "adadelta", null, 128, 50, 0, 0, 0),
+        "denoise" => new("denoise", "mnist", 32, "adadelta", null, 128, 100, 0, 0, 0, Noise: 0.5),
+        _ => throw new ArgumentException($"Unknown model '{model}'. Expected one of: {string.Join(", ", Models)}."),
     };
 
-    /// <summary>Builds (autoencoder, encoder) for <paramref name="features"/> inputs; the encoder shares the autoencoder's layers.</summary>
-    public (Model Autoencoder, Model Encoder) Build(int features)
+    /// <summary>Whether the model is convolutional (takes images as height × width × channels).</summary>
+    public bool IsConvolutional => Model is "conv" or "denoise";
+
+    /// <summary>Builds (autoencoder, encoder) for images of <paramref name="height"/> × <paramref name="width"/> × <paramref name="channels"/>; the encoder shares the autoencoder's layers.</summary>
+    public (Model Autoencoder, Model Encoder) Build(int height, int width, int channels)
     {
+        if (IsConvolutional) return BuildConvolutional(height, width, channels);
         Randomness.SetSeed(Seed);
+        int features = height * width * channels;
         var input = Input.Create(features, name: "image");
         SymbolicTensor code, output;
         if (Model == "deep")
@@ -37,6 +53,51 @@ internal sealed record RunConfig(
             code = new Dense(CodeSize, "relu", activityRegularizer: Penalty(), name: "code").Apply(input);
             output = new Dense(features, "sigmoid", name: "reconstruction").Apply(code);
         }
+        var autoencoder = new Model(input, output, name: $"{Model}_autoencoder");
+        autoencoder.Compile(CreateOptimizer(), "binary_crossentropy");
+        return (autoencoder, new Model(input, code, name: "encoder"));
+    }
+
+    /// <summary>
+    /// The blog's convolutional autoencoders, for images whose sides are multiples of 4 (conv pools three times with
+    /// "same" padding and so takes any size that its up-sampling and one valid convolution bring back: 28 → 4 → 28).
+    /// </summary>
+    private (Model Autoencoder, Model Encoder) BuildConvolutional(int height, int width, int channels)
+    {
+        Randomness.SetSeed(Seed);
+        var input = Input.Create([height, width, channels], name: "image");
+        SymbolicTensor x, code;
+        if (Model == "conv")
+        {
+            if (height != 28 || width != 28)
+                throw new ArgumentException($"--model conv is the blog's architecture for 28×28 images (its valid convolution maps 16 to 14); received {height}×{width}. Use --model denoise, which takes any size divisible by 4.");
+            x = new Conv2D(16, (3, 3), activation: "relu", padding: "same").Apply(input);
+            x = new MaxPooling2D((2, 2), padding: "same").Apply(x);
+            x = new Conv2D(CodeSize, (3, 3), activation: "relu", padding: "same").Apply(x);
+            x = new MaxPooling2D((2, 2), padding: "same").Apply(x);
+            x = new Conv2D(CodeSize, (3, 3), activation: "relu", padding: "same").Apply(x);
+            code = new MaxPooling2D((2, 2), padding: "same", name: "code").Apply(x);      // (4, 4, 8)
+            x = new Conv2D(CodeSize, (3, 3), activation: "relu", padding: "same").Apply(code);
+            x = new UpSampling2D((2, 2)).Apply(x);
+            x = new Conv2D(CodeSize, (3, 3), activation: "relu", padding: "same").Apply(x);
+            x = new UpSampling2D((2, 2)).Apply(x);
+            x = new Conv2D(16, (3, 3), activation: "relu").Apply(x);                        // valid: 16 → 14
+            x = new UpSampling2D((2, 2)).Apply(x);
+        }
+        else
+        {
+            if (height % 4 != 0 || width % 4 != 0)
+                throw new ArgumentException($"--model denoise pools twice and up-samples twice: image sides must be multiples of 4, received {height}×{width} (use --image-size).");
+            x = new Conv2D(CodeSize, (3, 3), activation: "relu", padding: "same").Apply(input);
+            x = new MaxPooling2D((2, 2), padding: "same").Apply(x);
+            x = new Conv2D(CodeSize, (3, 3), activation: "relu", padding: "same").Apply(x);
+            code = new MaxPooling2D((2, 2), padding: "same", name: "code").Apply(x);      // (7, 7, 32)
+            x = new Conv2D(CodeSize, (3, 3), activation: "relu", padding: "same").Apply(code);
+            x = new UpSampling2D((2, 2)).Apply(x);
+            x = new Conv2D(CodeSize, (3, 3), activation: "relu", padding: "same").Apply(x);
+            x = new UpSampling2D((2, 2)).Apply(x);
+        }
+        var output = new Conv2D(channels, (3, 3), activation: "sigmoid", padding: "same", name: "reconstruction").Apply(x);
         var autoencoder = new Model(input, output, name: $"{Model}_autoencoder");
         autoencoder.Compile(CreateOptimizer(), "binary_crossentropy");
         return (autoencoder, new Model(input, code, name: "encoder"));

@@ -3,9 +3,16 @@ using Latent.Cli;
 using Latent.Data;
 
 // Exit codes: 0 ok, 2 bad usage or bad input (one line on stderr), 1 any other failure.
-var modelOpt = new Option<string?>("--model") { Description = "Preset: simple (32 relu, adagrad, batch 32), sparse (+ L1 1e-4 on the code), deep (128-64-32-64-128, adadelta, batch 100)" };
-modelOpt.AcceptOnlyFromAmong("simple", "sparse", "deep");
-var datasetOpt = new Option<string?>("--dataset") { Description = "mnist, fashion-mnist, an .npy/.csv file, or a folder of PNG/JPEG images (28×28 grayscale); the last 10% of a file or folder is the test set" };
+var modelOpt = new Option<string?>("--model")
+{
+    Description = "Preset: simple (32 relu, adagrad, batch 32), sparse (+ L1 1e-4 on the code), deep (128-64-32-64-128, adadelta, batch 100), " +
+                  "conv (the blog's convolutional autoencoder, adadelta, batch 128, 50 epochs), denoise (the blog's denoising one: noise 0.5, 100 epochs)",
+};
+modelOpt.AcceptOnlyFromAmong(RunConfig.Models);
+var datasetOpt = new Option<string?>("--dataset") { Description = "mnist, fashion-mnist, an .npy/.csv file, or a folder of PNG/JPEG images (all of one size, or see --image-size); the last 10% of a file or folder is the test set" };
+var noiseOpt = new Option<double?>("--noise") { Description = "Train noisy → clean: Gaussian noise of this standard deviation added to the inputs and clipped to [0, 1] (denoise: 0.5)" };
+var imageSizeOpt = new Option<int?>("--image-size") { Description = "Image folders: resize every image to N×N (default: their own size, which must then be the same for all)" };
+var channelsOpt = new Option<int?>("--channels") { Description = "Image folders: 1 for grayscale (default), 3 for RGB" };
 var epochsOpt = new Option<int?>("--epochs") { Description = "Epochs in total (default 100; with --resume, the new total)" };
 var batchOpt = new Option<int?>("--batch-size") { Description = "Samples per step (preset default)" };
 var codeOpt = new Option<int?>("--code-size") { Description = "Units in the code layer (default 32)" };
@@ -22,11 +29,12 @@ reductionOpt.AcceptOnlyFromAmong("sum", "mean");
 var train = new Command("train", "Train an autoencoder and write a run folder (model, history.csv, loss.png, reconstructions.png, codes.png, run.json)")
 {
     modelOpt, datasetOpt, epochsOpt, batchOpt, codeOpt, optimizerOpt, lrOpt, seedOpt, outOpt, resumeOpt, checkpointOpt, reductionOpt,
+    noiseOpt, imageSizeOpt, channelsOpt,
 };
 train.SetAction(p => Guard(() => TrainCommand.Run(new TrainCommand.Options(
     p.GetValue(modelOpt), p.GetValue(datasetOpt), p.GetValue(epochsOpt), p.GetValue(batchOpt), p.GetValue(codeOpt),
     p.GetValue(optimizerOpt), p.GetValue(lrOpt), p.GetValue(seedOpt), p.GetValue(outOpt), p.GetValue(resumeOpt),
-    p.GetValue(checkpointOpt), p.GetValue(reductionOpt)))));
+    p.GetValue(checkpointOpt), p.GetValue(reductionOpt), p.GetValue(noiseOpt), p.GetValue(imageSizeOpt), p.GetValue(channelsOpt)))));
 
 Argument<string> RunArg() => new("run") { Description = "A run folder made by 'latent train'" };
 Option<string?> DataOpt() => new("--dataset") { Description = "Data set (default: the one the run trained on)" };
@@ -46,13 +54,19 @@ var encOut = new Option<string>("--out") { Description = ".npy file for the code
 var encode = new Command("encode", "Write the codes of the test set as .npy") { encRun, encData, encOut };
 encode.SetAction(p => Guard(() => ModelCommands.Encode(p.GetValue(encRun)!, p.GetValue(encData), p.GetValue(encOut)!)));
 
+var denRun = RunArg();
+var denInput = new Option<string>("--input") { Description = "A PNG/JPEG image, or a folder of them", Required = true };
+var denOut = new Option<string>("--out") { Description = "The restored PNG (for one image) or a folder for them", Required = true };
+var denoise = new Command("denoise", "Restore noisy images with a trained convolutional (denoising) autoencoder") { denRun, denInput, denOut };
+denoise.SetAction(p => Guard(() => ModelCommands.Denoise(p.GetValue(denRun)!, p.GetValue(denInput)!, p.GetValue(denOut)!)));
+
 var sumRun = RunArg();
 var summary = new Command("summary", "Print a trained model's layers and parameters") { sumRun };
 summary.SetAction(p => Guard(() => ModelCommands.Summary(p.GetValue(sumRun)!)));
 
 var root = new RootCommand("latent: autoencoders for .NET, from the 'Building Autoencoders in Keras' notebook")
 {
-    train, evaluate, reconstruct, encode, summary,
+    train, evaluate, reconstruct, encode, denoise, summary,
 };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

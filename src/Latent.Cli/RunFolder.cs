@@ -87,23 +87,29 @@ internal sealed class RunFolder(string path)
         return node.Deserialize<RunConfig>() ?? throw new Data.DataFormatException(file, "unreadable config.");
     }
 
-    /// <summary>Writes reconstructions.png, codes.png and loss.png.</summary>
-    public void WriteFigures(Model autoencoder, Model encoder, DataSource data, IReadOnlyList<EpochLogs> history, string title)
+    /// <summary>
+    /// Writes reconstructions.png (for a denoising run: noisy input, restored, clean, the test head's noise drawn
+    /// with <paramref name="noiseSeed"/> as in training), codes.png and loss.png.
+    /// </summary>
+    public void WriteFigures(Model autoencoder, Model encoder, DataSource data, IReadOnlyList<EpochLogs> history, string title,
+                             double noise = 0, int noiseSeed = 0)
     {
         var samples = data.TestHead(FigureSamples);
-        var recon = autoencoder.Predict(samples);
-        int scale = data.ImageHeight == 1 ? 1 : 4;
-        Figures.ImageRows(System.IO.Path.Combine(Path, "reconstructions.png"),
-        [
-            ("original", samples, data.ImageHeight, data.ImageWidth, false, scale),
-            ("reconstruction", recon, data.ImageHeight, data.ImageWidth, false, scale),
-        ], title);
-        var codes = encoder.Predict(samples);
+        var input = noise > 0 ? Latent.Noise.AddGaussian(data.Test, noise, noiseSeed).SliceRows(0, samples.Rows) : samples;
+        var recon = autoencoder.Predict(input);
+        int scale = ImageScale(data);
+        Figures.ImageRows(System.IO.Path.Combine(Path, "reconstructions.png"), noise > 0
+            ? [("noisy input", input, data.ImageHeight, data.ImageWidth, false, scale),
+               ("restored", recon, data.ImageHeight, data.ImageWidth, false, scale),
+               ("clean", samples, data.ImageHeight, data.ImageWidth, false, scale)]
+            : [("original", samples, data.ImageHeight, data.ImageWidth, false, scale),
+               ("reconstruction", recon, data.ImageHeight, data.ImageWidth, false, scale)], title);
+        var codes = encoder.Predict(input);
         var (ch, cw) = CodeGrid(codes.RowSize);
         Figures.ImageRows(System.IO.Path.Combine(Path, "codes.png"),
         [
             ("input", samples, data.ImageHeight, data.ImageWidth, false, scale),
-            ($"code {ch}×{cw}", codes, ch, cw, true, Math.Max(1, 28 * scale / Math.Max(ch, cw))),
+            ($"code {ch}×{cw}", codes.Reshape(codes.Rows, codes.RowSize), ch, cw, true, Math.Max(1, 28 * scale / Math.Max(ch, cw))),
         ], $"{title}: codes (min-max scaled over the row)");
         var h = new History();
         foreach (var r in history)
@@ -115,6 +121,9 @@ internal sealed class RunFolder(string path)
         if (h.ValLoss.Count != h.Loss.Count) h.ValLoss.Clear();
         Figures.LossCurves(System.IO.Path.Combine(Path, "loss.png"), h, title);
     }
+
+    /// <summary>Screen pixels per image pixel: 4 for MNIST-sized images, less for large ones, 1 for rows of features.</summary>
+    public static int ImageScale(DataSource data) => data.ImageHeight == 1 ? 1 : Math.Clamp(112 / Math.Max(data.ImageHeight, data.ImageWidth), 1, 4);
 
     /// <summary>A near-square grid for a code of <paramref name="size"/> values (32 → 4×8).</summary>
     public static (int Height, int Width) CodeGrid(int size)

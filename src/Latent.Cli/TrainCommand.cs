@@ -7,7 +7,8 @@ internal static class TrainCommand
 {
     public sealed record Options(
         string? Model, string? Dataset, int? Epochs, int? BatchSize, int? CodeSize, string? Optimizer,
-        double? LearningRate, int? Seed, string? Out, string? Resume, int? CheckpointEvery, string? L1Reduction = null);
+        double? LearningRate, int? Seed, string? Out, string? Resume, int? CheckpointEvery, string? L1Reduction = null,
+        double? Noise = null, int? ImageSize = null, int? Channels = null);
 
     public static int Run(Options o)
     {
@@ -44,7 +45,12 @@ internal static class TrainCommand
                 Seed = o.Seed ?? Random.Shared.Next(),
                 CheckpointEvery = o.CheckpointEvery ?? 0,
                 L1Reduction = o.L1Reduction ?? preset.L1Reduction,
+                Noise = o.Noise ?? preset.Noise,
+                ImageSize = o.ImageSize ?? 0,
+                Channels = o.Channels ?? 1,
             };
+            if (!(config.Noise >= 0 && double.IsFinite(config.Noise)))
+                throw new ArgumentException($"--noise must be a finite number ≥ 0, received {config.Noise}.");
             if (config.Epochs <= 0) throw new ArgumentException($"--epochs must be positive, received {config.Epochs}.");
             if (config.BatchSize <= 0) throw new ArgumentException($"--batch-size must be positive, received {config.BatchSize}.");
             if (config.CodeSize <= 0) throw new ArgumentException($"--code-size must be positive, received {config.CodeSize}.");
@@ -53,7 +59,7 @@ internal static class TrainCommand
         if (o.Resume is not null && o.Dataset is not null && o.Dataset != config.Dataset)
             throw new ArgumentException($"--dataset {o.Dataset} differs from the resumed run's dataset {config.Dataset}.");
 
-        var data = LoadData(config.Dataset);
+        var data = LoadData(config.Dataset, config.ImageSize, config.Channels);
         Model autoencoder, encoder;
         if (resumed is not null)
         {
@@ -64,7 +70,7 @@ internal static class TrainCommand
         }
         else
         {
-            (autoencoder, encoder) = config.Build(data.Train.RowSize);
+            (autoencoder, encoder) = config.Build(data.ImageHeight, data.ImageWidth, data.Channels);
         }
         Directory.CreateDirectory(run.Path);
         var history = resumed is null ? [] : run.ReadHistory().Where(r => r.Epoch < epochsDone).ToList();
@@ -73,11 +79,15 @@ internal static class TrainCommand
         Console.WriteLine($"Training {config.Model} autoencoder on {data.Name} ({data.Train.Rows:N0} train, {data.Test.Rows:N0} test), " +
                           $"{autoencoder.CountParams():N0} parameters, {config.Optimizer}, batch {config.BatchSize}, " +
                           $"epochs {epochsDone + 1}–{config.Epochs}, seed {config.Seed} -> {run.Path}");
+        // A denoising run learns noisy → clean; the noisy copies are drawn once, as in the blog post.
+        var (trainIn, testIn) = config.Noise > 0
+            ? ((SampleSet)Noise.AddGaussian(data.Train, config.Noise, config.Seed), (SampleSet)Noise.AddGaussian(data.Test, config.Noise, config.Seed + 1))
+            : (data.Train, data.Test);
         var recorder = new Recorder(run, autoencoder, history, config.CheckpointEvery);
         bool live = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
         History Fit(IReadOnlyList<Callback> extra) => autoencoder.Fit(
-            data.Train, data.Train, epochs: config.Epochs, batchSize: config.BatchSize, shuffle: true,
-            validationData: (data.Test, data.Test), verbose: live ? 0 : 2, callbacks: [recorder, .. extra],
+            trainIn, data.Train, epochs: config.Epochs, batchSize: config.BatchSize, shuffle: true,
+            validationData: (testIn, data.Test), verbose: live ? 0 : 2, callbacks: [recorder, .. extra],
             seed: config.Seed, initialEpoch: epochsDone);
         if (live)
         {
@@ -91,16 +101,16 @@ internal static class TrainCommand
         run.SaveModel(autoencoder, done);
         run.WriteHistory(history);
         // At the training batch size, so a batch-summed activity penalty is on the same scale as val_loss.
-        var (testLoss, testPenalty) = autoencoder.EvaluateParts(data.Test, data.Test, config.BatchSize);
+        var (testLoss, testPenalty) = autoencoder.EvaluateParts(testIn, data.Test, config.BatchSize);
         run.WriteRun(config, data, autoencoder, history, testLoss);
-        run.WriteFigures(autoencoder, encoder, data, history, $"{config.Model} autoencoder, {data.Name}, {done} epochs");
+        run.WriteFigures(autoencoder, encoder, data, history, $"{config.Model} autoencoder, {data.Name}, {done} epochs", config.Noise, config.Seed + 1);
         Console.WriteLine($"Test loss {ModelCommands.Describe(testLoss, testPenalty)}. Wrote {run.Path}/: model.safetensors, history.csv, loss.png, reconstructions.png, codes.png, run.json");
         return 0;
     }
 
-    internal static DataSource LoadData(string dataset)
+    internal static DataSource LoadData(string dataset, int imageSize = 0, int channels = 1)
     {
-        if (Console.IsOutputRedirected) return DataSource.Load(dataset, null);
+        if (Console.IsOutputRedirected) return DataSource.Load(dataset, null, imageSize, channels);
         DataSource? result = null;
         AnsiConsole.Progress().AutoClear(true).HideCompleted(true)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new DownloadedColumn(), new TransferSpeedColumn())
@@ -113,7 +123,7 @@ internal static class TrainCommand
                         tasks[p.File] = t = ctx.AddTask($"Downloading {p.File}", maxValue: p.Total ?? 1);
                     if (p.Total is long total) t.MaxValue = total;
                     t.Value = p.Done;
-                }));
+                }), imageSize, channels);
             });
         return result!;
     }

@@ -8,9 +8,18 @@ public static class Noise
     /// The same <paramref name="seed"/> gives the same noise (element i uses stream (seed, i / 4096)), on any machine.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="noiseFactor"/> is negative or not finite.</exception>
-    public static Tensor AddGaussian(Tensor x, double noiseFactor, int seed = 0)
+    public static Tensor AddGaussian(Tensor x, double noiseFactor, int seed = 0) => AddGaussian((SampleSet)x, noiseFactor, seed);
+
+    /// <summary>The same for any sample set (a <see cref="ByteTensor"/> is read as floats first); the result has its shape.</summary>
+    public static Tensor AddGaussian(SampleSet samples, double noiseFactor, int seed = 0)
     {
-        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(samples);
+        var x = samples as Tensor;
+        if (x is null)
+        {
+            x = new Tensor([.. samples.Shape]);
+            samples.CopyRows(0, samples.Rows, x.Span);
+        }
         if (!(noiseFactor >= 0 && double.IsFinite(noiseFactor)))
             throw new ArgumentOutOfRangeException(nameof(noiseFactor), noiseFactor, $"Expected a finite noise factor ≥ 0. Received: noiseFactor={noiseFactor}.");
         var result = new Tensor([.. x.Shape]);

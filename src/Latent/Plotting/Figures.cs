@@ -13,7 +13,7 @@ public static class Figures
 
     /// <summary>
     /// Draws <paramref name="rows"/> of images (each row: n samples of Height×Width
-    /// values, drawn Scale screen pixels per value) one row above the other, each row labelled, and writes a PNG.
+    /// values, or Height×Width×3 for RGB channels last, drawn Scale screen pixels per value) one row above the other, each row labelled, and writes a PNG.
     /// With Normalize the row is min-max scaled (codes), else values are read as intensities in [0, 1].
     /// </summary>
     /// <param name="rows">(label, tensor of (n, height·width) values, whether to min-max scale the row).</param>
@@ -36,8 +36,8 @@ public static class Figures
         int y = Margin + titleHeight;
         foreach (var (label, images, h, w, normalize, scale) in rows)
         {
-            if (images.RowSize != h * w)
-                throw new ArgumentException($"Row '{label}' holds {images.RowSize} values per image, not {h}×{w}.");
+            if (images.RowSize != h * w && images.RowSize != h * w * 3)
+                throw new ArgumentException($"Row '{label}' holds {images.RowSize} values per image, not {h}×{w} (gray) or {h}×{w}×3 (RGB).");
             canvas.DrawText(label, Margin, y + h * scale / 2f + 5, font, ink);
             float lo = 0, hi = 1;
             if (normalize)
@@ -59,12 +59,14 @@ public static class Figures
     private static void DrawImage(SKCanvas canvas, ReadOnlySpan<float> pixels, int h, int w, int x0, int y0, int scale, float lo, float hi)
     {
         using var paint = new SKPaint { IsAntialias = false };
+        bool rgb = pixels.Length == h * w * 3;  // channels last
+        byte Level(float value) => (byte)MathF.Round(Math.Clamp((value - lo) / (hi - lo), 0f, 1f) * 255);
         for (int r = 0; r < h; r++)
         for (int c = 0; c < w; c++)
         {
-            float v = Math.Clamp((pixels[r * w + c] - lo) / (hi - lo), 0f, 1f);
-            byte g = (byte)MathF.Round(v * 255);
-            paint.Color = new SKColor(g, g, g);
+            int i = r * w + c;
+            paint.Color = rgb ? new SKColor(Level(pixels[3 * i]), Level(pixels[3 * i + 1]), Level(pixels[3 * i + 2]))
+                              : new SKColor(Level(pixels[i]), Level(pixels[i]), Level(pixels[i]));
             canvas.DrawRect(x0 + c * scale, y0 + r * scale, scale, scale, paint);
         }
         using var frame = new SKPaint { Color = new SKColor(200, 200, 200), Style = SKPaintStyle.Stroke, StrokeWidth = 1 };

@@ -13,16 +13,19 @@ public class ExampleTests
     }
 
     [Theory]
-    [InlineData("simple_autoencoder", "simple.png")]
-    [InlineData("sparse_autoencoder", "sparse.png")]
-    [InlineData("deep_autoencoder", "deep.png")]
-    public async Task ExampleRunsOneEpochAndDrawsItsFigure(string example, string figure)
+    [InlineData("simple_autoencoder", "simple.png", null)]
+    [InlineData("sparse_autoencoder", "sparse.png", null)]
+    [InlineData("deep_autoencoder", "deep.png", null)]
+    [InlineData("conv_autoencoder", "conv.png", "2000")]             // the blog's conv models on a slice, to stay quick
+    [InlineData("denoising_autoencoder", "denoise.png", "1000")]
+    public async Task ExampleRunsOneEpochAndDrawsItsFigure(string example, string figure, string? samples)
     {
         string root = RepoRoot();
         string png = Path.Combine(root, "examples", "out", figure);
         if (File.Exists(png)) File.Delete(png);
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "run", "-c", "Release", Path.Combine("examples", example + ".cs"), "--", "1" }) psi.ArgumentList.Add(a);
+        if (samples is not null) psi.ArgumentList.Add(samples);
         using var p = Process.Start(psi)!;
         var stdoutTask = p.StandardOutput.ReadToEndAsync();
         string stderr = await p.StandardError.ReadToEndAsync();
