@@ -21,6 +21,7 @@ public partial class Model
     private SymbolicTensor[] _outputs = [];
     private Layer[] _layers = [];
     private Weight[] _weights = [];
+    private bool _needsWholeBatch;
 
     /// <summary>A model from one input to one output.</summary>
     public Model(SymbolicTensor input, SymbolicTensor output, string? name = null)
@@ -124,6 +125,7 @@ public partial class Model
         _layers = [.. layers];
         _weights = _layers.SelectMany(l => l.Weights).Distinct().ToArray();
         _regularized = _weights.Where(w => w.Regularizer is not null).ToArray();
+        _needsWholeBatch = _layers.Any(l => l.NeedsWholeBatch);
         InvalidateExecutors();
     }
 

@@ -10,8 +10,9 @@ namespace Latent;
 /// </summary>
 public sealed class Weight
 {
-    internal Weight(Layer layer, string name, int[] shape, Initializer initializer, Regularizer? regularizer)
+    internal Weight(Layer layer, string name, int[] shape, Initializer initializer, Regularizer? regularizer, bool trainable = true)
     {
+        IsTrainableWeight = trainable;
         Layer = layer;
         Name = $"{layer.Name}/{name}";
         Shape = shape;
@@ -41,8 +42,11 @@ public sealed class Weight
     /// <summary>The penalty on it, if any.</summary>
     public Regularizer? Regularizer { get; }
 
-    /// <summary>Whether optimizers update it (the owning layer's <see cref="Layer.Trainable"/>).</summary>
-    public bool Trainable => Layer.Trainable;
+    /// <summary>Whether optimizers update it: a trainable weight (not a batch norm's moving statistics) of a trainable layer.</summary>
+    public bool Trainable => IsTrainableWeight && Layer.Trainable;
+
+    /// <summary>False for state the layer updates itself (moving statistics), which no optimizer touches.</summary>
+    public bool IsTrainableWeight { get; }
 
     internal ParameterStore Store { get; private set; }
     internal int Offset { get; private set; }

@@ -100,6 +100,13 @@ public abstract class Layer
     protected internal virtual int WorkspacePerSample(IReadOnlyList<int[]> inputShapes, int[] outputShape) => 0;
 
     /// <summary>
+    /// True for a layer whose Forward needs the whole batch at once (statistics over the batch, as in batch
+    /// normalization) or changes its own state: a model with one trains on one executor instead of splitting each
+    /// batch across the cores (its matrix products still use every core).
+    /// </summary>
+    protected internal virtual bool NeedsWholeBatch => false;
+
+    /// <summary>
     /// The activation applied to this layer's output, declared rather than applied: Forward writes the
     /// pre-activation z and the executor computes <c>y = f(z)</c> in place; before Backward it turns ∂loss/∂y into
     /// ∂loss/∂z. Where a loss has a fused form for f (binary cross-entropy from a sigmoid's logits) the executor
@@ -134,7 +141,9 @@ public abstract class Layer
     /// <see cref="NodeContext.WeightGrad"/>.
     /// </summary>
     /// <exception cref="ArgumentException">A blank or repeated name, or a dimension that is not positive.</exception>
-    protected Weight AddWeight(string name, int[] shape, Initializer initializer, Regularizer? regularizer = null)
+    /// <param name="trainable">False for state the layer updates itself in Forward (a batch norm's moving statistics):
+    /// no optimizer touches it, and it is saved and loaded like the other weights.</param>
+    protected Weight AddWeight(string name, int[] shape, Initializer initializer, Regularizer? regularizer = null, bool trainable = true)
     {
         ArgumentNullException.ThrowIfNull(shape);
         ArgumentNullException.ThrowIfNull(initializer);
@@ -143,7 +152,7 @@ public abstract class Layer
         if (shape.Length == 0 || shape.Any(d => d <= 0))
             throw new ArgumentException($"Weight dimensions must be positive. Received: shape={ShapeUtil.Format(shape)} for '{name}'.", nameof(shape));
         ShapeUtil.CheckedSize(shape, nameof(shape));
-        var w = new Weight(this, name, (int[])shape.Clone(), initializer, regularizer);
+        var w = new Weight(this, name, (int[])shape.Clone(), initializer, regularizer, trainable);
         _weights.Add(w);
         return w;
     }

@@ -466,7 +466,7 @@ public partial class Model
         int replicas = (int)Math.Min(Kernels.ComputePool.Shared.Threads, capacity / Math.Max(1L, ParallelStepMinRows));
         // Replicas read rows from several threads at once: only the library's sample sets promise that is safe.
         // Layers are safe by contract (no per-call state in fields; see Layer), the user's as well as ours.
-        _stepIsParallel = replicas > 1 && AllLibrarySets(xs) && AllLibrarySets(ys);
+        _stepIsParallel = replicas > 1 && AllLibrarySets(xs) && AllLibrarySets(ys) && !_needsWholeBatch;
         if (_stepIsParallel)
         {
             if (_parallelStep is null || !ReferenceEquals(_parallelStep.Store, _store) ||
