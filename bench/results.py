@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs every row of the results table at full length, with Latent (the `latent` tool) and with PyTorch
 (bench/pytorch/train.py), and writes docs/results/results.json, the reconstruction figures under docs/results/, and the table in
-docs/RESULTS.md (the text around it is written by hand from the numbers). Takes about half an hour on 2 cores.
+docs/RESULTS.md (the text around it is written by hand from the numbers). Takes about an hour on 2 cores.
 
 Usage: python3 bench/results.py [--only ROW,ROW] [--skip-pytorch] [--latent-only ROW,ROW]
 """
@@ -22,6 +22,7 @@ ROWS = [
     ("blog-sparse", "blog", "sparse", "adadelta", 100, 256, 1e-4, "sum"),
     ("blog-sparse-mean", "blog", "sparse", "adadelta", 100, 256, 1e-4, "mean"),
     ("blog-deep", "blog", "deep", "adadelta", 100, 256, 0.0, "sum"),
+    ("blog-conv", "blog", "conv", "adadelta", 50, 128, 0.0, "sum"),
 ]
 
 
@@ -59,7 +60,7 @@ def main():
         os.replace(os.path.join(run_dir, "reconstructions.png"), fig)
         json.dump(results, open(path, "w"), indent=2)
         if not args.skip_pytorch and row_id not in args.latent_only.split(","):
-            model = "simple" if preset in ("simple", "sparse") else "deep"
+            model = "simple" if preset in ("simple", "sparse") else preset
             torch_cmd = [os.environ.get("TORCH_PYTHON", "/usr/bin/python3"), os.path.join(ROOT, "bench", "pytorch", "train.py"),
                          model, opt, str(epochs), str(batch), str(l1), "1", reduction]
             print(" ".join(torch_cmd), file=sys.stderr, flush=True)

@@ -14,6 +14,7 @@ REPORTED = {
     "blog-sparse": ("blog", "sparse 32, L1 1e-4", "Adadelta", 100, 256, "sum", "train 0.11, test 0.10; mean code 3.33"),
     "blog-sparse-mean": ("blog", "sparse 32, L1 1e-4", "Adadelta", 100, 256, "mean", "(same row, other semantics)"),
     "blog-deep": ("blog", "deep 128-64-32", "Adadelta", 100, 256, "", "~0.097"),
+    "blog-conv": ("blog", "conv 16-8-8, code 4×4×8", "Adadelta", 50, 128, "", "~0.094"),
 }
 
 

@@ -1,7 +1,7 @@
 """PyTorch reference for docs/RESULTS.md: one row of the notebook/blog table, full length.
 
 Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/pytorch/train.py MODEL OPTIMIZER EPOCHS BATCH L1 SEED [sum|mean]
-MODEL simple|deep, OPTIMIZER adagrad|adadelta (Keras 2 defaults), L1 the activity penalty on the code
+MODEL simple|deep|conv (the blog's convolutional autoencoder, NCHW with Keras's "same" pooling as ceil_mode), OPTIMIZER adagrad|adadelta (Keras 2 defaults), L1 the activity penalty on the code
 (summed over the batch, Keras 2; "mean" averages it over the batch, Keras 1.0.x), 0 for none. Same architecture and initialisation as Latent (Glorot uniform
 kernels, zero biases), binary cross-entropy on a sigmoid output (computed from the logits), shuffled each epoch.
 Prints one JSON line: final train loss (with penalty), test loss (with penalty, at the training batch size),
@@ -28,19 +28,30 @@ def main():
     reduction = sys.argv[7] if len(sys.argv) > 7 else "sum"
     torch.set_num_threads(2)
     torch.manual_seed(seed)
-    sizes = [784, 32] if model_kind == "simple" else [784, 128, 64, 32]
-    enc_layers = []
-    for a, b in zip(sizes, sizes[1:]):
-        enc_layers += [nn.Linear(a, b), nn.ReLU()]
-    dec_sizes = list(reversed(sizes))
-    dec_layers = []
-    for i, (a, b) in enumerate(zip(dec_sizes, dec_sizes[1:])):
-        dec_layers.append(nn.Linear(a, b))
-        if i < len(dec_sizes) - 2:
-            dec_layers.append(nn.ReLU())
-    encoder, decoder = nn.Sequential(*enc_layers), nn.Sequential(*dec_layers)
+    if model_kind == "conv":
+        conv = lambda a, b, pad=1: nn.Conv2d(a, b, 3, padding=pad)  # noqa: E731
+        encoder = nn.Sequential(nn.Unflatten(1, (1, 28, 28)),
+                                conv(1, 16), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True),
+                                conv(16, 8), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True),
+                                conv(8, 8), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True))
+        decoder = nn.Sequential(conv(8, 8), nn.ReLU(), nn.Upsample(scale_factor=2),
+                                conv(8, 8), nn.ReLU(), nn.Upsample(scale_factor=2),
+                                conv(8, 16, pad=0), nn.ReLU(), nn.Upsample(scale_factor=2),
+                                conv(16, 1), nn.Flatten())
+    else:
+        sizes = [784, 32] if model_kind == "simple" else [784, 128, 64, 32]
+        enc_layers = []
+        for a, b in zip(sizes, sizes[1:]):
+            enc_layers += [nn.Linear(a, b), nn.ReLU()]
+        dec_sizes = list(reversed(sizes))
+        dec_layers = []
+        for i, (a, b) in enumerate(zip(dec_sizes, dec_sizes[1:])):
+            dec_layers.append(nn.Linear(a, b))
+            if i < len(dec_sizes) - 2:
+                dec_layers.append(nn.ReLU())
+        encoder, decoder = nn.Sequential(*enc_layers), nn.Sequential(*dec_layers)
     for m in list(encoder) + list(decoder):
-        if isinstance(m, nn.Linear):
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
             nn.init.xavier_uniform_(m.weight)
             nn.init.zeros_(m.bias)
     params = list(encoder.parameters()) + list(decoder.parameters())
