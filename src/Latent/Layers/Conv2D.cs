@@ -1,4 +1,3 @@
-using Latent.Activations;
 using Latent.Initializers;
 using Latent.Kernels;
 using Latent.Serialization;
@@ -12,10 +11,8 @@ namespace Latent.Layers;
 /// With P (B·OH·OW, kh·kw·C) the windows (im2col), <c>z = P·K + bias</c>; backward <c>dK += Pᵀ·dz</c>,
 /// <c>dbias += Σ dz</c>, <c>dx += col2im(dz·Kᵀ)</c>, computed chunk by chunk (<see cref="Conv"/>).
 /// </summary>
-public sealed class Conv2D : Layer, IConfigurableLayer<Conv2D>
+public sealed class Conv2D : Conv2DBase, IConfigurableLayer<Conv2D>
 {
-    private Weight? _kernel, _bias;
-
     /// <summary>Creates the layer (weights are made when it is first applied).</summary>
     /// <param name="filters">Output channels.</param>
     /// <param name="kernelSize">(kh, kw).</param>
@@ -27,64 +24,17 @@ public sealed class Conv2D : Layer, IConfigurableLayer<Conv2D>
     public Conv2D(int filters, (int, int) kernelSize, (int, int)? strides = null, string padding = "valid", string? activation = null,
                   bool useBias = true, Initializer? kernelInitializer = null, Initializer? biasInitializer = null,
                   Regularizer? kernelRegularizer = null, Regularizer? biasRegularizer = null, Regularizer? activityRegularizer = null,
-                  string? name = null) : base(name)
-    {
-        if (filters <= 0) throw new ArgumentOutOfRangeException(nameof(filters), filters, $"Expected a positive integer. Received: filters={filters}.");
-        Filters = filters;
-        KernelSize = ImageShape.Positive(kernelSize, nameof(kernelSize));
-        Strides = ImageShape.Positive(strides ?? (1, 1), nameof(strides));
-        Same = ImageShape.Padding(padding);
-        Activation = ActivationFunction.Get(activation);
-        UseBias = useBias;
-        KernelInitializer = kernelInitializer ?? new GlorotUniform();
-        BiasInitializer = biasInitializer ?? new Constant(0);
-        KernelRegularizer = kernelRegularizer;
-        BiasRegularizer = biasRegularizer;
-        ActivityRegularizer = activityRegularizer;
-    }
+                  string? name = null) : base(filters, kernelSize, strides, padding, activation, useBias, kernelInitializer, biasInitializer,
+                                    kernelRegularizer, biasRegularizer, activityRegularizer, name) { }
 
-    /// <summary>Output channels.</summary>
-    public int Filters { get; }
-    /// <summary>(kh, kw).</summary>
-    public (int, int) KernelSize { get; }
-    /// <summary>(sh, sw).</summary>
-    public (int, int) Strides { get; }
-    /// <summary>"same" padding (else "valid").</summary>
-    public bool Same { get; }
-    /// <summary>f_act.</summary>
-    public ActivationFunction Activation { get; }
-    /// <summary>Whether a bias is added.</summary>
-    public bool UseBias { get; }
-    /// <summary>Initializer of K.</summary>
-    public Initializer KernelInitializer { get; }
-    /// <summary>Initializer of the bias.</summary>
-    public Initializer BiasInitializer { get; }
-    /// <summary>Penalty on K.</summary>
-    public Regularizer? KernelRegularizer { get; }
-    /// <summary>Penalty on the bias.</summary>
-    public Regularizer? BiasRegularizer { get; }
-    /// <summary>K, shape (kh, kw, C, filters); null until built.</summary>
-    public Weight? Kernel => _kernel;
-    /// <summary>The bias, shape (filters,); null until built or without bias.</summary>
-    public Weight? Bias => _bias;
+    private protected override int[] KernelShape(int channels) => [KernelSize.Item1, KernelSize.Item2, channels, Filters];
 
-    /// <inheritdoc />
-    public override ActivationFunction? OutputActivation => Activation.IsLinear ? null : Activation;
-
-    /// <inheritdoc />
-    protected override void Build(IReadOnlyList<int[]> inputShapes)
-    {
-        var (_, _, c) = ImageShape.Of(this, inputShapes[0]);
-        _kernel = AddWeight("kernel", [KernelSize.Item1, KernelSize.Item2, c, Filters], KernelInitializer, KernelRegularizer);
-        if (UseBias) _bias = AddWeight("bias", [Filters], BiasInitializer, BiasRegularizer);
-    }
+    private protected override int InputChannelAxis => 2;
 
     /// <inheritdoc />
     protected override void ValidateInputShapes(IReadOnlyList<int[]> inputShapes)
     {
-        var (h, w, c) = ImageShape.Of(this, inputShapes[0]);
-        if (c != _kernel!.Shape[2])
-            throw new ArgumentException($"Conv2D '{Name}' expects {_kernel.Shape[2]} input channels, received {c} (input shape {ShapeUtil.FormatBatch(inputShapes[0])}).");
+        var (h, w, c) = CheckChannels(inputShapes[0]);
         var g = Geometry(h, w, c);
         if (g.OH <= 0 || g.OW <= 0)
             throw new ArgumentException($"Conv2D '{Name}': a {KernelSize.Item1}×{KernelSize.Item2} kernel is larger than its {h}×{w} input with \"valid\" padding (input shape {ShapeUtil.FormatBatch(inputShapes[0])}).");
@@ -112,42 +62,18 @@ public sealed class Conv2D : Layer, IConfigurableLayer<Conv2D>
 
     /// <inheritdoc />
     protected internal override void Forward(NodeContext ctx) =>
-        Conv.Forward(GeometryOf(ctx), ctx.Batch, ctx.Input(0), _kernel!.Values, _bias is null ? default : _bias.Values, Filters,
+        Conv.Forward(GeometryOf(ctx), ctx.Batch, ctx.Input(0), Kernel!.Values, Bias is null ? default : Bias.Values, Filters,
                      ctx.OutputValues, accumulate: false);
 
     /// <inheritdoc />
     protected internal override void Backward(NodeContext ctx)
     {
         var dz = ctx.OutputGrad;                                    // (B·OH·OW, filters)
-        if (Trainable && _bias is not null) Simd.AccumulateColumnSums(dz, ctx.WeightGrad(_bias), dz.Length / Filters);
-        Conv.Backward(GeometryOf(ctx), ctx.Batch, ctx.Input(0), dz, _kernel!.Values, Filters,
-                      Trainable ? ctx.WeightGrad(_kernel) : default, ctx.NeedsInputGrad(0) ? ctx.InputGrad(0) : default);
+        if (Trainable && Bias is not null) Simd.AccumulateColumnSums(dz, ctx.WeightGrad(Bias), dz.Length / Filters);
+        Conv.Backward(GeometryOf(ctx), ctx.Batch, ctx.Input(0), dz, Kernel!.Values, Filters,
+                      Trainable ? ctx.WeightGrad(Kernel) : default, ctx.NeedsInputGrad(0) ? ctx.InputGrad(0) : default);
     }
 
     /// <inheritdoc />
-    protected internal override void GetConfig(LayerConfig config)
-    {
-        config.Set("filters", Filters);
-        config.Set("kernel_size", [KernelSize.Item1, KernelSize.Item2]);
-        config.Set("strides", [Strides.Item1, Strides.Item2]);
-        config.Set("padding", ImageShape.PaddingName(Same));
-        config.Set("activation", Activation);
-        config.Set("use_bias", UseBias);
-        config.Set("kernel_initializer", KernelInitializer);
-        config.Set("bias_initializer", BiasInitializer);
-        config.Set("kernel_regularizer", KernelRegularizer);
-        config.Set("bias_regularizer", BiasRegularizer);
-        config.Set("activity_regularizer", ActivityRegularizer);
-    }
-
-    /// <inheritdoc />
-    public static Conv2D FromConfig(LayerConfig c)
-    {
-        var k = c.GetInts("kernel_size", 2);
-        var s = c.GetInts("strides", 2);
-        if (k.Length != 2 || s.Length != 2) throw new FormatException("'kernel_size' and 'strides' must hold two integers");
-        return new(c.GetInt("filters"), (k[0], k[1]), (s[0], s[1]), c.GetString("padding"), c.GetActivation("activation").Name,
-                   c.GetBool("use_bias", true), c.GetInitializer("kernel_initializer"), c.GetInitializer("bias_initializer"),
-                   c.GetRegularizer("kernel_regularizer"), c.GetRegularizer("bias_regularizer"), c.GetRegularizer("activity_regularizer"), c.Name);
-    }
+    public static Conv2D FromConfig(LayerConfig c) => FromConfig(c, (f, k, st, p, a, b, ki, bi, kr, br, ar, n) => new Conv2D(f, k, st, p, a, b, ki, bi, kr, br, ar, n));
 }

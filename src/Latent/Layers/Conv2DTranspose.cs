@@ -1,4 +1,3 @@
-using Latent.Activations;
 using Latent.Initializers;
 using Latent.Kernels;
 using Latent.Serialization;
@@ -13,10 +12,8 @@ namespace Latent.Layers;
 /// "same" <c>OH = H·sh</c>. With Kₘ the (kh·kw·filters, C) matrix of K: <c>z = col2im(x·Kₘᵀ) + bias</c>; backward
 /// <c>Q = im2col(dz)</c>, <c>dK += Qᵀ·x</c>, <c>dbias += Σ dz</c>, <c>dx += Q·Kₘ</c> (<see cref="Conv"/>, roles swapped).
 /// </summary>
-public sealed class Conv2DTranspose : Layer, IConfigurableLayer<Conv2DTranspose>
+public sealed class Conv2DTranspose : Conv2DBase, IConfigurableLayer<Conv2DTranspose>
 {
-    private Weight? _kernel, _bias;
-
     /// <summary>Creates the layer (weights are made when it is first applied).</summary>
     /// <param name="filters">Output channels.</param>
     /// <param name="kernelSize">(kh, kw).</param>
@@ -27,47 +24,12 @@ public sealed class Conv2DTranspose : Layer, IConfigurableLayer<Conv2DTranspose>
     public Conv2DTranspose(int filters, (int, int) kernelSize, (int, int)? strides = null, string padding = "valid", string? activation = null,
                            bool useBias = true, Initializer? kernelInitializer = null, Initializer? biasInitializer = null,
                            Regularizer? kernelRegularizer = null, Regularizer? biasRegularizer = null, Regularizer? activityRegularizer = null,
-                           string? name = null) : base(name)
-    {
-        if (filters <= 0) throw new ArgumentOutOfRangeException(nameof(filters), filters, $"Expected a positive integer. Received: filters={filters}.");
-        Filters = filters;
-        KernelSize = ImageShape.Positive(kernelSize, nameof(kernelSize));
-        Strides = ImageShape.Positive(strides ?? (1, 1), nameof(strides));
-        Same = ImageShape.Padding(padding);
-        Activation = ActivationFunction.Get(activation);
-        UseBias = useBias;
-        KernelInitializer = kernelInitializer ?? new GlorotUniform();
-        BiasInitializer = biasInitializer ?? new Constant(0);
-        KernelRegularizer = kernelRegularizer;
-        BiasRegularizer = biasRegularizer;
-        ActivityRegularizer = activityRegularizer;
-    }
+                           string? name = null) : base(filters, kernelSize, strides, padding, activation, useBias, kernelInitializer, biasInitializer,
+                                    kernelRegularizer, biasRegularizer, activityRegularizer, name) { }
 
-    /// <summary>Output channels.</summary>
-    public int Filters { get; }
-    /// <summary>(kh, kw).</summary>
-    public (int, int) KernelSize { get; }
-    /// <summary>(sh, sw).</summary>
-    public (int, int) Strides { get; }
-    /// <summary>"same" padding (else "valid").</summary>
-    public bool Same { get; }
-    /// <summary>f_act.</summary>
-    public ActivationFunction Activation { get; }
-    /// <summary>Whether a bias is added.</summary>
-    public bool UseBias { get; }
-    /// <summary>Initializer of K.</summary>
-    public Initializer KernelInitializer { get; }
-    /// <summary>Initializer of the bias.</summary>
-    public Initializer BiasInitializer { get; }
-    /// <summary>Penalty on K.</summary>
-    public Regularizer? KernelRegularizer { get; }
-    /// <summary>Penalty on the bias.</summary>
-    public Regularizer? BiasRegularizer { get; }
-    /// <summary>K, shape (kh, kw, filters, C); null until built.</summary>
-    public Weight? Kernel => _kernel;
+    private protected override int[] KernelShape(int channels) => [KernelSize.Item1, KernelSize.Item2, Filters, channels];
 
-    /// <inheritdoc />
-    public override ActivationFunction? OutputActivation => Activation.IsLinear ? null : Activation;
+    private protected override int InputChannelAxis => 3;
 
     /// <summary>Keras's transposed output length along one axis and the padding of the matching forward convolution.</summary>
     private static (int Out, int PadBefore) Axis(int n, int k, int s, bool same)
@@ -86,19 +48,9 @@ public sealed class Conv2DTranspose : Layer, IConfigurableLayer<Conv2DTranspose>
     }
 
     /// <inheritdoc />
-    protected override void Build(IReadOnlyList<int[]> inputShapes)
-    {
-        var (_, _, c) = ImageShape.Of(this, inputShapes[0]);
-        _kernel = AddWeight("kernel", [KernelSize.Item1, KernelSize.Item2, Filters, c], KernelInitializer, KernelRegularizer);
-        if (UseBias) _bias = AddWeight("bias", [Filters], BiasInitializer, BiasRegularizer);
-    }
-
-    /// <inheritdoc />
     protected override void ValidateInputShapes(IReadOnlyList<int[]> inputShapes)
     {
-        var (h, w, c) = ImageShape.Of(this, inputShapes[0]);
-        if (c != _kernel!.Shape[3])
-            throw new ArgumentException($"Conv2DTranspose '{Name}' expects {_kernel.Shape[3]} input channels, received {c} (input shape {ShapeUtil.FormatBatch(inputShapes[0])}).");
+        var (h, w, _) = CheckChannels(inputShapes[0]);
         var g = Geometry(h, w);
         if ((long)g.H * g.W * Filters > Array.MaxLength || (long)h * w * g.PatchSize > Array.MaxLength)
             throw new ArgumentException($"Conv2DTranspose '{Name}': input {ShapeUtil.FormatBatch(inputShapes[0])} makes an output too large for one array.");
@@ -120,10 +72,10 @@ public sealed class Conv2DTranspose : Layer, IConfigurableLayer<Conv2DTranspose>
         var y = ctx.OutputValues;
         y.Clear();
         // The forward pass of a transposed convolution is the input gradient of the convolution g describes.
-        Conv.Backward(g, ctx.Batch, default, ctx.Input(0), _kernel!.Values, s[2], default, y);
-        if (_bias is not null)
+        Conv.Backward(g, ctx.Batch, default, ctx.Input(0), Kernel!.Values, s[2], default, y);
+        if (Bias is not null)
         {
-            var bias = _bias.Values;
+            var bias = Bias.Values;
             for (int r = 0; r < y.Length / Filters; r++) { var row = y.Slice(r * Filters, Filters); Simd.Add(row, bias, row); }
         }
     }
@@ -136,37 +88,13 @@ public sealed class Conv2DTranspose : Layer, IConfigurableLayer<Conv2DTranspose>
         var dz = ctx.OutputGrad;                                    // (B, OH, OW, filters)
         if (Trainable)
         {
-            if (_bias is not null) Simd.AccumulateColumnSums(dz, ctx.WeightGrad(_bias), dz.Length / Filters);
-            Conv.Backward(g, ctx.Batch, dz, ctx.Input(0), _kernel!.Values, s[2], ctx.WeightGrad(_kernel), default);
+            if (Bias is not null) Simd.AccumulateColumnSums(dz, ctx.WeightGrad(Bias), dz.Length / Filters);
+            Conv.Backward(g, ctx.Batch, dz, ctx.Input(0), Kernel!.Values, s[2], ctx.WeightGrad(Kernel), default);
         }
         if (ctx.NeedsInputGrad(0))
-            Conv.Forward(g, ctx.Batch, dz, _kernel!.Values, default, s[2], ctx.InputGrad(0), accumulate: true);
+            Conv.Forward(g, ctx.Batch, dz, Kernel!.Values, default, s[2], ctx.InputGrad(0), accumulate: true);
     }
 
     /// <inheritdoc />
-    protected internal override void GetConfig(LayerConfig config)
-    {
-        config.Set("filters", Filters);
-        config.Set("kernel_size", [KernelSize.Item1, KernelSize.Item2]);
-        config.Set("strides", [Strides.Item1, Strides.Item2]);
-        config.Set("padding", ImageShape.PaddingName(Same));
-        config.Set("activation", Activation);
-        config.Set("use_bias", UseBias);
-        config.Set("kernel_initializer", KernelInitializer);
-        config.Set("bias_initializer", BiasInitializer);
-        config.Set("kernel_regularizer", KernelRegularizer);
-        config.Set("bias_regularizer", BiasRegularizer);
-        config.Set("activity_regularizer", ActivityRegularizer);
-    }
-
-    /// <inheritdoc />
-    public static Conv2DTranspose FromConfig(LayerConfig c)
-    {
-        var k = c.GetInts("kernel_size", 2);
-        var s = c.GetInts("strides", 2);
-        if (k.Length != 2 || s.Length != 2) throw new FormatException("'kernel_size' and 'strides' must hold two integers");
-        return new(c.GetInt("filters"), (k[0], k[1]), (s[0], s[1]), c.GetString("padding"), c.GetActivation("activation").Name,
-                   c.GetBool("use_bias", true), c.GetInitializer("kernel_initializer"), c.GetInitializer("bias_initializer"),
-                   c.GetRegularizer("kernel_regularizer"), c.GetRegularizer("bias_regularizer"), c.GetRegularizer("activity_regularizer"), c.Name);
-    }
+    public static Conv2DTranspose FromConfig(LayerConfig c) => FromConfig(c, (f, k, st, p, a, b, ki, bi, kr, br, ar, n) => new Conv2DTranspose(f, k, st, p, a, b, ki, bi, kr, br, ar, n));
 }
