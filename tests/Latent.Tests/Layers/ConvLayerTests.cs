@@ -36,6 +36,12 @@ public class ConvLayerTests
         { 5, 5, 4, 2, 5, 1, 2, true },     // kernel as large as the image
         { 6, 9, 3, 3, 4, 3, 2, true },     // even kernel, stride 3
         { 4, 4, 2, 2, 1, 1, 3, false },    // 1×1
+        // Eight filters or more take the unrolled-window product (and, transposed, eight input channels or more):
+        { 7, 7, 3, 8, 3, 1, 2, true },
+        { 9, 8, 2, 16, 3, 2, 2, true },
+        { 6, 6, 4, 9, 2, 1, 1, false },
+        { 5, 5, 8, 3, 3, 2, 2, true },
+        { 6, 5, 9, 12, 3, 1, 2, false },
     };
 
     [Theory]
@@ -149,12 +155,14 @@ public class ConvLayerTests
         Assert.Equal(x.Sum(), padded.Sum(), 3);
     }
 
-    public static TheoryData<string> LayerNames() => new(["conv", "conv-same-s2", "transpose", "transpose-same-s2", "pool", "pool-same", "up", "pad", "crop", "flatten", "reshape", "noise"]);
+    public static TheoryData<string> LayerNames() => new(["conv", "conv-same-s2", "conv-wide", "transpose", "transpose-wide", "transpose-same-s2", "pool", "pool-same", "up", "pad", "crop", "flatten", "reshape", "noise"]);
 
     private static Layer Make(string name) => name switch
     {
         "conv" => new Conv2D(3, (3, 2), activation: "tanh"),
         "conv-same-s2" => new Conv2D(2, (3, 3), strides: (2, 2), padding: "same"),
+        "conv-wide" => new Conv2D(9, (3, 3), strides: (2, 1), padding: "same", activation: "elu"),
+        "transpose-wide" => new Conv2DTranspose(9, (2, 3), strides: (1, 2), padding: "same"),
         "transpose" => new Conv2DTranspose(2, (3, 3), activation: "sigmoid"),
         "transpose-same-s2" => new Conv2DTranspose(3, (3, 2), strides: (2, 2), padding: "same"),
         "pool" => new MaxPooling2D((2, 2)),
@@ -173,6 +181,19 @@ public class ConvLayerTests
     {
         Randomness.SetSeed(name.Length);
         GradientChecker.AssertAll(GradientChecker.CheckLayer(Make(name), [5, 5, 2], batch: 2, seed: 41, training: true));
+    }
+
+    [Fact]
+    public void GradientsMatchWithManyInputChannels()
+    {
+        // Eight input channels or more: a transposed convolution's products run as GEMMs, not directly.
+        Randomness.SetSeed(5);
+        GradientChecker.AssertAll(GradientChecker.CheckLayer(new Conv2DTranspose(3, (3, 3), strides: (2, 2), padding: "same"), [3, 4, 8], batch: 2, seed: 42));
+        GradientChecker.AssertAll(GradientChecker.CheckLayer(new Conv2D(2, (3, 3), padding: "same"), [4, 3, 9], batch: 2, seed: 43));
+        // Stride 1 and a multiple of eight input channels: the input gradient is gathered per pixel.
+        GradientChecker.AssertAll(GradientChecker.CheckLayer(new Conv2D(3, (3, 3), padding: "same"), [5, 4, 8], batch: 2, seed: 44));
+        GradientChecker.AssertAll(GradientChecker.CheckLayer(new Conv2D(16, (3, 2)), [6, 5, 16], batch: 2, seed: 45));
+        GradientChecker.AssertAll(GradientChecker.CheckLayer(new Conv2D(8, (2, 3), padding: "same"), [4, 5, 8], batch: 1, seed: 46));
     }
 
     [Fact]

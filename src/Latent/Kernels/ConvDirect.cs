@@ -1,0 +1,357 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Latent.Kernels;
+
+/// <summary>
+/// Convolutions with few filters (F &lt; 8), computed from the image itself: a window row of a position whose window
+/// lies inside the image is KW·C contiguous values of x, so each output is a sum of KH dot products of such runs
+/// with rows of Kᵀ, four positions at a time sharing each load of the kernel. Positions at the border unroll their
+/// one window (zeros outside). Backward adds <c>dz·(kernel row)</c> onto the image runs and <c>dz·(image run)</c>
+/// onto Kᵀ's rows.
+/// </summary>
+internal static partial class Conv
+{
+    /// <summary>dst (B, OH·OW, F) (+)= the convolution of src with Kᵀ (F, P), plus bias unless accumulating.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void DirectForward(in ConvGeometry g, int batch, ReadOnlySpan<float> src, float[] kt, ReadOnlySpan<float> bias,
+                                             int f, Span<float> dst, bool accumulate)
+    {
+        int p = g.PatchSize, seg = g.KW * g.C, image = g.H * g.W * g.C, positions = g.Positions;
+        var row = Scratch(ref t_cols, p);
+        fixed (float* xs = src, k = kt, ys = dst, bb = bias, r = row)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                float* x = xs + (long)b * image, y = ys + (long)b * positions * f;
+                for (int oh = 0; oh < g.OH; oh++)
+                {
+                    int ih0 = oh * g.SH - g.PadTop;
+                    bool rowsInside = ih0 >= 0 && ih0 + g.KH <= g.H;
+                    int ow = 0;
+                    while (ow < g.OW)
+                    {
+                        int pos = oh * g.OW + ow;
+                        if (rowsInside && Inside(g, ow) && ow + 3 < g.OW && Inside(g, ow + 3))
+                        {
+                            float* x0 = x + ((long)ih0 * g.W + ow * g.SW - g.PadLeft) * g.C;
+                            long step = (long)g.SW * g.C, rowStride = (long)g.W * g.C;
+                            for (int j = 0; j < f; j++)
+                            {
+                                var (s0, s1, s2, s3) = Dot4(x0, step, rowStride, k + (long)j * p, g.KH, seg);
+                                Store(y + (long)pos * f + j, s0, f, bb, j, accumulate);
+                                Store(y + (long)(pos + 1) * f + j, s1, f, bb, j, accumulate);
+                                Store(y + (long)(pos + 2) * f + j, s2, f, bb, j, accumulate);
+                                Store(y + (long)(pos + 3) * f + j, s3, f, bb, j, accumulate);
+                            }
+                            ow += 4;
+                            continue;
+                        }
+                        g.Im2Col(new ReadOnlySpan<float>(x, image), new Span<float>(r, p), pos, 1);
+                        for (int j = 0; j < f; j++) Store(y + (long)pos * f + j, Dot(r, k + (long)j * p, p), f, bb, j, accumulate);
+                        ow++;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Unless empty, dKernel (P, F) += the kernel gradient and dsrc (B, H, W, C) += the input gradient, for dz (B, OH·OW, F)
+    /// and Kᵀ (F, P).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void DirectBackward(in ConvGeometry g, int batch, ReadOnlySpan<float> src, ReadOnlySpan<float> dz, float[] kt,
+                                              int f, Span<float> dKernel, Span<float> dsrc)
+    {
+        int p = g.PatchSize, seg = g.KW * g.C, image = g.H * g.W * g.C, positions = g.Positions;
+        bool wantK = !dKernel.IsEmpty, wantX = !dsrc.IsEmpty;
+        var dkt = Scratch(ref t_dkt, p * f);
+        if (wantK) dkt.AsSpan(0, p * f).Clear();
+        var row = Scratch(ref t_cols, p);
+        var grad = Scratch(ref t_grad, p);
+        fixed (float* xs = src, d = dz, k = kt, dk = dkt, dx = dsrc, r = row, gr = grad)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                float* x = xs + (long)b * image, dxb = dx + (long)b * image, db = d + (long)b * positions * f;
+                for (int pos = 0; pos < positions; pos++)
+                {
+                    float* dzr = db + (long)pos * f;
+                    int oh = pos / g.OW, ow = pos - oh * g.OW, ih0 = oh * g.SH - g.PadTop;
+                    if (ih0 >= 0 && ih0 + g.KH <= g.H && Inside(g, ow))
+                    {
+                        long at = ((long)ih0 * g.W + ow * g.SW - g.PadLeft) * g.C;
+                        for (int i = 0; i < g.KH; i++, at += (long)g.W * g.C)
+                            for (int j = 0; j < f; j++)
+                            {
+                                if (wantK) Axpy(dk + (long)j * p + i * seg, x + at, dzr[j], seg);
+                                if (wantX) Axpy(dxb + at, k + (long)j * p + i * seg, dzr[j], seg);
+                            }
+                        continue;
+                    }
+                    if (wantK)
+                    {
+                        g.Im2Col(new ReadOnlySpan<float>(x, image), new Span<float>(r, p), pos, 1);
+                        for (int j = 0; j < f; j++) Axpy(dk + (long)j * p, r, dzr[j], p);
+                    }
+                    if (wantX)
+                    {
+                        new Span<float>(gr, p).Clear();
+                        for (int j = 0; j < f; j++) Axpy(gr, k + (long)j * p, dzr[j], p);
+                        g.Col2ImAdd(new ReadOnlySpan<float>(gr, p), new Span<float>(dxb, image), pos, 1);
+                    }
+                }
+            }
+        }
+        if (wantK)
+            for (int i = 0; i < p; i++)
+                for (int j = 0; j < f; j++) dKernel[i * f + j] += dkt[j * p + i];
+    }
+
+    /// <summary>Whether column position <paramref name="ow"/>'s window lies inside the image horizontally.</summary>
+    private static bool Inside(in ConvGeometry g, int ow)
+    {
+        int iw0 = ow * g.SW - g.PadLeft;
+        return iw0 >= 0 && iw0 + g.KW <= g.W;
+    }
+
+    private static unsafe void Store(float* at, float v, int f, float* bias, int j, bool accumulate) =>
+        *at = accumulate ? *at + v : bias == null ? v : v + bias[j];
+
+    /// <summary>Four positions' sums over <paramref name="rows"/> window rows of <paramref name="seg"/> values against one kernel row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe (float, float, float, float) Dot4(float* x0, long step, long rowStride, float* k, int rows, int seg)
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int vec = Vector256.IsHardwareAccelerated ? seg & ~7 : 0;
+        for (int i = 0; i < rows; i++, x0 += rowStride, k += seg)
+        {
+            float* x1 = x0 + step, x2 = x1 + step, x3 = x2 + step;
+            int c = 0;
+            for (; c < vec; c += 8)
+            {
+                var w = Vector256.Load(k + c);
+                a0 = Vector256.FusedMultiplyAdd(Vector256.Load(x0 + c), w, a0);
+                a1 = Vector256.FusedMultiplyAdd(Vector256.Load(x1 + c), w, a1);
+                a2 = Vector256.FusedMultiplyAdd(Vector256.Load(x2 + c), w, a2);
+                a3 = Vector256.FusedMultiplyAdd(Vector256.Load(x3 + c), w, a3);
+            }
+            for (; c < seg; c++) { float w = k[c]; s0 += x0[c] * w; s1 += x1[c] * w; s2 += x2[c] * w; s3 += x3[c] * w; }
+        }
+        return (s0 + Vector256.Sum(a0), s1 + Vector256.Sum(a1), s2 + Vector256.Sum(a2), s3 + Vector256.Sum(a3));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe float Dot(float* a, float* b, int n)
+    {
+        var acc = Vector256<float>.Zero;
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8) acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), acc);
+        float s = Vector256.Sum(acc);
+        for (; i < n; i++) s += a[i] * b[i];
+        return s;
+    }
+
+    /// <summary><c>dst[i] += a·src[i]</c> for n values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Axpy(float* dst, float* src, float a, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var va = Vector256.Create(a);
+            for (; i + 8 <= n; i += 8) Vector256.FusedMultiplyAdd(Vector256.Load(src + i), va, Vector256.Load(dst + i)).Store(dst + i);
+        }
+        for (; i < n; i++) dst[i] += a * src[i];
+    }
+}
+
+/// <summary>
+/// The forward convolution for a multiple of eight filters, straight from the image: each output position's
+/// filters are one or two 8-lane accumulators, four positions at a time, and every input value of a window is
+/// broadcast once against the kernel row it meets (K is (P, F), so the F values for one tap and channel are
+/// contiguous). No window is unrolled; positions at the border skip the taps outside the image.
+/// </summary>
+internal static partial class Conv
+{
+    /// <summary>Whether <see cref="WideForward"/> takes this shape.</summary>
+    private static bool UseWide(int f) => Vector256.IsHardwareAccelerated && f % 8 == 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void WideForward(in ConvGeometry g, int batch, ReadOnlySpan<float> src, ReadOnlySpan<float> kernel, ReadOnlySpan<float> bias,
+                                           int f, Span<float> dst, bool accumulate)
+    {
+        int image = g.H * g.W * g.C, positions = g.Positions, seg = g.KW * g.C;
+        fixed (float* xs = src, k = kernel, ys = dst, bb = bias)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                float* x = xs + (long)b * image, y = ys + (long)b * positions * f;
+                for (int oh = 0; oh < g.OH; oh++)
+                {
+                    int ih0 = oh * g.SH - g.PadTop;
+                    bool rowsInside = ih0 >= 0 && ih0 + g.KH <= g.H;
+                    int ow = 0;
+                    while (ow < g.OW)
+                    {
+                        int pos = oh * g.OW + ow;
+                        if (rowsInside && Inside(g, ow) && ow + 3 < g.OW && Inside(g, ow + 3))
+                        {
+                            float* x0 = x + ((long)ih0 * g.W + ow * g.SW - g.PadLeft) * g.C;
+                            long step = (long)g.SW * g.C, rowStride = (long)g.W * g.C;
+                            for (int fc = 0; fc < f; fc += 16)
+                            {
+                                if (fc + 16 <= f) Block4x16(x0, step, rowStride, g.KH, seg, k + fc, f, bb == null ? null : bb + fc, y + (long)pos * f + fc, f, accumulate);
+                                else Block4x8(x0, step, rowStride, g.KH, seg, k + fc, f, bb == null ? null : bb + fc, y + (long)pos * f + fc, f, accumulate);
+                            }
+                            ow += 4;
+                            continue;
+                        }
+                        int iw0 = ow * g.SW - g.PadLeft;
+                        int i0 = Math.Max(0, -ih0), i1 = Math.Min(g.KH, g.H - ih0), j0 = Math.Max(0, -iw0), j1 = Math.Min(g.KW, g.W - iw0);
+                        for (int fc = 0; fc < f; fc += 8)
+                        {
+                            var acc = accumulate ? Vector256.Load(y + (long)pos * f + fc) : bb == null ? Vector256<float>.Zero : Vector256.Load(bb + fc);
+                            for (int i = i0; i < i1; i++)
+                            for (int j = j0; j < j1; j++)
+                            {
+                                float* xp = x + ((long)(ih0 + i) * g.W + iw0 + j) * g.C;
+                                float* kp = k + (long)((i * g.KW + j) * g.C) * f + fc;
+                                for (int c = 0; c < g.C; c++, kp += f)
+                                    acc = Vector256.FusedMultiplyAdd(Vector256.Create(xp[c]), Vector256.Load(kp), acc);
+                            }
+                            acc.Store(y + (long)pos * f + fc);
+                        }
+                        ow++;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Four positions × 16 filters: eight accumulators; each window value broadcast once against K's two vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Block4x16(float* x0, long step, long rowStride, int rows, int seg, float* k, int f, float* bias, float* y, int ldy, bool accumulate)
+    {
+        Vector256<float> a0, a1, b0, b1, c0, c1, d0, d1;
+        if (accumulate)
+        {
+            a0 = Vector256.Load(y); a1 = Vector256.Load(y + 8);
+            b0 = Vector256.Load(y + ldy); b1 = Vector256.Load(y + ldy + 8);
+            c0 = Vector256.Load(y + 2 * ldy); c1 = Vector256.Load(y + 2 * ldy + 8);
+            d0 = Vector256.Load(y + 3 * ldy); d1 = Vector256.Load(y + 3 * ldy + 8);
+        }
+        else
+        {
+            var lo = bias == null ? Vector256<float>.Zero : Vector256.Load(bias);
+            var hi = bias == null ? Vector256<float>.Zero : Vector256.Load(bias + 8);
+            (a0, a1, b0, b1, c0, c1, d0, d1) = (lo, hi, lo, hi, lo, hi, lo, hi);
+        }
+        for (int i = 0; i < rows; i++, x0 += rowStride)
+        {
+            float* x1 = x0 + step, x2 = x1 + step, x3 = x2 + step;
+            float* kp = k + (long)i * seg * f;
+            for (int t = 0; t < seg; t++, kp += f)
+            {
+                var k0 = Vector256.Load(kp);
+                var k1 = Vector256.Load(kp + 8);
+                var v = Vector256.Create(x0[t]);
+                a0 = Vector256.FusedMultiplyAdd(v, k0, a0); a1 = Vector256.FusedMultiplyAdd(v, k1, a1);
+                v = Vector256.Create(x1[t]);
+                b0 = Vector256.FusedMultiplyAdd(v, k0, b0); b1 = Vector256.FusedMultiplyAdd(v, k1, b1);
+                v = Vector256.Create(x2[t]);
+                c0 = Vector256.FusedMultiplyAdd(v, k0, c0); c1 = Vector256.FusedMultiplyAdd(v, k1, c1);
+                v = Vector256.Create(x3[t]);
+                d0 = Vector256.FusedMultiplyAdd(v, k0, d0); d1 = Vector256.FusedMultiplyAdd(v, k1, d1);
+            }
+        }
+        a0.Store(y); a1.Store(y + 8);
+        b0.Store(y + ldy); b1.Store(y + ldy + 8);
+        c0.Store(y + 2 * ldy); c1.Store(y + 2 * ldy + 8);
+        d0.Store(y + 3 * ldy); d1.Store(y + 3 * ldy + 8);
+    }
+
+    /// <summary>Four positions × 8 filters.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Block4x8(float* x0, long step, long rowStride, int rows, int seg, float* k, int f, float* bias, float* y, int ldy, bool accumulate)
+    {
+        Vector256<float> a, b, c, d;
+        if (accumulate) (a, b, c, d) = (Vector256.Load(y), Vector256.Load(y + ldy), Vector256.Load(y + 2 * ldy), Vector256.Load(y + 3 * ldy));
+        else
+        {
+            var init = bias == null ? Vector256<float>.Zero : Vector256.Load(bias);
+            (a, b, c, d) = (init, init, init, init);
+        }
+        for (int i = 0; i < rows; i++, x0 += rowStride)
+        {
+            float* x1 = x0 + step, x2 = x1 + step, x3 = x2 + step;
+            float* kp = k + (long)i * seg * f;
+            for (int t = 0; t < seg; t++, kp += f)
+            {
+                var kv = Vector256.Load(kp);
+                a = Vector256.FusedMultiplyAdd(Vector256.Create(x0[t]), kv, a);
+                b = Vector256.FusedMultiplyAdd(Vector256.Create(x1[t]), kv, b);
+                c = Vector256.FusedMultiplyAdd(Vector256.Create(x2[t]), kv, c);
+                d = Vector256.FusedMultiplyAdd(Vector256.Create(x3[t]), kv, d);
+            }
+        }
+        a.Store(y); b.Store(y + ldy); c.Store(y + 2 * ldy); d.Store(y + 3 * ldy);
+    }
+}
+
+/// <summary>
+/// The input gradient of a stride-1 convolution as a gather: every input pixel collects, over the taps that
+/// reach it, <c>dz[position] · K[tap, ·, f]</c>, eight input channels per accumulator and four pixels at a time,
+/// with K re-laid out (KH, KW, F, C) so the channels of one tap and filter are contiguous. Nothing is scattered,
+/// and no window is unrolled.
+/// </summary>
+internal static partial class Conv
+{
+    [ThreadStatic] private static float[]? t_kc;
+
+    /// <summary>Whether <see cref="GatherInputGrad"/> takes this shape: stride 1 and a multiple of eight input channels.</summary>
+    private static bool UseGather(in ConvGeometry g) => Vector256.IsHardwareAccelerated && g.SH == 1 && g.SW == 1 && g.C % 8 == 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void GatherInputGrad(in ConvGeometry g, int batch, ReadOnlySpan<float> dz, ReadOnlySpan<float> kernel, int f, Span<float> dsrc)
+    {
+        int c = g.C, image = g.H * g.W * c, positions = g.Positions, taps = g.KH * g.KW;
+        var kc = Scratch(ref t_kc, taps * f * c);                   // (tap, f, c) from (tap, c, f)
+        for (int t = 0; t < taps; t++)
+            for (int ch = 0; ch < c; ch++)
+                for (int j = 0; j < f; j++) kc[(t * f + j) * c + ch] = kernel[(t * c + ch) * f + j];
+        fixed (float* d = dz, k = kc, dx = dsrc)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                float* db = d + (long)b * positions * f, xb = dx + (long)b * image;
+                for (int ih = 0; ih < g.H; ih++)
+                {
+                    // Output rows reached from input row ih: oh = ih + PadTop − i for kernel rows i.
+                    int i0 = Math.Max(0, ih + g.PadTop - (g.OH - 1)), i1 = Math.Min(g.KH, ih + g.PadTop + 1);
+                    for (int iw = 0; iw < g.W; iw++)
+                    {
+                        int j0 = Math.Max(0, iw + g.PadLeft - (g.OW - 1)), j1 = Math.Min(g.KW, iw + g.PadLeft + 1);
+                        float* px = xb + ((long)ih * g.W + iw) * c;
+                        for (int cc = 0; cc < c; cc += 8)
+                        {
+                            var acc = Vector256.Load(px + cc);
+                            for (int i = i0; i < i1; i++)
+                            for (int j = j0; j < j1; j++)
+                            {
+                                float* dzp = db + ((long)(ih + g.PadTop - i) * g.OW + iw + g.PadLeft - j) * f;
+                                float* kp = k + (long)((i * g.KW + j) * f) * c + cc;
+                                for (int q = 0; q < f; q++, kp += c)
+                                    acc = Vector256.FusedMultiplyAdd(Vector256.Create(dzp[q]), Vector256.Load(kp), acc);
+                            }
+                            acc.Store(px + cc);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
