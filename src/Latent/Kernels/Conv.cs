@@ -81,13 +81,6 @@ internal static partial class Conv
         int p = g.PatchSize, pos = g.Positions, chunk = ChunkPositions(g), image = g.H * g.W * g.C;
         bool wantK = !dKernel.IsEmpty, wantX = !dsrc.IsEmpty;
         if (!wantK && !wantX) return;
-        if (wantX && UseGather(g))
-        {
-            GatherInputGrad(g, batch, dz, kernel, f, dsrc);
-            if (!wantK) return;
-            dsrc = default;
-            wantX = false;
-        }
         if (f < SmallFilters)
         {
             DirectBackward(g, batch, src, dz, Transposed(kernel, p, f), f, dKernel, dsrc);

@@ -190,7 +190,7 @@ public class ConvLayerTests
         Randomness.SetSeed(5);
         GradientChecker.AssertAll(GradientChecker.CheckLayer(new Conv2DTranspose(3, (3, 3), strides: (2, 2), padding: "same"), [3, 4, 8], batch: 2, seed: 42));
         GradientChecker.AssertAll(GradientChecker.CheckLayer(new Conv2D(2, (3, 3), padding: "same"), [4, 3, 9], batch: 2, seed: 43));
-        // Stride 1 and a multiple of eight input channels: the input gradient is gathered per pixel.
+        // Multiples of eight channels and filters: the register-blocked forward kernels.
         GradientChecker.AssertAll(GradientChecker.CheckLayer(new Conv2D(3, (3, 3), padding: "same"), [5, 4, 8], batch: 2, seed: 44));
         GradientChecker.AssertAll(GradientChecker.CheckLayer(new Conv2D(16, (3, 2)), [6, 5, 16], batch: 2, seed: 45));
         GradientChecker.AssertAll(GradientChecker.CheckLayer(new Conv2D(8, (2, 3), padding: "same"), [4, 5, 8], batch: 1, seed: 46));
