@@ -4,9 +4,13 @@ process in turn (alternating, so both see the same machine state), each training
 epochs. Prints a Markdown table of median seconds per epoch, the ratio PyTorch/Latent, and each process's
 peak resident memory (from wait4). Stdlib only; PyTorch runs under Debian's /usr/bin/python3.
 
-Usage: python3 bench/compare.py [--reps 3] [--epochs 2] [--rows simple-256,simple-32,deep-100]
+The table starts with the CPU model, the OpenBLAS kernel PyTorch used (a generic fallback is replaced after a check,
+see bench/blas_probe.py) and both programs' versions.
+
+Usage: python3 bench/compare.py [--reps 3] [--epochs 2] [--rows simple-256,simple-32,deep-100,conv-128]
 """
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -27,6 +31,13 @@ def main():
     subprocess.run(["dotnet", "build", os.path.join(HERE, "Latent.Bench"), "-c", "Release", "-v", "quiet", "-nologo"], check=True,
                    stdout=subprocess.DEVNULL)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    # PyTorch at its best on this machine: if OpenBLAS fell back to a generic kernel, name the right one
+    # (bench/blas_probe.py checks a product against float64 before accepting it).
+    probe = json.loads(subprocess.run([PYTORCH[0], os.path.join(HERE, "blas_probe.py")], capture_output=True, text=True,
+                                      env=env, check=True).stdout.strip().splitlines()[-1])
+    if probe["coretype"]:
+        env["OPENBLAS_CORETYPE"] = probe["coretype"]
+    dotnet = subprocess.run(["dotnet", "--version"], capture_output=True, text=True).stdout.strip()
     results = {}
     for rep in range(args.reps):
         for row in args.rows.split(","):
@@ -44,6 +55,9 @@ def main():
                 r["rss"].append(usage.ru_maxrss / 1024)
                 print(f"rep {rep + 1} {row:<11} {name:<8} " + " ".join(f"{s:.3f}" for s in secs) + f"  peak RSS {usage.ru_maxrss / 1024:.0f} MB",
                       file=sys.stderr, flush=True)
+    print(f"CPU: {probe['cpu']} ({os.cpu_count()} cores); OpenBLAS core: {probe['core']}"
+          + (f" (OPENBLAS_CORETYPE={probe['coretype']} set: it had fallen back to a generic kernel)" if probe["coretype"] else "")
+          + f"; PyTorch {probe['torch']}, OPENBLAS_NUM_THREADS=1, torch threads 2; Latent on .NET SDK {dotnet}\n")
     print("| row | PyTorch s/epoch | Latent s/epoch | PyTorch / Latent | PyTorch peak RSS | Latent peak RSS |")
     print("|---|---|---|---|---|---|")
     for row in args.rows.split(","):
