@@ -14,6 +14,9 @@ switch (mode)
     case "parity":
         Parity.Run(args.Length > 1 ? args[1] : "bench/parity/out", steps: 200, batch: 32);
         break;
+    case "array-fit":
+        ArrayFitTimer.Run(args.Length > 1 ? int.Parse(args[1]) : 3);
+        break;
     case "parity-conv":
         ConvParity.Run(args.Length > 1 ? args[1] : "bench/parity/out", steps: 200, batch: 32);
         break;
@@ -34,7 +37,7 @@ switch (mode)
         foreach (var row in args.Length > 1 ? args[1].Split(',') : ["simple-256", "simple-32", "deep-100"]) PhaseProfile.Run(row, 500);
         break;
     default:
-        Console.Error.WriteLine($"Unknown mode '{mode}'. Modes: gemm, epoch [rows] [repetitions] [--plain], profile [rows], loss, pool, parity [dir], parity-conv [dir], histogram OUT.png LABEL=A.npy ...");
+        Console.Error.WriteLine($"Unknown mode '{mode}'. Modes: gemm, epoch [rows] [repetitions] [--plain], profile [rows], loss, pool, parity [dir], parity-conv [dir], array-fit [calls], histogram OUT.png LABEL=A.npy ...");
         return 2;
 }
 return 0;

@@ -188,6 +188,18 @@ internal static class Simd
         }
     }
 
+    /// <summary><see cref="PrefetchRow{T}(T[], int, int)"/> for rows held in a span (a 2-D array's storage).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void PrefetchRow(Span<float> data, int row, int size)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported || (uint)row >= (uint)(data.Length / Math.Max(1, size))) return;
+        fixed (float* p = &data[row * size])
+        {
+            byte* b = (byte*)p;
+            for (int o = 0; o < size * sizeof(float); o += 64) System.Runtime.Intrinsics.X86.Sse.Prefetch0(b + o);
+        }
+    }
+
     /// <summary><c>dst[i] = x[i] + y[i]</c>, compiled with the rest of the step (TensorPrimitives' copy would start at tier 0).</summary>
     public static void Add(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dst) => Map(default(AddOp), x, y, dst);
 

@@ -68,6 +68,6 @@ public abstract class SampleSet
             throw new ArgumentException($"Destination holds {destination.Length} values; {rows} rows of {size} need {(long)rows * size}.", nameof(destination));
     }
 
-    /// <summary>Copies a 2-D array into a new <see cref="Tensor"/>, so a <c>float[,]</c> can be passed where samples are expected.</summary>
-    public static implicit operator SampleSet(float[,] values) => Tensor.FromArray(values);
+    /// <summary>Reads a 2-D array in place (<see cref="ArraySampleSet"/>), so a <c>float[,]</c> can be passed where samples are expected at no copy.</summary>
+    public static implicit operator SampleSet(float[,] values) => new ArraySampleSet(values);
 }

@@ -482,7 +482,7 @@ public partial class Model
         }
         static bool AllLibrarySets(IReadOnlyList<SampleSet> sets)
         {
-            for (int i = 0; i < sets.Count; i++) if (sets[i] is not (Tensor or ByteTensor)) return false;
+            for (int i = 0; i < sets.Count; i++) if (sets[i] is not (Tensor or ByteTensor or ArraySampleSet)) return false;
             return true;
         }
     }
@@ -694,6 +694,7 @@ public partial class Model
         {
             (Tensor a, Tensor b) => ReferenceEquals(a.Data, b.Data) || compareContent && a.Span.SequenceEqual(b.Span),
             (ByteTensor a, ByteTensor b) => a.Divisor == b.Divisor && (ReferenceEquals(a.Data, b.Data) || compareContent && a.Span.SequenceEqual(b.Span)),
+            (ArraySampleSet a, ArraySampleSet b) => ReferenceEquals(a.Values, b.Values) || compareContent && a.All.SequenceEqual(b.All),
             _ => false,
         });
 
@@ -735,7 +736,7 @@ public partial class Model
                     $"Model '{Name}' output {output.Name} has {output.Size} values per sample {ShapeUtil.FormatBatch(output.ShapeArray)}, " +
                     $"but {name} has {set.RowSize} (shape {ShapeUtil.Format(set.Shape.ToArray())}).");
             bool isAnInput = false;
-            for (int i = 0; i < x.Sets.Count; i++) isAnInput |= ReferenceEquals(x.Sets[i], set);
+            for (int i = 0; i < x.Sets.Count; i++) isAnInput |= ReferenceEquals(x.Sets[i], set) || SameData(x.Sets[i], set, compareContent: false);
             if (!isAnInput) CheckFinite(set, name);
         }
     }
@@ -747,6 +748,13 @@ public partial class Model
         {
             case ByteTensor:
                 return; // bytes over a finite, positive divisor are finite
+            case ArraySampleSet a:
+            {
+                var data = a.All;
+                int bad = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude(data);
+                if (bad >= 0 && !float.IsFinite(data[bad])) Throw(data[bad], bad / a.RowSize, bad % a.RowSize);
+                return;
+            }
             case Tensor t:
             {
                 var data = t.Span;
