@@ -4,13 +4,11 @@ namespace Latent;
 public static class Noise
 {
     /// <summary>
-    /// The blog post's corruption: <c>clip(x + noiseFactor·ε, 0, 1)</c> with ε ~ N(0, 1), a new tensor of x's shape.
-    /// The same <paramref name="seed"/> gives the same noise (element i uses stream (seed, i / 4096)), on any machine.
+    /// The blog post's corruption: <c>clip(x + noiseFactor·ε, 0, 1)</c> with ε ~ N(0, 1), a new tensor of the shape of
+    /// <paramref name="samples"/> (any sample set: a <see cref="ByteTensor"/> is read as floats first). The same
+    /// <paramref name="seed"/> gives the same noise (element i uses stream (seed, i / 4096)), on any machine.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="noiseFactor"/> is negative or not finite.</exception>
-    public static Tensor AddGaussian(Tensor x, double noiseFactor, int seed = 0) => AddGaussian((SampleSet)x, noiseFactor, seed);
-
-    /// <summary>The same for any sample set (a <see cref="ByteTensor"/> is read as floats first); the result has its shape.</summary>
     public static Tensor AddGaussian(SampleSet samples, double noiseFactor, int seed = 0)
     {
         ArgumentNullException.ThrowIfNull(samples);

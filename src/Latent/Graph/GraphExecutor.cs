@@ -127,13 +127,6 @@ internal sealed class GraphExecutor
     /// <summary>The largest batch this executor can run.</summary>
     public int Capacity { get; }
 
-    /// <summary>Number of model inputs and outputs.</summary>
-    public int InputCount => _inputs.Length;
-    public int OutputCount => _outputs.Length;
-
-    /// <summary>Whether output <paramref name="j"/>'s loss is computed from its pre-activation.</summary>
-    public bool IsFused(int j) => _outputs[j].Fused;
-
     /// <summary>Each output's loss from the last <see cref="ComputeLosses"/> (unweighted; a replica's share of it).</summary>
     public double[] OutputLosses { get; }
 

@@ -39,12 +39,10 @@ internal readonly record struct ConvGeometry(int H, int W, int C, int KH, int KW
     }
 
     /// <summary>
-    /// One sample's windows, <paramref name="x"/> (H, W, C) → <paramref name="cols"/> (OH·OW, KH·KW·C). Runs of a
-    /// window row that lie inside the image are one contiguous copy of (columns × C) values.
+    /// One sample's windows at output positions <c>[start, start + count)</c> (a chunk at a time), <paramref name="x"/>
+    /// (H, W, C) → <paramref name="cols"/> (count, KH·KW·C). Runs of a window row that lie inside the image are one
+    /// contiguous copy of (columns × C) values.
     /// </summary>
-    public void Im2Col(ReadOnlySpan<float> x, Span<float> cols) => Im2Col(x, cols, 0, Positions);
-
-    /// <summary>Output positions <c>[start, start + count)</c> only, into <paramref name="cols"/> (count, KH·KW·C).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path
     public unsafe void Im2Col(ReadOnlySpan<float> x, Span<float> cols, int start, int count)
     {
@@ -72,10 +70,10 @@ internal readonly record struct ConvGeometry(int H, int W, int C, int KH, int KW
         }
     }
 
-    /// <summary>The transpose of <see cref="Im2Col(ReadOnlySpan{float}, Span{float})"/>: adds each window row of <paramref name="cols"/> back onto <paramref name="x"/> (H, W, C).</summary>
-    public void Col2ImAdd(ReadOnlySpan<float> cols, Span<float> x) => Col2ImAdd(cols, x, 0, Positions);
-
-    /// <summary>Output positions <c>[start, start + count)</c> only, from <paramref name="cols"/> (count, KH·KW·C).</summary>
+    /// <summary>
+    /// The transpose of <see cref="Im2Col"/>: adds the window rows of output positions <c>[start, start + count)</c>,
+    /// <paramref name="cols"/> (count, KH·KW·C), back onto <paramref name="x"/> (H, W, C).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path
     public unsafe void Col2ImAdd(ReadOnlySpan<float> cols, Span<float> x, int start, int count)
     {

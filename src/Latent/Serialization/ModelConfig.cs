@@ -101,7 +101,4 @@ internal static class ModelConfig
         o[key] is JsonValue v && v.TryGetValue<double>(out var d) ? d : throw new FormatException($"missing or non-numeric '{key}'");
     public static bool Bool(JsonObject o, string key) =>
         o[key] is JsonValue v && v.TryGetValue<bool>(out var b) ? b : throw new FormatException($"missing or non-boolean '{key}'");
-    public static int[] Arr(JsonObject o, string key) =>
-        o[key] is JsonArray a ? a.Select(e => e is JsonValue v && v.TryGetValue<int>(out var i) ? i : throw new FormatException($"'{key}' must hold integers")).ToArray()
-                              : throw new FormatException($"missing array '{key}'");
 }
