@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 using Latent.Datasets;
 using Latent.Layers;
 
@@ -22,17 +20,7 @@ internal static class ConvParity
         {
             var model = Build();
             model.Compile(Parity.Optimizer(opt), "binary_crossentropy");
-            string name = $"conv-{opt}";
-            model.Save(Path.Combine(outDir, name + ".init.safetensors"));
-            var losses = new double[steps];
-            for (int s = 0; s < steps; s++)
-            {
-                var xb = x.SliceRows(s * batch, batch);
-                losses[s] = model.TrainOnBatch(xb, xb);
-            }
-            model.Save(Path.Combine(outDir, name + ".final.safetensors"));
-            File.WriteAllText(Path.Combine(outDir, name + ".losses.json"), JsonSerializer.Serialize(losses));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-16} first {losses[0]:F6} last {losses[^1]:F6}"));
+            Parity.Record(model, x, steps, batch, outDir, $"conv-{opt}");
         }
     }
 

@@ -30,18 +30,27 @@ internal static class Parity
             var code = new Dense(32, "relu", name: "encoder").Apply(input);
             var model = new Model(input, new Dense(784, "sigmoid", name: "decoder").Apply(code));
             model.Compile(Optimizer(opt), loss);
-            string name = $"{opt}-{loss}";
-            model.Save(Path.Combine(outDir, name + ".init.safetensors"));
-            var losses = new double[steps];
-            for (int s = 0; s < steps; s++)
-            {
-                var xb = x.SliceRows(s * batch, batch);
-                losses[s] = model.TrainOnBatch(xb, xb);
-            }
-            model.Save(Path.Combine(outDir, name + ".final.safetensors"));
-            File.WriteAllText(Path.Combine(outDir, name + ".losses.json"), JsonSerializer.Serialize(losses));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-35} first {losses[0]:F6} last {losses[^1]:F6}"));
+            Record(model, x, steps, batch, outDir, $"{opt}-{loss}");
         }
+    }
+
+    /// <summary>
+    /// Saves <paramref name="model"/>'s initial weights, trains it on <paramref name="steps"/> consecutive batches of
+    /// <paramref name="x"/> (no shuffle, targets = inputs), and saves the per-step losses and the final weights as
+    /// OUT/NAME.{init,final}.safetensors and NAME.losses.json for the PyTorch side to replay.
+    /// </summary>
+    public static void Record(Model model, Tensor x, int steps, int batch, string outDir, string name)
+    {
+        model.Save(Path.Combine(outDir, name + ".init.safetensors"));
+        var losses = new double[steps];
+        for (int s = 0; s < steps; s++)
+        {
+            var xb = x.SliceRows(s * batch, batch);
+            losses[s] = model.TrainOnBatch(xb, xb);
+        }
+        model.Save(Path.Combine(outDir, name + ".final.safetensors"));
+        File.WriteAllText(Path.Combine(outDir, name + ".losses.json"), JsonSerializer.Serialize(losses));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-35} first {losses[0]:F6} last {losses[^1]:F6}"));
     }
 
     /// <summary>Learning rates that make 200 steps move the weights visibly for every optimizer.</summary>

@@ -32,23 +32,23 @@ internal static partial class Conv
                     while (ow < g.OW)
                     {
                         int pos = oh * g.OW + ow;
-                        if (rowsInside && Inside(g, ow) && ow + 3 < g.OW && Inside(g, ow + 3))
+                        if (rowsInside && FourInside(g, ow))
                         {
                             float* x0 = x + ((long)ih0 * g.W + ow * g.SW - g.PadLeft) * g.C;
                             long step = (long)g.SW * g.C, rowStride = (long)g.W * g.C;
                             for (int j = 0; j < f; j++)
                             {
                                 var (s0, s1, s2, s3) = Dot4(x0, step, rowStride, k + (long)j * p, g.KH, seg);
-                                Store(y + (long)pos * f + j, s0, f, bb, j, accumulate);
-                                Store(y + (long)(pos + 1) * f + j, s1, f, bb, j, accumulate);
-                                Store(y + (long)(pos + 2) * f + j, s2, f, bb, j, accumulate);
-                                Store(y + (long)(pos + 3) * f + j, s3, f, bb, j, accumulate);
+                                Store(y + (long)pos * f + j, s0, bb, j, accumulate);
+                                Store(y + (long)(pos + 1) * f + j, s1, bb, j, accumulate);
+                                Store(y + (long)(pos + 2) * f + j, s2, bb, j, accumulate);
+                                Store(y + (long)(pos + 3) * f + j, s3, bb, j, accumulate);
                             }
                             ow += 4;
                             continue;
                         }
                         g.Im2Col(new ReadOnlySpan<float>(x, image), new Span<float>(r, p), pos, 1);
-                        for (int j = 0; j < f; j++) Store(y + (long)pos * f + j, Dot(r, k + (long)j * p, p), f, bb, j, accumulate);
+                        for (int j = 0; j < f; j++) Store(y + (long)pos * f + j, Dot(r, k + (long)j * p, p), bb, j, accumulate);
                         ow++;
                     }
                 }
@@ -116,7 +116,10 @@ internal static partial class Conv
         return iw0 >= 0 && iw0 + g.KW <= g.W;
     }
 
-    private static unsafe void Store(float* at, float v, int f, float* bias, int j, bool accumulate) =>
+    /// <summary>Whether the windows of column positions ow … ow + 3 all lie inside the image horizontally.</summary>
+    private static bool FourInside(in ConvGeometry g, int ow) => ow + 3 < g.OW && Inside(g, ow) && Inside(g, ow + 3);
+
+    private static unsafe void Store(float* at, float v, float* bias, int j, bool accumulate) =>
         *at = accumulate ? *at + v : bias == null ? v : v + bias[j];
 
     /// <summary>Four positions' sums over <paramref name="rows"/> window rows of <paramref name="seg"/> values against one kernel row.</summary>
@@ -143,6 +146,10 @@ internal static partial class Conv
         return (s0 + Vector256.Sum(a0), s1 + Vector256.Sum(a1), s2 + Vector256.Sum(a2), s3 + Vector256.Sum(a3));
     }
 
+    /// <summary>
+    /// <c>Σ a[i]·b[i]</c> in one 8-lane accumulator then a scalar tail (for a border position). Kept rather than
+    /// TensorPrimitives.Dot, whose other summation order would change trained weights in the last bits.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe float Dot(float* a, float* b, int n)
     {
@@ -198,7 +205,7 @@ internal static partial class Conv
                     while (ow < g.OW)
                     {
                         int pos = oh * g.OW + ow;
-                        if (rowsInside && Inside(g, ow) && ow + 3 < g.OW && Inside(g, ow + 3))
+                        if (rowsInside && FourInside(g, ow))
                         {
                             float* x0 = x + ((long)ih0 * g.W + ow * g.SW - g.PadLeft) * g.C;
                             long step = (long)g.SW * g.C, rowStride = (long)g.W * g.C;
