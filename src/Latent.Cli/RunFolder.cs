@@ -88,17 +88,22 @@ internal sealed class RunFolder(string path)
     }
 
     /// <summary>
-    /// Writes reconstructions.png (for a denoising run: noisy input, restored, clean, the test head's noise drawn
-    /// with <paramref name="noiseSeed"/> as in training), codes.png and loss.png.
+    /// Writes reconstructions.png (for a denoising run, given the noisy test inputs it was evaluated on: noisy input,
+    /// restored, clean), codes.png and loss.png.
     /// </summary>
     public void WriteFigures(Model autoencoder, Model encoder, DataSource data, IReadOnlyList<EpochLogs> history, string title,
-                             double noise = 0, int noiseSeed = 0)
+                             SampleSet? noisyTest = null)
     {
         var samples = data.TestHead(FigureSamples);
-        var input = noise > 0 ? Latent.Noise.AddGaussian(data.Test, noise, noiseSeed).SliceRows(0, samples.Rows) : samples;
+        var input = samples;
+        if (noisyTest is not null)
+        {
+            input = new Tensor([samples.Rows, .. noisyTest.Shape.Skip(1)]);
+            noisyTest.CopyRows(0, samples.Rows, input.Span);
+        }
         var recon = autoencoder.Predict(input);
         int scale = ImageScale(data);
-        Figures.ImageRows(System.IO.Path.Combine(Path, "reconstructions.png"), noise > 0
+        Figures.ImageRows(System.IO.Path.Combine(Path, "reconstructions.png"), noisyTest is not null
             ? [("noisy input", input, data.ImageHeight, data.ImageWidth, false, scale),
                ("restored", recon, data.ImageHeight, data.ImageWidth, false, scale),
                ("clean", samples, data.ImageHeight, data.ImageWidth, false, scale)]

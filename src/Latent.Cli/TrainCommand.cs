@@ -103,7 +103,7 @@ internal static class TrainCommand
         // At the training batch size, so a batch-summed activity penalty is on the same scale as val_loss.
         var (testLoss, testPenalty) = autoencoder.EvaluateParts(testIn, data.Test, config.BatchSize);
         run.WriteRun(config, data, autoencoder, history, testLoss);
-        run.WriteFigures(autoencoder, encoder, data, history, $"{config.Model} autoencoder, {data.Name}, {done} epochs", config.Noise, config.Seed + 1);
+        run.WriteFigures(autoencoder, encoder, data, history, $"{config.Model} autoencoder, {data.Name}, {done} epochs", config.Noise > 0 ? testIn : null);
         Console.WriteLine($"Test loss {ModelCommands.Describe(testLoss, testPenalty)}. Wrote {run.Path}/: model.safetensors, history.csv, loss.png, reconstructions.png, codes.png, run.json");
         return 0;
     }

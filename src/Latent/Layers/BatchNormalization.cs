@@ -77,13 +77,15 @@ public sealed class BatchNormalization : Layer, IConfigurableLayer<BatchNormaliz
         int c = _movingMean!.Length, n = x.Length / c;
         var mean = _movingMean.Values;
         var variance = _movingVariance!.Values;
+        var gamma = Scale ? _gamma!.Values : default;
+        var beta = Center ? _beta!.Values : default;
         if (!ctx.Training)
         {
             for (int i = 0; i < x.Length; i++)
             {
                 int k = i % c;
                 float xh = (x[i] - mean[k]) / MathF.Sqrt(variance[k] + (float)Epsilon);
-                y[i] = (Scale ? _gamma!.Values[k] : 1f) * xh + (Center ? _beta!.Values[k] : 0f);
+                y[i] = (Scale ? gamma[k] : 1f) * xh + (Center ? beta[k] : 0f);
             }
             return;
         }
@@ -110,7 +112,7 @@ public sealed class BatchNormalization : Layer, IConfigurableLayer<BatchNormaliz
             int k = i % c;
             float xh = (float)((x[i] - mu[k]) * invStd[k]);
             xhat[i] = xh;
-            y[i] = (Scale ? _gamma!.Values[k] : 1f) * xh + (Center ? _beta!.Values[k] : 0f);
+            y[i] = (Scale ? gamma[k] : 1f) * xh + (Center ? beta[k] : 0f);
         }
         System.Buffers.ArrayPool<double>.Shared.Return(pooled);
     }
@@ -137,10 +139,11 @@ public sealed class BatchNormalization : Layer, IConfigurableLayer<BatchNormaliz
         if (ctx.NeedsInputGrad(0))
         {
             var dx = ctx.InputGrad(0);
+            var gamma = Scale ? _gamma!.Values : default;
             for (int i = 0; i < dy.Length; i++)
             {
                 int k = i % c;
-                double g = (Scale ? _gamma!.Values[k] : 1f) * invStd[k] / n;
+                double g = (Scale ? gamma[k] : 1f) * invStd[k] / n;
                 dx[i] += (float)(g * (n * dy[i] - sumDy[k] - xhat[i] * sumDyXhat[k]));
             }
         }
