@@ -158,6 +158,27 @@ public partial class Model
         return _outputs.Select(o => map[o]).ToArray();
     }
 
+    /// <summary>
+    /// The part of this model from the inner tensor <paramref name="from"/> to its outputs, as a model of its own
+    /// whose input is a new <c>Input</c> of that tensor's shape, sharing the layers: the decoder of an
+    /// autoencoder loaded from a file, the generator of a VAE (<c>vae.SubModel(vae.GetLayerOutput("z"))</c>).
+    /// </summary>
+    /// <exception cref="ArgumentException">An output depends on a model input other than through <paramref name="from"/>.</exception>
+    public Model SubModel(SymbolicTensor from, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(from);
+        var input = Input.Create(from.ShapeArray.ToArray(), name: $"{from.Layer.Name}_input");
+        var map = new Dictionary<SymbolicTensor, SymbolicTensor>(ReferenceEqualityComparer.Instance) { [from] = input };
+        SymbolicTensor Map(SymbolicTensor t)
+        {
+            if (map.TryGetValue(t, out var m)) return m;
+            if (t.Layer is InputLayer)
+                throw new ArgumentException($"Model '{Name}': output depends on input {t.Name} other than through {from.Name}; no model from {from.Name} alone computes it.", nameof(from));
+            return map[t] = t.Layer.Apply(t.Producer.Inputs.Select(Map).ToArray());
+        }
+        return new Model([input], _outputs.Select(Map).ToArray(), name ?? $"{Name}_from_{from.Layer.Name}");
+    }
+
     /// <summary>Prints the layers, their output shapes and parameter counts, like Keras's <c>model.summary()</c>.</summary>
     public void Summary(TextWriter? writer = null) => (writer ?? Console.Out).Write(SummaryText());
 

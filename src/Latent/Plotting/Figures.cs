@@ -7,7 +7,7 @@ namespace Latent.Plotting;
 /// Images are drawn with nearest-neighbour scaling so each pixel stays a crisp square, in matplotlib's
 /// <c>gray()</c> colormap (0 black, 1 white).
 /// </summary>
-public static class Figures
+public static partial class Figures
 {
     private const int Margin = 12, Gap = 6, LabelWidth = 132;
 

@@ -1,0 +1,150 @@
+using Latent.Statistics;
+using SkiaSharp;
+
+namespace Latent.Plotting;
+
+public static partial class Figures
+{
+    /// <summary>
+    /// The points of an n×n walk over a 2-D latent plane, (n², 2) in row-major order: row i, column j holds
+    /// <c>z = (g[j], g[n−1−i])</c>, so z₁ grows to the right and z₂ upwards, as in a plot. By default
+    /// <c>g = Φ⁻¹(linspace(0.05, 0.95, n))</c>, the blog's Gaussian quantiles (±1.645); with
+    /// <paramref name="limit"/>, <c>g = linspace(−limit, limit, n)</c> (keras.io's <c>vae.py</c> uses 1).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">n below 2, or a limit that is not a positive finite number.</exception>
+    public static Tensor LatentGrid(int n = 15, double? limit = null)
+    {
+        if (n < 2) throw new ArgumentOutOfRangeException(nameof(n), n, $"A latent grid needs at least 2 points a side. Received: n={n}.");
+        if (limit is double l && !(l > 0 && double.IsFinite(l)))
+            throw new ArgumentOutOfRangeException(nameof(limit), l, $"The grid's limit must be a positive finite number. Received: limit={l}.");
+        var g = new double[n];
+        for (int j = 0; j < n; j++)
+        {
+            double t = (double)j / (n - 1);
+            g[j] = limit is double lim ? -lim + 2 * lim * t : NormalDistribution.Quantile(0.05 + 0.9 * t);
+        }
+        var grid = new Tensor([n * n, 2]);
+        var s = grid.Span;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+            {
+                s[2 * (i * n + j)] = (float)g[j];
+                s[2 * (i * n + j) + 1] = (float)g[n - 1 - i];
+            }
+        return grid;
+    }
+
+    /// <summary>
+    /// The blog's digit manifold: <paramref name="generator"/> (a decoder from a 2-D latent) applied to
+    /// <see cref="LatentGrid"/>, drawn as one n×n mosaic of height × width images with the grid's z values on the axes.
+    /// </summary>
+    /// <exception cref="ArgumentException">The generator's input is not 2-D, or its output is not height·width (·3) values.</exception>
+    public static void Manifold(string path, Model generator, int n = 15, double? limit = null, int height = 28, int width = 28, string? title = null)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        if (generator.Inputs.Count != 1 || generator.Inputs[0].Size != 2)
+            throw new ArgumentException($"A manifold walks a 2-D latent plane; generator '{generator.Name}' takes a latent of shape ({string.Join(", ", generator.Inputs[0].Shape)}). " +
+                                        "Train with a latent size of 2, or draw random samples instead.", nameof(generator));
+        var grid = LatentGrid(n, limit);
+        var images = generator.Predict(grid);
+        CheckImages(images, height, width);
+        var g = Enumerable.Range(0, n).Select(j => grid.Span[2 * j]).ToArray();
+        Mosaic(path, images, height, width, n, title ?? $"Decoded {n}×{n} grid over the latent plane", gap: 0,
+               xTicks: g, yTicks: g.Reverse().ToArray());
+    }
+
+    /// <summary>Images (N, height·width) or (N, height·width·3) as a mosaic of <paramref name="columns"/> per row (random samples of a VAE, a batch of digits).</summary>
+    public static void ImageGrid(string path, Tensor images, int height, int width, int columns, string? title = null)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (columns <= 0) throw new ArgumentOutOfRangeException(nameof(columns), columns, $"columns must be positive. Received: columns={columns}.");
+        CheckImages(images, height, width);
+        Mosaic(path, images, height, width, columns, title, gap: 2, xTicks: null, yTicks: null);
+    }
+
+    private static void CheckImages(Tensor images, int height, int width)
+    {
+        if (images.Rows == 0) throw new ArgumentException("No images to draw.", nameof(images));
+        if (images.RowSize != height * width && images.RowSize != height * width * 3)
+            throw new ArgumentException($"Images of {images.RowSize} values are not {height}×{width} (gray) or {height}×{width}×3 (RGB).", nameof(images));
+    }
+
+    private static void Mosaic(string path, Tensor images, int h, int w, int columns, string? title, int gap, float[]? xTicks, float[]? yTicks)
+    {
+        int rows = (images.Rows + columns - 1) / columns;
+        int scale = Math.Clamp(56 / Math.Max(h, w), 1, 2);
+        int cellW = w * scale + gap, cellH = h * scale + gap;
+        int titleHeight = title is null ? 0 : 30, axis = xTicks is null ? 0 : 40;
+        int width = Margin * 2 + axis + columns * cellW - gap, height = Margin * 2 + titleHeight + rows * cellH - gap + axis;
+        using var surface = SKSurface.Create(new SKImageInfo(Math.Max(width, 320), height, SKColorType.Rgba8888, SKAlphaType.Premul));
+        var canvas = surface.Canvas;
+        canvas.Clear(SKColors.White);
+        using var font = new SKFont(SKTypeface.FromFamilyName("DejaVu Sans") ?? SKTypeface.Default, 15);
+        using var small = new SKFont(SKTypeface.FromFamilyName("DejaVu Sans") ?? SKTypeface.Default, 11);
+        using var ink = new SKPaint { Color = new SKColor(40, 40, 40), IsAntialias = true };
+        if (title is not null) canvas.DrawText(title, Margin, Margin + 18, font, ink);
+        int x0 = Margin + axis, y0 = Margin + titleHeight;
+        using var pixel = new SKPaint { IsAntialias = false };
+        for (int k = 0; k < images.Rows; k++)
+        {
+            int ox = x0 + k % columns * cellW, oy = y0 + k / columns * cellH;
+            var p = images.Row(k);
+            bool rgb = p.Length == h * w * 3;
+            for (int r = 0; r < h; r++)
+                for (int c = 0; c < w; c++)
+                {
+                    int i = r * w + c;
+                    static byte L(float v) => (byte)MathF.Round(Math.Clamp(v, 0f, 1f) * 255);
+                    pixel.Color = rgb ? new SKColor(L(p[3 * i]), L(p[3 * i + 1]), L(p[3 * i + 2])) : new SKColor(L(p[i]), L(p[i]), L(p[i]));
+                    canvas.DrawRect(ox + c * scale, oy + r * scale, scale, scale, pixel);
+                }
+        }
+        if (xTicks is not null && yTicks is not null)
+        {
+            // Every other tick keeps the labels from running together.
+            for (int j = 0; j < columns; j += 2)
+                canvas.DrawText(xTicks[j].ToString("0.0#", System.Globalization.CultureInfo.InvariantCulture),
+                                x0 + j * cellW + w * scale / 2f - 12, y0 + rows * cellH + 16, small, ink);
+            for (int i = 0; i < rows; i += 2)
+                canvas.DrawText(yTicks[i].ToString("0.0#", System.Globalization.CultureInfo.InvariantCulture),
+                                Margin, y0 + i * cellH + h * scale / 2f + 4, small, ink);
+            canvas.DrawText("z₁ →", x0 + columns * cellW / 2f - 16, y0 + rows * cellH + 34, font, ink);
+            canvas.DrawText("z₂ ↑", Margin, y0 - 6 + (title is null ? 12 : 0), small, ink);
+        }
+        Save(surface, path);
+    }
+
+    /// <summary>
+    /// The test set in the latent plane, coloured by class with a legend (the blog's VAE figure). Codes of more than
+    /// 2 dimensions are first projected on their top two principal axes, which the title says.
+    /// </summary>
+    /// <param name="codes">(N, d) codes, d ≥ 2, e.g. the encoder's z_mean.</param>
+    /// <param name="labels">N class indices, 0 to 9 (more classes cycle the colours).</param>
+    /// <param name="classNames">Legend names by class index (Fashion-MNIST's "T-shirt/top", …); default "0", "1", ….</param>
+    /// <exception cref="ArgumentException">Labels not one per code, or codes of one dimension.</exception>
+    public static void LatentScatter(string path, Tensor codes, IReadOnlyList<int> labels, string? title = null, IReadOnlyList<string>? classNames = null)
+    {
+        ArgumentNullException.ThrowIfNull(codes);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (labels.Count != codes.Rows)
+            throw new ArgumentException($"LatentScatter needs one label per code: {codes.Rows} codes, {labels.Count} labels.", nameof(labels));
+        int d = codes.RowSize;
+        if (d < 2) throw new ArgumentException($"LatentScatter needs codes of at least 2 dimensions, received {d}.", nameof(codes));
+        var xy = d == 2 ? codes.Reshape(codes.Rows, 2) : PrincipalAxes.Project(codes.Reshape(codes.Rows, d), 2);
+        var plot = new ScottPlot.Plot();
+        plot.Font.Set("DejaVu Sans");
+        var palette = new ScottPlot.Palettes.Category10();
+        foreach (int cls in labels.Distinct().Order())
+        {
+            var idx = Enumerable.Range(0, labels.Count).Where(i => labels[i] == cls).ToArray();
+            var markers = plot.Add.Markers(idx.Select(i => (double)xy.Span[2 * i]).ToArray(), idx.Select(i => (double)xy.Span[2 * i + 1]).ToArray(),
+                                           ScottPlot.MarkerShape.FilledCircle, 3, palette.GetColor(cls).WithAlpha(0.6));
+            markers.LegendText = classNames is not null && cls >= 0 && cls < classNames.Count ? classNames[cls] : cls.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        plot.Title(title ?? (d == 2 ? "Latent plane" : $"First two principal axes of the {d}-D codes"));
+        plot.XLabel(d == 2 ? "z₁" : "PC 1");
+        plot.YLabel(d == 2 ? "z₂" : "PC 2");
+        plot.ShowLegend(ScottPlot.Edge.Right);
+        Data.AtomicFile.WriteVia(path, temp => plot.SavePng(temp, 900, 700));
+    }
+}
