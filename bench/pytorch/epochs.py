@@ -57,10 +57,19 @@ def build(row):
             conv(16, 1), nn.Flatten())
         opt = torch.optim.Adadelta(model.parameters(), lr=1.0, rho=0.95, eps=1e-7)
         return model, opt, 128
+    if row in ("vae-100", "conv-vae-128"):
+        import vae  # the VAE issue's models, as bench/pytorch/vae.py trains them; torch's own optimizers here
+        model = vae.DenseVae() if row == "vae-100" else vae.ConvVae()
+        opt = (torch.optim.RMSprop(model.parameters(), lr=0.001, alpha=0.9, eps=1e-7) if row == "vae-100"
+               else torch.optim.Adam(model.parameters(), lr=0.001, eps=1e-7))
+        return model, opt, 100 if row == "vae-100" else 128
     sys.exit(f"unknown row {row}")
 
 
 def epoch(model, opt, x, batch, generator):
+    if hasattr(model, "encode"):  # a VAE: summed BCE + KL, as bench/pytorch/vae.py
+        import vae
+        return vae.run_epoch(model, opt, x, batch, generator)[0]
     # The model ends in a linear layer; BCE-with-logits is sigmoid + binary cross-entropy, fused (PyTorch's fastest form).
     loss_fn = nn.BCEWithLogitsLoss()
     order = torch.randperm(x.shape[0], generator=generator)

@@ -7,6 +7,12 @@ namespace Latent.Cli;
 /// <summary>A data set for the tool: train and test images in [0, 1] (MNIST and Fashion-MNIST stay bytes), and a checksum of where they came from.</summary>
 internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, int ImageHeight, int ImageWidth, string Checksum, int Channels = 1)
 {
+    /// <summary>The test set's class labels, for MNIST and Fashion-MNIST; null for the user's files.</summary>
+    public int[]? TestLabels { get; init; }
+
+    /// <summary>Names of the classes by label (Fashion-MNIST's), or null for plain numbers.</summary>
+    public IReadOnlyList<string>? ClassNames { get; init; }
+
     /// <summary>The first <paramref name="count"/> test samples (fewer if the test set is smaller) as floats, for figures.</summary>
     public Tensor TestHead(int count)
     {
@@ -32,13 +38,14 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
         {
             case "mnist":
             {
-                var (x, _, t, _) = Mnist.LoadBytes(progress: progress);
-                return new DataSource("mnist", x, t, 28, 28, string.Join(",", Mnist.Files.Select(f => f.Sha256[..16])));
+                var (x, _, t, labels) = Mnist.LoadBytes(progress: progress);
+                return new DataSource("mnist", x, t, 28, 28, string.Join(",", Mnist.Files.Select(f => f.Sha256[..16]))) { TestLabels = labels };
             }
             case "fashion-mnist":
             {
-                var (x, _, t, _) = FashionMnist.LoadBytes(progress: progress);
-                return new DataSource("fashion-mnist", x, t, 28, 28, string.Join(",", FashionMnist.Files.Select(f => f.Sha256[..16])));
+                var (x, _, t, labels) = FashionMnist.LoadBytes(progress: progress);
+                return new DataSource("fashion-mnist", x, t, 28, 28, string.Join(",", FashionMnist.Files.Select(f => f.Sha256[..16])))
+                    { TestLabels = labels, ClassNames = FashionMnist.ClassNames };
             }
         }
         if (Directory.Exists(dataset))

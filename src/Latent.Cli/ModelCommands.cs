@@ -14,13 +14,43 @@ internal static class ModelCommands
         var data = TrainCommand.LoadData(dataset ?? config.Dataset, config.ImageSize, config.Channels);
         var input = config.Noise > 0 ? (SampleSet)Noise.AddGaussian(data.Test, config.Noise, config.Seed + 1) : data.Test;
         var (loss, penalty) = model.EvaluateParts(input, data.Test, config.BatchSize);
-        Console.WriteLine($"{model.Name} after {epochs} epochs: test loss {Describe(loss, penalty)} ({model.Loss?.Name}, {data.Test.Rows:N0} samples of {data.Name}, batch {config.BatchSize})");
+        Console.WriteLine($"{model.Name} after {epochs} epochs: test loss {Describe(loss, penalty, config.IsVariational)} ({model.Loss?.Name}, {data.Test.Rows:N0} samples of {data.Name}, batch {config.BatchSize})");
         return 0;
     }
 
-    /// <summary>"0.0917", or "0.1540 (reconstruction 0.1316 + penalty 0.0224)" when there is a penalty.</summary>
-    public static string Describe(double loss, double penalty) =>
-        penalty == 0 ? $"{loss:F4}" : $"{loss:F4} (reconstruction {loss - penalty:F4} + penalty {penalty:F4})";
+    /// <summary>"0.0917", or "0.1540 (reconstruction 0.1316 + penalty 0.0224)" when there is a penalty (a VAE's is its KL term).</summary>
+    public static string Describe(double loss, double penalty, bool variational = false) =>
+        penalty == 0 ? $"{loss:F4}" : $"{loss:F4} (reconstruction {loss - penalty:F4} + {(variational ? "KL" : "penalty")} {penalty:F4})";
+
+    /// <summary><c>latent generate</c>: decodes <paramref name="n"/> draws of z ~ N(0, I) from a trained VAE into a grid of images.</summary>
+    public static int Generate(string runPath, int n, int seed, string output)
+    {
+        if (n <= 0) throw new ArgumentException($"--n must be positive, received {n}.");
+        if (n > 4096) throw new ArgumentException($"--n draws at most 4096 samples into one picture, received {n}.");
+        var run = new RunFolder(runPath);
+        var (model, epochs) = run.LoadModel();
+        var vae = RunConfig.VaeOf(model, runPath);
+        var (h, w) = RunFolder.ImageSizeOf(model);
+        var images = vae.Sample(n, seed);
+        Figures.ImageGrid(output, images, h, w, columns: (int)Math.Ceiling(Math.Sqrt(n)), $"{n} samples of {model.Name}, {epochs} epochs (z ~ N(0, I), seed {seed})");
+        Console.WriteLine($"Wrote {output}");
+        return 0;
+    }
+
+    /// <summary><c>latent manifold</c>: the decoded grid over a 2-D latent plane.</summary>
+    public static int Manifold(string runPath, int grid, double? limit, string output)
+    {
+        if (grid < 2 || grid > 100) throw new ArgumentException($"--grid must be between 2 and 100 points a side, received {grid}.");
+        var run = new RunFolder(runPath);
+        var (model, epochs) = run.LoadModel();
+        var vae = RunConfig.VaeOf(model, runPath);
+        if (vae.LatentSize != 2)
+            throw new ArgumentException($"{runPath}'s latent space has {vae.LatentSize} dimensions; a manifold walks a 2-D plane (train with --code-size 2), or use 'latent generate'.");
+        var (h, w) = RunFolder.ImageSizeOf(model);
+        Figures.Manifold(output, vae.Generator, grid, limit, h, w, $"{model.Name}, {epochs} epochs: decoded {grid}×{grid} grid over the latent plane");
+        Console.WriteLine($"Wrote {output}");
+        return 0;
+    }
 
     public static int Reconstruct(string runPath, string? dataset, int n, string output)
     {
@@ -50,7 +80,7 @@ internal static class ModelCommands
         var data = TrainCommand.LoadData(dataset ?? config.Dataset, config.ImageSize, config.Channels);
         var codes = encoder.Predict(data.Test, batchSize: 256);
         Npy.Write(output, codes);
-        Console.WriteLine($"Wrote {output}: codes of shape {ShapeText(codes.Shape)} for the {data.Name} test set");
+        Console.WriteLine($"Wrote {output}: {(model.Layers.OfType<Latent.Layers.Sampling>().Any() ? "z_mean" : "codes")} of shape {ShapeText(codes.Shape)} for the {data.Name} test set");
         return 0;
     }
 

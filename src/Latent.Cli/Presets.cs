@@ -7,16 +7,18 @@ namespace Latent.Cli;
 internal sealed record RunConfig(
     string Model, string Dataset, int CodeSize, string Optimizer, double? LearningRate, int BatchSize,
     int Epochs, int Seed, double L1, int CheckpointEvery, string L1Reduction = "sum", double Noise = 0,
-    int ImageSize = 0, int Channels = 1)
+    int ImageSize = 0, int Channels = 1, double KlWeight = 1, int KlWarmup = 0)
 {
     /// <summary>The models the tool trains by name.</summary>
-    public static readonly string[] Models = ["simple", "sparse", "deep", "conv", "denoise"];
+    public static readonly string[] Models = ["simple", "sparse", "deep", "conv", "denoise", "vae", "conv-vae"];
 
     /// <summary>
     /// The notebook's models: simple (32 relu, adagrad, batch 32), sparse (+ L1 1e-4 on the code), deep
     /// (128-64-32-64-128, adadelta, batch 100); the blog's convolutional autoencoder (conv, adadelta, batch 128, 50
     /// epochs) and its denoising one (denoise: Conv32-Pool-Conv32-Pool / Conv32-Up-Conv32-Up-Conv1, trained on
-    /// inputs with Gaussian noise 0.5 clipped to [0, 1] against the clean images, 100 epochs).
+    /// inputs with Gaussian noise 0.5 clipped to [0, 1] against the clean images, 100 epochs); the blog's variational
+    /// autoencoder (vae: 784-256-2, rmsprop, batch 100, 50 epochs) and keras.io's convolutional one (conv-vae: adam,
+    /// batch 128, 30 epochs), whose code size is the latent size.
     /// </summary>
     public static RunConfig Preset(string model) => model switch
     {
@@ -25,15 +27,21 @@ internal sealed record RunConfig(
         "deep" => new("deep", "mnist", 32, "adadelta", null, 100, 100, 0, 0, 0),
         "conv" => new("conv", "mnist", 8, "adadelta", null, 128, 50, 0, 0, 0),
         "denoise" => new("denoise", "mnist", 32, "adadelta", null, 128, 100, 0, 0, 0, Noise: 0.5),
+        "vae" => new("vae", "mnist", 2, "rmsprop", null, 100, 50, 0, 0, 0),
+        "conv-vae" => new("conv-vae", "mnist", 2, "adam", null, 128, 30, 0, 0, 0),
         _ => throw new ArgumentException($"Unknown model '{model}'. Expected one of: {string.Join(", ", Models)}."),
     };
 
     /// <summary>Whether the model is convolutional (takes images as height × width × channels).</summary>
-    public bool IsConvolutional => Model is "conv" or "denoise";
+    public bool IsConvolutional => Model is "conv" or "denoise" or "conv-vae";
+
+    /// <summary>Whether the model is a variational autoencoder (its code is z_mean; it can generate).</summary>
+    public bool IsVariational => Model is "vae" or "conv-vae";
 
     /// <summary>Builds (autoencoder, encoder) for images of <paramref name="height"/> × <paramref name="width"/> × <paramref name="channels"/>; the encoder shares the autoencoder's layers.</summary>
     public (Model Autoencoder, Model Encoder) Build(int height, int width, int channels)
     {
+        if (IsVariational) return BuildVariational(height, width, channels);
         if (IsConvolutional) return BuildConvolutional(height, width, channels);
         Randomness.SetSeed(Seed);
         int features = height * width * channels;
@@ -103,6 +111,19 @@ internal sealed record RunConfig(
         return (autoencoder, new Model(input, code, name: "encoder"));
     }
 
+    /// <summary>The VAEs of Latent.Models; the encoder gives z_mean, the deterministic code.</summary>
+    private (Model Autoencoder, Model Encoder) BuildVariational(int height, int width, int channels)
+    {
+        Randomness.SetSeed(Seed);
+        var vae = Model == "vae"
+            ? Latent.Models.VariationalAutoencoder.Dense(height * width * channels, 256, CodeSize, KlWeight, CreateOptimizer())
+            : Latent.Models.VariationalAutoencoder.Convolutional(height, width, channels, CodeSize, KlWeight, CreateOptimizer());
+        return (vae.Model, MeanEncoder(vae));
+    }
+
+    private static Model MeanEncoder(Latent.Models.VariationalAutoencoder vae) =>
+        new(vae.Model.Inputs[0], vae.Encoder.Outputs[0], name: "encoder");
+
     /// <summary>The code's L1 activity penalty, summed over the batch (Keras 2) or averaged ("mean", Keras 1.0.x / tf.keras).</summary>
     private Regularizer? Penalty() => L1 <= 0 ? null : Regularizers.L1(L1, L1Reduction switch
     {
@@ -118,7 +139,13 @@ internal sealed record RunConfig(
         return o;
     }
 
-    /// <summary>The encoder of a loaded autoencoder: from its input to the layer named "code".</summary>
-    public static Model EncoderOf(Model autoencoder) =>
-        new(autoencoder.Inputs[0], autoencoder.GetLayerOutput("code"), name: "encoder");
+    /// <summary>The encoder of a loaded autoencoder: from its input to the layer named "code", or to z_mean for a VAE.</summary>
+    public static Model EncoderOf(Model autoencoder) => autoencoder.Layers.OfType<Sampling>().Any()
+        ? MeanEncoder(Latent.Models.VariationalAutoencoder.FromModel(autoencoder))
+        : new(autoencoder.Inputs[0], autoencoder.GetLayerOutput("code"), name: "encoder");
+
+    /// <summary>The parts of the VAE in <paramref name="runPath"/>'s model, or a clear error when it is not one.</summary>
+    public static Latent.Models.VariationalAutoencoder VaeOf(Model model, string runPath) =>
+        model.Layers.OfType<Sampling>().Any() ? Latent.Models.VariationalAutoencoder.FromModel(model)
+            : throw new ArgumentException($"{runPath} holds '{model.Name}', not a variational autoencoder: train one with --model vae or conv-vae.");
 }

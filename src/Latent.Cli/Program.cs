@@ -6,7 +6,8 @@ using Latent.Data;
 var modelOpt = new Option<string?>("--model")
 {
     Description = "Preset: simple (32 relu, adagrad, batch 32), sparse (+ L1 1e-4 on the code), deep (128-64-32-64-128, adadelta, batch 100), " +
-                  "conv (the blog's convolutional autoencoder, adadelta, batch 128, 50 epochs), denoise (the blog's denoising one: noise 0.5, 100 epochs)",
+                  "conv (the blog's convolutional autoencoder, adadelta, batch 128, 50 epochs), denoise (the blog's denoising one: noise 0.5, 100 epochs), " +
+                  "vae (the blog's variational autoencoder, 784-256-2, rmsprop, batch 100, 50 epochs), conv-vae (keras.io's convolutional VAE, adam, batch 128, 30 epochs)",
 };
 modelOpt.AcceptOnlyFromAmong(RunConfig.Models);
 var datasetOpt = new Option<string?>("--dataset") { Description = "mnist, fashion-mnist, an .npy/.csv file, or a folder of PNG/JPEG images (all of one size, or see --image-size); the last 10% of a file or folder is the test set" };
@@ -15,7 +16,9 @@ var imageSizeOpt = new Option<int?>("--image-size") { Description = "Image folde
 var channelsOpt = new Option<int?>("--channels") { Description = "Image folders: 1 for grayscale (default), 3 for RGB" };
 var epochsOpt = new Option<int?>("--epochs") { Description = "Epochs in total (default 100; with --resume, the new total)" };
 var batchOpt = new Option<int?>("--batch-size") { Description = "Samples per step (preset default)" };
-var codeOpt = new Option<int?>("--code-size") { Description = "Units in the code layer (default 32)" };
+var codeOpt = new Option<int?>("--code-size") { Description = "Units in the code layer (default 32; the latent size of a VAE, default 2)" };
+var klWeightOpt = new Option<double?>("--kl-weight") { Description = "vae, conv-vae: the KL term's weight β (default 1, the ELBO)" };
+var klWarmupOpt = new Option<int?>("--kl-warmup") { Description = "vae, conv-vae: raise the KL weight linearly from 0 to β over N epochs (default 0: off)" };
 var optimizerOpt = new Option<string?>("--optimizer") { Description = "sgd, adagrad, adadelta, rmsprop or adam (preset default)" };
 optimizerOpt.AcceptOnlyFromAmong("sgd", "adagrad", "adadelta", "rmsprop", "adam");
 var lrOpt = new Option<double?>("--learning-rate") { Description = "Overrides the optimizer's Keras default" };
@@ -29,12 +32,13 @@ reductionOpt.AcceptOnlyFromAmong("sum", "mean");
 var train = new Command("train", "Train an autoencoder and write a run folder (model, history.csv, loss.png, reconstructions.png, codes.png, run.json)")
 {
     modelOpt, datasetOpt, epochsOpt, batchOpt, codeOpt, optimizerOpt, lrOpt, seedOpt, outOpt, resumeOpt, checkpointOpt, reductionOpt,
-    noiseOpt, imageSizeOpt, channelsOpt,
+    noiseOpt, imageSizeOpt, channelsOpt, klWeightOpt, klWarmupOpt,
 };
 train.SetAction(p => Guard(() => TrainCommand.Run(new TrainCommand.Options(
     p.GetValue(modelOpt), p.GetValue(datasetOpt), p.GetValue(epochsOpt), p.GetValue(batchOpt), p.GetValue(codeOpt),
     p.GetValue(optimizerOpt), p.GetValue(lrOpt), p.GetValue(seedOpt), p.GetValue(outOpt), p.GetValue(resumeOpt),
-    p.GetValue(checkpointOpt), p.GetValue(reductionOpt), p.GetValue(noiseOpt), p.GetValue(imageSizeOpt), p.GetValue(channelsOpt)))));
+    p.GetValue(checkpointOpt), p.GetValue(reductionOpt), p.GetValue(noiseOpt), p.GetValue(imageSizeOpt), p.GetValue(channelsOpt),
+    p.GetValue(klWeightOpt), p.GetValue(klWarmupOpt)))));
 
 Argument<string> RunArg() => new("run") { Description = "A run folder made by 'latent train'" };
 Option<string?> DataOpt() => new("--dataset") { Description = "Data set (default: the one the run trained on)" };
@@ -51,7 +55,7 @@ reconstruct.SetAction(p => Guard(() => ModelCommands.Reconstruct(p.GetValue(recR
 
 var encRun = RunArg(); var encData = DataOpt();
 var encOut = new Option<string>("--out") { Description = ".npy file for the codes", DefaultValueFactory = _ => "codes.npy" };
-var encode = new Command("encode", "Write the codes of the test set as .npy") { encRun, encData, encOut };
+var encode = new Command("encode", "Write the codes of the test set as .npy (z_mean for a VAE)") { encRun, encData, encOut };
 encode.SetAction(p => Guard(() => ModelCommands.Encode(p.GetValue(encRun)!, p.GetValue(encData), p.GetValue(encOut)!)));
 
 var denRun = RunArg();
@@ -60,13 +64,27 @@ var denOut = new Option<string>("--out") { Description = "The restored PNG (for 
 var denoise = new Command("denoise", "Restore noisy images with a trained convolutional (denoising) autoencoder") { denRun, denInput, denOut };
 denoise.SetAction(p => Guard(() => ModelCommands.Denoise(p.GetValue(denRun)!, p.GetValue(denInput)!, p.GetValue(denOut)!)));
 
+var genRun = RunArg();
+var genN = new Option<int>("--n") { Description = "How many samples", DefaultValueFactory = _ => 64 };
+var genSeed = new Option<int>("--seed") { Description = "Seeds the draws of z", DefaultValueFactory = _ => 0 };
+var genOut = new Option<string>("--out") { Description = "PNG to write", DefaultValueFactory = _ => "samples.png" };
+var generate = new Command("generate", "Draw random samples from a trained variational autoencoder (z ~ N(0, I), decoded)") { genRun, genN, genSeed, genOut };
+generate.SetAction(p => Guard(() => ModelCommands.Generate(p.GetValue(genRun)!, p.GetValue(genN), p.GetValue(genSeed), p.GetValue(genOut)!)));
+
+var manRun = RunArg();
+var manGrid = new Option<int>("--grid") { Description = "Points a side", DefaultValueFactory = _ => 15 };
+var manLimit = new Option<double?>("--limit") { Description = "Walk z in [-limit, limit] evenly (default: the Gaussian quantiles of 0.05 to 0.95, as the blog)" };
+var manOut = new Option<string>("--out") { Description = "PNG to write", DefaultValueFactory = _ => "manifold.png" };
+var manifold = new Command("manifold", "Decode a grid over a trained VAE's 2-D latent plane (the blog's digit manifold)") { manRun, manGrid, manLimit, manOut };
+manifold.SetAction(p => Guard(() => ModelCommands.Manifold(p.GetValue(manRun)!, p.GetValue(manGrid), p.GetValue(manLimit), p.GetValue(manOut)!)));
+
 var sumRun = RunArg();
 var summary = new Command("summary", "Print a trained model's layers and parameters") { sumRun };
 summary.SetAction(p => Guard(() => ModelCommands.Summary(p.GetValue(sumRun)!)));
 
 var root = new RootCommand("latent: autoencoders for .NET, from the 'Building Autoencoders in Keras' notebook")
 {
-    train, evaluate, reconstruct, encode, denoise, summary,
+    train, evaluate, reconstruct, encode, denoise, generate, manifold, summary,
 };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

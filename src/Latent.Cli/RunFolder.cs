@@ -34,21 +34,30 @@ internal sealed class RunFolder(string path)
 
     public void WriteHistory(IReadOnlyList<EpochLogs> rows)
     {
-        var lines = new List<string> { "epoch,loss,val_loss,penalty,seconds" };
+        // added_loss is what layers add (a VAE's KL); loss − penalty − added_loss is the reconstruction.
+        var lines = new List<string> { "epoch,loss,val_loss,penalty,seconds,added_loss,val_added_loss" };
+        static string Opt(double? v) => v is double d ? d.ToString("R", CultureInfo.InvariantCulture) : "";
         lines.AddRange(rows.Select(r => string.Create(CultureInfo.InvariantCulture,
-            $"{r.Epoch + 1},{r.Loss:R},{(r.ValLoss is double v ? v.ToString("R", CultureInfo.InvariantCulture) : "")},{r.Penalty:R},{r.Seconds:F3}")));
+            $"{r.Epoch + 1},{r.Loss:R},{Opt(r.ValLoss)},{r.Penalty:R},{r.Seconds:F3},{r.AddedLoss:R},{Opt(r.ValAddedLoss)}")));
         Data.AtomicFile.WriteAllText(HistoryFile, string.Join('\n', lines) + "\n");
     }
 
     public List<EpochLogs> ReadHistory()
     {
         if (!File.Exists(HistoryFile)) return [];
-        return File.ReadLines(HistoryFile).Skip(1).Where(l => l.Length > 0).Select(l =>
+        var lines = File.ReadLines(HistoryFile).ToList();
+        if (lines.Count == 0) return [];
+        var columns = lines[0].Split(',').Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i);
+        return lines.Skip(1).Where(l => l.Length > 0).Select(l =>
         {
             var f = l.Split(',');
             double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);
-            return new EpochLogs(int.Parse(f[0], CultureInfo.InvariantCulture) - 1, D(f[1]), D(f[3]),
-                                 f[2].Length > 0 ? D(f[2]) : null, null, D(f[4]));
+            double? Col(string name) => columns.TryGetValue(name, out int i) && i < f.Length && f[i].Length > 0 ? D(f[i]) : null;
+            return new EpochLogs(int.Parse(f[0], CultureInfo.InvariantCulture) - 1, D(f[1]), D(f[3]), Col("val_loss"), null, D(f[4]))
+            {
+                AddedLoss = Col("added_loss") ?? 0,
+                ValAddedLoss = Col("val_added_loss"),
+            };
         }).ToList();
     }
 
@@ -89,9 +98,10 @@ internal sealed class RunFolder(string path)
 
     /// <summary>
     /// Writes reconstructions.png (for a denoising run, given the noisy test inputs it was evaluated on: noisy input,
-    /// restored, clean), codes.png and loss.png.
+    /// restored, clean), codes.png and loss.png; for a VAE, latent.png (the test set's z_mean by class), samples.png
+    /// and, for a 2-D latent, manifold.png instead of codes.png. Returns the files written.
     /// </summary>
-    public void WriteFigures(Model autoencoder, Model encoder, DataSource data, IReadOnlyList<EpochLogs> history, string title,
+    public List<string> WriteFigures(Model autoencoder, Model encoder, DataSource data, IReadOnlyList<EpochLogs> history, string title,
                              SampleSet? noisyTest = null)
     {
         var samples = data.TestHead(FigureSamples);
@@ -109,13 +119,20 @@ internal sealed class RunFolder(string path)
                ("clean", samples, data.ImageHeight, data.ImageWidth, false, scale)]
             : [("original", samples, data.ImageHeight, data.ImageWidth, false, scale),
                ("reconstruction", recon, data.ImageHeight, data.ImageWidth, false, scale)], title);
-        var codes = encoder.Predict(input);
-        var (ch, cw) = CodeGrid(codes.RowSize);
-        Figures.ImageRows(System.IO.Path.Combine(Path, "codes.png"),
-        [
-            ("input", samples, data.ImageHeight, data.ImageWidth, false, scale),
-            ($"code {ch}×{cw}", codes.Reshape(codes.Rows, codes.RowSize), ch, cw, true, Math.Max(1, 28 * scale / Math.Max(ch, cw))),
-        ], $"{title}: codes (min-max scaled over the row)");
+        var written = new List<string> { "reconstructions.png" };
+        if (autoencoder.Layers.OfType<Latent.Layers.Sampling>().Any())
+            written.AddRange(WriteVaeFigures(Latent.Models.VariationalAutoencoder.FromModel(autoencoder), encoder, data, title));
+        else
+        {
+            var codes = encoder.Predict(input);
+            var (ch, cw) = CodeGrid(codes.RowSize);
+            Figures.ImageRows(System.IO.Path.Combine(Path, "codes.png"),
+            [
+                ("input", samples, data.ImageHeight, data.ImageWidth, false, scale),
+                ($"code {ch}×{cw}", codes.Reshape(codes.Rows, codes.RowSize), ch, cw, true, Math.Max(1, 28 * scale / Math.Max(ch, cw))),
+            ], $"{title}: codes (min-max scaled over the row)");
+            written.Add("codes.png");
+        }
         var h = new History();
         foreach (var r in history)
         {
@@ -125,6 +142,42 @@ internal sealed class RunFolder(string path)
         }
         if (h.ValLoss.Count != h.Loss.Count) h.ValLoss.Clear();
         Figures.LossCurves(System.IO.Path.Combine(Path, "loss.png"), h, title);
+        written.Add("loss.png");
+        return written;
+    }
+
+    /// <summary>latent.png (z_mean of the test set, by class when the data set has labels), samples.png, and manifold.png for a 2-D latent.</summary>
+    private List<string> WriteVaeFigures(Latent.Models.VariationalAutoencoder vae, Model meanEncoder, DataSource data, string title)
+    {
+        int n = Math.Min(data.Test.Rows, 10000);
+        var head = data.TestHead(n);
+        var zMean = meanEncoder.Predict(head, batchSize: 256);
+        var labels = data.TestLabels?.Take(n).ToArray() ?? new int[n];
+        var names = data.ClassNames ?? (data.TestLabels is null ? ["test samples"] : null);
+        var written = new List<string>();
+        if (vae.LatentSize >= 2)
+        {
+            Figures.LatentScatter(System.IO.Path.Combine(Path, "latent.png"), zMean, labels,
+                                  $"{title}: z_mean of {n:N0} test samples" + (vae.LatentSize > 2 ? $" (first two principal axes of {vae.LatentSize}-D)" : ""), names);
+            written.Add("latent.png");
+        }
+        Figures.ImageGrid(System.IO.Path.Combine(Path, "samples.png"), vae.Sample(64, seed: 1), data.ImageHeight, data.ImageWidth, 8, $"{title}: 64 samples, z ~ N(0, I)");
+        written.Add("samples.png");
+        if (vae.LatentSize == 2)
+        {
+            Figures.Manifold(System.IO.Path.Combine(Path, "manifold.png"), vae.Generator, 15, null, data.ImageHeight, data.ImageWidth, $"{title}: decoded 15×15 grid");
+            written.Add("manifold.png");
+        }
+        return written;
+    }
+
+    /// <summary>Image height and width of a model's input: (h, w) of an (h, w, c) input, the side of a square flat one, else (1, size).</summary>
+    public static (int Height, int Width) ImageSizeOf(Model model)
+    {
+        var shape = model.Inputs[0].Shape;
+        if (shape.Count == 3) return (shape[0], shape[1]);
+        int size = model.Inputs[0].Size, side = (int)Math.Round(Math.Sqrt(size));
+        return side * side == size ? (side, side) : (1, size);
     }
 
     /// <summary>Screen pixels per image pixel: 4 for MNIST-sized images, less for large ones, 1 for rows of features.</summary>

@@ -8,7 +8,7 @@ internal static class TrainCommand
     public sealed record Options(
         string? Model, string? Dataset, int? Epochs, int? BatchSize, int? CodeSize, string? Optimizer,
         double? LearningRate, int? Seed, string? Out, string? Resume, int? CheckpointEvery, string? L1Reduction = null,
-        double? Noise = null, int? ImageSize = null, int? Channels = null);
+        double? Noise = null, int? ImageSize = null, int? Channels = null, double? KlWeight = null, int? KlWarmup = null);
 
     public static int Run(Options o)
     {
@@ -48,7 +48,14 @@ internal static class TrainCommand
                 Noise = o.Noise ?? preset.Noise,
                 ImageSize = o.ImageSize ?? 0,
                 Channels = o.Channels ?? 1,
+                KlWeight = o.KlWeight ?? preset.KlWeight,
+                KlWarmup = o.KlWarmup ?? preset.KlWarmup,
             };
+            if (!config.IsVariational && (o.KlWeight is not null || o.KlWarmup is not null))
+                throw new ArgumentException($"--kl-weight and --kl-warmup apply to --model vae or conv-vae, not {config.Model}.");
+            if (!(config.KlWeight >= 0 && double.IsFinite(config.KlWeight)))
+                throw new ArgumentException($"--kl-weight must be a finite number ≥ 0, received {config.KlWeight}.");
+            if (config.KlWarmup < 0) throw new ArgumentException($"--kl-warmup must be 0 or more epochs, received {config.KlWarmup}.");
             if (!(config.Noise >= 0 && double.IsFinite(config.Noise)))
                 throw new ArgumentException($"--noise must be a finite number ≥ 0, received {config.Noise}.");
             if (config.Epochs <= 0) throw new ArgumentException($"--epochs must be positive, received {config.Epochs}.");
@@ -84,10 +91,11 @@ internal static class TrainCommand
             ? ((SampleSet)Noise.AddGaussian(data.Train, config.Noise, config.Seed), (SampleSet)Noise.AddGaussian(data.Test, config.Noise, config.Seed + 1))
             : (data.Train, data.Test);
         var recorder = new Recorder(run, autoencoder, history, config.CheckpointEvery);
+        Callback[] schedule = config.KlWarmup > 0 ? [new KlWarmup(config.KlWarmup, config.KlWeight)] : [];
         bool live = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
         History Fit(IReadOnlyList<Callback> extra) => autoencoder.Fit(
             trainIn, data.Train, epochs: config.Epochs, batchSize: config.BatchSize, shuffle: true,
-            validationData: (testIn, data.Test), verbose: live ? 0 : 2, callbacks: [recorder, .. extra],
+            validationData: (testIn, data.Test), verbose: live ? 0 : 2, callbacks: [.. schedule, recorder, .. extra],
             seed: config.Seed, initialEpoch: epochsDone);
         if (live)
         {
@@ -103,8 +111,9 @@ internal static class TrainCommand
         // At the training batch size, so a batch-summed activity penalty is on the same scale as val_loss.
         var (testLoss, testPenalty) = autoencoder.EvaluateParts(testIn, data.Test, config.BatchSize);
         run.WriteRun(config, data, autoencoder, history, testLoss);
-        run.WriteFigures(autoencoder, encoder, data, history, $"{config.Model} autoencoder, {data.Name}, {done} epochs", config.Noise > 0 ? testIn : null);
-        Console.WriteLine($"Test loss {ModelCommands.Describe(testLoss, testPenalty)}. Wrote {run.Path}/: model.safetensors, history.csv, loss.png, reconstructions.png, codes.png, run.json");
+        string title = $"{config.Model} {(config.IsVariational ? "" : "autoencoder")}".TrimEnd() + $", {data.Name}, {done} epochs";
+        var figures = run.WriteFigures(autoencoder, encoder, data, history, title, config.Noise > 0 ? testIn : null);
+        Console.WriteLine($"Test loss {ModelCommands.Describe(testLoss, testPenalty, config.IsVariational)}. Wrote {run.Path}/: model.safetensors, history.csv, {string.Join(", ", figures)}, run.json");
         return 0;
     }
 

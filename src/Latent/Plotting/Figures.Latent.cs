@@ -109,7 +109,7 @@ public static partial class Figures
                 canvas.DrawText(yTicks[i].ToString("0.0#", System.Globalization.CultureInfo.InvariantCulture),
                                 Margin, y0 + i * cellH + h * scale / 2f + 4, small, ink);
             canvas.DrawText("z₁ →", x0 + columns * cellW / 2f - 16, y0 + rows * cellH + 34, font, ink);
-            canvas.DrawText("z₂ ↑", Margin, y0 - 6 + (title is null ? 12 : 0), small, ink);
+            canvas.DrawText("z₂ ↑", Margin, y0 + rows * cellH + 34, font, ink);
         }
         Save(surface, path);
     }

@@ -106,7 +106,7 @@ public sealed class CliTests : IDisposable
         Assert.Contains("--resume", trainHelp);
     }
 
-    private static (int Exit, string Stdout, string Stderr) RunTool(string[] args)
+    internal static (int Exit, string Stdout, string Stderr) RunTool(string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "Latent.Cli.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };

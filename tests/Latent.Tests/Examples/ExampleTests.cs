@@ -18,6 +18,7 @@ public class ExampleTests
     [InlineData("deep_autoencoder", "deep.png", null)]
     [InlineData("conv_autoencoder", "conv.png", "2000")]             // the blog's conv models on a slice, to stay quick
     [InlineData("denoising_autoencoder", "denoise.png", "1000")]
+    [InlineData("variational_autoencoder", "vae_manifold.png", "3000")]
     public async Task ExampleRunsOneEpochAndDrawsItsFigure(string example, string figure, string? samples)
     {
         string root = RepoRoot();
@@ -33,7 +34,7 @@ public class ExampleTests
         await p.WaitForExitAsync();
         Assert.True(p.ExitCode == 0, $"exit {p.ExitCode}\n{stdout}\n{stderr}");
         Assert.Contains("Epoch 1/1", stdout);
-        Assert.Matches(@"test loss 0\.\d{4}", stdout);
+        Assert.Matches(@"test loss \d+\.\d{4}", stdout);
         Assert.True(new FileInfo(png).Length > 5000, $"{png} missing or empty");
     }
 }
