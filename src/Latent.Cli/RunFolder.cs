@@ -120,7 +120,7 @@ internal sealed class RunFolder(string path)
             : [("original", samples, data.ImageHeight, data.ImageWidth, false, scale),
                ("reconstruction", recon, data.ImageHeight, data.ImageWidth, false, scale)], title);
         var written = new List<string> { "reconstructions.png" };
-        if (autoencoder.Layers.OfType<Latent.Layers.Sampling>().Any())
+        if (autoencoder.Layers.OfType<Latent.Layers.Sampling>().Any())   // a VAE
             written.AddRange(WriteVaeFigures(Latent.Models.VariationalAutoencoder.FromModel(autoencoder), encoder, data, title));
         else
         {
@@ -141,7 +141,9 @@ internal sealed class RunFolder(string path)
             if (r.ValLoss is double v) h.ValLoss.Add(v);
         }
         if (h.ValLoss.Count != h.Loss.Count) h.ValLoss.Clear();
-        Figures.LossCurves(System.IO.Path.Combine(Path, "loss.png"), h, title);
+        bool variational = autoencoder.Layers.OfType<Latent.Layers.Sampling>().Any();
+        Figures.LossCurves(System.IO.Path.Combine(Path, "loss.png"), h, title,
+                           variational ? "−ELBO: BCE summed over pixels + KL (nats)" : "binary cross-entropy");
         written.Add("loss.png");
         return written;
     }

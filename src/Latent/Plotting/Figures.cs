@@ -73,8 +73,8 @@ public static partial class Figures
         canvas.DrawRect(x0 - 0.5f, y0 - 0.5f, w * scale + 1, h * scale + 1, frame);
     }
 
-    /// <summary>Training and validation loss per epoch as a line chart (ScottPlot).</summary>
-    public static void LossCurves(string path, History history, string title = "Loss")
+    /// <summary>Training and validation loss per epoch as a line chart (ScottPlot), the y axis named <paramref name="yLabel"/>.</summary>
+    public static void LossCurves(string path, History history, string title = "Loss", string yLabel = "binary cross-entropy")
     {
         ArgumentNullException.ThrowIfNull(history);
         var plot = new ScottPlot.Plot();
@@ -91,7 +91,7 @@ public static partial class Figures
         plot.Font.Set("DejaVu Sans"); // a sans face that Debian ships; ScottPlot falls back to a serif otherwise
         plot.Title(title);
         plot.XLabel("epoch");
-        plot.YLabel("binary cross-entropy");
+        plot.YLabel(yLabel);
         plot.ShowLegend(ScottPlot.Alignment.UpperRight);
         SavePlot(plot, path);
     }
