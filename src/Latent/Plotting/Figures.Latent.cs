@@ -130,7 +130,25 @@ public static partial class Figures
             throw new ArgumentException($"LatentScatter needs one label per code: {codes.Rows} codes, {labels.Count} labels.", nameof(labels));
         int d = codes.RowSize;
         if (d < 2) throw new ArgumentException($"LatentScatter needs codes of at least 2 dimensions, received {d}.", nameof(codes));
-        var xy = d == 2 ? codes.Reshape(codes.Rows, 2) : PrincipalAxes.Project(codes.Reshape(codes.Rows, d), 2);
+        var xy = d == 2 ? codes.Reshape(codes.Rows, 2) : new Reduction.Pca(2).FitTransform(codes.Reshape(codes.Rows, d));
+        Scatter(path, xy, labels, title ?? (d == 2 ? "Latent plane" : $"First two principal axes of the {d}-D codes"), classNames,
+                d == 2 ? "z₁" : "PC 1", d == 2 ? "z₂" : "PC 2");
+    }
+
+    /// <summary>
+    /// 2-D points (N, 2) coloured by class with a legend (<paramref name="classNames"/> by label, else the numbers):
+    /// a t-SNE or PCA of codes, a latent plane.
+    /// </summary>
+    /// <exception cref="ArgumentException">Points that are not 2-D, or labels not one per point.</exception>
+    public static void Scatter(string path, Tensor points, IReadOnlyList<int> labels, string title, IReadOnlyList<string>? classNames = null,
+                               string xLabel = "", string yLabel = "")
+    {
+        ArgumentNullException.ThrowIfNull(points);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (points.RowSize != 2) throw new ArgumentException($"Scatter draws 2-D points; received {points.RowSize} values per point.", nameof(points));
+        if (labels.Count != points.Rows)
+            throw new ArgumentException($"Scatter needs one label per point: {points.Rows} points, {labels.Count} labels.", nameof(labels));
+        var xy = points;
         var plot = new ScottPlot.Plot();
         plot.Font.Set("DejaVu Sans");
         var palette = new ScottPlot.Palettes.Category10();
@@ -141,9 +159,9 @@ public static partial class Figures
                                            ScottPlot.MarkerShape.FilledCircle, 3, palette.GetColor(cls).WithAlpha(0.6));
             markers.LegendText = classNames is not null && cls >= 0 && cls < classNames.Count ? classNames[cls] : cls.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
-        plot.Title(title ?? (d == 2 ? "Latent plane" : $"First two principal axes of the {d}-D codes"));
-        plot.XLabel(d == 2 ? "z₁" : "PC 1");
-        plot.YLabel(d == 2 ? "z₂" : "PC 2");
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
         plot.ShowLegend(ScottPlot.Edge.Right);
         Data.AtomicFile.WriteVia(path, temp => plot.SavePng(temp, 900, 700));
     }

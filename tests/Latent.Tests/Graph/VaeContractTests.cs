@@ -114,7 +114,7 @@ public class VaeContractTests
             t[i] = rng.NextDouble() * 10 - 5;
             for (int j = 0; j < 5; j++) x.Span[i * 5 + j] = (float)(t[i] * (j + 1) / 7.4 + 0.01 * rng.NextDouble());
         }
-        var p = Latent.Statistics.PrincipalAxes.Project(x, 2);
+        var p = new Latent.Reduction.Pca(2).FitTransform(x);
         double corr = Correlation(t, Enumerable.Range(0, 200).Select(i => (double)p.Span[2 * i]).ToArray());
         Assert.True(Math.Abs(corr) > 0.999, $"corr {corr}");
         string path = Path.Combine(Path.GetTempPath(), $"latent-scatter-{Guid.NewGuid():N}.png");

@@ -1,0 +1,129 @@
+namespace Latent.Reduction;
+
+/// <summary>
+/// A point quadtree over a 2-D embedding for Barnes-Hut t-SNE: every cell keeps its count and centre of mass;
+/// identical points share a leaf (so duplicates cost nothing and never split forever).
+/// </summary>
+internal sealed class QuadTree
+{
+    private const int MaxDepth = 64;
+    private double[] _cx = new double[64], _cy = new double[64], _hw = new double[64], _sx = new double[64], _sy = new double[64];
+    private int[] _count = new int[64], _child = new int[64];
+    private int _nodes;
+    private Cell[] _cells = new Cell[64];
+
+    /// <summary>What a traversal reads of a node, packed in one cache line's half: centre of mass, width², count, first child.</summary>
+    private struct Cell
+    {
+        public double X, Y, Width2;
+        public int Count, Child;
+    }
+
+    /// <summary>Rebuilds the tree over the n points of <paramref name="y"/> (x₀, y₀, x₁, y₁, …).</summary>
+    public void Build(ReadOnlySpan<double> y, int n)
+    {
+        double minX = double.MaxValue, minY = double.MaxValue, maxX = double.MinValue, maxY = double.MinValue;
+        for (int i = 0; i < n; i++)
+        {
+            minX = Math.Min(minX, y[2 * i]); maxX = Math.Max(maxX, y[2 * i]);
+            minY = Math.Min(minY, y[2 * i + 1]); maxY = Math.Max(maxY, y[2 * i + 1]);
+        }
+        double half = Math.Max(maxX - minX, maxY - minY) / 2;
+        half = half * (1 + 1e-6) + 1e-12;
+        _nodes = 0;
+        NewNode((minX + maxX) / 2, (minY + maxY) / 2, half);
+        for (int i = 0; i < n; i++) Insert(y[2 * i], y[2 * i + 1]);
+        if (_cells.Length < _nodes) _cells = new Cell[_count.Length];
+        for (int c = 0; c < _nodes; c++)
+        {
+            int count = _count[c];
+            double w = 2 * _hw[c];
+            _cells[c] = new Cell { X = count > 0 ? _sx[c] / count : 0, Y = count > 0 ? _sy[c] / count : 0, Width2 = w * w, Count = count, Child = _child[c] };
+        }
+    }
+
+    private int NewNode(double cx, double cy, double hw)
+    {
+        if (_nodes == _count.Length)
+        {
+            int size = _nodes * 2;
+            Array.Resize(ref _cx, size); Array.Resize(ref _cy, size); Array.Resize(ref _hw, size);
+            Array.Resize(ref _sx, size); Array.Resize(ref _sy, size); Array.Resize(ref _count, size); Array.Resize(ref _child, size);
+        }
+        int id = _nodes++;
+        _cx[id] = cx; _cy[id] = cy; _hw[id] = hw; _sx[id] = 0; _sy[id] = 0; _count[id] = 0; _child[id] = -1;
+        return id;
+    }
+
+    private void Insert(double px, double py)
+    {
+        int node = 0;
+        for (int depth = 0; ; depth++)
+        {
+            if (_child[node] < 0)
+            {
+                int c = _count[node];
+                if (c == 0 || depth >= MaxDepth || (_sx[node] / c == px && _sy[node] / c == py))
+                {
+                    _count[node] = c + 1; _sx[node] += px; _sy[node] += py;
+                    return;
+                }
+                // Split: the leaf's points (all at one place) move to their quadrant.
+                double ox = _sx[node] / c, oy = _sy[node] / c, h = _hw[node] / 2;
+                int first = _nodes;
+                NewNode(_cx[node] - h, _cy[node] - h, h);
+                NewNode(_cx[node] + h, _cy[node] - h, h);
+                NewNode(_cx[node] - h, _cy[node] + h, h);
+                NewNode(_cx[node] + h, _cy[node] + h, h);
+                _child[node] = first;
+                int q = first + Quadrant(node, ox, oy);
+                _count[q] = c; _sx[q] = _sx[node]; _sy[q] = _sy[node];
+            }
+            _count[node]++; _sx[node] += px; _sy[node] += py;
+            node = _child[node] + Quadrant(node, px, py);
+        }
+    }
+
+    private int Quadrant(int node, double px, double py) => (px >= _cx[node] ? 1 : 0) + (py >= _cy[node] ? 2 : 0);
+
+    /// <summary>
+    /// The repulsion on a point at (px, py): <c>Σⱼ q̃ᵢⱼ²(yᵢ − yⱼ)</c> and <c>Σⱼ q̃ᵢⱼ</c> with <c>q̃ = 1/(1 + d²)</c>, over the
+    /// other points, a cell standing for its points when its width is below θ times its distance.
+    /// </summary>
+    public (double Fx, double Fy, double SumQ) Repulsion(double px, double py, double theta, Span<int> stack)
+    {
+        double fx = 0, fy = 0, sumQ = 0, theta2 = theta * theta;
+        int top = 0;
+        stack[top++] = 0;
+        var cells = _cells;
+        while (top > 0)
+        {
+            ref readonly Cell cell = ref cells[stack[--top]];
+            int c = cell.Count;
+            if (c == 0) continue;
+            double dx = px - cell.X, dy = py - cell.Y, d2 = dx * dx + dy * dy;
+            bool leaf = cell.Child < 0;
+            if (leaf && d2 == 0)
+            {
+                sumQ += c - 1;   // the point itself and its duplicates: q̃ = 1, no force
+                continue;
+            }
+            if (leaf || cell.Width2 < theta2 * d2)
+            {
+                double q = 1 / (1 + d2), cq = c * q;
+                sumQ += cq;
+                fx += cq * q * dx;
+                fy += cq * q * dy;
+            }
+            else
+            {
+                int first = cell.Child;
+                stack[top++] = first; stack[top++] = first + 1; stack[top++] = first + 2; stack[top++] = first + 3;
+            }
+        }
+        return (fx, fy, sumQ);
+    }
+
+    /// <summary>Stack room a traversal needs: 3 per level plus the root.</summary>
+    public static int StackSize => 4 * MaxDepth + 8;
+}

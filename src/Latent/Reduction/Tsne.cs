@@ -1,0 +1,257 @@
+namespace Latent.Reduction;
+
+/// <summary>
+/// t-SNE (van der Maaten &amp; Hinton 2008) to 2-D with scikit-learn's defaults (≥ 1.2): affinities on the exact
+/// ⌊3·perplexity⌋ + 1 nearest neighbours calibrated to the perplexity, symmetrised; PCA initialisation scaled to a
+/// standard deviation of 1e-4; 1000 iterations of gradient descent with gains (delta-bar-delta, +0.2 / ×0.8, at
+/// least 0.01), early exaggeration 12 with momentum 0.5 for the first 250, then momentum 0.8; learning rate "auto",
+/// <c>max(N / 12 / 4, 50)</c> on the gradient with its factor 4 (openTSNE's N/12 on the gradient without it); the
+/// repulsion by Barnes-Hut with θ = 0.5 (van der Maaten 2014), or exactly (O(N²), for small N and checks).
+/// </summary>
+/// <remarks>
+/// <para>The cost is <c>KL(P‖Q) = Σ pᵢⱼ log(pᵢⱼ/qᵢⱼ)</c> with <c>qᵢⱼ = (1 + ‖yᵢ − yⱼ‖²)⁻¹ / Z</c>; its gradient
+/// <c>∂C/∂yᵢ = 4 Σⱼ (pᵢⱼ − qᵢⱼ)(1 + ‖yᵢ − yⱼ‖²)⁻¹ (yᵢ − yⱼ)</c>. New points cannot be placed into a fitted
+/// embedding: t-SNE optimises positions, not a map, and this class does not pretend otherwise (no Transform).</para>
+/// <para>FFT-accelerated interpolation (FIt-SNE) is not implemented; Barnes-Hut serves every N.</para>
+/// </remarks>
+public sealed class Tsne
+{
+    /// <summary>A t-SNE with scikit-learn's defaults unless given.</summary>
+    /// <param name="perplexity">The effective number of neighbours, 0 &lt; perplexity &lt; N/3.</param>
+    /// <param name="seed">Seeds the PCA initialisation (or the random one).</param>
+    /// <param name="iterations">Gradient steps in all, early exaggeration included (≥ 250 + 1 by default).</param>
+    /// <param name="method">"barnes_hut" (default) or "exact".</param>
+    /// <param name="init">"pca" (default) or "random" (N(0, 1e-4²)).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A setting out of its range; the message names the value.</exception>
+    public Tsne(double perplexity = 30, int seed = 0, int iterations = 1000, double earlyExaggeration = 12, int exaggerationIterations = 250,
+                double? learningRate = null, double theta = 0.5, string method = "barnes_hut", string init = "pca")
+    {
+        if (!(perplexity > 0 && double.IsFinite(perplexity))) throw new ArgumentOutOfRangeException(nameof(perplexity), perplexity, $"Expected a perplexity > 0. Received: perplexity={perplexity}.");
+        if (iterations < 1) throw new ArgumentOutOfRangeException(nameof(iterations), iterations, $"Expected at least 1 iteration. Received: iterations={iterations}.");
+        if (!(earlyExaggeration >= 1 && double.IsFinite(earlyExaggeration))) throw new ArgumentOutOfRangeException(nameof(earlyExaggeration), earlyExaggeration, $"Expected an early exaggeration ≥ 1. Received: earlyExaggeration={earlyExaggeration}.");
+        if (exaggerationIterations < 0) throw new ArgumentOutOfRangeException(nameof(exaggerationIterations), exaggerationIterations, $"exaggerationIterations cannot be negative. Received: {exaggerationIterations}.");
+        if (learningRate is double lr && !(lr > 0 && double.IsFinite(lr))) throw new ArgumentOutOfRangeException(nameof(learningRate), lr, $"Expected a positive learning rate. Received: learningRate={lr}.");
+        if (!(theta >= 0 && theta < 10)) throw new ArgumentOutOfRangeException(nameof(theta), theta, $"Expected 0 ≤ theta < 10. Received: theta={theta}.");
+        if (method is not ("barnes_hut" or "exact")) throw new ArgumentOutOfRangeException(nameof(method), method, $"Expected method barnes_hut or exact. Received: method={method}.");
+        if (init is not ("pca" or "random")) throw new ArgumentOutOfRangeException(nameof(init), init, $"Expected init pca or random. Received: init={init}.");
+        Perplexity = perplexity; Seed = seed; Iterations = iterations; EarlyExaggeration = earlyExaggeration;
+        ExaggerationIterations = exaggerationIterations; LearningRate = learningRate; Theta = theta; Method = method; Init = init;
+    }
+
+    /// <summary>The perplexity.</summary>
+    public double Perplexity { get; }
+    /// <summary>The seed.</summary>
+    public int Seed { get; }
+    /// <summary>Gradient steps in all.</summary>
+    public int Iterations { get; }
+    /// <summary>α of the early phase.</summary>
+    public double EarlyExaggeration { get; }
+    /// <summary>Steps of the early phase.</summary>
+    public int ExaggerationIterations { get; }
+    /// <summary>The step size, or null for "auto".</summary>
+    public double? LearningRate { get; }
+    /// <summary>Barnes-Hut's accuracy: a cell of width w at distance d stands for its points when w/d &lt; θ.</summary>
+    public double Theta { get; }
+    /// <summary>"barnes_hut" or "exact".</summary>
+    public string Method { get; }
+    /// <summary>"pca" or "random".</summary>
+    public string Init { get; }
+
+    /// <summary>The final KL(P‖Q), as scikit-learn reports it (the Barnes-Hut estimate of Z for that method).</summary>
+    public double KlDivergence { get; private set; } = double.NaN;
+
+    /// <summary>Steps run (fewer than <see cref="Iterations"/> when the gradient vanished or progress stopped).</summary>
+    public int IterationsRun { get; private set; }
+
+    /// <summary>Called every 50 steps and at the end with (step, KL at that step).</summary>
+    public Action<int, double>? Progress { get; set; }
+
+    /// <summary>The 2-D embedding of <paramref name="x"/> (N, D…): (N, 2).</summary>
+    /// <exception cref="ArgumentException">Fewer than 4 points, perplexity ≥ N/3, or NaN or infinite values.</exception>
+    public Tensor FitTransform(SampleSet x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        int n = x.Rows, d = x.RowSize;
+        if (n < 4) throw new ArgumentException($"t-SNE needs at least 4 points, received {n}.", nameof(x));
+        if (Perplexity * 3 >= n)
+            throw new ArgumentException($"perplexity {Perplexity} needs more than 3·perplexity = {3 * Perplexity} points; received {n}. Lower the perplexity.", nameof(x));
+        var data = new float[(long)n * d];
+        x.CopyRows(0, n, data);
+        for (long i = 0; i < data.Length; i++)
+            if (!float.IsFinite(data[i]))
+                throw new ArgumentException($"t-SNE input holds {data[i]} at sample {i / d}, feature {i % d}: every value must be finite.", nameof(x));
+
+        int k = Method == "exact" ? n - 1 : Math.Min(n - 1, (int)(3 * Perplexity + 1));
+        var (index, dist2) = Neighbors.Exact(data, n, d, k);
+        var conditional = Affinities.Conditional(dist2, n, k, Perplexity);
+        var p = Affinities.Symmetrize(index, conditional, n, k);
+
+        var y = InitialEmbedding(x, n);
+        double lr = LearningRate ?? Math.Max(n / EarlyExaggeration / 4, 50);
+        var state = new Optimizer(n);
+        int exaggerated = Math.Min(ExaggerationIterations, Iterations);
+        int done = Descend(p, y, n, EarlyExaggeration, 0.5, lr, 0, exaggerated, state);
+        if (done == exaggerated && Iterations > exaggerated)
+        {
+            state = new Optimizer(n);      // scikit-learn restarts its descent (updates and gains) for the second phase
+            done = Descend(p, y, n, 1, 0.8, lr, exaggerated, Iterations, state);
+        }
+        IterationsRun = done;
+        var grad = new double[2 * n];
+        KlDivergence = Gradient(p, y, n, 1, grad, withCost: true);
+        Progress?.Invoke(done, KlDivergence);
+        var result = new Tensor([n, 2]);
+        for (int i = 0; i < 2 * n; i++) result.Span[i] = (float)y[i];
+        return result;
+    }
+
+    private double[] InitialEmbedding(SampleSet x, int n)
+    {
+        var y = new double[2 * n];
+        if (Init == "pca")
+        {
+            var pcs = new Pca(2, Seed).FitTransform(x).Span;
+            double mean = 0, sq = 0;
+            for (int i = 0; i < n; i++) mean += pcs[2 * i];
+            mean /= n;
+            for (int i = 0; i < n; i++) sq += (pcs[2 * i] - mean) * (pcs[2 * i] - mean);
+            double std = Math.Sqrt(sq / n);
+            double scale = std > 0 ? 1e-4 / std : 1;
+            for (int i = 0; i < 2 * n; i++) y[i] = pcs[i] * scale;
+        }
+        else
+        {
+            var rng = new Rng((ulong)Seed * 0x9E3779B97F4A7C15UL + 5);
+            for (int i = 0; i < 2 * n; i++) y[i] = 1e-4 * rng.NextGaussianPair().A;
+        }
+        return y;
+    }
+
+    private sealed class Optimizer(int n)
+    {
+        public readonly double[] Update = new double[2 * n];
+        public readonly double[] Gains = Enumerable.Repeat(1.0, 2 * n).ToArray();
+        public readonly double[] Grad = new double[2 * n];
+    }
+
+    /// <summary>scikit-learn's <c>_gradient_descent</c> from step <paramref name="from"/> to <paramref name="to"/>; returns the step it stopped at.</summary>
+    private int Descend((int[] RowStart, int[] Col, float[] Val) p, double[] y, int n, double exaggeration, double momentum, double lr,
+                        int from, int to, Optimizer s)
+    {
+        double best = double.MaxValue;
+        int bestIter = from;
+        for (int it = from; it < to; it++)
+        {
+            bool check = (it + 1) % 50 == 0 || it == to - 1;
+            double kl = Gradient(p, y, n, exaggeration, s.Grad, withCost: check);
+            double norm = 0;
+            for (int i = 0; i < 2 * n; i++)
+            {
+                double g = s.Grad[i];
+                bool same = s.Update[i] * g < 0;   // the step keeps its direction: grow the gain
+                s.Gains[i] = Math.Max(same ? s.Gains[i] + 0.2 : s.Gains[i] * 0.8, 0.01);
+                g *= s.Gains[i];
+                s.Update[i] = momentum * s.Update[i] - lr * g;
+                y[i] += s.Update[i];
+                norm += s.Grad[i] * s.Grad[i];
+            }
+            if (check)
+            {
+                Progress?.Invoke(it + 1, kl);
+                if (kl < best) { best = kl; bestIter = it; }
+                else if (it - bestIter > 300) return it + 1;
+                if (Math.Sqrt(norm) < 1e-7) return it + 1;
+            }
+        }
+        return to;
+    }
+
+    /// <summary>∂C/∂y into <paramref name="grad"/> for P scaled by <paramref name="exaggeration"/>; returns the cost (KL of the scaled P).</summary>
+    private double Gradient((int[] RowStart, int[] Col, float[] Val) p, double[] y, int n, double exaggeration, double[] grad, bool withCost) =>
+        Method == "exact" ? ExactGradient(p, y, n, exaggeration, grad) : BarnesHutGradient(p, y, n, exaggeration, Theta, grad, withCost, _tree ??= new QuadTree());
+
+    private QuadTree? _tree;
+
+    /// <summary>The attraction <c>Σⱼ pᵢⱼ q̃ᵢⱼ (yᵢ − yⱼ)</c> into grad (times 4), and the cost <c>Σ p log(p / (q̃/Z))</c>.</summary>
+    private static double Attraction((int[] RowStart, int[] Col, float[] Val) p, double[] y, int n, double exaggeration, double sumQ, double[] grad,
+                                     bool withCost = true)
+    {
+        int parts = Math.Max(1, Environment.ProcessorCount) * 4;
+        var cost = new double[parts];
+        Parallel.For(0, parts, part =>
+        {
+            int start = (int)((long)n * part / parts), end = (int)((long)n * (part + 1) / parts);
+            double c = 0;
+            for (int i = start; i < end; i++)
+            {
+                double fx = 0, fy = 0, yx = y[2 * i], yy = y[2 * i + 1];
+                for (int s = p.RowStart[i]; s < p.RowStart[i + 1]; s++)
+                {
+                    int j = p.Col[s];
+                    double pij = p.Val[s] * exaggeration;
+                    double dx = yx - y[2 * j], dy = yy - y[2 * j + 1];
+                    double q = 1 / (1 + dx * dx + dy * dy);
+                    fx += pij * q * dx;
+                    fy += pij * q * dy;
+                    if (withCost) c += pij * Math.Log(Math.Max(pij, 1e-12) / Math.Max(q / sumQ, 1e-12));
+                }
+                grad[2 * i] += 4 * fx;
+                grad[2 * i + 1] += 4 * fy;
+            }
+            cost[part] = c;
+        });
+        return cost.Sum();
+    }
+
+    /// <summary>The gradient with the repulsion by Barnes-Hut; the cost only when <paramref name="withCost"/> (else 0).</summary>
+    internal static double BarnesHutGradient((int[] RowStart, int[] Col, float[] Val) p, double[] y, int n, double exaggeration, double theta, double[] grad,
+                                             bool withCost, QuadTree tree)
+    {
+        tree.Build(y, n);
+        var neg = grad;   // the repulsion is written first, then scaled in place
+        int parts = Math.Max(1, Environment.ProcessorCount) * 4;
+        var sums = new double[parts];
+        Parallel.For(0, parts, part =>
+        {
+            Span<int> stack = stackalloc int[QuadTree.StackSize];
+            int start = (int)((long)n * part / parts), end = (int)((long)n * (part + 1) / parts);
+            double sq = 0;
+            for (int i = start; i < end; i++)
+            {
+                var (fx, fy, s) = tree.Repulsion(y[2 * i], y[2 * i + 1], theta, stack);
+                neg[2 * i] = fx; neg[2 * i + 1] = fy;
+                sq += s;
+            }
+            sums[part] = sq;
+        });
+        double sumQ = Math.Max(sums.Sum(), double.Epsilon);
+        double scale = -4 / sumQ;
+        for (int i = 0; i < 2 * n; i++) grad[i] *= scale;
+        return Attraction(p, y, n, exaggeration, sumQ, grad, withCost);
+    }
+
+    internal static double ExactGradient((int[] RowStart, int[] Col, float[] Val) p, double[] y, int n, double exaggeration, double[] grad)
+    {
+        double sumQ = 0;
+        var neg = new double[2 * n];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+            {
+                if (i == j) continue;
+                double dx = y[2 * i] - y[2 * j], dy = y[2 * i + 1] - y[2 * j + 1];
+                double q = 1 / (1 + dx * dx + dy * dy);
+                sumQ += q;
+                neg[2 * i] += q * q * dx;
+                neg[2 * i + 1] += q * q * dy;
+            }
+        for (int i = 0; i < 2 * n; i++) grad[i] = -4 * neg[i] / sumQ;
+        return Attraction(p, y, n, exaggeration, sumQ, grad);
+    }
+
+    /// <summary>The exact cost for P (CSR) and y: <c>Σ pᵢⱼ log(pᵢⱼ / qᵢⱼ)</c> over P's entries (for gradient checks).</summary>
+    internal static double ExactCost((int[] RowStart, int[] Col, float[] Val) p, double[] y, int n)
+    {
+        var grad = new double[2 * n];
+        return ExactGradient(p, y, n, 1, grad);
+    }
+}
