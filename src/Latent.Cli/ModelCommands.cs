@@ -22,6 +22,45 @@ internal static class ModelCommands
     public static string Describe(double loss, double penalty, bool variational = false) =>
         penalty == 0 ? $"{loss:F4}" : $"{loss:F4} (reconstruction {loss - penalty:F4} + {(variational ? "KL" : "penalty")} {penalty:F4})";
 
+    /// <summary>
+    /// <c>latent tsne</c>: t-SNE of the run's codes (z_mean for a VAE; pixels with <paramref name="raw"/>) for the first
+    /// <paramref name="n"/> test samples, drawn by class when the data set has labels, with the time and 10-NN accuracy.
+    /// </summary>
+    public static int Tsne(string runPath, string? dataset, int n, string method, bool raw, double perplexity, int seed, string output)
+    {
+        if (n < 4) throw new ArgumentException($"--n must be at least 4, received {n}.");
+        var run = new RunFolder(runPath);
+        var (model, epochs) = run.LoadModel();
+        var config = RunFolder.ReadConfig(runPath);
+        var data = TrainCommand.LoadData(dataset ?? config.Dataset, config.ImageSize, config.Channels);
+        var samples = data.TestHead(n);
+        n = samples.Rows;
+        Tensor x = raw ? samples.Reshape(n, samples.RowSize) : RunConfig.EncoderOf(model).Predict(samples, batchSize: 256);
+        x = x.Reshape(n, x.RowSize);
+        var tsne = new Latent.Reduction.Tsne(perplexity, seed, method: method switch
+        {
+            "auto" or "bh" => "barnes_hut",
+            "exact" => n <= 5000 ? "exact" : throw new ArgumentException($"--method exact is O(N²) per step; use it for at most 5,000 points, received {n}."),
+            _ => throw new ArgumentException($"--method must be auto, bh or exact, received '{method}'."),
+        });
+        string what = raw ? $"{x.RowSize} pixels" : $"{x.RowSize}-D codes";
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        tsne.Progress = (it, kl) => Console.WriteLine($"  step {it,4}: KL {kl:F4} ({sw.Elapsed.TotalSeconds:F1} s)");
+        Console.WriteLine($"t-SNE of {n:N0} {data.Name} test samples ({what}), perplexity {perplexity}, {tsne.Method}");
+        var embedding = tsne.FitTransform(x);
+        double seconds = sw.Elapsed.TotalSeconds;
+        var labels = data.TestLabels?.Take(n).ToArray();
+        string title = $"t-SNE of {(raw ? "pixels" : "the codes")}: {n:N0} {data.Name} test samples, {seconds:F1} s";
+        if (labels is not null)
+        {
+            double knn = Metrics.KnnAccuracy(embedding, labels, neighbors: 10, folds: 5, seed: seed);
+            title += $", 10-NN accuracy {knn:F3}";
+        }
+        Figures.Scatter(output, embedding, labels ?? new int[n], title, data.ClassNames ?? (labels is null ? ["test samples"] : null));
+        Console.WriteLine($"Wrote {output}: KL {tsne.KlDivergence:F4} after {tsne.IterationsRun} steps, {seconds:F1} s ({model.Name}, {epochs} epochs)");
+        return 0;
+    }
+
     /// <summary><c>latent generate</c>: decodes <paramref name="n"/> draws of z ~ N(0, I) from a trained VAE into a grid of images.</summary>
     public static int Generate(string runPath, int n, int seed, string output)
     {

@@ -78,13 +78,26 @@ var manOut = new Option<string>("--out") { Description = "PNG to write", Default
 var manifold = new Command("manifold", "Decode a grid over a trained VAE's 2-D latent plane (the blog's digit manifold)") { manRun, manGrid, manLimit, manOut };
 manifold.SetAction(p => Guard(() => ModelCommands.Manifold(p.GetValue(manRun)!, p.GetValue(manGrid), p.GetValue(manLimit), p.GetValue(manOut)!)));
 
+var tsneRun = RunArg(); var tsneData = DataOpt();
+var tsneN = new Option<int>("--n") { Description = "How many test samples", DefaultValueFactory = _ => 10000 };
+var tsneMethod = new Option<string>("--method") { Description = "auto or bh (Barnes-Hut, θ = 0.5), exact (O(N²), ≤ 5,000 points)", DefaultValueFactory = _ => "auto" };
+tsneMethod.AcceptOnlyFromAmong("auto", "bh", "exact");
+var tsneRaw = new Option<bool>("--raw") { Description = "Embed the pixels instead of the codes" };
+var tsnePerplexity = new Option<double>("--perplexity") { Description = "Effective number of neighbours (below N/3)", DefaultValueFactory = _ => 30 };
+var tsneSeed = new Option<int>("--seed") { Description = "Seeds the PCA initialisation", DefaultValueFactory = _ => 1 };
+var tsneOut = new Option<string>("--out") { Description = "PNG to write", DefaultValueFactory = _ => "tsne.png" };
+var tsne = new Command("tsne", "Map a trained model's codes of the test set to 2-D with t-SNE and draw them by class")
+    { tsneRun, tsneData, tsneN, tsneMethod, tsneRaw, tsnePerplexity, tsneSeed, tsneOut };
+tsne.SetAction(p => Guard(() => ModelCommands.Tsne(p.GetValue(tsneRun)!, p.GetValue(tsneData), p.GetValue(tsneN), p.GetValue(tsneMethod)!,
+    p.GetValue(tsneRaw), p.GetValue(tsnePerplexity), p.GetValue(tsneSeed), p.GetValue(tsneOut)!)));
+
 var sumRun = RunArg();
 var summary = new Command("summary", "Print a trained model's layers and parameters") { sumRun };
 summary.SetAction(p => Guard(() => ModelCommands.Summary(p.GetValue(sumRun)!)));
 
 var root = new RootCommand("latent: autoencoders for .NET, from the 'Building Autoencoders in Keras' notebook")
 {
-    train, evaluate, reconstruct, encode, denoise, generate, manifold, summary,
+    train, evaluate, reconstruct, encode, denoise, generate, manifold, tsne, summary,
 };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

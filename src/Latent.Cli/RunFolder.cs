@@ -35,10 +35,10 @@ internal sealed class RunFolder(string path)
     public void WriteHistory(IReadOnlyList<EpochLogs> rows)
     {
         // added_loss is what layers add (a VAE's KL); loss − penalty − added_loss is the reconstruction.
-        var lines = new List<string> { "epoch,loss,val_loss,penalty,seconds,added_loss,val_added_loss" };
+        var lines = new List<string> { "epoch,loss,val_loss,penalty,added_loss,val_added_loss,seconds" };
         static string Opt(double? v) => v is double d ? d.ToString("R", CultureInfo.InvariantCulture) : "";
         lines.AddRange(rows.Select(r => string.Create(CultureInfo.InvariantCulture,
-            $"{r.Epoch + 1},{r.Loss:R},{Opt(r.ValLoss)},{r.Penalty:R},{r.Seconds:F3},{r.AddedLoss:R},{Opt(r.ValAddedLoss)}")));
+            $"{r.Epoch + 1},{r.Loss:R},{Opt(r.ValLoss)},{r.Penalty:R},{r.AddedLoss:R},{Opt(r.ValAddedLoss)},{r.Seconds:F3}")));
         Data.AtomicFile.WriteAllText(HistoryFile, string.Join('\n', lines) + "\n");
     }
 
@@ -53,7 +53,7 @@ internal sealed class RunFolder(string path)
             var f = l.Split(',');
             double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);
             double? Col(string name) => columns.TryGetValue(name, out int i) && i < f.Length && f[i].Length > 0 ? D(f[i]) : null;
-            return new EpochLogs(int.Parse(f[0], CultureInfo.InvariantCulture) - 1, D(f[1]), D(f[3]), Col("val_loss"), null, D(f[4]))
+            return new EpochLogs(int.Parse(f[0], CultureInfo.InvariantCulture) - 1, D(f[1]), D(f[3]), Col("val_loss"), null, Col("seconds") ?? 0)
             {
                 AddedLoss = Col("added_loss") ?? 0,
                 ValAddedLoss = Col("val_added_loss"),
@@ -132,6 +132,7 @@ internal sealed class RunFolder(string path)
                 ($"code {ch}×{cw}", codes.Reshape(codes.Rows, codes.RowSize), ch, cw, true, Math.Max(1, 28 * scale / Math.Max(ch, cw))),
             ], $"{title}: codes (min-max scaled over the row)");
             written.Add("codes.png");
+            if (data.TestLabels is not null) written.Add(WriteTsne(encoder, data, title));
         }
         var h = new History();
         foreach (var r in history)
@@ -148,10 +149,28 @@ internal sealed class RunFolder(string path)
         return written;
     }
 
+    /// <summary>The number of test samples in a run folder's tsne.png: enough to see the classes, few enough to keep train quick.</summary>
+    public const int TsneSamples = 2000;
+
+    /// <summary>tsne.png: t-SNE of the codes of the first <see cref="TsneSamples"/> labelled test samples.</summary>
+    private string WriteTsne(Model encoder, DataSource data, string title)
+    {
+        var head = data.TestHead(TsneSamples);
+        int n = head.Rows;
+        var codes = encoder.Predict(head, batchSize: 256);
+        codes = codes.Reshape(n, codes.RowSize);
+        var embedding = new Latent.Reduction.Tsne(perplexity: Math.Min(30, (n - 1) / 3.0 - 0.01), seed: 1).FitTransform(codes);
+        double knn = Metrics.KnnAccuracy(embedding, data.TestLabels!.Take(n).ToArray(), 10, 5, seed: 1);
+        Figures.Scatter(System.IO.Path.Combine(Path, "tsne.png"), embedding, data.TestLabels!.Take(n).ToArray(),
+                        $"{title}: t-SNE of the codes of {n:N0} test samples (10-NN accuracy {knn:F3})", data.ClassNames);
+        return "tsne.png";
+    }
+
     /// <summary>latent.png (z_mean of the test set, by class when the data set has labels), samples.png, and manifold.png for a 2-D latent.</summary>
     private List<string> WriteVaeFigures(Latent.Models.VariationalAutoencoder vae, Model meanEncoder, DataSource data, string title)
     {
-        int n = Math.Min(data.Test.Rows, 10000);
+        // A latent above 2-D is drawn through t-SNE: on fewer samples, to keep train quick.
+        int n = Math.Min(data.Test.Rows, vae.LatentSize > 2 ? TsneSamples : 10000);
         var head = data.TestHead(n);
         var zMean = meanEncoder.Predict(head, batchSize: 256);
         var labels = data.TestLabels?.Take(n).ToArray() ?? new int[n];
@@ -160,7 +179,7 @@ internal sealed class RunFolder(string path)
         if (vae.LatentSize >= 2)
         {
             Figures.LatentScatter(System.IO.Path.Combine(Path, "latent.png"), zMean, labels,
-                                  $"{title}: z_mean of {n:N0} test samples" + (vae.LatentSize > 2 ? $" (first two principal axes of {vae.LatentSize}-D)" : ""), names);
+                                  $"{title}: z_mean of {n:N0} test samples" + (vae.LatentSize > 2 ? $" (t-SNE of {vae.LatentSize}-D)" : ""), names);
             written.Add("latent.png");
         }
         Figures.ImageGrid(System.IO.Path.Combine(Path, "samples.png"), vae.Sample(64, seed: 1), data.ImageHeight, data.ImageWidth, 8, $"{title}: 64 samples, z ~ N(0, I)");

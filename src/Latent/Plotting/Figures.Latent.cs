@@ -115,24 +115,30 @@ public static partial class Figures
     }
 
     /// <summary>
-    /// The test set in the latent plane, coloured by class with a legend (the blog's VAE figure). Codes of more than
-    /// 2 dimensions are first projected on their top two principal axes, which the title says.
+    /// The test set in the latent space, coloured by class with a legend (the blog's VAE figure). Codes of more than
+    /// 2 dimensions are mapped to 2-D first, by t-SNE (perplexity 30 or below N/3, seed 1; seconds for a few thousand
+    /// codes) or with <paramref name="usePca"/> by their top two principal axes; the default title says which.
     /// </summary>
     /// <param name="codes">(N, d) codes, d ≥ 2, e.g. the encoder's z_mean.</param>
     /// <param name="labels">N class indices, 0 to 9 (more classes cycle the colours).</param>
     /// <param name="classNames">Legend names by class index (Fashion-MNIST's "T-shirt/top", …); default "0", "1", ….</param>
     /// <exception cref="ArgumentException">Labels not one per code, or codes of one dimension.</exception>
-    public static void LatentScatter(string path, Tensor codes, IReadOnlyList<int> labels, string? title = null, IReadOnlyList<string>? classNames = null)
+    public static void LatentScatter(string path, Tensor codes, IReadOnlyList<int> labels, string? title = null, IReadOnlyList<string>? classNames = null,
+                                     bool usePca = false)
     {
         ArgumentNullException.ThrowIfNull(codes);
         ArgumentNullException.ThrowIfNull(labels);
         if (labels.Count != codes.Rows)
             throw new ArgumentException($"LatentScatter needs one label per code: {codes.Rows} codes, {labels.Count} labels.", nameof(labels));
-        int d = codes.RowSize;
+        int d = codes.RowSize, n = codes.Rows;
         if (d < 2) throw new ArgumentException($"LatentScatter needs codes of at least 2 dimensions, received {d}.", nameof(codes));
-        var xy = d == 2 ? codes.Reshape(codes.Rows, 2) : new Reduction.Pca(2).FitTransform(codes.Reshape(codes.Rows, d));
-        Scatter(path, xy, labels, title ?? (d == 2 ? "Latent plane" : $"First two principal axes of the {d}-D codes"), classNames,
-                d == 2 ? "z₁" : "PC 1", d == 2 ? "z₂" : "PC 2");
+        var flat = codes.Reshape(n, d);
+        bool tsne = d > 2 && !usePca && n >= 4;
+        var xy = d == 2 ? flat
+            : tsne ? new Reduction.Tsne(perplexity: Math.Min(30, (n - 1) / 3.0 * 0.99), seed: 1).FitTransform(flat)
+            : new Reduction.Pca(2).FitTransform(flat);
+        string how = d == 2 ? "Latent plane" : tsne ? $"t-SNE of the {d}-D codes" : $"First two principal axes of the {d}-D codes";
+        Scatter(path, xy, labels, title ?? how, classNames, d == 2 ? "z₁" : tsne ? "" : "PC 1", d == 2 ? "z₂" : tsne ? "" : "PC 2");
     }
 
     /// <summary>

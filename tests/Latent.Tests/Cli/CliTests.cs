@@ -36,7 +36,7 @@ public sealed class CliTests : IDisposable
         foreach (var f in new[] { "model.safetensors", "history.csv", "loss.png", "reconstructions.png", "codes.png", "run.json" })
             Assert.True(File.Exists(Path.Combine(run, f)), f);
         var history = File.ReadAllLines(Path.Combine(run, "history.csv"));
-        Assert.Equal("epoch,loss,val_loss,penalty,seconds", history[0]);
+        Assert.Equal("epoch,loss,val_loss,penalty,added_loss,val_added_loss,seconds", history[0]);
         Assert.Equal(4, history.Length);
         Assert.All(history.Skip(1), l => Assert.True(double.Parse(l.Split(',')[3], System.Globalization.CultureInfo.InvariantCulture) > 0, "sparse: penalty recorded"));
         var runJson = File.ReadAllText(Path.Combine(run, "run.json"));

@@ -62,7 +62,7 @@ public sealed class VaeCliTests : IDisposable
         string data = Blobs(120);
         string run = Path.Combine(_dir, "conv-vae");
         Assert.Equal(0, TrainCommand.Run(Options("conv-vae", data, run, epochs: 2, code: 3, klWeight: 0.5, klWarmup: 2)));
-        Assert.True(File.Exists(Path.Combine(run, "latent.png")));       // through PCA
+        Assert.True(File.Exists(Path.Combine(run, "latent.png")));       // through t-SNE
         Assert.False(File.Exists(Path.Combine(run, "manifold.png")));    // 3-D latent: no plane to walk
         var history = new RunFolder(run).ReadHistory();
         Assert.Equal(0, history[0].AddedLoss);                           // warm-up epoch 0: weight 0

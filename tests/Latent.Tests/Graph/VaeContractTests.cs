@@ -103,7 +103,7 @@ public class VaeContractTests
     }
 
     [Fact]
-    public void ScatterOfWideCodesGoesThroughPca()
+    public void ScatterOfWideCodesGoesThroughTsneOrPca()
     {
         // Points spread along one direction in 5-D: the first principal coordinate recovers it.
         var x = new Tensor([200, 5]);
@@ -120,7 +120,10 @@ public class VaeContractTests
         string path = Path.Combine(Path.GetTempPath(), $"latent-scatter-{Guid.NewGuid():N}.png");
         try
         {
-            Figures.LatentScatter(path, x, Enumerable.Range(0, 200).Select(i => i % 3).ToArray(), classNames: ["a", "b", "c"]);
+            Figures.LatentScatter(path, x, Enumerable.Range(0, 200).Select(i => i % 3).ToArray(), classNames: ["a", "b", "c"], usePca: true);
+            Assert.True(File.Exists(path));
+            File.Delete(path);
+            Figures.LatentScatter(path, x, Enumerable.Range(0, 200).Select(i => i % 3).ToArray());   // t-SNE
             Assert.True(File.Exists(path));
         }
         finally { File.Delete(path); }
