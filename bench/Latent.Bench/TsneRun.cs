@@ -6,39 +6,69 @@ using Latent.Reduction;
 namespace Latent.Bench;
 
 /// <summary>
-/// t-SNE on the MNIST test set as bench/tsne.py runs scikit-learn: the first N digits, PCA to 50 dimensions
-/// (seed 1), then t-SNE (perplexity 30, seed 1); prints seconds (PCA apart), KL, trustworthiness@10 and 5-fold
-/// 10-NN accuracy in 2-D, and optionally writes the embedding (.npy) and a scatter (.png).
-/// Usage: tsne [N] [--input pca50|FILE.npy] [--method barnes_hut|exact] [--out PREFIX]
+/// t-SNE on the MNIST test set as bench/tsne.py runs scikit-learn: the first N digits, as PCA to 50 dimensions
+/// (seed 1), raw pixels, or an .npy of codes; t-SNE with perplexity 30, seed 1; prints seconds, KL,
+/// trustworthiness@10 and 5-fold 10-NN accuracy in 2-D as one JSON line, and optionally writes the input it used
+/// (.npy, so scikit-learn gets the same numbers), the embedding and a scatter.
+/// Usage: tsne [N] [--input pca50|raw|FILE.npy] [--method barnes_hut|exact] [--save-input F.npy] [--out PREFIX] [--verbose]
+///        tsne-pair N CODES.npy OUT.png   (t-SNE of the raw pixels beside t-SNE of the codes)
 /// </summary>
 internal static class TsneRun
 {
+    public static (Tensor X, int[] Labels, double Seconds) Input(string input, int n)
+    {
+        var (_, _, xTest, yTest) = Mnist.Load();
+        n = Math.Min(n, xTest.Rows);
+        var sw = Stopwatch.StartNew();
+        Tensor x = input switch
+        {
+            "pca50" => new Pca(50, seed: 1).FitTransform(xTest.SliceRows(0, n)),
+            "raw" => xTest.SliceRows(0, n),
+            _ => Latent.Data.Npy.Read(input).SliceRows(0, n),
+        };
+        return (x.Reshape(n, x.RowSize), yTest.Take(n).ToArray(), sw.Elapsed.TotalSeconds);
+    }
+
+    public static (Tensor Embedding, double Seconds, double Kl, double Trust, double Knn, int Iterations) Embed(Tensor x, int[] labels, string method, bool verbose)
+    {
+        var tsne = new Tsne(perplexity: 30, seed: 1, method: method);
+        var sw = Stopwatch.StartNew();
+        if (verbose) tsne.Progress = (it, kl) => Console.Error.WriteLine($"  {it,5} KL {kl:F4}  {sw.Elapsed.TotalSeconds:F2} s");
+        var y = tsne.FitTransform(x);
+        double seconds = sw.Elapsed.TotalSeconds;
+        return (y, seconds, tsne.KlDivergence, Metrics.Trustworthiness(x, y, 10), Metrics.KnnAccuracy(y, labels, 10, 5, seed: 1), tsne.IterationsRun);
+    }
+
     public static void Run(string[] args)
     {
         int n = args.Length > 1 && int.TryParse(args[1], out var v) ? v : 10000;
         string? Opt(string name) => Array.IndexOf(args, name) is int i and >= 0 ? args[i + 1] : null;
-        var (_, _, xTest, yTest) = Mnist.Load();
         string input = Opt("--input") ?? "pca50";
-        var sw = Stopwatch.StartNew();
-        Tensor x = input == "pca50"
-            ? new Pca(50, seed: 1).FitTransform(xTest.SliceRows(0, n))
-            : Latent.Data.Npy.Read(input).SliceRows(0, n);
-        double pcaSeconds = sw.Elapsed.TotalSeconds;
-        var labels = yTest.Take(n).ToArray();
-        var tsne = new Tsne(perplexity: 30, seed: 1, method: Opt("--method") ?? "barnes_hut");
-        sw.Restart();
-        if (args.Contains("--verbose")) tsne.Progress = (it, kl) => Console.Error.WriteLine($"  {it,5} KL {kl:F4}  {sw.Elapsed.TotalSeconds:F2} s");
-        var y = tsne.FitTransform(x);
-        double seconds = sw.Elapsed.TotalSeconds;
-        double trust = Metrics.Trustworthiness(x, y, 10);
-        double knn = Metrics.KnnAccuracy(y, labels, 10, 5, seed: 1);
+        var (x, labels, prep) = Input(input, n);
+        if (Opt("--save-input") is { } save) Latent.Data.Npy.Write(save, x);
+        var r = Embed(x, labels, Opt("--method") ?? "barnes_hut", args.Contains("--verbose"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"latent n={n} input={input} seconds={seconds:F2} (pca {pcaSeconds:F2}) kl={tsne.KlDivergence:F4} trust10={trust:F4} knn10={knn:F4} iterations={tsne.IterationsRun}"));
+            $"{{\"engine\": \"latent\", \"n\": {x.Rows}, \"dims\": {x.RowSize}, \"input\": \"{Path.GetFileName(input)}\", \"seconds\": {r.Seconds:F2}, \"prep_seconds\": {prep:F2}, \"kl\": {r.Kl:F4}, \"trust10\": {r.Trust:F4}, \"knn10\": {r.Knn:F4}, \"iterations\": {r.Iterations}}}"));
         if (Opt("--out") is { } prefix)
         {
-            Latent.Data.Npy.Write(prefix + ".npy", y);
-            Latent.Plotting.Figures.Scatter(prefix + ".png", y, labels, string.Create(CultureInfo.InvariantCulture,
-                $"t-SNE of {n:N0} MNIST test digits ({input}): {seconds:F1} s, 10-NN accuracy {knn:F3}"));
+            Latent.Data.Npy.Write(prefix + ".npy", r.Embedding);
+            Latent.Plotting.Figures.Scatter(prefix + ".png", r.Embedding, labels, string.Create(CultureInfo.InvariantCulture,
+                $"t-SNE of {x.Rows:N0} MNIST test digits ({input}): {r.Seconds:F1} s, 10-NN accuracy {r.Knn:F3}"));
         }
+    }
+
+    public static void Pair(string[] args)
+    {
+        int n = int.Parse(args[1], CultureInfo.InvariantCulture);
+        var (raw, labels, _) = Input("raw", n);
+        var (codes, _, _) = Input(args[2], n);
+        var a = Embed(raw, labels, "barnes_hut", false);
+        var b = Embed(codes, labels, "barnes_hut", false);
+        Latent.Plotting.Figures.ScatterPair(args[3],
+            (a.Embedding, string.Create(CultureInfo.InvariantCulture, $"t-SNE of the {raw.RowSize} pixels: {a.Seconds:F1} s, 10-NN {a.Knn:F3}")),
+            (b.Embedding, string.Create(CultureInfo.InvariantCulture, $"t-SNE of the {codes.RowSize}-D codes: {b.Seconds:F1} s, 10-NN {b.Knn:F3}")),
+            labels);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"pixels: {a.Seconds:F1} s, KL {a.Kl:F4}, trust {a.Trust:F4}, 10-NN {a.Knn:F4}; codes: {b.Seconds:F1} s, KL {b.Kl:F4}, trust {b.Trust:F4}, 10-NN {b.Knn:F4}"));
     }
 }

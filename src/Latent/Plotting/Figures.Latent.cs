@@ -142,6 +142,34 @@ public static partial class Figures
     }
 
     /// <summary>
+    /// Two labelled 2-D scatters side by side in one PNG (t-SNE of pixels beside t-SNE of codes), each with its title.
+    /// </summary>
+    /// <exception cref="ArgumentException">Points that are not 2-D, or labels not one per point.</exception>
+    public static void ScatterPair(string path, (Tensor Points, string Title) left, (Tensor Points, string Title) right,
+                                   IReadOnlyList<int> labels, IReadOnlyList<string>? classNames = null)
+    {
+        string a = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"latent-pair-{Guid.NewGuid():N}-a.png");
+        string b = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"latent-pair-{Guid.NewGuid():N}-b.png");
+        try
+        {
+            Scatter(a, left.Points, labels, left.Title, classNames);
+            Scatter(b, right.Points, labels, right.Title, classNames);
+            using var la = SKBitmap.Decode(a);
+            using var rb = SKBitmap.Decode(b);
+            using var surface = SKSurface.Create(new SKImageInfo(la.Width + rb.Width, Math.Max(la.Height, rb.Height), SKColorType.Rgba8888, SKAlphaType.Premul));
+            surface.Canvas.Clear(SKColors.White);
+            surface.Canvas.DrawBitmap(la, 0, 0);
+            surface.Canvas.DrawBitmap(rb, la.Width, 0);
+            Save(surface, path);
+        }
+        finally
+        {
+            File.Delete(a);
+            File.Delete(b);
+        }
+    }
+
+    /// <summary>
     /// 2-D points (N, 2) coloured by class with a legend (<paramref name="classNames"/> by label, else the numbers):
     /// a t-SNE or PCA of codes, a latent plane.
     /// </summary>

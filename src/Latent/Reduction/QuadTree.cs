@@ -32,7 +32,17 @@ internal sealed class QuadTree
         half = half * (1 + 1e-6) + 1e-12;
         _nodes = 0;
         NewNode((minX + maxX) / 2, (minY + maxY) / 2, half);
-        for (int i = 0; i < n; i++) Insert(y[2 * i], y[2 * i + 1]);
+        // Points in Morton (Z-curve) order: the tree's nodes come out roughly depth-first, and consecutive
+        // traversals in this order walk the same cells, so both stay in cache.
+        if (_order.Length != n) { _order = new int[n]; _keys = new ulong[n]; }
+        double scale = 65535 / (2 * half);
+        for (int i = 0; i < n; i++)
+        {
+            _order[i] = i;
+            _keys[i] = Interleave((uint)((y[2 * i] - minX) * scale)) | (Interleave((uint)((y[2 * i + 1] - minY) * scale)) << 1);
+        }
+        Array.Sort(_keys, _order);
+        foreach (int i in _order) Insert(y[2 * i], y[2 * i + 1]);
         if (_cells.Length < _nodes) _cells = new Cell[_count.Length];
         for (int c = 0; c < _nodes; c++)
         {
@@ -40,6 +50,23 @@ internal sealed class QuadTree
             double w = 2 * _hw[c];
             _cells[c] = new Cell { X = count > 0 ? _sx[c] / count : 0, Y = count > 0 ? _sy[c] / count : 0, Width2 = w * w, Count = count, Child = _child[c] };
         }
+    }
+
+    private int[] _order = [];
+    private ulong[] _keys = [];
+
+    /// <summary>The points in the order the tree was built (Morton order): traverse in this order for locality.</summary>
+    public ReadOnlySpan<int> Order => _order;
+
+    /// <summary>Spreads the low 16 bits of v to the even bits of the result.</summary>
+    private static ulong Interleave(uint v)
+    {
+        ulong x = v & 0xFFFF;
+        x = (x | (x << 8)) & 0x00FF00FF;
+        x = (x | (x << 4)) & 0x0F0F0F0F;
+        x = (x | (x << 2)) & 0x33333333;
+        x = (x | (x << 1)) & 0x55555555;
+        return x;
     }
 
     private int NewNode(double cx, double cy, double hw)

@@ -216,8 +216,10 @@ public sealed class Tsne
             Span<int> stack = stackalloc int[QuadTree.StackSize];
             int start = (int)((long)n * part / parts), end = (int)((long)n * (part + 1) / parts);
             double sq = 0;
-            for (int i = start; i < end; i++)
+            var order = tree.Order;
+            for (int t = start; t < end; t++)
             {
+                int i = order[t];
                 var (fx, fy, s) = tree.Repulsion(y[2 * i], y[2 * i + 1], theta, stack);
                 neg[2 * i] = fx; neg[2 * i + 1] = fy;
                 sq += s;
