@@ -407,6 +407,38 @@ public partial class Model
         return results;
     }
 
+    /// <summary>
+    /// Each sample's loss on (x, y) by the compiled loss, without penalties or added losses: a reconstruction error
+    /// per sample, the score of an autoencoder anomaly detector. Computed on the output <see cref="Predict"/> gives
+    /// (binary cross-entropy clipped as Keras clips it), each sample reduced as the loss reduces one sample (the mean
+    /// over its values, or their sum for <see cref="Losses.LossReduction.SumOverFeatures"/>).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model is not compiled, or has several outputs.</exception>
+    /// <exception cref="ArgumentException">x and y differ in rows, or y does not fit the output.</exception>
+    public double[] LossPerSample(SampleSet x, SampleSet y, int batchSize = 256)
+    {
+        RequireCompiled(nameof(LossPerSample));
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        if (_outputs.Length != 1) throw new InvalidOperationException($"Model '{Name}' has {_outputs.Length} outputs; LossPerSample scores single-output models.");
+        if (x.Rows != y.Rows) throw new ArgumentException($"x has {x.Rows} samples and y {y.Rows}.", nameof(y));
+        int size = _outputs[0].Size;
+        if (y.RowSize != size) throw new ArgumentException($"y has {y.RowSize} values per sample; the output has {size}.", nameof(y));
+        var result = new double[x.Rows];
+        var target = new float[(long)Math.Min(batchSize, Math.Max(1, x.Rows)) * size];
+        for (int start = 0; start < x.Rows; start += batchSize)
+        {
+            int count = Math.Min(batchSize, x.Rows - start);
+            var xb = new Tensor([count, .. x.Shape.Skip(1)]);
+            x.CopyRows(start, count, xb.Span);
+            var pred = Predict(xb, batchSize).Span;
+            y.CopyRows(start, count, target.AsSpan(0, count * size));
+            for (int i = 0; i < count; i++)
+                result[start + i] = _losses![0].Compute(pred.Slice(i * size, size), target.AsSpan(i * size, size), default, samples: 1);
+        }
+        return result;
+    }
+
     /// <summary>Copies of every weight's values, in <see cref="Weights"/> order (Keras's <c>get_weights</c>).</summary>
     public float[][] GetWeights() => _weights.Select(w => w.Values.ToArray()).ToArray();
 
