@@ -61,6 +61,61 @@ internal static class ModelCommands
         return 0;
     }
 
+    /// <summary>
+    /// <c>latent anomalies</c>: scores every sample of <paramref name="dataset"/> by the run's reconstruction error
+    /// (its own loss, per sample), flags those above the (1 − contamination) quantile of the run's training scores,
+    /// and writes <paramref name="output"/> (CSV: index, score, outlier) and beside it a PNG: the score histogram with
+    /// the threshold, and the most unusual samples when they are images.
+    /// </summary>
+    public static int Anomalies(string runPath, string? dataset, double contamination, string output)
+    {
+        if (!(contamination > 0 && contamination <= 0.5))
+            throw new ArgumentException($"--contamination must be in (0, 0.5], received {contamination}.");
+        var run = new RunFolder(runPath);
+        var (model, _) = run.LoadModel();
+        var config = RunFolder.ReadConfig(runPath);
+        var training = TrainCommand.LoadData(config.Dataset, config.ImageSize, config.Channels);
+        var target = dataset is null ? training : TrainCommand.LoadData(dataset, config.ImageSize, config.Channels);
+        // Scored as the run trained: the whole file when one is given, else the run's own test set.
+        SampleSet x = dataset is null ? training.Test : Concat(target.Train, target.Test);
+        if (x.RowSize != model.Inputs[0].Size)
+            throw new ArgumentException($"{runPath} takes {model.Inputs[0].Size} values per sample; {target.Name} has {x.RowSize}.");
+        var trainScores = model.LossPerSample(training.Train, training.Train);
+        double threshold = Latent.Statistics.Percentiles.Linear(trainScores, 100 * (1 - contamination));
+        var scores = model.LossPerSample(x, x);
+        var lines = new List<string> { "index,score,outlier" };
+        lines.AddRange(scores.Select((v, i) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{i},{v:R},{(v > threshold ? 1 : 0)}")));
+        AtomicFile.WriteAllText(output, string.Join('\n', lines) + "\n");
+        int flagged = scores.Count(v => v > threshold);
+        string png = Path.ChangeExtension(output, ".png");
+        Figures.ScoreHistogram(png, scores, threshold, $"{model.Name}: reconstruction error of {scores.Length:N0} samples of {target.Name}");
+        if (target.ImageHeight > 1)
+        {
+            var worst = Enumerable.Range(0, scores.Length).OrderByDescending(i => scores[i]).Take(10).ToArray();
+            var images = new Tensor([worst.Length, x.RowSize]);
+            for (int k = 0; k < worst.Length; k++) x.CopyRows(worst[k], 1, images.Span.Slice(k * x.RowSize, x.RowSize));
+            var recon = model.Predict(images.Reshape([worst.Length, .. model.Inputs[0].Shape]));
+            string top = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(output))!, Path.GetFileNameWithoutExtension(output) + "-top.png");
+            int scale = RunFolder.ImageScale(target);
+            Figures.ImageRows(top,
+            [
+                ("most unusual", images, target.ImageHeight, target.ImageWidth, false, scale),
+                ("reconstruction", recon.Reshape(worst.Length, x.RowSize), target.ImageHeight, target.ImageWidth, false, scale),
+            ], $"The {worst.Length} highest scores (samples {string.Join(", ", worst)})");
+        }
+        Console.WriteLine($"Wrote {output} and {png}: {flagged:N0} of {scores.Length:N0} samples above the threshold {threshold:G5} " +
+                          $"(the {100 * (1 - contamination):G4}th percentile of {trainScores.Length:N0} training scores)");
+        return 0;
+    }
+
+    private static SampleSet Concat(SampleSet a, SampleSet b)
+    {
+        var all = new Tensor([a.Rows + b.Rows, .. a.Shape.Skip(1)]);
+        a.CopyRows(0, a.Rows, all.Span);
+        b.CopyRows(0, b.Rows, all.Span[(a.Rows * a.RowSize)..]);
+        return all;
+    }
+
     /// <summary><c>latent generate</c>: decodes <paramref name="n"/> draws of z ~ N(0, I) from a trained VAE into a grid of images.</summary>
     public static int Generate(string runPath, int n, int seed, string output)
     {

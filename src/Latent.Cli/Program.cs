@@ -91,13 +91,20 @@ var tsne = new Command("tsne", "Map a trained model's codes of the test set to 2
 tsne.SetAction(p => Guard(() => ModelCommands.Tsne(p.GetValue(tsneRun)!, p.GetValue(tsneData), p.GetValue(tsneN), p.GetValue(tsneMethod)!,
     p.GetValue(tsneRaw), p.GetValue(tsnePerplexity), p.GetValue(tsneSeed), p.GetValue(tsneOut)!)));
 
+var anRun = RunArg();
+var anData = new Option<string?>("--dataset") { Description = "Data to score: an .npy/.csv file or image folder, all of it (default: the run's test set)" };
+var anCont = new Option<double>("--contamination") { Description = "Expected share of outliers: the threshold is the (1 - c) quantile of the training scores", DefaultValueFactory = _ => 0.1 };
+var anOut = new Option<string>("--out") { Description = "CSV of index, score, outlier (a PNG histogram is written beside it)", DefaultValueFactory = _ => "scores.csv" };
+var anomalies = new Command("anomalies", "Score samples by reconstruction error and flag the unusual ones") { anRun, anData, anCont, anOut };
+anomalies.SetAction(p => Guard(() => ModelCommands.Anomalies(p.GetValue(anRun)!, p.GetValue(anData), p.GetValue(anCont), p.GetValue(anOut)!)));
+
 var sumRun = RunArg();
 var summary = new Command("summary", "Print a trained model's layers and parameters") { sumRun };
 summary.SetAction(p => Guard(() => ModelCommands.Summary(p.GetValue(sumRun)!)));
 
 var root = new RootCommand("latent: autoencoders for .NET, from the 'Building Autoencoders in Keras' notebook")
 {
-    train, evaluate, reconstruct, encode, denoise, generate, manifold, tsne, summary,
+    train, evaluate, reconstruct, encode, denoise, generate, manifold, tsne, anomalies, summary,
 };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

@@ -110,7 +110,7 @@ public sealed class AutoencoderDetector
             throw new ArgumentException($"Model '{Autoencoder.Name}' takes {Autoencoder.Inputs[0].Size} values per sample; x has {x.RowSize}.", nameof(x));
         History = Autoencoder!.Fit(input, input, epochs: Epochs, batchSize: BatchSize, shuffle: true, verbose: 0, seed: Seed);
         TrainingScores = Autoencoder.LossPerSample(input, input);
-        Threshold = Percentile(TrainingScores, 100 * (1 - Contamination));
+        Threshold = Statistics.Percentiles.Linear(TrainingScores, 100 * (1 - Contamination));
         return this;
     }
 
@@ -143,14 +143,5 @@ public sealed class AutoencoderDetector
         for (int i = 0; i < all.Rows; i++)
             for (int j = 0; j < d; j++) s[i * d + j] = (s[i * d + j] - _mean![j]) * _scale![j];
         return all;
-    }
-
-    /// <summary>numpy's <c>percentile</c> with linear interpolation.</summary>
-    internal static double Percentile(IReadOnlyList<double> values, double q)
-    {
-        var sorted = values.Order().ToArray();
-        double pos = q / 100 * (sorted.Length - 1);
-        int lo = (int)Math.Floor(pos), hi = Math.Min(lo + 1, sorted.Length - 1);
-        return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
     }
 }

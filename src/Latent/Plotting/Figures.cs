@@ -132,6 +132,30 @@ public static partial class Figures
         SavePlot(plot, path);
     }
 
+    /// <summary>A histogram of anomaly scores with the threshold as a vertical line, and how many samples lie above it.</summary>
+    public static void ScoreHistogram(string path, IReadOnlyList<double> scores, double threshold, string title, int bins = 60)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        if (scores.Count == 0) throw new ArgumentException("No scores to draw.", nameof(scores));
+        double lo = scores.Min(), hi = Math.Max(scores.Max(), threshold);
+        if (hi <= lo) hi = lo + 1;
+        double width = (hi - lo) / bins;
+        var counts = new double[bins];
+        foreach (double v in scores) counts[Math.Clamp((int)((v - lo) / width), 0, bins - 1)]++;
+        var plot = new ScottPlot.Plot();
+        plot.Font.Set("DejaVu Sans");
+        var bars = plot.Add.Bars(Enumerable.Range(0, bins).Select(i => lo + (i + 0.5) * width).ToArray(), counts);
+        foreach (var bar in bars.Bars) bar.Size = width * 0.95;
+        var line = plot.Add.VerticalLine(threshold, 2, ScottPlot.Colors.Red);
+        int above = scores.Count(v => v > threshold);
+        line.LegendText = $"threshold {threshold:G4}: {above:N0} of {scores.Count:N0} above";
+        plot.Title(title);
+        plot.XLabel("score (reconstruction error)");
+        plot.YLabel("samples");
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
+        SavePlot(plot, path);
+    }
+
     /// <summary>Writes an 800×500 PNG of <paramref name="plot"/> atomically.</summary>
     private static void SavePlot(ScottPlot.Plot plot, string path) =>
         Data.AtomicFile.WriteVia(path, temp => plot.SavePng(temp, 800, 500));

@@ -1,0 +1,44 @@
+using Latent.Cli;
+using Latent.Data;
+
+namespace Latent.Tests.Cli;
+
+/// <summary>'latent anomalies': scores, flags, CSV and pictures.</summary>
+[Collection(Kernels.GemmSettingsCollection.Name)]
+public sealed class AnomalyCliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("latent-anomaly-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void ScoresAFileAndFlagsTheOddOnes()
+    {
+        var x = Tensor.FromArray(TestSupport.Synthetic.LowRank(200, 64, 3, seed: 1));
+        string train = Path.Combine(_dir, "train.npy");
+        Npy.Write(train, x);
+        string run = Path.Combine(_dir, "run");
+        Assert.Equal(0, TrainCommand.Run(new TrainCommand.Options("simple", train, 20, 16, 6, "adam", null, 1, run, null, null)));
+        // New data: 45 from the same manifold, 5 of noise.
+        var fresh = Tensor.FromArray(TestSupport.Synthetic.LowRank(245, 64, 3, seed: 1)).SliceRows(200, 45);
+        var odd = new Tensor([50, 64]);
+        fresh.Span.CopyTo(odd.Span);
+        var rng = new Random(2);
+        for (int i = 45 * 64; i < 50 * 64; i++) odd.Span[i] = (float)rng.NextDouble();
+        string score = Path.Combine(_dir, "new.npy");
+        Npy.Write(score, odd);
+        string csv = Path.Combine(_dir, "scores.csv");
+        Assert.Equal(0, ModelCommands.Anomalies(run, score, 0.05, csv));
+        var rows = File.ReadAllLines(csv).Skip(1).Select(l => l.Split(',')).ToArray();
+        Assert.Equal(50, rows.Length);
+        var scores = rows.Select(r => double.Parse(r[1], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.True(Metrics.RocAuc(Enumerable.Range(0, 50).Select(i => i >= 45).ToArray(), scores) > 0.9);
+        Assert.All(rows.Skip(45), r => Assert.Equal("1", r[2]));
+        Assert.True(File.Exists(Path.Combine(_dir, "scores.png")));
+        Assert.True(File.Exists(Path.Combine(_dir, "scores-top.png")));           // 64 values: 8×8 images
+
+        var (exit, _, stderr) = CliTests.RunTool(["anomalies", run, "--contamination", "0.9"]);
+        Assert.Equal(2, exit);
+        Assert.Contains("--contamination must be in (0, 0.5], received 0.9", stderr);
+    }
+}
