@@ -116,6 +116,27 @@ internal static class ModelCommands
         return all;
     }
 
+    /// <summary>
+    /// <c>latent export</c>: the run's autoencoder, its encoder (to the code, or z_mean for a VAE) or its decoder
+    /// (from the code, or the VAE's generator) as an ONNX file with a dynamic batch axis.
+    /// </summary>
+    public static int Export(string runPath, string part, string output)
+    {
+        var run = new RunFolder(runPath);
+        var (model, _) = run.LoadModel();
+        bool variational = model.Layers.OfType<Latent.Layers.Sampling>().Any();
+        Model target = part switch
+        {
+            "autoencoder" => model,
+            "encoder" => RunConfig.EncoderOf(model),
+            "decoder" => variational ? RunConfig.VaeOf(model, runPath).Generator : model.SubModel(model.GetLayerOutput("code"), name: "decoder"),
+            _ => throw new ArgumentException($"--part must be autoencoder, encoder or decoder, received '{part}'."),
+        };
+        target.ExportOnnx(output);
+        Console.WriteLine($"Wrote {output}: {part} '{target.Name}', input ({string.Join(", ", target.Inputs[0].Shape)}) → output ({string.Join(", ", target.Outputs[0].Shape)}), batch dynamic");
+        return 0;
+    }
+
     /// <summary><c>latent generate</c>: decodes <paramref name="n"/> draws of z ~ N(0, I) from a trained VAE into a grid of images.</summary>
     public static int Generate(string runPath, int n, int seed, string output)
     {

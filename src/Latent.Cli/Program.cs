@@ -98,13 +98,20 @@ var anOut = new Option<string>("--out") { Description = "CSV of index, score, ou
 var anomalies = new Command("anomalies", "Score samples by reconstruction error and flag the unusual ones") { anRun, anData, anCont, anOut };
 anomalies.SetAction(p => Guard(() => ModelCommands.Anomalies(p.GetValue(anRun)!, p.GetValue(anData), p.GetValue(anCont), p.GetValue(anOut)!)));
 
+var exRun = RunArg();
+var exPart = new Option<string>("--part") { Description = "autoencoder (default), encoder (to the code; z_mean for a VAE) or decoder (from the code; a VAE's generator)", DefaultValueFactory = _ => "autoencoder" };
+exPart.AcceptOnlyFromAmong("autoencoder", "encoder", "decoder");
+var exOut = new Option<string>("--out") { Description = "ONNX file to write", DefaultValueFactory = _ => "model.onnx" };
+var export = new Command("export", "Write a trained model, or its encoder or decoder, as ONNX (dynamic batch)") { exRun, exPart, exOut };
+export.SetAction(p => Guard(() => ModelCommands.Export(p.GetValue(exRun)!, p.GetValue(exPart)!, p.GetValue(exOut)!)));
+
 var sumRun = RunArg();
 var summary = new Command("summary", "Print a trained model's layers and parameters") { sumRun };
 summary.SetAction(p => Guard(() => ModelCommands.Summary(p.GetValue(sumRun)!)));
 
 var root = new RootCommand("latent: autoencoders for .NET, from the 'Building Autoencoders in Keras' notebook")
 {
-    train, evaluate, reconstruct, encode, denoise, generate, manifold, tsne, anomalies, summary,
+    train, evaluate, reconstruct, encode, denoise, generate, manifold, tsne, anomalies, export, summary,
 };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

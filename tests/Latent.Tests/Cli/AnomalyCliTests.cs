@@ -3,7 +3,7 @@ using Latent.Data;
 
 namespace Latent.Tests.Cli;
 
-/// <summary>'latent anomalies': scores, flags, CSV and pictures.</summary>
+/// <summary>'latent anomalies' (scores, flags, CSV and pictures) and 'latent export' on one run.</summary>
 [Collection(Kernels.GemmSettingsCollection.Name)]
 public sealed class AnomalyCliTests : IDisposable
 {
@@ -40,5 +40,15 @@ public sealed class AnomalyCliTests : IDisposable
         var (exit, _, stderr) = CliTests.RunTool(["anomalies", run, "--contamination", "0.9"]);
         Assert.Equal(2, exit);
         Assert.Contains("--contamination must be in (0, 0.5], received 0.9", stderr);
+
+        // The same run exported to ONNX, whole and in parts, loads in ONNX Runtime with the shapes it should have.
+        foreach (var (part, inSize, outSize) in new[] { ("autoencoder", 64, 64), ("encoder", 64, 6), ("decoder", 6, 64) })
+        {
+            string onnx = Path.Combine(_dir, part + ".onnx");
+            Assert.Equal(0, ModelCommands.Export(run, part, onnx));
+            using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnx);
+            Assert.Equal(inSize, session.InputMetadata.Values.Single().Dimensions[1]);
+            Assert.Equal(outSize, session.OutputMetadata.Values.Single().Dimensions[1]);
+        }
     }
 }
