@@ -122,6 +122,9 @@ internal static class ModelCommands
     /// </summary>
     public static int Export(string runPath, string part, string output)
     {
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(output));
+        if (folder is not null && !Directory.Exists(folder))
+            throw new ArgumentException($"--out {output}: the folder {folder} does not exist.");
         var run = new RunFolder(runPath);
         var (model, _) = run.LoadModel();
         bool variational = model.Layers.OfType<Latent.Layers.Sampling>().Any();

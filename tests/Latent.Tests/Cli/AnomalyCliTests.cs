@@ -50,5 +50,8 @@ public sealed class AnomalyCliTests : IDisposable
             Assert.Equal(inSize, session.InputMetadata.Values.Single().Dimensions[1]);
             Assert.Equal(outSize, session.OutputMetadata.Values.Single().Dimensions[1]);
         }
+        var missing = CliTests.RunTool(["export", run, "--out", Path.Combine(_dir, "no-such-folder", "m.onnx")]);
+        Assert.Equal(2, missing.Exit);
+        Assert.Contains("no-such-folder does not exist", missing.Stderr);
     }
 }

@@ -66,6 +66,17 @@ public class OnnxExportTests
     }
 
     [Fact]
+    public void AModelWithASharedLayer()
+    {
+        Randomness.SetSeed(4);
+        var input = Input.Create(6);
+        var shared = new Dense(6, "tanh");
+        var h = shared.Apply(shared.Apply(input));          // the same weights twice
+        var model = new Model(input, new Add().Apply(h, shared.Apply(input)), name: "shared");
+        AssertSameAsPredict(model, 4, 2, 7);
+    }
+
+    [Fact]
     public void ConvolutionalModelsWithEveryImageLayer()
     {
         Randomness.SetSeed(2);
