@@ -3,6 +3,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-data.sh    # the data-set tests read the real MNIST and Fashion-MNIST files
+bash scripts/setup-browser.sh # the HTML report is tested in headless chromium
 log=$(mktemp)
 dotnet test Latent.sln -c Release 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

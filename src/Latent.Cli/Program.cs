@@ -105,13 +105,18 @@ var exOut = new Option<string>("--out") { Description = "ONNX file to write", De
 var export = new Command("export", "Write a trained model, or its encoder or decoder, as ONNX (dynamic batch)") { exRun, exPart, exOut };
 export.SetAction(p => Guard(() => ModelCommands.Export(p.GetValue(exRun)!, p.GetValue(exPart)!, p.GetValue(exOut)!)));
 
+var repRun = RunArg();
+var repOut = new Option<string>("--out") { Description = "HTML file to write (self-contained)", DefaultValueFactory = _ => "report.html" };
+var report = new Command("report", "Write one self-contained HTML page: configuration, results, loss curves, figures, a latent scatter to hover") { repRun, repOut };
+report.SetAction(p => Guard(() => ReportCommand.Run(p.GetValue(repRun)!, p.GetValue(repOut)!)));
+
 var sumRun = RunArg();
 var summary = new Command("summary", "Print a trained model's layers and parameters") { sumRun };
 summary.SetAction(p => Guard(() => ModelCommands.Summary(p.GetValue(sumRun)!)));
 
 var root = new RootCommand("latent: autoencoders for .NET, from the 'Building Autoencoders in Keras' notebook")
 {
-    train, evaluate, reconstruct, encode, denoise, generate, manifold, tsne, anomalies, export, summary,
+    train, evaluate, reconstruct, encode, denoise, generate, manifold, tsne, anomalies, export, report, summary,
 };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
