@@ -7,7 +7,9 @@ peak resident memory (from wait4). Stdlib only; PyTorch runs under Debian's /usr
 The table starts with the CPU model, the OpenBLAS kernel PyTorch used (a generic fallback is replaced after a check,
 see bench/blas_probe.py) and both programs' versions.
 
-Usage: python3 bench/compare.py [--reps 3] [--epochs 2] [--rows simple-256,simple-32,deep-100,conv-128]
+PyTorch's OpenBLAS threads (1 or 2) are chosen per row by timing one epoch with each (--blas-threads auto).
+
+Usage: python3 bench/compare.py [--reps 3] [--epochs 2] [--rows simple-256,simple-32,deep-100,conv-128,vae-100,conv-vae-128]
 """
 import argparse
 import json
@@ -27,6 +29,8 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--rows", default="simple-256,simple-32,deep-100")
+    ap.add_argument("--blas-threads", default="auto", choices=["auto", "1", "2"],
+                    help="OpenBLAS threads for PyTorch; auto times one epoch of each row with 1 and with 2 and keeps the faster")
     args = ap.parse_args()
     subprocess.run(["dotnet", "build", os.path.join(HERE, "Latent.Bench"), "-c", "Release", "-v", "quiet", "-nologo"], check=True,
                    stdout=subprocess.DEVNULL)
@@ -38,12 +42,28 @@ def main():
     if probe["coretype"]:
         env["OPENBLAS_CORETYPE"] = probe["coretype"]
     dotnet = subprocess.run(["dotnet", "--version"], capture_output=True, text=True).stdout.strip()
+    # PyTorch's BLAS threads per row: its intra-op pool already uses both cores, and OpenBLAS threads on top can
+    # help or hurt depending on the shapes, so each row gets the faster of 1 and 2 (timed on one epoch).
+    blas = {}
+    for row in args.rows.split(","):
+        if args.blas_threads != "auto":
+            blas[row] = args.blas_threads
+            continue
+        timing = {}
+        for threads in ("1", "2"):
+            out = subprocess.run(PYTORCH + [row, "1"], capture_output=True, text=True, check=True,
+                                 env=dict(env, OPENBLAS_NUM_THREADS=threads)).stdout
+            timing[threads] = float([l for l in out.splitlines() if l.startswith(row + " ")][0].split()[1])
+        blas[row] = min(timing, key=timing.get)
+        print(f"{row}: PyTorch one epoch with 1 BLAS thread {timing['1']:.3f} s, with 2 {timing['2']:.3f} s -> {blas[row]}",
+              file=sys.stderr, flush=True)
     results = {}
     for rep in range(args.reps):
         for row in args.rows.split(","):
             for name, cmd in (("latent", ["dotnet", LATENT, "epoch", row, str(args.epochs), "--plain"]),
                               ("pytorch", PYTORCH + [row, str(args.epochs)])):
-                p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+                run_env = dict(env, OPENBLAS_NUM_THREADS=blas[row]) if name == "pytorch" else env
+                p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=run_env, text=True)
                 out = p.stdout.read()
                 err = p.stderr.read()
                 _, status, usage = os.wait4(p.pid, 0)
@@ -57,13 +77,13 @@ def main():
                       file=sys.stderr, flush=True)
     print(f"CPU: {probe['cpu']} ({os.cpu_count()} cores); OpenBLAS core: {probe['core']}"
           + (f" (OPENBLAS_CORETYPE={probe['coretype']} set: it had fallen back to a generic kernel)" if probe["coretype"] else "")
-          + f"; PyTorch {probe['torch']}, OPENBLAS_NUM_THREADS=1, torch threads 2; Latent on .NET SDK {dotnet}\n")
-    print("| row | PyTorch s/epoch | Latent s/epoch | PyTorch / Latent | PyTorch peak RSS | Latent peak RSS |")
-    print("|---|---|---|---|---|---|")
+          + f"; PyTorch {probe['torch']}, torch threads 2, OpenBLAS threads per row as below; Latent on .NET SDK {dotnet}\n")
+    print("| row | PyTorch BLAS threads | PyTorch s/epoch | Latent s/epoch | PyTorch / Latent | PyTorch peak RSS | Latent peak RSS |")
+    print("|---|---|---|---|---|---|---|")
     for row in args.rows.split(","):
         t = statistics.median(results[(row, "pytorch")]["secs"])
         l = statistics.median(results[(row, "latent")]["secs"])
-        print(f"| {row} | {t:.3f} | {l:.3f} | {t / l:.2f}× | {max(results[(row, 'pytorch')]['rss']):.0f} MB | "
+        print(f"| {row} | {blas[row]} | {t:.3f} | {l:.3f} | {t / l:.2f}× | {max(results[(row, 'pytorch')]['rss']):.0f} MB | "
               f"{max(results[(row, 'latent')]['rss']):.0f} MB |")
 
 
