@@ -114,9 +114,12 @@ var sumRun = RunArg();
 var summary = new Command("summary", "Print a trained model's layers and parameters") { sumRun };
 summary.SetAction(p => Guard(() => ModelCommands.Summary(p.GetValue(sumRun)!)));
 
-var root = new RootCommand("latent: autoencoders for .NET, from the 'Building Autoencoders in Keras' notebook")
+// A plain command named "latent" as the root, so help says "latent" however the tool is started (RootCommand
+// would name it after the executable: Latent.Cli under 'dotnet Latent.Cli.dll').
+var root = new Command("latent", "latent: autoencoders for .NET, from the 'Building Autoencoders in Keras' notebook")
 {
     train, evaluate, reconstruct, encode, denoise, generate, manifold, tsne, anomalies, export, report, summary,
+    new System.CommandLine.Help.HelpOption(), new VersionOption(),
 };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

@@ -3,6 +3,7 @@ using System.Diagnostics;
 namespace Latent.Tests.Examples;
 
 /// <summary>The notebook's models as file-based apps (examples/*.cs) build and run: one epoch each on MNIST.</summary>
+[Collection(BuildsCollection.Name)]
 public class ExampleTests
 {
     private static string RepoRoot()
@@ -37,4 +38,12 @@ public class ExampleTests
         Assert.Matches(@"test loss \d+\.\d{4}", stdout);
         Assert.True(new FileInfo(png).Length > 5000, $"{png} missing or empty");
     }
+}
+
+/// <summary>Tests that build or pack the library's projects run one at a time: two builds of one project at once collide.</summary>
+[CollectionDefinition(Name)]
+public sealed class BuildsCollection
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "builds";
 }
