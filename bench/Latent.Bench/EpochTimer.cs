@@ -65,6 +65,8 @@ internal static class EpochTimer
     /// <summary>Prints one line per repetition: row, seconds per epoch, loss; then (unless <paramref name="plain"/>) Predict throughput.</summary>
     public static void Run(string[] rows, int repetitions, bool plain)
     {
+        // A knob for experiments: the fewest rows per core before a step goes data-parallel.
+        if (Environment.GetEnvironmentVariable("LATENT_STEP_MIN_ROWS") is { } minRows) Model.ParallelStepMinRows = int.Parse(minRows, System.Globalization.CultureInfo.InvariantCulture);
         var (xTrain, _, xTest, _) = Mnist.LoadBytes(); // bytes, read as value / 255 per batch: a quarter of the memory of floats
         foreach (var row in rows)
         {

@@ -47,6 +47,6 @@ internal sealed class ConsoleProgress(ProgressContext context, int samples, int 
         _task.Value = samples;
         _task.StopTask();
         context.Refresh();
-        AnsiConsole.WriteLine(Model.FormatEpoch(logs, epochs));
+        AnsiConsole.WriteLine(Model.FormatEpoch(logs, epochs, Model.AddedLossName));
     }
 }

@@ -247,7 +247,7 @@ public partial class Model
             if (val is not null) { history.ValLoss.Add(val.Loss); history.ValPenalty.Add(val.Penalty); history.ValAddedLoss.Add(val.AddedLoss); }
             history.Seconds.Add(seconds);
             progress?.Finish();
-            if (verbose > 0) writer.WriteLine(FormatEpoch(logs, epochs));
+            if (verbose > 0) writer.WriteLine(FormatEpoch(logs, epochs, AddedLossName));
             foreach (var cb in cbs) cb.OnEpochEnd(logs);
         }
         foreach (var cb in cbs) cb.OnTrainEnd();
@@ -256,8 +256,14 @@ public partial class Model
         return history;
     }
 
-    /// <summary>The line printed after each epoch: <c>Epoch 3/100 - 1.2s - loss: 0.1032 - val_loss: 0.1011</c>.</summary>
-    public static string FormatEpoch(EpochLogs logs, int epochs)
+    /// <summary>What the epoch line calls the added losses: "kl" when they come from VAE sampling layers alone.</summary>
+    public string AddedLossName => _layers.Any(l => l is Layers.Sampling) ? "kl" : "added_loss";
+
+    /// <summary>
+    /// The line printed after each epoch: <c>Epoch 3/100 - 1.2s - loss: 0.1032 - val_loss: 0.1011</c>; with added
+    /// losses (a VAE's KL) also the data loss apart, <c>loss: 161.7 - reconstruction: 156.5 - kl: 5.2</c>.
+    /// </summary>
+    public static string FormatEpoch(EpochLogs logs, int epochs, string addedName = "added_loss")
     {
         ArgumentNullException.ThrowIfNull(logs);
         var inv = System.Globalization.CultureInfo.InvariantCulture;
@@ -265,7 +271,8 @@ public partial class Model
         foreach (var (name, value) in logs.OutputLosses.Where(p => !p.Key.StartsWith("val_", StringComparison.Ordinal)))
             line += string.Create(inv, $" - {name}: {value:F4}");
         if (logs.Penalty != 0) line += string.Create(inv, $" - penalty: {logs.Penalty:F4}");
-        if (logs.AddedLoss != 0) line += string.Create(inv, $" - added_loss: {logs.AddedLoss:F4}");
+        if (logs.AddedLoss != 0)
+            line += string.Create(inv, $" - reconstruction: {logs.Loss - logs.Penalty - logs.AddedLoss:F4} - {addedName}: {logs.AddedLoss:F4}");
         if (logs.ValLoss is double v) line += string.Create(inv, $" - val_loss: {v:F4}");
         return line;
     }

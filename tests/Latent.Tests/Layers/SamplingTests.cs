@@ -95,6 +95,18 @@ public class SamplingTests
         Assert.Equal([1.0, 2.0], seen);
     }
 
+    [Fact]
+    public void TheEpochLineShowsReconstructionAndKl()
+    {
+        var x = Tensor.FromArray(Synthetic.LowRank(32, 12, 3, seed: 11));
+        var model = SmallVae(seed: 9);
+        var writer = new StringWriter();
+        var history = model.Fit(x, x, epochs: 1, batchSize: 16, verbose: 2, seed: 1, output: writer);
+        string line = writer.ToString();
+        Assert.Contains(FormattableString.Invariant($"reconstruction: {history.Loss[0] - history.AddedLoss[0]:F4} - kl: {history.AddedLoss[0]:F4}"), line);
+        Assert.Equal("kl", model.AddedLossName);
+    }
+
     private sealed class Watch(Action onEpochBegin) : Callback
     {
         public override void OnEpochBegin(int epoch) => onEpochBegin();
