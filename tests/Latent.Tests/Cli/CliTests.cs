@@ -106,6 +106,16 @@ public sealed class CliTests : IDisposable
         Assert.Contains("--resume", trainHelp);
     }
 
+    /// <summary>Runs the tool and requires exit 2 with one clean line on stderr that contains <paramref name="expected"/>.</summary>
+    internal static void AssertUsageError(string[] args, string expected)
+    {
+        var (exit, _, stderr) = RunTool(args);
+        Assert.True(exit == 2, $"latent {string.Join(' ', args)}: exit {exit}, stderr: {stderr}");
+        Assert.StartsWith("latent: ", stderr);
+        Assert.Contains(expected, stderr);
+        Assert.DoesNotContain("   at ", stderr);   // no stack trace
+    }
+
     internal static (int Exit, string Stdout, string Stderr) RunTool(string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "Latent.Cli.dll");

@@ -70,8 +70,6 @@ public sealed class ReportCliTests : IDisposable
         string folder = Path.Combine(_dir, "half");
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, "run.json"), "{}");
-        var (exit, _, stderr) = CliTests.RunTool(["report", folder, "--out", Path.Combine(_dir, "r.html")]);
-        Assert.Equal(2, exit);
-        Assert.Contains("lacks model.safetensors, history.csv", stderr);
+        CliTests.AssertUsageError(["report", folder, "--out", Path.Combine(_dir, "r.html")], "lacks model.safetensors, history.csv");
     }
 }

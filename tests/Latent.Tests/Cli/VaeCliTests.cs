@@ -93,13 +93,7 @@ public sealed class VaeCliTests : IDisposable
             (["manifold", plain, "--grid", "1"], "--grid must be between 2 and 100"),
             (["generate", plain, "--n", "0"], "--n must be positive"),
         })
-        {
-            var (exit, _, stderr) = CliTests.RunTool(args);
-            Assert.Equal(2, exit);
-            Assert.StartsWith("latent: ", stderr);
-            Assert.Contains(expected, stderr);
-            Assert.DoesNotContain("   at ", stderr);
-        }
+            CliTests.AssertUsageError(args, expected);
         Assert.False(Directory.Exists(Path.Combine(_dir, "neg")));
     }
 }

@@ -254,9 +254,7 @@ internal sealed class OnnxExporter
             w[((o * cin + a) * kh + i) * kw + j] = src[((i * kw + j) * cin + a) * cout + o];   // (kh, kw, in, out) → (out, in, kh, kw)
         var (ph, pw) = (Pads(inShape[0], kh, c.Strides.Item1, c.Same), Pads(inShape[1], kw, c.Strides.Item2, c.Same));
         string y = Fresh("conv");
-        string[] inputs = c.Bias is null ? [x, Initializer($"{c.Name}_kernel", w, cout, cin, kh, kw)]
-            : [x, Initializer($"{c.Name}_kernel", w, cout, cin, kh, kw), Initializer($"{c.Name}_bias", c.Bias.Values, cout)];
-        Node("Conv", inputs, [y], n =>
+        Node("Conv", ConvInputs(c, x, w, [cout, cin, kh, kw], cout), [y], n =>
         {
             AttrInts(n, "kernel_shape", [kh, kw]);
             AttrInts(n, "strides", [c.Strides.Item1, c.Strides.Item2]);
@@ -283,9 +281,7 @@ internal sealed class OnnxExporter
         var ah = Axis(inShape[0], kh, t.Strides.Item1, outShape[0]);
         var aw = Axis(inShape[1], kw, t.Strides.Item2, outShape[1]);
         string y = Fresh("convtranspose");
-        string[] inputs = t.Bias is null ? [x, Initializer($"{t.Name}_kernel", w, cin, cout, kh, kw)]
-            : [x, Initializer($"{t.Name}_kernel", w, cin, cout, kh, kw), Initializer($"{t.Name}_bias", t.Bias.Values, cout)];
-        Node("ConvTranspose", inputs, [y], n =>
+        Node("ConvTranspose", ConvInputs(t, x, w, [cin, cout, kh, kw], cout), [y], n =>
         {
             AttrInts(n, "kernel_shape", [kh, kw]);
             AttrInts(n, "strides", [t.Strides.Item1, t.Strides.Item2]);
@@ -294,6 +290,11 @@ internal sealed class OnnxExporter
         });
         return y;
     }
+
+    /// <summary>The input, the permuted kernel and (if any) the bias of a convolution node.</summary>
+    private string[] ConvInputs(Conv2DBase layer, string x, float[] kernel, long[] dims, int filters) => layer.Bias is null
+        ? [x, Initializer($"{layer.Name}_kernel", kernel, dims)]
+        : [x, Initializer($"{layer.Name}_kernel", kernel, dims), Initializer($"{layer.Name}_bias", layer.Bias.Values, filters)];
 
     private string Activate(string x, ActivationFunction f)
     {
