@@ -29,6 +29,25 @@ public class UserLayerTests
     }
 
     [Fact]
+    public void TheDocsGaussianSamplingTrainsLikeTheLibrarysSampling()
+    {
+        var x = Tensor.FromArray(Synthetic.LowRank(64, 12, 3, seed: 12));
+        double[] Train(Func<Layer> sampling)
+        {
+            Randomness.SetSeed(21);
+            var input = Input.Create(12);
+            var h = new Dense(8, "relu").Apply(input);
+            var z = sampling().Apply(new Dense(2).Apply(h), new Dense(2).Apply(h));
+            var model = new Model(input, new Dense(12, "sigmoid").Apply(new Dense(8, "relu").Apply(z)));
+            model.Compile("adam", new BinaryCrossentropy(reduction: LossReduction.SumOverFeatures));
+            return model.Fit(x, x, epochs: 3, batchSize: 16, verbose: 0, seed: 4).Loss.ToArray();
+        }
+        var user = Train(() => new GaussianSampling(0.5));
+        var library = Train(() => new Sampling(0.5));
+        for (int e = 0; e < 3; e++) Assert.True(Math.Abs(user[e] - library[e]) <= 1e-4 * library[e], $"epoch {e}: {user[e]} vs {library[e]}");
+    }
+
+    [Fact]
     public void AWrongGradientInAUserLayerIsCaught()
     {
         // The checker must fail on a layer whose Backward forgets the KL term.
