@@ -38,6 +38,8 @@ public partial class Model
     /// <summary>A model whose graph is set later by a subclass (<see cref="Sequential"/>).</summary>
     protected Model(string? name)
     {
+        if (name is not null && Layer.HasControlCharacters(name))
+            throw new ArgumentException($"A model name cannot hold control characters (they would reach the terminal). Received: {Layer.Printable(name)}.", nameof(name));
         int n = Interlocked.Increment(ref _modelCount) - 1;
         Name = name ?? (n == 0 ? "model" : $"model_{n}");
     }

@@ -29,8 +29,17 @@ public abstract class Layer
     {
         if (name is not null && string.IsNullOrWhiteSpace(name))
             throw new ArgumentException("A layer name cannot be blank.", nameof(name));
+        if (name is not null && HasControlCharacters(name))
+            throw new ArgumentException($"A layer name cannot hold control characters (they would reach the terminal). Received: {Printable(name)}.", nameof(name));
         Name = name ?? UniqueName(DefaultNamePrefix);
     }
+
+    /// <summary>Whether <paramref name="text"/> holds a control character (C0, DEL or C1): what a terminal would act on.</summary>
+    internal static bool HasControlCharacters(string text) => text.Any(char.IsControl);
+
+    /// <summary><paramref name="text"/> with every control character written as \uXXXX, safe to print.</summary>
+    internal static string Printable(string text) =>
+        string.Concat(text.Select(c => char.IsControl(c) ? $"\\u{(int)c:X4}" : c.ToString()));
 
     /// <summary>The layer's name, unique among layers created without an explicit name.</summary>
     public string Name { get; }

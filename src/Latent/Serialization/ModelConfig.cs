@@ -19,14 +19,15 @@ internal static class ModelConfig
     public static Layer CreateLayer(JsonObject spec)
     {
         string cls = Str(spec, "class");
-        var c = spec["config"] as JsonObject ?? throw new FormatException($"layer '{cls}' has no config object");
+        string shown = Layers.Layer.Printable(cls);   // text from a file: never raw to the terminal
+        var c = spec["config"] as JsonObject ?? throw new FormatException($"layer '{shown}' has no config object");
         try
         {
             return LayerRegistry.Create(cls, new LayerConfig((JsonObject)c.DeepClone()));
         }
         catch (Exception e) when (e is ArgumentException or FormatException)
         {
-            throw new FormatException($"layer '{cls}' ({(c["name"] as JsonValue)?.ToString() ?? "unnamed"}): {e.Message}");
+            throw new FormatException($"layer '{shown}' ({Layers.Layer.Printable((c["name"] as JsonValue)?.ToString() ?? "unnamed")}): {e.Message}");
         }
     }
 

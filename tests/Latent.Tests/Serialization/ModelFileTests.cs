@@ -154,4 +154,35 @@ public sealed class ModelFileTests : IDisposable
         int j = header.IndexOf(']', i);
         return header[..i] + "0,999999999" + header[j..];
     }
+
+    [Fact]
+    public void NamesWithTerminalControlCharactersAreRefusedAndShownEscaped()
+    {
+        Assert.Contains("\\u001B", Assert.Throws<ArgumentException>(() => new Latent.Layers.Dense(2, name: "a\u001b[2Jb")).Message);
+        var input = Input.Create(3);
+        Assert.Throws<ArgumentException>(() => new Model(input, new Latent.Layers.Dense(2).Apply(input), name: "m\u0007"));
+
+        // A model file whose layer is named with escape sequences, as a hostile file would have it.
+        var model = new Model(input, new Latent.Layers.Dense(2, name: "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX").Apply(input));
+        string path = Path.Combine(Path.GetTempPath(), $"latent-evil-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            model.Save(path);
+            var bytes = File.ReadAllBytes(path);
+            // Same length: in the file the architecture is JSON inside a JSON string, so its escape \u001b is
+            // written \\u001b there; decoded twice it is ESC.
+            string evil = @"\\u001b]0;x\\u0007\\u001b[2J";
+            evil += new string('Y', 38 - evil.Length);
+            var text = System.Text.Encoding.Latin1.GetString(bytes).Replace(new string('X', 38), evil);
+            File.WriteAllBytes(path, System.Text.Encoding.Latin1.GetBytes(text));
+            var e = Assert.Throws<Latent.Data.DataFormatException>(() => Model.Load(path));
+            Assert.Contains("control characters", e.Message);
+            Assert.Contains("\\u001B]0;x\\u0007", e.Message);
+            Assert.False(e.Message.Any(char.IsControl), "a raw control character in the message");   // (xunit's string DoesNotContain is culture-aware: control characters are ignorable there)
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
