@@ -42,12 +42,14 @@ def main():
             continue
         run_dir = os.path.join(ROOT, "runs", "results", row_id)
         cmd = [os.path.join(ROOT, "latent"), "train", "--model", preset, "--dataset", "mnist", "--optimizer", opt,
-               "--epochs", str(epochs), "--batch-size", str(batch), "--seed", "1", "--out", run_dir, "--l1-reduction", reduction]
+               "--epochs", str(epochs), "--batch-size", str(batch), "--seed", "1", "--out", run_dir, "--l1-reduction", reduction, "--overwrite"]
         print(" ".join(cmd), file=sys.stderr, flush=True)
         subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
         run = json.load(open(os.path.join(run_dir, "run.json")))
-        history = open(os.path.join(run_dir, "history.csv")).read().strip().splitlines()[1:]
-        seconds = sum(float(line.split(",")[4]) for line in history)
+        lines = open(os.path.join(run_dir, "history.csv")).read().strip().splitlines()
+        column = lines[0].split(",").index("seconds")
+        history = lines[1:]
+        seconds = sum(float(line.split(",")[column]) for line in history)
         codes = os.path.join(run_dir, "codes.npy")
         subprocess.run([os.path.join(ROOT, "latent"), "encode", run_dir, "--out", codes], check=True, stdout=subprocess.DEVNULL)
         mean_code = float(load_npy_mean(codes))

@@ -8,10 +8,27 @@ internal static class TrainCommand
     public sealed record Options(
         string? Model, string? Dataset, int? Epochs, int? BatchSize, int? CodeSize, string? Optimizer,
         double? LearningRate, int? Seed, string? Out, string? Resume, int? CheckpointEvery, string? L1Reduction = null,
-        double? Noise = null, int? ImageSize = null, int? Channels = null, double? KlWeight = null, int? KlWarmup = null);
+        double? Noise = null, int? ImageSize = null, int? Channels = null, double? KlWeight = null, int? KlWarmup = null,
+        bool Overwrite = false);
 
     public static int Run(Options o)
     {
+        if (o.CheckpointEvery is int every && every < 0)
+            throw new ArgumentException($"--checkpoint-every must be 0 (off) or a positive number of epochs, received {every}.");
+        if (o.Resume is not null)
+        {
+            // What a resumed run cannot change without becoming another run: refused, not ignored.
+            var fixedOptions = new (string Name, object? Value)[]
+            {
+                ("--batch-size", o.BatchSize), ("--code-size", o.CodeSize), ("--optimizer", o.Optimizer), ("--learning-rate", o.LearningRate),
+                ("--seed", o.Seed), ("--l1-reduction", o.L1Reduction), ("--noise", o.Noise), ("--image-size", o.ImageSize),
+                ("--channels", o.Channels), ("--kl-weight", o.KlWeight), ("--kl-warmup", o.KlWarmup), ("--out", o.Out),
+            }.Where(p => p.Value is not null).Select(p => p.Name).ToArray();
+            if (fixedOptions.Length > 0)
+                throw new ArgumentException($"--resume continues a run as it was configured; {string.Join(", ", fixedOptions)} cannot change it " +
+                                            "(only --epochs and --checkpoint-every can). Start a new run in another folder instead.");
+            if (o.Overwrite) throw new ArgumentException("--overwrite and --resume exclude each other.");
+        }
         RunConfig config;
         RunFolder run;
         Model? resumed = null;
@@ -62,6 +79,8 @@ internal static class TrainCommand
             if (config.BatchSize <= 0) throw new ArgumentException($"--batch-size must be positive, received {config.BatchSize}.");
             if (config.CodeSize <= 0) throw new ArgumentException($"--code-size must be positive, received {config.CodeSize}.");
             run = new RunFolder(o.Out ?? Path.Combine("runs", config.Model));
+            if (!o.Overwrite && (File.Exists(run.ModelFile) || File.Exists(run.RunFile)))
+                throw new ArgumentException($"{run.Path} already holds a run: continue it with --resume {run.Path}, pass --overwrite to replace it, or choose another --out.");
         }
         if (o.Resume is not null && o.Dataset is not null && o.Dataset != config.Dataset)
             throw new ArgumentException($"--dataset {o.Dataset} differs from the resumed run's dataset {config.Dataset}.");
@@ -80,6 +99,7 @@ internal static class TrainCommand
             (autoencoder, encoder) = config.Build(data.ImageHeight, data.ImageWidth, data.Channels);
         }
         Directory.CreateDirectory(run.Path);
+        using var runLock = RunLock.Acquire(run.Path);
         var history = resumed is null ? [] : run.ReadHistory().Where(r => r.Epoch < epochsDone).ToList();
         run.WriteRun(config, data, autoencoder, history, null);
 

@@ -25,8 +25,8 @@ public sealed class CliTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private TrainCommand.Options Options(string output, int epochs, string? resume = null, int? checkpointEvery = null) =>
-        new("sparse", resume is null ? _data : null, epochs, 16, 8, "adam", null, resume is null ? 4 : null,
-            resume is null ? output : null, resume, checkpointEvery);
+        resume is null ? new("sparse", _data, epochs, 16, 8, "adam", null, 4, output, null, checkpointEvery)
+                       : new(null, null, epochs, null, null, null, null, null, null, resume, checkpointEvery);
 
     [Fact]
     public void TrainWritesACompleteRunFolder()

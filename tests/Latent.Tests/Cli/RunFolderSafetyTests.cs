@@ -1,0 +1,73 @@
+using Latent.Cli;
+using Latent.Data;
+
+namespace Latent.Tests.Cli;
+
+/// <summary>A run folder is not overwritten, mixed up or written by two processes at once.</summary>
+[Collection(Kernels.GemmSettingsCollection.Name)]
+public sealed class RunFolderSafetyTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("latent-runsafety-").FullName;
+    private readonly string _data;
+
+    public RunFolderSafetyTests()
+    {
+        _data = Path.Combine(_dir, "d.npy");
+        Npy.Write(_data, Tensor.FromArray(TestSupport.Synthetic.LowRank(60, 16, 3, seed: 1)));
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private TrainCommand.Options Options(string run, int epochs = 1, bool overwrite = false) =>
+        new("simple", _data, epochs, 20, 4, null, null, 1, run, null, null, Overwrite: overwrite);
+
+    [Fact]
+    public void TrainingIntoARunFolderNeedsOverwriteOrResume()
+    {
+        string run = Path.Combine(_dir, "run");
+        Assert.Equal(0, TrainCommand.Run(Options(run)));
+        var before = File.ReadAllBytes(Path.Combine(run, "model.safetensors"));
+        var e = Assert.Throws<ArgumentException>(() => TrainCommand.Run(Options(run)));
+        Assert.Contains("already holds a run", e.Message);
+        Assert.Contains("--resume", e.Message);
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(run, "model.safetensors")));   // untouched
+        Assert.Equal(0, TrainCommand.Run(Options(run, epochs: 2, overwrite: true)));
+        Assert.Equal(2, new RunFolder(run).LoadModel().EpochsDone);
+        Assert.False(File.Exists(Path.Combine(run, ".lock")));                               // released
+    }
+
+    [Fact]
+    public void ResumeRefusesWhatItCannotHonour()
+    {
+        string run = Path.Combine(_dir, "r");
+        Assert.Equal(0, TrainCommand.Run(Options(run)));
+        foreach (var (args, expected) in new (string[], string)[]
+        {
+            (["train", "--resume", run, "--epochs", "3", "--learning-rate", "0.5"], "--learning-rate cannot change it"),
+            (["train", "--resume", run, "--epochs", "3", "--batch-size", "7", "--seed", "2"], "--batch-size, --seed cannot change it"),
+            (["train", "--resume", run, "--epochs", "3", "--optimizer", "sgd"], "--optimizer"),
+            (["train", "--resume", run, "--epochs", "3", "--overwrite"], "exclude each other"),
+            (["train", "--model", "simple", "--dataset", _data, "--checkpoint-every", "-1", "--out", Path.Combine(_dir, "neg")], "--checkpoint-every must be 0 (off) or a positive number of epochs, received -1"),
+        })
+            CliTests.AssertUsageError(args, expected);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "neg")));
+        Assert.Equal(0, CliTests.RunTool(["train", "--resume", run, "--epochs", "2"]).Exit);
+    }
+
+    [Fact]
+    public void ASecondWriterIsRefusedAndAStaleLockTakenOver()
+    {
+        string run = Path.Combine(_dir, "locked");
+        Directory.CreateDirectory(run);
+        using (var held = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sleep", "30")!)!)
+        {
+            File.WriteAllText(Path.Combine(run, ".lock"), held.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var e = Assert.Throws<InvalidOperationException>(() => TrainCommand.Run(Options(run)));
+            Assert.Contains($"pid {held.Id}", e.Message);
+            held.Kill();
+            held.WaitForExit();
+        }
+        Assert.Equal(0, TrainCommand.Run(Options(run)));   // the holder is gone: its lock is taken over
+        Assert.False(File.Exists(Path.Combine(run, ".lock")));
+    }
+}
