@@ -68,7 +68,9 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
             ".csv" => Csv.Read(dataset),
             _ => throw new DataFormatException(dataset, $"unknown extension '{ext}'; expected .npy or .csv."),
         };
-        if (all.Rank < 2) all = all.Reshape(all.Length, 1);
+        if (all.Rank < 2)
+            throw new DataFormatException(dataset, $"holds a 1-D array of {all.Length} values; expected (samples, features, …). " +
+                                                   "Save it as (N, 1) if each value is a sample, or (1, N) if it is one sample.");
         all = all.Reshape(all.Rows, all.RowSize);
         if (all.Rows < 2) throw new DataFormatException(dataset, $"needs at least 2 samples, found {all.Rows}.");
         Scaling.ToUnitRange(all);

@@ -173,6 +173,7 @@ internal static class ModelCommands
     public static int Reconstruct(string runPath, string? dataset, int n, string output)
     {
         if (n <= 0) throw new ArgumentException($"--n must be positive, received {n}.");
+        if (n > 100) throw new ArgumentException($"--n draws at most 100 samples side by side in one picture, received {n}.");
         var run = new RunFolder(runPath);
         var (model, epochs) = run.LoadModel();
         var config = RunFolder.ReadConfig(runPath);

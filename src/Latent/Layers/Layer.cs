@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Collections.Concurrent;
 using Latent.Activations;
 using Latent.Initializers;
@@ -33,6 +34,9 @@ public abstract class Layer
             throw new ArgumentException($"A layer name cannot hold control characters (they would reach the terminal). Received: {Printable(name)}.", nameof(name));
         Name = name ?? UniqueName(DefaultNamePrefix);
     }
+
+    /// <summary>While a model file is being read (on this thread): how many weight values it may still create.</summary>
+    [ThreadStatic] internal static StrongBox<long>? LoadBudget;
 
     /// <summary>Whether <paramref name="text"/> holds a control character (C0, DEL or C1): what a terminal would act on.</summary>
     internal static bool HasControlCharacters(string text) => text.Any(char.IsControl);
@@ -160,7 +164,16 @@ public abstract class Layer
         if (_weights.Any(x => x.Name == $"{Name}/{name}")) throw new ArgumentException($"Layer '{Name}' already has a weight '{name}'.", nameof(name));
         if (shape.Length == 0 || shape.Any(d => d <= 0))
             throw new ArgumentException($"Weight dimensions must be positive. Received: shape={ShapeUtil.Format(shape)} for '{name}'.", nameof(shape));
-        ShapeUtil.CheckedSize(shape, nameof(shape));
+        long size = ShapeUtil.CheckedSize(shape, nameof(shape));
+        if (LoadBudget is { } budget)
+        {
+            // Building a model from a file: its weights must all be in that file, so a layer may not ask for more
+            // values than the file holds (a forged "units: 1300000" is refused before gigabytes are allocated).
+            if (size > budget.Value)
+                throw new FormatException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"layer '{Name}' declares a weight '{name}' of {size:N0} values, more than the file's tensors hold ({budget.Value:N0} left)."));
+            budget.Value -= size;
+        }
         var w = new Weight(this, name, (int[])shape.Clone(), initializer, regularizer, trainable);
         _weights.Add(w);
         return w;

@@ -89,6 +89,7 @@ public partial class Model
         List<NamedTensor> tensors;
         Dictionary<string, string> meta;
         using (var file = File.OpenRead(path)) (tensors, meta) = Safetensors.Read(file, path);
+        Layer.LoadBudget = new System.Runtime.CompilerServices.StrongBox<long>(tensors.Sum(t => (long)t.Data.Length));
         try
         {
             if (!meta.TryGetValue(ArchitectureKey, out var archJson))
@@ -162,6 +163,10 @@ public partial class Model
         catch (Exception e) when (e is FormatException or JsonException or InvalidOperationException or ArgumentException or KeyNotFoundException or NotSupportedException)
         {
             throw new DataFormatException(path, $"not a valid Latent model: {e.Message}");
+        }
+        finally
+        {
+            Layer.LoadBudget = null;
         }
     }
 

@@ -3,7 +3,7 @@ using Latent.Data;
 
 namespace Latent.Tests.Cli;
 
-/// <summary>A run folder is not overwritten, mixed up or written by two processes at once.</summary>
+/// <summary>A run folder is not overwritten, mixed up or written by two processes at once; data is not silently misread.</summary>
 [Collection(Kernels.GemmSettingsCollection.Name)]
 public sealed class RunFolderSafetyTests : IDisposable
 {
@@ -36,6 +36,13 @@ public sealed class RunFolderSafetyTests : IDisposable
         Assert.False(File.Exists(Path.Combine(run, ".lock")));                               // released
     }
 
+    private string OneDimensional()
+    {
+        string path = Path.Combine(_dir, "one.npy");
+        Npy.Write(path, new Tensor([50]));
+        return path;
+    }
+
     [Fact]
     public void ResumeRefusesWhatItCannotHonour()
     {
@@ -48,6 +55,8 @@ public sealed class RunFolderSafetyTests : IDisposable
             (["train", "--resume", run, "--epochs", "3", "--optimizer", "sgd"], "--optimizer"),
             (["train", "--resume", run, "--epochs", "3", "--overwrite"], "exclude each other"),
             (["train", "--model", "simple", "--dataset", _data, "--checkpoint-every", "-1", "--out", Path.Combine(_dir, "neg")], "--checkpoint-every must be 0 (off) or a positive number of epochs, received -1"),
+            (["reconstruct", run, "--n", "100000"], "--n draws at most 100 samples"),
+            (["train", "--model", "simple", "--dataset", OneDimensional(), "--out", Path.Combine(_dir, "one")], "holds a 1-D array of 50 values"),
         })
             CliTests.AssertUsageError(args, expected);
         Assert.False(Directory.Exists(Path.Combine(_dir, "neg")));

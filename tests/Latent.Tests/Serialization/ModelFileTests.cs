@@ -185,4 +185,40 @@ public sealed class ModelFileTests : IDisposable
             File.Delete(path);
         }
     }
+
+    /// <summary>Rewrites a safetensors file's JSON header through <paramref name="edit"/> (its length field follows).</summary>
+    private static void EditHeader(string path, Func<string, string> edit)
+    {
+        var bytes = File.ReadAllBytes(path);
+        long n = BitConverter.ToInt64(bytes, 0);
+        string header = System.Text.Encoding.UTF8.GetString(bytes, 8, (int)n);
+        var edited = System.Text.Encoding.UTF8.GetBytes(edit(header));
+        using var f = File.Create(path);
+        f.Write(BitConverter.GetBytes((long)edited.Length));
+        f.Write(edited);
+        f.Write(bytes, 8 + (int)n, bytes.Length - 8 - (int)n);
+    }
+
+    [Fact]
+    public void AnArchitectureAskingForMoreWeightsThanTheFileHoldsIsRefusedCheaply()
+    {
+        var input = Input.Create(784);
+        var model = new Model(input, new Latent.Layers.Dense(784, "sigmoid").Apply(new Latent.Layers.Dense(2, "relu").Apply(input)));
+        string path = Path.Combine(Path.GetTempPath(), $"latent-big-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            model.Save(path);
+            // The architecture is JSON in a JSON string; its quotes are written \u0022 there.
+            EditHeader(path, h => h.Replace(@"\u0022units\u0022:2,", @"\u0022units\u0022:1300000,"));
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var e = Assert.Throws<Latent.Data.DataFormatException>(() => Model.Load(path));
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.Contains("1,019,200,000 values, more than the file's tensors hold", e.Message);
+            Assert.True(allocated < 64L << 20, $"{allocated:N0} bytes allocated before refusing");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
