@@ -84,7 +84,7 @@ class KerasAdam:
         self.m = [torch.zeros_like(p) for p in params]
         self.v = [torch.zeros_like(p) for p in params]
 
-    def zero_grad(self):
+    def zero_grad(self, set_to_none=True):
         for p in self.params:
             p.grad = None
 

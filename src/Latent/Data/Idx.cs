@@ -19,11 +19,18 @@ public static class Idx
     {
         using var file = File.OpenRead(path);
         using var stream = OpenMaybeGzip(file);
-        return Read(stream, path);
+        // A compressed file may expand to at most its own size plus DecompressionAllowance: a small gzip "bomb"
+        // is refused from its header, before memory is touched.
+        return Read(stream, path, stream is GZipStream ? file.Length + DecompressionAllowance : long.MaxValue);
     }
 
+    /// <summary>How far a compressed input may expand beyond its own size (64 MB): MNIST's 9.9 MB of gzip hold 47 MB.</summary>
+    public const long DecompressionAllowance = 64L << 20;
+
     /// <summary>Reads an IDX stream (already decompressed); <paramref name="name"/> is used in error messages.</summary>
-    public static IdxArray Read(Stream stream, string name)
+    public static IdxArray Read(Stream stream, string name) => Read(stream, name, long.MaxValue);
+
+    private static IdxArray Read(Stream stream, string name, long maxBytes)
     {
         Span<byte> magic = stackalloc byte[4];
         if (stream.ReadAtLeast(magic, 4, throwOnEndOfStream: false) < 4)
@@ -49,6 +56,8 @@ public static class Idx
             if (count > Array.MaxLength)
                 throw new DataFormatException(name, $"IDX header claims shape ({string.Join(", ", shape.Take(d + 1))}, ...), more bytes than one array can hold.");
         }
+        if (count > maxBytes)
+            throw new DataFormatException(name, $"the IDX header claims shape {ShapeUtil.Format(shape)}, {count:N0} bytes, more than a compressed file of its size may expand to here ({maxBytes:N0}).");
         var data = BoundedReader.ReadExactly(stream, count, name, $"the IDX header (shape {ShapeUtil.Format(shape)})");
         BoundedReader.ExpectEnd(stream, name, count);
         return new IdxArray(shape, data);

@@ -13,9 +13,13 @@ public static class Npz
         {
             using var zip = ZipFile.OpenRead(path);
             var result = new Dictionary<string, Tensor>();
+            long budget = new FileInfo(path).Length + Idx.DecompressionAllowance, declared = 0;
             foreach (var entry in zip.Entries)
             {
                 if (!entry.FullName.EndsWith(".npy", StringComparison.Ordinal)) continue;
+                declared += entry.Length;
+                if (declared > budget)
+                    throw new DataFormatException(path, $"its arrays expand to {declared:N0} bytes or more, more than an archive of its size may expand to here ({budget:N0}).");
                 using var stream = entry.Open();
                 result[entry.FullName[..^4]] = Npy.Read(stream, entry.Length, $"{path}:{entry.FullName}", out _);
             }

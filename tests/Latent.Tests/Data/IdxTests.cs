@@ -81,4 +81,49 @@ public sealed class IdxTests : IDisposable
         Assert.Contains(expected, e.Message);
         Assert.True(allocated < 40 << 20, $"a forged header made the reader allocate {allocated:N0} bytes");
     }
+
+    [Fact]
+    public void CompressedBombsAreRefusedFromTheirHeadersWithinTheBudget()
+    {
+        string dir = Directory.CreateTempSubdirectory("latent-bomb-").FullName;
+        try
+        {
+            // gzip IDX: a header claiming 100,000 × 1,000 bytes, and that many zeros (≈100 KB compressed).
+            string idx = Path.Combine(dir, "bomb-idx3-ubyte.gz");
+            using (var f = File.Create(idx))
+            using (var gz = new System.IO.Compression.GZipStream(f, System.IO.Compression.CompressionLevel.SmallestSize))
+            {
+                gz.Write([0, 0, 8, 2, 0, 1, 0x86, 0xA0, 0, 0, 0x03, 0xE8]);
+                var zeros = new byte[1 << 20];
+                for (int i = 0; i < 100_000_000 / zeros.Length + 1; i++) gz.Write(zeros);
+            }
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var e = Assert.Throws<Latent.Data.DataFormatException>(() => Latent.Data.Idx.Read(idx));
+            Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < new FileInfo(idx).Length + (64L << 20));
+            Assert.Contains("100,000,000 bytes, more than a compressed file of its size may expand to", e.Message);
+
+            // npz: one entry of 100 MB of zeros behind a valid .npy header.
+            string npz = Path.Combine(dir, "bomb.npz");
+            using (var f = File.Create(npz))
+            using (var zip = new System.IO.Compression.ZipArchive(f, System.IO.Compression.ZipArchiveMode.Create))
+            using (var entry = zip.CreateEntry("x.npy", System.IO.Compression.CompressionLevel.SmallestSize).Open())
+            {
+                var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (25000000,), }";
+                header = header.PadRight(118 - 1) + "\n";
+                entry.Write([0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0, 118, 0]);
+                entry.Write(System.Text.Encoding.Latin1.GetBytes(header));
+                var zeros = new byte[1 << 20];
+                for (int i = 0; i < 100_000_000 / zeros.Length; i++) entry.Write(zeros);
+                entry.Write(new byte[100_000_000 % zeros.Length]);
+            }
+            before = GC.GetAllocatedBytesForCurrentThread();
+            var z = Assert.Throws<Latent.Data.DataFormatException>(() => Latent.Data.Npz.Read(npz));
+            Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < new FileInfo(npz).Length + (64L << 20));
+            Assert.Contains("more than an archive of its size may expand to", z.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -59,7 +59,7 @@ public sealed class ImageAndNpzTests : IDisposable
         {
             string tmp = Path.Combine(_dir, name + ".npy");
             Npy.Write(tmp, t);
-            zip.CreateEntryFromFile(tmp, name + ".npy");
+            zip.CreateEntryFromFile(tmp, name + ".npy", CompressionLevel.NoCompression);   // stored: the archive holds what it expands to
         }
         return path;
     }
