@@ -5,6 +5,20 @@ using Latent.Datasets;
 namespace Latent.Cli;
 
 /// <summary>A data set for the tool: train and test images in [0, 1] (MNIST and Fashion-MNIST stay bytes), and a checksum of where they came from.</summary>
+/// <summary>How a CSV table is read: the header rule (auto, yes, no) and the columns to keep or drop (comma-separated names or indices).</summary>
+internal sealed record TableOptions(string Header = "auto", string? Columns = null, string? Drop = null)
+{
+    public CsvHeader HeaderMode => Header switch
+    {
+        "auto" => CsvHeader.Auto,
+        "yes" => CsvHeader.Yes,
+        "no" => CsvHeader.No,
+        _ => throw new ArgumentException($"--header must be auto, yes or no, received '{Header}'."),
+    };
+
+    public static string[]? Split(string? list) => list?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+}
+
 internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, int ImageHeight, int ImageWidth, string Checksum, int Channels = 1)
 {
     /// <summary>The test set's class labels, for MNIST and Fashion-MNIST; null for the user's files.</summary>
@@ -28,8 +42,12 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
     /// .npy or .csv file; the last 10% of a file or folder becomes the test set. Values outside [0, 1] are scaled: by
     /// 1/255 when they look like bytes (integers in 0–255), else by the global min and max.
     /// </summary>
-    public static DataSource Load(string dataset, IProgress<(string File, long Done, long? Total)>? progress, int imageSize = 0, int channels = 1)
+    public static DataSource Load(string dataset, IProgress<(string File, long Done, long? Total)>? progress, int imageSize = 0, int channels = 1,
+                                  TableOptions? table = null)
     {
+        table ??= new TableOptions();
+        if ((table.Columns is not null || table.Drop is not null || table.Header != "auto") && !dataset.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"--header, --columns and --drop apply to a .csv file; '{dataset}' is not one.");
         if (imageSize < 0) throw new ArgumentException($"--image-size must be positive, received {imageSize}.");
         if (channels is not (1 or 3)) throw new ArgumentException($"--channels must be 1 (grayscale) or 3 (RGB), received {channels}.");
         if ((imageSize != 0 || channels != 1) && !Directory.Exists(dataset))
@@ -65,7 +83,7 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
         Tensor all = ext switch
         {
             ".npy" => Npy.Read(dataset),
-            ".csv" => Csv.Read(dataset),
+            ".csv" => Csv.Read(dataset, table.HeaderMode, TableOptions.Split(table.Columns), TableOptions.Split(table.Drop)),
             _ => throw new DataFormatException(dataset, $"unknown extension '{ext}'; expected .npy or .csv."),
         };
         if (all.Rank < 2)

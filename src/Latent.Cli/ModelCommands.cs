@@ -11,7 +11,7 @@ internal static class ModelCommands
         var run = new RunFolder(runPath);
         var (model, epochs) = run.LoadModel();
         var config = RunFolder.ReadConfig(runPath);
-        var data = TrainCommand.LoadData(dataset ?? config.Dataset, config.ImageSize, config.Channels);
+        var data = TrainCommand.LoadData(config, dataset);
         var input = config.Noise > 0 ? (SampleSet)Noise.AddGaussian(data.Test, config.Noise, config.Seed + 1) : data.Test;
         var (loss, penalty) = model.EvaluateParts(input, data.Test, config.BatchSize);
         Console.WriteLine($"{model.Name} after {epochs} epochs: test loss {Describe(loss, penalty, config.IsVariational)} ({model.Loss?.Name}, {data.Test.Rows:N0} samples of {data.Name}, batch {config.BatchSize})");
@@ -32,7 +32,7 @@ internal static class ModelCommands
         var run = new RunFolder(runPath);
         var (model, epochs) = run.LoadModel();
         var config = RunFolder.ReadConfig(runPath);
-        var data = TrainCommand.LoadData(dataset ?? config.Dataset, config.ImageSize, config.Channels);
+        var data = TrainCommand.LoadData(config, dataset);
         var samples = data.TestHead(n);
         n = samples.Rows;
         Tensor x = raw ? samples.Reshape(n, samples.RowSize) : RunConfig.EncoderOf(model).Predict(samples, batchSize: 256);
@@ -74,8 +74,8 @@ internal static class ModelCommands
         var run = new RunFolder(runPath);
         var (model, _) = run.LoadModel();
         var config = RunFolder.ReadConfig(runPath);
-        var training = TrainCommand.LoadData(config.Dataset, config.ImageSize, config.Channels);
-        var target = dataset is null ? training : TrainCommand.LoadData(dataset, config.ImageSize, config.Channels);
+        var training = TrainCommand.LoadData(config);
+        var target = dataset is null ? training : TrainCommand.LoadData(config, dataset);
         // Scored as the run trained: the whole file when one is given, else the run's own test set.
         SampleSet x = dataset is null ? training.Test : Concat(target.Train, target.Test);
         if (x.RowSize != model.Inputs[0].Size)
@@ -177,7 +177,7 @@ internal static class ModelCommands
         var run = new RunFolder(runPath);
         var (model, epochs) = run.LoadModel();
         var config = RunFolder.ReadConfig(runPath);
-        var data = TrainCommand.LoadData(dataset ?? config.Dataset, config.ImageSize, config.Channels);
+        var data = TrainCommand.LoadData(config, dataset);
         var samples = data.TestHead(n);
         var recon = model.Predict(samples);
         int scale = RunFolder.ImageScale(data);
@@ -196,7 +196,7 @@ internal static class ModelCommands
         var (model, _) = run.LoadModel();
         var encoder = RunConfig.EncoderOf(model);
         var config = RunFolder.ReadConfig(runPath);
-        var data = TrainCommand.LoadData(dataset ?? config.Dataset, config.ImageSize, config.Channels);
+        var data = TrainCommand.LoadData(config, dataset);
         var codes = encoder.Predict(data.Test, batchSize: 256);
         Npy.Write(output, codes);
         Console.WriteLine($"Wrote {output}: {(model.Layers.OfType<Latent.Layers.Sampling>().Any() ? "z_mean" : "codes")} of shape {ShapeText(codes.Shape)} for the {data.Name} test set");

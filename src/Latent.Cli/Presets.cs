@@ -7,7 +7,7 @@ namespace Latent.Cli;
 internal sealed record RunConfig(
     string Model, string Dataset, int CodeSize, string Optimizer, double? LearningRate, int BatchSize,
     int Epochs, int Seed, double L1, int CheckpointEvery, string L1Reduction = "sum", double Noise = 0,
-    int ImageSize = 0, int Channels = 1, double KlWeight = 1, int KlWarmup = 0)
+    int ImageSize = 0, int Channels = 1, double KlWeight = 1, int KlWarmup = 0, string Header = "auto", string? Columns = null, string? Drop = null)
 {
     /// <summary>The models the tool trains by name.</summary>
     public static readonly string[] Models = ["simple", "sparse", "deep", "conv", "denoise", "vae", "conv-vae"];

@@ -26,6 +26,10 @@ var seedOpt = new Option<int?>("--seed") { Description = "Makes the run reproduc
 var outOpt = new Option<string?>("--out") { Description = "Run folder (default runs/<model>)" };
 var resumeOpt = new Option<string?>("--resume") { Description = "Continue the run in this folder from its last checkpoint" };
 var checkpointOpt = new Option<int?>("--checkpoint-every") { Description = "Save the model and history every N epochs" };
+var headerOpt = new Option<string?>("--header") { Description = "CSV: whether the first row names the columns: auto (a row of non-empty non-numbers), yes, no" };
+headerOpt.AcceptOnlyFromAmong("auto", "yes", "no");
+var columnsOpt = new Option<string?>("--columns") { Description = "CSV: only these columns, comma-separated header names or 0-based indices" };
+var dropOpt = new Option<string?>("--drop") { Description = "CSV: leave out these columns (names or indices), e.g. an id" };
 var overwriteOpt = new Option<bool>("--overwrite") { Description = "Replace the run already in --out (otherwise an error)" };
 var reductionOpt = new Option<string?>("--l1-reduction") { Description = "sparse: the L1 penalty summed over the batch (sum, Keras 2, default) or averaged (mean, Keras 1.0.x / tf.keras)" };
 reductionOpt.AcceptOnlyFromAmong("sum", "mean");
@@ -33,13 +37,13 @@ reductionOpt.AcceptOnlyFromAmong("sum", "mean");
 var train = new Command("train", "Train an autoencoder and write a run folder (model, history.csv, loss.png, reconstructions.png, codes.png, run.json)")
 {
     modelOpt, datasetOpt, epochsOpt, batchOpt, codeOpt, optimizerOpt, lrOpt, seedOpt, outOpt, resumeOpt, checkpointOpt, reductionOpt,
-    noiseOpt, imageSizeOpt, channelsOpt, klWeightOpt, klWarmupOpt, overwriteOpt,
+    noiseOpt, imageSizeOpt, channelsOpt, klWeightOpt, klWarmupOpt, overwriteOpt, headerOpt, columnsOpt, dropOpt,
 };
 train.SetAction(p => Guard(() => TrainCommand.Run(new TrainCommand.Options(
     p.GetValue(modelOpt), p.GetValue(datasetOpt), p.GetValue(epochsOpt), p.GetValue(batchOpt), p.GetValue(codeOpt),
     p.GetValue(optimizerOpt), p.GetValue(lrOpt), p.GetValue(seedOpt), p.GetValue(outOpt), p.GetValue(resumeOpt),
     p.GetValue(checkpointOpt), p.GetValue(reductionOpt), p.GetValue(noiseOpt), p.GetValue(imageSizeOpt), p.GetValue(channelsOpt),
-    p.GetValue(klWeightOpt), p.GetValue(klWarmupOpt), p.GetValue(overwriteOpt)))));
+    p.GetValue(klWeightOpt), p.GetValue(klWarmupOpt), p.GetValue(overwriteOpt), p.GetValue(headerOpt), p.GetValue(columnsOpt), p.GetValue(dropOpt)))));
 
 Argument<string> RunArg() => new("run") { Description = "A run folder made by 'latent train'" };
 Option<string?> DataOpt() => new("--dataset") { Description = "Data set (default: the one the run trained on)" };

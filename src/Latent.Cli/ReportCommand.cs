@@ -30,7 +30,7 @@ internal static class ReportCommand
         var config = RunFolder.ReadConfig(runPath);
         var runJson = JsonNode.Parse(File.ReadAllText(run.RunFile));
         var history = run.ReadHistory();
-        var data = TrainCommand.LoadData(config.Dataset, config.ImageSize, config.Channels);
+        var data = TrainCommand.LoadData(config);
 
         var html = new StringBuilder();
         string Esc(string? s) => WebUtility.HtmlEncode(s ?? "");

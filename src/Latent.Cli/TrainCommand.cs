@@ -9,7 +9,7 @@ internal static class TrainCommand
         string? Model, string? Dataset, int? Epochs, int? BatchSize, int? CodeSize, string? Optimizer,
         double? LearningRate, int? Seed, string? Out, string? Resume, int? CheckpointEvery, string? L1Reduction = null,
         double? Noise = null, int? ImageSize = null, int? Channels = null, double? KlWeight = null, int? KlWarmup = null,
-        bool Overwrite = false);
+        bool Overwrite = false, string? Header = null, string? Columns = null, string? Drop = null);
 
     public static int Run(Options o)
     {
@@ -23,6 +23,7 @@ internal static class TrainCommand
                 ("--batch-size", o.BatchSize), ("--code-size", o.CodeSize), ("--optimizer", o.Optimizer), ("--learning-rate", o.LearningRate),
                 ("--seed", o.Seed), ("--l1-reduction", o.L1Reduction), ("--noise", o.Noise), ("--image-size", o.ImageSize),
                 ("--channels", o.Channels), ("--kl-weight", o.KlWeight), ("--kl-warmup", o.KlWarmup), ("--out", o.Out),
+                ("--header", o.Header), ("--columns", o.Columns), ("--drop", o.Drop),
             }.Where(p => p.Value is not null).Select(p => p.Name).ToArray();
             if (fixedOptions.Length > 0)
                 throw new ArgumentException($"--resume continues a run as it was configured; {string.Join(", ", fixedOptions)} cannot change it " +
@@ -67,6 +68,9 @@ internal static class TrainCommand
                 Channels = o.Channels ?? 1,
                 KlWeight = o.KlWeight ?? preset.KlWeight,
                 KlWarmup = o.KlWarmup ?? preset.KlWarmup,
+                Header = o.Header ?? "auto",
+                Columns = o.Columns,
+                Drop = o.Drop,
             };
             if (!config.IsVariational && (o.KlWeight is not null || o.KlWarmup is not null))
                 throw new ArgumentException($"--kl-weight and --kl-warmup apply to --model vae or conv-vae, not {config.Model}.");
@@ -85,7 +89,7 @@ internal static class TrainCommand
         if (o.Resume is not null && o.Dataset is not null && o.Dataset != config.Dataset)
             throw new ArgumentException($"--dataset {o.Dataset} differs from the resumed run's dataset {config.Dataset}.");
 
-        var data = LoadData(config.Dataset, config.ImageSize, config.Channels);
+        var data = LoadData(config);
         Model autoencoder, encoder;
         if (resumed is not null)
         {
@@ -137,9 +141,13 @@ internal static class TrainCommand
         return 0;
     }
 
-    internal static DataSource LoadData(string dataset, int imageSize = 0, int channels = 1)
+    /// <summary>The run's data set (or <paramref name="dataset"/> instead), read with the run's image and table settings.</summary>
+    internal static DataSource LoadData(RunConfig config, string? dataset = null)
     {
-        if (Console.IsOutputRedirected) return DataSource.Load(dataset, null, imageSize, channels);
+        dataset ??= config.Dataset;
+        var table = new TableOptions(config.Header, config.Columns, config.Drop);
+        int imageSize = config.ImageSize, channels = config.Channels;
+        if (Console.IsOutputRedirected) return DataSource.Load(dataset, null, imageSize, channels, table);
         DataSource? result = null;
         AnsiConsole.Progress().AutoClear(true).HideCompleted(true)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new DownloadedColumn(), new TransferSpeedColumn())
@@ -152,7 +160,7 @@ internal static class TrainCommand
                         tasks[p.File] = t = ctx.AddTask($"Downloading {p.File}", maxValue: p.Total ?? 1);
                     if (p.Total is long total) t.MaxValue = total;
                     t.Value = p.Done;
-                }), imageSize, channels);
+                }), imageSize, channels, table);
             });
         return result!;
     }

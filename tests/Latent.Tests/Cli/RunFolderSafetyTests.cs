@@ -64,6 +64,22 @@ public sealed class RunFolderSafetyTests : IDisposable
     }
 
     [Fact]
+    public void ACsvTableWithAnIdColumnTrainsAndEvaluatesWithTheSameColumns()
+    {
+        var rows = new List<string> { "id,f1,f2,f3,f4" };
+        var rng = new Random(3);
+        for (int i = 0; i < 40; i++) rows.Add($"{1000 + i},{rng.Next(256)},{rng.Next(256)},{rng.Next(256)},{rng.Next(256)}");
+        string csv = Path.Combine(_dir, "table.csv");
+        File.WriteAllLines(csv, rows);
+        string run = Path.Combine(_dir, "csv");
+        Assert.Equal(0, TrainCommand.Run(new TrainCommand.Options("simple", csv, 1, 8, 2, null, null, 1, run, null, null, Drop: "id")));
+        Assert.Equal(4, new RunFolder(run).LoadModel().Model.Inputs[0].Size);   // the id column left out
+        Assert.Contains("\"Drop\": \"id\"", File.ReadAllText(Path.Combine(run, "run.json")));
+        Assert.Equal(0, ModelCommands.Evaluate(run, null));                    // read again the same way
+        CliTests.AssertUsageError(["train", "--model", "simple", "--dataset", csv, "--columns", "f9", "--out", Path.Combine(_dir, "c2")], "no column 'f9'");
+    }
+
+    [Fact]
     public void ASecondWriterIsRefusedAndAStaleLockTakenOver()
     {
         string run = Path.Combine(_dir, "locked");

@@ -93,7 +93,7 @@ public sealed class NpyCsvTests : IDisposable
 
     [Theory]
     [InlineData("1,2\n3\n", "line 2 has 1 values, earlier lines have 2")]
-    [InlineData("1,2\n3,x\n", "line 2: '3,x' is not all numbers")]
+    [InlineData("1,2\n3,x\n", "line 2, column 1: 'x' is not a finite number")]
     [InlineData("a,b\n", "no data rows")]
     public void MalformedCsv(string text, string expected)
     {
@@ -101,5 +101,44 @@ public sealed class NpyCsvTests : IDisposable
         var e = Assert.Throws<DataFormatException>(() => Csv.Read(P("bad.csv")));
         Assert.Contains(expected, e.Message);
         Assert.StartsWith(P("bad.csv"), e.Message);
+    }
+
+    private static string CsvFile(string text)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"latent-{Guid.NewGuid():N}.csv");
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    [Fact]
+    public void CsvHeadersFollowTheStatedRule()
+    {
+        // A header: every field non-empty and not a number.
+        var t = Csv.Read(CsvFile("id,\"x, first\",y\n1,2.5,3\n4,5,6e-1\n"));
+        Assert.Equal([2, 3], t.Shape);
+        Assert.Equal([1f, 2.5f, 3, 4, 5, 0.6f], t.Span.ToArray());
+        // A first row with an empty cell is data, and its empty cell an error naming line and column (not a header dropped).
+        var e = Assert.Throws<DataFormatException>(() => Csv.Read(CsvFile("1,,3\n4,5,6\n")));
+        Assert.Contains("line 1, column 1: empty value", e.Message);
+        // Mixed text and numbers on line 1: data, with a hint.
+        Assert.Contains("pass --header yes", Assert.Throws<DataFormatException>(() => Csv.Read(CsvFile("a,1,2\n3,4,5\n"))).Message);
+        Assert.Equal([1, 3], Csv.Read(CsvFile("a,1,2\n3,4,5\n"), CsvHeader.Yes).Shape);
+        // A numeric first row is data unless told otherwise.
+        Assert.Equal([2, 2], Csv.Read(CsvFile("10,20\n30,40\n")).Shape);
+        Assert.Equal([1, 2], Csv.Read(CsvFile("10,20\n30,40\n"), CsvHeader.Yes).Shape);
+    }
+
+    [Fact]
+    public void CsvSeparatorsQuotesAndColumnSelection()
+    {
+        var semi = Csv.Read(CsvFile("a;b;c\n1;2;3\n4;5;6\n"), columns: ["c", "a"]);
+        Assert.Equal([3f, 1, 6, 4], semi.Span.ToArray());
+        var tab = Csv.Read(CsvFile("1\t2\t3\n4\t5\t6\n"), drop: ["0"]);
+        Assert.Equal([2f, 3, 5, 6], tab.Span.ToArray());
+        var quoted = Csv.Read(CsvFile("\"id\",\"v\"\n\"7\",\"1.5\"\n"), drop: ["id"]);
+        Assert.Equal([1.5f], quoted.Span.ToArray());
+        Assert.Contains("no column 'zz': the header names a, b, c", Assert.Throws<DataFormatException>(() => Csv.Read(CsvFile("a,b,c\n1,2,3\n"), columns: ["zz"])).Message);
+        Assert.Contains("line 3 has 2 values, earlier lines have 3", Assert.Throws<DataFormatException>(() => Csv.Read(CsvFile("1,2,3\n4,5,6\n7,8\n"))).Message);
+        Assert.Contains("'NaN' is not a finite number", Assert.Throws<DataFormatException>(() => Csv.Read(CsvFile("1,2\nNaN,3\n"))).Message);
     }
 }
