@@ -20,8 +20,11 @@ def describe(path):
         return None
     d = json.load(open(path))
     e = d["epochs"][-1]
-    text = f"{e['epoch']} epochs: loss {e['loss']:.2f}, reconstruction {e['reconstruction']:.2f}, KL {e['kl']:.2f}"
-    if "val_loss" in e:
+    mean = d["kind"] == "dense-mean"   # losses per pixel: the reconstruction averaged, not summed
+    kl = f"{e['kl']:.2g}" if e["kl"] < 0.01 else f"{e['kl']:.2f}"
+    text = (f"{e['epoch']} epochs: loss {e['loss']:.4f} per pixel (×784 = {784 * e['reconstruction']:.1f} nats), KL {kl}" if mean
+            else f"{e['epoch']} epochs: loss {e['loss']:.2f}, reconstruction {e['reconstruction']:.2f}, KL {kl}")
+    if "val_loss" in e and not mean:
         text += f"; test −ELBO {-d['test_elbo']:.2f}"
     text += f"; log-likelihood {d['log_likelihood']:.2f} (K {d['ll_k']}, {d['ll_n']:,} test digits); {sum(r['seconds'] for r in d['epochs']):.0f} s"
     return text
