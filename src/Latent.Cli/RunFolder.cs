@@ -21,8 +21,52 @@ internal sealed class RunFolder(string path)
     /// <summary>How many samples the figures show: the first ones of the test set, as the notebook does.</summary>
     public const int FigureSamples = 10;
 
-    public void SaveModel(Model model, int epochsDone) =>
-        model.Save(ModelFile, new Dictionary<string, string> { ["epoch"] = epochsDone.ToString(CultureInfo.InvariantCulture) });
+    /// <summary>
+    /// Saves the checkpoint: weights, optimizer state, the epoch count and the history up to it, in one file renamed
+    /// into place, so they always land together (history.csv, run.json and the figures are rebuilt from it).
+    /// </summary>
+    public void SaveModel(Model model, int epochsDone, IReadOnlyList<EpochLogs>? history = null)
+    {
+        var meta = new Dictionary<string, string> { ["epoch"] = epochsDone.ToString(CultureInfo.InvariantCulture) };
+        if (history is not null) meta["history"] = HistoryCsv(history.Where(r => r.Epoch < epochsDone).ToList());
+        model.Save(ModelFile, meta);
+    }
+
+    /// <summary>The checkpoint's history (null for files written before checkpoints carried it).</summary>
+    public List<EpochLogs>? LoadCheckpointHistory()
+    {
+        if (!File.Exists(ModelFile)) return null;
+        Model.Load(ModelFile, out var meta);
+        return meta.TryGetValue("history", out var csv) ? ParseHistory(csv.Split('\n').ToList()) : null;
+    }
+
+    /// <summary>Whether run.json, history.csv and the figures all describe <paramref name="epochsDone"/> epochs.</summary>
+    public bool IsFinalised(int epochsDone)
+    {
+        if (!File.Exists(RunFile) || !File.Exists(HistoryFile) || !File.Exists(System.IO.Path.Combine(Path, "loss.png"))
+            || !File.Exists(System.IO.Path.Combine(Path, "reconstructions.png")))
+            return false;
+        try
+        {
+            var done = JsonNode.Parse(File.ReadAllText(RunFile))?["epochs_done"]?.GetValue<int>();
+            return done == epochsDone && ReadHistory().Count == epochsDone;
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or Data.DataFormatException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Removes temporary files a killed writer left behind (called with the run's lock held).</summary>
+    public int RemoveOrphans()
+    {
+        int removed = 0;
+        foreach (var file in Directory.EnumerateFiles(Path, "*.tmp-*"))
+        {
+            try { File.Delete(file); removed++; } catch (IOException) { }
+        }
+        return removed;
+    }
 
     public (Model Model, int EpochsDone) LoadModel()
     {
@@ -32,28 +76,38 @@ internal sealed class RunFolder(string path)
         return (model, epochs);
     }
 
-    public void WriteHistory(IReadOnlyList<EpochLogs> rows)
+    public void WriteHistory(IReadOnlyList<EpochLogs> rows) => Data.AtomicFile.WriteAllText(HistoryFile, HistoryCsv(rows));
+
+    /// <summary>history.csv's text. added_loss is what layers add (a VAE's KL); loss − penalty − added_loss is the reconstruction.</summary>
+    private static string HistoryCsv(IReadOnlyList<EpochLogs> rows)
     {
-        // added_loss is what layers add (a VAE's KL); loss − penalty − added_loss is the reconstruction.
         var lines = new List<string> { "epoch,loss,val_loss,penalty,added_loss,val_added_loss,seconds" };
         static string Opt(double? v) => v is double d ? d.ToString("R", CultureInfo.InvariantCulture) : "";
         lines.AddRange(rows.Select(r => string.Create(CultureInfo.InvariantCulture,
             $"{r.Epoch + 1},{r.Loss:R},{Opt(r.ValLoss)},{r.Penalty:R},{r.AddedLoss:R},{Opt(r.ValAddedLoss)},{r.Seconds:F3}")));
-        Data.AtomicFile.WriteAllText(HistoryFile, string.Join('\n', lines) + "\n");
+        return string.Join('\n', lines) + "\n";
     }
 
-    public List<EpochLogs> ReadHistory()
+    public List<EpochLogs> ReadHistory() => File.Exists(HistoryFile) ? ParseHistory(File.ReadLines(HistoryFile).ToList()) : [];
+
+    private List<EpochLogs> ParseHistory(List<string> lines)
     {
-        if (!File.Exists(HistoryFile)) return [];
-        var lines = File.ReadLines(HistoryFile).ToList();
         if (lines.Count == 0) return [];
-        var columns = lines[0].Split(',').Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i);
-        return lines.Skip(1).Where(l => l.Length > 0).Select(l =>
+        var columns = lines[0].Split(',').Select((name, i) => (name, i)).DistinctBy(p => p.name).ToDictionary(p => p.name, p => p.i);
+        if (!columns.ContainsKey("epoch") || !columns.ContainsKey("loss") || !columns.ContainsKey("penalty"))
+            throw new Data.DataFormatException(HistoryFile, "its header does not name the columns epoch, loss and penalty.");
+        int number = 1;
+        return lines.Skip(1).Where(l => { number++; return l.Length > 0; }).Select(l =>
         {
             var f = l.Split(',');
-            double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);
+            if (f.Length < columns.Count)
+                throw new Data.DataFormatException(HistoryFile, $"a row has {f.Length} values, the header names {columns.Count}: '{Data.SafeText.Printable(l[..Math.Min(l.Length, 60)])}'.");
+            double D(string s) => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
+                : throw new Data.DataFormatException(HistoryFile, $"'{Data.SafeText.Printable(s[..Math.Min(s.Length, 30)])}' is not a number.");
             double? Col(string name) => columns.TryGetValue(name, out int i) && i < f.Length && f[i].Length > 0 ? D(f[i]) : null;
-            return new EpochLogs(int.Parse(f[0], CultureInfo.InvariantCulture) - 1, D(f[1]), D(f[3]), Col("val_loss"), null, Col("seconds") ?? 0)
+            int epoch = int.TryParse(f[columns["epoch"]], NumberStyles.None, CultureInfo.InvariantCulture, out int e) && e >= 1 ? e
+                : throw new Data.DataFormatException(HistoryFile, $"'{Data.SafeText.Printable(f[columns["epoch"]])}' is not an epoch number.");
+            return new EpochLogs(epoch - 1, D(f[columns["loss"]]), D(f[columns["penalty"]]), Col("val_loss"), null, Col("seconds") ?? 0)
             {
                 AddedLoss = Col("added_loss") ?? 0,
                 ValAddedLoss = Col("val_added_loss"),

@@ -32,6 +32,7 @@ internal static class TrainCommand
         }
         RunConfig config;
         RunFolder run;
+        bool finaliseOnly = false;
         Model? resumed = null;
         int epochsDone = 0;
         if (o.Resume is not null)
@@ -47,7 +48,14 @@ internal static class TrainCommand
                 CheckpointEvery = o.CheckpointEvery ?? config.CheckpointEvery,
             };
             if (config.Epochs <= epochsDone)
-                throw new ArgumentException($"The run in {o.Resume} has done {epochsDone} epochs; pass --epochs above that to continue.");
+            {
+                // Nothing left to train: a run killed after its last checkpoint gets what it is missing written;
+                // a complete run asks for more epochs.
+                if (run.IsFinalised(epochsDone))
+                    throw new ArgumentException($"The run in {o.Resume} has done {epochsDone} epochs; pass --epochs above that to continue.");
+                finaliseOnly = true;
+                config = config with { Epochs = epochsDone };
+            }
         }
         else
         {
@@ -104,7 +112,9 @@ internal static class TrainCommand
         }
         Directory.CreateDirectory(run.Path);
         using var runLock = RunLock.Acquire(run.Path);
-        var history = resumed is null ? [] : run.ReadHistory().Where(r => r.Epoch < epochsDone).ToList();
+        run.RemoveOrphans();
+        // The checkpoint carries its history; history.csv is only the fallback for runs saved before it did.
+        var history = resumed is null ? [] : run.LoadCheckpointHistory() ?? run.ReadHistory().Where(r => r.Epoch < epochsDone).ToList();
         run.WriteRun(config, data, autoencoder, history, null);
 
         Console.WriteLine($"Training {config.Model} autoencoder on {data.Name} ({data.Train.Rows:N0} train, {data.Test.Rows:N0} test), " +
@@ -121,7 +131,9 @@ internal static class TrainCommand
             trainIn, data.Train, epochs: config.Epochs, batchSize: config.BatchSize, shuffle: true,
             validationData: (testIn, data.Test), verbose: live ? 0 : 2, callbacks: [.. schedule, recorder, .. extra],
             seed: config.Seed, initialEpoch: epochsDone);
-        if (live)
+        if (finaliseOnly)
+            Console.WriteLine($"Nothing left to train in {run.Path} ({epochsDone} epochs done): writing what the run is missing.");
+        else if (live)
         {
             AnsiConsole.Progress().AutoClear(true).HideCompleted(true)
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
@@ -130,7 +142,7 @@ internal static class TrainCommand
         else Fit([]);
 
         int done = history.Count == 0 ? epochsDone : history[^1].Epoch + 1;
-        run.SaveModel(autoencoder, done);
+        if (!finaliseOnly) run.SaveModel(autoencoder, done, history);
         run.WriteHistory(history);
         // At the training batch size, so a batch-summed activity penalty is on the same scale as val_loss.
         var (testLoss, testPenalty) = autoencoder.EvaluateParts(testIn, data.Test, config.BatchSize);
@@ -173,7 +185,7 @@ internal static class TrainCommand
             history.Add(logs);
             if (every > 0 && (logs.Epoch + 1) % every == 0)
             {
-                run.SaveModel(model, logs.Epoch + 1);
+                run.SaveModel(model, logs.Epoch + 1, history);   // the model and its history land together
                 run.WriteHistory(history);
             }
         }

@@ -41,9 +41,8 @@ public abstract class Layer
     /// <summary>Whether <paramref name="text"/> holds a control character (C0, DEL or C1): what a terminal would act on.</summary>
     internal static bool HasControlCharacters(string text) => text.Any(char.IsControl);
 
-    /// <summary><paramref name="text"/> with every control character written as \uXXXX, safe to print.</summary>
-    internal static string Printable(string text) =>
-        string.Concat(text.Select(c => char.IsControl(c) ? $"\\u{(int)c:X4}" : c.ToString()));
+    /// <summary><paramref name="text"/> made safe to print (<see cref="Data.SafeText.Printable"/>).</summary>
+    internal static string Printable(string text) => Data.SafeText.Printable(text);
 
     /// <summary>The layer's name, unique among layers created without an explicit name.</summary>
     public string Name { get; }

@@ -80,6 +80,44 @@ public sealed class RunFolderSafetyTests : IDisposable
     }
 
     [Fact]
+    public void TheCheckpointCarriesItsHistoryAndAnUnfinishedRunCanBeFinalised()
+    {
+        string straight = Path.Combine(_dir, "straight"), killed = Path.Combine(_dir, "killed");
+        Assert.Equal(0, TrainCommand.Run(Options(straight, epochs: 4)));
+        Assert.Equal(0, TrainCommand.Run(Options(killed, epochs: 2)));
+        // As if killed right after the checkpoint's rename: history.csv and run.json lag behind, a temp file is left.
+        File.WriteAllLines(Path.Combine(killed, "history.csv"), File.ReadAllLines(Path.Combine(killed, "history.csv")).Take(2));
+        string orphan = Path.Combine(killed, "model.safetensors.tmp-99999-0123456789abcdef.safetensors");
+        File.WriteAllBytes(orphan, new byte[1000]);
+        Assert.Equal(0, CliTests.RunTool(["train", "--resume", killed, "--epochs", "4"]).Exit);
+        Assert.False(File.Exists(orphan));
+        static IEnumerable<string> Rows(string run) => File.ReadAllLines(Path.Combine(run, "history.csv")).Select(l => l[..l.LastIndexOf(',')]);
+        Assert.Equal(Rows(straight), Rows(killed));                    // all four epochs, as if it had never stopped
+        Assert.Equal(File.ReadAllBytes(Path.Combine(straight, "model.safetensors")).Length, File.ReadAllBytes(Path.Combine(killed, "model.safetensors")).Length);
+
+        // Killed after the last save, before run.json and the figures: --resume with nothing left to train finishes it.
+        File.WriteAllText(Path.Combine(killed, "run.json"), File.ReadAllText(Path.Combine(killed, "run.json")).Replace("\"epochs_done\": 4", "\"epochs_done\": 0"));
+        File.Delete(Path.Combine(killed, "loss.png"));
+        var (exit, stdout, _) = CliTests.RunTool(["train", "--resume", killed]);
+        Assert.Equal(0, exit);
+        Assert.Contains("Nothing left to train", stdout);
+        Assert.True(File.Exists(Path.Combine(killed, "loss.png")));
+        Assert.Contains("\"epochs_done\": 4", File.ReadAllText(Path.Combine(killed, "run.json")));
+        CliTests.AssertUsageError(["train", "--resume", killed], "has done 4 epochs");   // complete: asks for more
+    }
+
+    [Fact]
+    public void AMalformedHistoryIsAClearError()
+    {
+        string run = Path.Combine(_dir, "h");
+        Assert.Equal(0, TrainCommand.Run(Options(run)));
+        File.WriteAllText(Path.Combine(run, "history.csv"), "epoch,loss,val_loss,penalty\n1,abc\n");
+        CliTests.AssertUsageError(["report", run, "--out", Path.Combine(_dir, "r.html")], "a row has 2 values, the header names 4");
+        File.WriteAllText(Path.Combine(run, "history.csv"), "epoch,loss,val_loss,penalty\nx,1,2,3\n");
+        CliTests.AssertUsageError(["report", run, "--out", Path.Combine(_dir, "r.html")], "'x' is not an epoch number");
+    }
+
+    [Fact]
     public void ASecondWriterIsRefusedAndAStaleLockTakenOver()
     {
         string run = Path.Combine(_dir, "locked");
