@@ -6,11 +6,8 @@ namespace Latent.Tests.Cli;
 
 /// <summary>'latent report': one self-contained page, opened in headless chromium.</summary>
 [Collection(Kernels.GemmSettingsCollection.Name)]
-public sealed class ReportCliTests : IDisposable
+public sealed class ReportCliTests() : TestSupport.TempFolder("latent-report-cli-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("latent-report-cli-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private static string? Chromium() =>
         Environment.GetEnvironmentVariable("PATH")!.Split(':').Select(p => Path.Combine(p, "chromium")).FirstOrDefault(File.Exists);
@@ -30,9 +27,9 @@ public sealed class ReportCliTests : IDisposable
     [Fact]
     public void TheReportIsOneSelfContainedPageThatABrowserShows()
     {
-        string run = Path.Combine(_dir, "vae");
+        string run = Path.Combine(Dir, "vae");
         Assert.Equal(0, TrainCommand.Run(new TrainCommand.Options("vae", "mnist", 1, 200, null, null, null, 1, run, null, null)));
-        string html = Path.Combine(_dir, "report.html");
+        string html = Path.Combine(Dir, "report.html");
         Assert.Equal(0, ReportCommand.Run(run, html));
         string text = File.ReadAllText(html);
         Assert.DoesNotContain("http://", text.Replace("http://www.w3.org/2000/svg", ""));   // nothing fetched from the network
@@ -49,7 +46,7 @@ public sealed class ReportCliTests : IDisposable
         var (dom, log) = Browse(chromium, "--dump-dom", "file://" + html);
         Assert.Contains("data-ready=\"1\"", dom);                                  // the script ran to its end
         Assert.DoesNotContain("Uncaught", log);
-        string png = Path.Combine(_dir, "shot.png");
+        string png = Path.Combine(Dir, "shot.png");
         Browse(chromium, "--window-size=1200,4200", "--screenshot=" + png, "file://" + html);
         File.Copy(png, Path.Combine(Path.GetTempPath(), "latent-report-test-shot.png"), overwrite: true);   // to look at
         using var shot = SKBitmap.Decode(png);
@@ -67,9 +64,9 @@ public sealed class ReportCliTests : IDisposable
     [Fact]
     public void AReportOfAnIncompleteFolderSaysWhatIsMissing()
     {
-        string folder = Path.Combine(_dir, "half");
+        string folder = Path.Combine(Dir, "half");
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, "run.json"), "{}");
-        CliTests.AssertUsageError(["report", folder, "--out", Path.Combine(_dir, "r.html")], "lacks model.safetensors, history.csv");
+        CliTests.AssertUsageError(["report", folder, "--out", Path.Combine(Dir, "r.html")], "lacks model.safetensors, history.csv");
     }
 }

@@ -5,18 +5,15 @@ namespace Latent.Tests.Cli;
 
 /// <summary>A run folder is not overwritten, mixed up or written by two processes at once; data is not silently misread.</summary>
 [Collection(Kernels.GemmSettingsCollection.Name)]
-public sealed class RunFolderSafetyTests : IDisposable
+public sealed class RunFolderSafetyTests : TestSupport.TempFolder
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("latent-runsafety-").FullName;
     private readonly string _data;
 
-    public RunFolderSafetyTests()
+    public RunFolderSafetyTests() : base("latent-runsafety-")
     {
-        _data = Path.Combine(_dir, "d.npy");
+        _data = Path.Combine(Dir, "d.npy");
         Npy.Write(_data, Tensor.FromArray(TestSupport.Synthetic.LowRank(60, 16, 3, seed: 1)));
     }
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private TrainCommand.Options Options(string run, int epochs = 1, bool overwrite = false) =>
         new("simple", _data, epochs, 20, 4, null, null, 1, run, null, null, Overwrite: overwrite);
@@ -24,7 +21,7 @@ public sealed class RunFolderSafetyTests : IDisposable
     [Fact]
     public void TrainingIntoARunFolderNeedsOverwriteOrResume()
     {
-        string run = Path.Combine(_dir, "run");
+        string run = Path.Combine(Dir, "run");
         Assert.Equal(0, TrainCommand.Run(Options(run)));
         var before = File.ReadAllBytes(Path.Combine(run, "model.safetensors"));
         var e = Assert.Throws<ArgumentException>(() => TrainCommand.Run(Options(run)));
@@ -38,7 +35,7 @@ public sealed class RunFolderSafetyTests : IDisposable
 
     private string OneDimensional()
     {
-        string path = Path.Combine(_dir, "one.npy");
+        string path = Path.Combine(Dir, "one.npy");
         Npy.Write(path, new Tensor([50]));
         return path;
     }
@@ -46,7 +43,7 @@ public sealed class RunFolderSafetyTests : IDisposable
     [Fact]
     public void ResumeRefusesWhatItCannotHonour()
     {
-        string run = Path.Combine(_dir, "r");
+        string run = Path.Combine(Dir, "r");
         Assert.Equal(0, TrainCommand.Run(Options(run)));
         foreach (var (args, expected) in new (string[], string)[]
         {
@@ -54,12 +51,12 @@ public sealed class RunFolderSafetyTests : IDisposable
             (["train", "--resume", run, "--epochs", "3", "--batch-size", "7", "--seed", "2"], "--batch-size, --seed cannot change it"),
             (["train", "--resume", run, "--epochs", "3", "--optimizer", "sgd"], "--optimizer"),
             (["train", "--resume", run, "--epochs", "3", "--overwrite"], "exclude each other"),
-            (["train", "--model", "simple", "--dataset", _data, "--checkpoint-every", "-1", "--out", Path.Combine(_dir, "neg")], "--checkpoint-every must be 0 (off) or a positive number of epochs, received -1"),
+            (["train", "--model", "simple", "--dataset", _data, "--checkpoint-every", "-1", "--out", Path.Combine(Dir, "neg")], "--checkpoint-every must be 0 (off) or a positive number of epochs, received -1"),
             (["reconstruct", run, "--n", "100000"], "--n draws at most 100 samples"),
-            (["train", "--model", "simple", "--dataset", OneDimensional(), "--out", Path.Combine(_dir, "one")], "holds a 1-D array of 50 values"),
+            (["train", "--model", "simple", "--dataset", OneDimensional(), "--out", Path.Combine(Dir, "one")], "holds a 1-D array of 50 values"),
         })
             CliTests.AssertUsageError(args, expected);
-        Assert.False(Directory.Exists(Path.Combine(_dir, "neg")));
+        Assert.False(Directory.Exists(Path.Combine(Dir, "neg")));
         Assert.Equal(0, CliTests.RunTool(["train", "--resume", run, "--epochs", "2"]).Exit);
     }
 
@@ -69,20 +66,20 @@ public sealed class RunFolderSafetyTests : IDisposable
         var rows = new List<string> { "id,f1,f2,f3,f4" };
         var rng = new Random(3);
         for (int i = 0; i < 40; i++) rows.Add($"{1000 + i},{rng.Next(256)},{rng.Next(256)},{rng.Next(256)},{rng.Next(256)}");
-        string csv = Path.Combine(_dir, "table.csv");
+        string csv = Path.Combine(Dir, "table.csv");
         File.WriteAllLines(csv, rows);
-        string run = Path.Combine(_dir, "csv");
+        string run = Path.Combine(Dir, "csv");
         Assert.Equal(0, TrainCommand.Run(new TrainCommand.Options("simple", csv, 1, 8, 2, null, null, 1, run, null, null, Drop: "id")));
         Assert.Equal(4, new RunFolder(run).LoadModel().Model.Inputs[0].Size);   // the id column left out
         Assert.Contains("\"Drop\": \"id\"", File.ReadAllText(Path.Combine(run, "run.json")));
         Assert.Equal(0, ModelCommands.Evaluate(run, null));                    // read again the same way
-        CliTests.AssertUsageError(["train", "--model", "simple", "--dataset", csv, "--columns", "f9", "--out", Path.Combine(_dir, "c2")], "no column 'f9'");
+        CliTests.AssertUsageError(["train", "--model", "simple", "--dataset", csv, "--columns", "f9", "--out", Path.Combine(Dir, "c2")], "no column 'f9'");
     }
 
     [Fact]
     public void TheCheckpointCarriesItsHistoryAndAnUnfinishedRunCanBeFinalised()
     {
-        string straight = Path.Combine(_dir, "straight"), killed = Path.Combine(_dir, "killed");
+        string straight = Path.Combine(Dir, "straight"), killed = Path.Combine(Dir, "killed");
         Assert.Equal(0, TrainCommand.Run(Options(straight, epochs: 4)));
         Assert.Equal(0, TrainCommand.Run(Options(killed, epochs: 2)));
         // As if killed right after the checkpoint's rename: history.csv and run.json lag behind, a temp file is left.
@@ -109,18 +106,18 @@ public sealed class RunFolderSafetyTests : IDisposable
     [Fact]
     public void AMalformedHistoryIsAClearError()
     {
-        string run = Path.Combine(_dir, "h");
+        string run = Path.Combine(Dir, "h");
         Assert.Equal(0, TrainCommand.Run(Options(run)));
         File.WriteAllText(Path.Combine(run, "history.csv"), "epoch,loss,val_loss,penalty\n1,abc\n");
-        CliTests.AssertUsageError(["report", run, "--out", Path.Combine(_dir, "r.html")], "a row has 2 values, the header names 4");
+        CliTests.AssertUsageError(["report", run, "--out", Path.Combine(Dir, "r.html")], "a row has 2 values, the header names 4");
         File.WriteAllText(Path.Combine(run, "history.csv"), "epoch,loss,val_loss,penalty\nx,1,2,3\n");
-        CliTests.AssertUsageError(["report", run, "--out", Path.Combine(_dir, "r.html")], "'x' is not an epoch number");
+        CliTests.AssertUsageError(["report", run, "--out", Path.Combine(Dir, "r.html")], "'x' is not an epoch number");
     }
 
     [Fact]
     public void ASecondWriterIsRefusedAndAStaleLockTakenOver()
     {
-        string run = Path.Combine(_dir, "locked");
+        string run = Path.Combine(Dir, "locked");
         Directory.CreateDirectory(run);
         using (var held = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sleep", "30")!)!)
         {

@@ -6,11 +6,8 @@ namespace Latent.Tests.Cli;
 
 /// <summary>The vae and conv-vae presets, their figures, 'latent generate', 'latent manifold' and 'latent encode', and their errors.</summary>
 [Collection(Kernels.GemmSettingsCollection.Name)]
-public sealed class VaeCliTests : IDisposable
+public sealed class VaeCliTests() : TestSupport.TempFolder("latent-vae-cli-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("latent-vae-cli-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private static TrainCommand.Options Options(string model, string dataset, string output, int epochs = 1, int? code = null,
                                                 double? klWeight = null, int? klWarmup = null, string? resume = null) =>
@@ -28,7 +25,7 @@ public sealed class VaeCliTests : IDisposable
             for (int p = 0; p < 784; p++)
                 x.Span[n * 784 + p] = (float)Math.Exp(-(Math.Pow(p % 28 - cx, 2) + Math.Pow(p / 28 - cy, 2)) / 18);
         }
-        string path = Path.Combine(_dir, "blobs.npy");
+        string path = Path.Combine(Dir, "blobs.npy");
         Npy.Write(path, x);
         return path;
     }
@@ -36,7 +33,7 @@ public sealed class VaeCliTests : IDisposable
     [Fact]
     public void VaeTrainsOnMnistAndDrawsItsPictures()
     {
-        string run = Path.Combine(_dir, "vae");
+        string run = Path.Combine(Dir, "vae");
         Assert.Equal(0, TrainCommand.Run(Options("vae", "mnist", run)));
         foreach (var f in new[] { "model.safetensors", "history.csv", "loss.png", "reconstructions.png", "latent.png", "samples.png", "manifold.png", "run.json" })
             Assert.True(File.Exists(Path.Combine(run, f)), f);
@@ -46,7 +43,7 @@ public sealed class VaeCliTests : IDisposable
         double kl = double.Parse(row[Array.IndexOf(header, "added_loss")], System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(kl, 0.5, 50);                     // the KL of a 2-D latent after an epoch: a few nats
 
-        string samples = Path.Combine(_dir, "samples.png"), manifold = Path.Combine(_dir, "manifold.png"), codes = Path.Combine(_dir, "z.npy");
+        string samples = Path.Combine(Dir, "samples.png"), manifold = Path.Combine(Dir, "manifold.png"), codes = Path.Combine(Dir, "z.npy");
         Assert.Equal(0, ModelCommands.Generate(run, 16, 2, samples));
         Assert.Equal(0, ModelCommands.Manifold(run, 5, 2.0, manifold));
         Assert.Equal(0, ModelCommands.Encode(run, null, codes));
@@ -60,7 +57,7 @@ public sealed class VaeCliTests : IDisposable
     public void ConvVaeWithAWiderLatentWarmsUpResumesAndRefusesAManifold()
     {
         string data = Blobs(120);
-        string run = Path.Combine(_dir, "conv-vae");
+        string run = Path.Combine(Dir, "conv-vae");
         Assert.Equal(0, TrainCommand.Run(Options("conv-vae", data, run, epochs: 2, code: 3, klWeight: 0.5, klWarmup: 2)));
         Assert.True(File.Exists(Path.Combine(run, "latent.png")));       // through t-SNE
         Assert.False(File.Exists(Path.Combine(run, "manifold.png")));    // 3-D latent: no plane to walk
@@ -72,28 +69,28 @@ public sealed class VaeCliTests : IDisposable
         var (model, _) = new RunFolder(run).LoadModel();
         Assert.Equal(0.5, model.Layers.OfType<Latent.Layers.Sampling>().Single().KlWeight);
 
-        var e = Assert.Throws<ArgumentException>(() => ModelCommands.Manifold(run, 15, null, Path.Combine(_dir, "m.png")));
+        var e = Assert.Throws<ArgumentException>(() => ModelCommands.Manifold(run, 15, null, Path.Combine(Dir, "m.png")));
         Assert.Contains("3 dimensions", e.Message);
-        Assert.Equal(0, ModelCommands.Generate(run, 9, 0, Path.Combine(_dir, "g.png")));
+        Assert.Equal(0, ModelCommands.Generate(run, 9, 0, Path.Combine(Dir, "g.png")));
     }
 
     [Fact]
     public void BadVaeSettingsExitWithTwoAndOneLine()
     {
         string data = Blobs(40);
-        string plain = Path.Combine(_dir, "plain");
+        string plain = Path.Combine(Dir, "plain");
         Assert.Equal(0, TrainCommand.Run(new TrainCommand.Options("simple", data, 1, 20, 4, null, null, 1, plain, null, null)));
         foreach (var (args, expected) in new (string[], string)[]
         {
-            (["generate", plain, "--out", Path.Combine(_dir, "x.png")], "not a variational autoencoder"),
+            (["generate", plain, "--out", Path.Combine(Dir, "x.png")], "not a variational autoencoder"),
             (["manifold", plain], "not a variational autoencoder"),
-            (["train", "--model", "vae", "--dataset", data, "--kl-weight", "-1", "--out", Path.Combine(_dir, "neg")], "--kl-weight must be a finite number ≥ 0, received -1"),
-            (["train", "--model", "vae", "--dataset", data, "--kl-weight", "NaN", "--out", Path.Combine(_dir, "nan")], "received NaN"),
-            (["train", "--model", "simple", "--dataset", data, "--kl-warmup", "3", "--out", Path.Combine(_dir, "w")], "apply to --model vae or conv-vae"),
+            (["train", "--model", "vae", "--dataset", data, "--kl-weight", "-1", "--out", Path.Combine(Dir, "neg")], "--kl-weight must be a finite number ≥ 0, received -1"),
+            (["train", "--model", "vae", "--dataset", data, "--kl-weight", "NaN", "--out", Path.Combine(Dir, "nan")], "received NaN"),
+            (["train", "--model", "simple", "--dataset", data, "--kl-warmup", "3", "--out", Path.Combine(Dir, "w")], "apply to --model vae or conv-vae"),
             (["manifold", plain, "--grid", "1"], "--grid must be between 2 and 100"),
             (["generate", plain, "--n", "0"], "--n must be positive"),
         })
             CliTests.AssertUsageError(args, expected);
-        Assert.False(Directory.Exists(Path.Combine(_dir, "neg")));
+        Assert.False(Directory.Exists(Path.Combine(Dir, "neg")));
     }
 }

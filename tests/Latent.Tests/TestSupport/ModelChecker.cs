@@ -33,4 +33,27 @@ internal static class ModelChecker
             Assert.True(report.Passed, report.Message);
         }
     }
+
+    /// <summary>
+    /// Saves <paramref name="model"/> (trained one epoch on <paramref name="x"/>), loads it, lets <paramref name="check"/>
+    /// look at the loaded model, then trains both one more epoch from epoch 1 and requires identical weights: the
+    /// file carries the architecture, the weights and the optimizer state.
+    /// </summary>
+    public static void AssertSavesLoadsAndResumes(Model model, Tensor x, Action<Model> check)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"latent-resume-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            model.Save(path);
+            var loaded = Model.Load(path);
+            check(loaded);
+            model.Fit(x, x, epochs: 2, initialEpoch: 1, batchSize: 8, verbose: 0, seed: 2);
+            loaded.Fit(x, x, epochs: 2, initialEpoch: 1, batchSize: 8, verbose: 0, seed: 2);
+            for (int w = 0; w < model.Weights.Count; w++) Assert.Equal(model.GetWeights()[w], loaded.GetWeights()[w]);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
