@@ -32,13 +32,6 @@ internal sealed class RunFolder(string path)
         model.Save(ModelFile, meta);
     }
 
-    /// <summary>The checkpoint's history (null for files written before checkpoints carried it).</summary>
-    public List<EpochLogs>? LoadCheckpointHistory()
-    {
-        if (!File.Exists(ModelFile)) return null;
-        Model.Load(ModelFile, out var meta);
-        return meta.TryGetValue("history", out var csv) ? ParseHistory(csv.Split('\n').ToList()) : null;
-    }
 
     /// <summary>Whether run.json, history.csv and the figures all describe <paramref name="epochsDone"/> epochs.</summary>
     public bool IsFinalised(int epochsDone)
@@ -70,10 +63,18 @@ internal sealed class RunFolder(string path)
 
     public (Model Model, int EpochsDone) LoadModel()
     {
+        var (model, epochs, _) = LoadCheckpoint();
+        return (model, epochs);
+    }
+
+    /// <summary>The checkpoint: model, epochs done, and the history it carries (null for files written before checkpoints carried it).</summary>
+    public (Model Model, int EpochsDone, List<EpochLogs>? History) LoadCheckpoint()
+    {
         if (!File.Exists(ModelFile)) throw new FileNotFoundException($"{Path} holds no model.safetensors: is it a run folder made by 'latent train'?");
         var model = Model.Load(ModelFile, out var meta);
         int epochs = meta.TryGetValue("epoch", out var e) && int.TryParse(e, CultureInfo.InvariantCulture, out var n) ? n : 0;
-        return (model, epochs);
+        var history = meta.TryGetValue("history", out var csv) ? ParseHistory(csv.Split('\n').ToList()) : null;
+        return (model, epochs, history);
     }
 
     public void WriteHistory(IReadOnlyList<EpochLogs> rows) => Data.AtomicFile.WriteAllText(HistoryFile, HistoryCsv(rows));
@@ -174,7 +175,8 @@ internal sealed class RunFolder(string path)
             : [("original", samples, data.ImageHeight, data.ImageWidth, false, scale),
                ("reconstruction", recon, data.ImageHeight, data.ImageWidth, false, scale)], title);
         var written = new List<string> { "reconstructions.png" };
-        if (autoencoder.Layers.OfType<Latent.Layers.Sampling>().Any())   // a VAE
+        bool variational = autoencoder.Layers.OfType<Latent.Layers.Sampling>().Any();
+        if (variational)
             written.AddRange(WriteVaeFigures(Latent.Models.VariationalAutoencoder.FromModel(autoencoder), encoder, data, title));
         else
         {
@@ -196,7 +198,6 @@ internal sealed class RunFolder(string path)
             if (r.ValLoss is double v) h.ValLoss.Add(v);
         }
         if (h.ValLoss.Count != h.Loss.Count) h.ValLoss.Clear();
-        bool variational = autoencoder.Layers.OfType<Latent.Layers.Sampling>().Any();
         Figures.LossCurves(System.IO.Path.Combine(Path, "loss.png"), h, title,
                            variational ? "−ELBO: BCE summed over pixels + KL (nats)" : "binary cross-entropy");
         written.Add("loss.png");

@@ -34,6 +34,7 @@ internal static class TrainCommand
         RunFolder run;
         bool finaliseOnly = false;
         Model? resumed = null;
+        List<EpochLogs>? checkpointHistory = null;
         int epochsDone = 0;
         if (o.Resume is not null)
         {
@@ -41,7 +42,7 @@ internal static class TrainCommand
             config = RunFolder.ReadConfig(o.Resume);
             if (o.Model is not null && o.Model != config.Model)
                 throw new ArgumentException($"--model {o.Model} differs from the resumed run's model {config.Model}.");
-            (resumed, epochsDone) = run.LoadModel();
+            (resumed, epochsDone, checkpointHistory) = run.LoadCheckpoint();
             config = config with
             {
                 Epochs = o.Epochs ?? config.Epochs,
@@ -114,7 +115,7 @@ internal static class TrainCommand
         using var runLock = RunLock.Acquire(run.Path);
         run.RemoveOrphans();
         // The checkpoint carries its history; history.csv is only the fallback for runs saved before it did.
-        var history = resumed is null ? [] : run.LoadCheckpointHistory() ?? run.ReadHistory().Where(r => r.Epoch < epochsDone).ToList();
+        var history = resumed is null ? [] : checkpointHistory ?? run.ReadHistory().Where(r => r.Epoch < epochsDone).ToList();
         run.WriteRun(config, data, autoencoder, history, null);
 
         Console.WriteLine($"Training {config.Model} autoencoder on {data.Name} ({data.Train.Rows:N0} train, {data.Test.Rows:N0} test), " +

@@ -39,7 +39,7 @@ public partial class Model
     protected Model(string? name)
     {
         if (name is not null && Layer.HasControlCharacters(name))
-            throw new ArgumentException($"A model name cannot hold control characters (they would reach the terminal). Received: {Layer.Printable(name)}.", nameof(name));
+            throw new ArgumentException($"A model name cannot hold control characters (they would reach the terminal). Received: {Latent.Data.SafeText.Printable(name)}.", nameof(name));
         int n = Interlocked.Increment(ref _modelCount) - 1;
         Name = name ?? (n == 0 ? "model" : $"model_{n}");
     }

@@ -67,7 +67,7 @@ public static class Csv
                 if (f.IsEmpty)
                     throw new DataFormatException(path, $"line {line}, column {ColumnName(names, c)}: empty value (missing values are not filled in; remove or impute them first).");
                 if (!float.TryParse(f, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) || !float.IsFinite(v))
-                    throw new DataFormatException(path, $"line {line}, column {ColumnName(names, c)}: '{Layers.Layer.Printable(f[..Math.Min(f.Length, 40)].ToString())}' is not a finite number" +
+                    throw new DataFormatException(path, $"line {line}, column {ColumnName(names, c)}: '{SafeText.Printable(f[..Math.Min(f.Length, 40)].ToString())}' is not a finite number" +
                                                         (line == 1 ? " (pass --header yes if the first line names the columns)." : "."));
                 values.Add(v);
             }
@@ -78,7 +78,7 @@ public static class Csv
     }
 
     private static string ColumnName(string[]? names, int c) =>
-        names is null ? c.ToString(CultureInfo.InvariantCulture) : $"{c} ('{Layers.Layer.Printable(names[c])}')";
+        names is null ? c.ToString(CultureInfo.InvariantCulture) : $"{c} ('{SafeText.Printable(names[c])}')";
 
     /// <summary>The column indices to read: <paramref name="columns"/> if given, else all, minus <paramref name="drop"/>.</summary>
     private static int[] Select(string path, string[]? names, int count, IReadOnlyList<string>? columns, IReadOnlyList<string>? drop)
@@ -87,8 +87,8 @@ public static class Csv
         {
             if (names is not null && Array.IndexOf(names, key) is int n and >= 0) return n;
             if (int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out int i) && i < count) return i;
-            throw new DataFormatException(path, $"no column '{Layers.Layer.Printable(key)}': " +
-                (names is null ? $"without a header, columns are 0-based indices below {count}." : $"the header names {string.Join(", ", names.Select(Layers.Layer.Printable))}."));
+            throw new DataFormatException(path, $"no column '{SafeText.Printable(key)}': " +
+                (names is null ? $"without a header, columns are 0-based indices below {count}." : $"the header names {string.Join(", ", names.Select(SafeText.Printable))}."));
         }
         var chosen = columns is { Count: > 0 } ? columns.Select(Index).ToList() : Enumerable.Range(0, count).ToList();
         if (drop is { Count: > 0 })

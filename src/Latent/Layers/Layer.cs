@@ -31,7 +31,7 @@ public abstract class Layer
         if (name is not null && string.IsNullOrWhiteSpace(name))
             throw new ArgumentException("A layer name cannot be blank.", nameof(name));
         if (name is not null && HasControlCharacters(name))
-            throw new ArgumentException($"A layer name cannot hold control characters (they would reach the terminal). Received: {Printable(name)}.", nameof(name));
+            throw new ArgumentException($"A layer name cannot hold control characters (they would reach the terminal). Received: {Data.SafeText.Printable(name)}.", nameof(name));
         Name = name ?? UniqueName(DefaultNamePrefix);
     }
 
@@ -40,9 +40,6 @@ public abstract class Layer
 
     /// <summary>Whether <paramref name="text"/> holds a control character (C0, DEL or C1): what a terminal would act on.</summary>
     internal static bool HasControlCharacters(string text) => text.Any(char.IsControl);
-
-    /// <summary><paramref name="text"/> made safe to print (<see cref="Data.SafeText.Printable"/>).</summary>
-    internal static string Printable(string text) => Data.SafeText.Printable(text);
 
     /// <summary>The layer's name, unique among layers created without an explicit name.</summary>
     public string Name { get; }

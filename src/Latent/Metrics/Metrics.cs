@@ -41,7 +41,6 @@ public static partial class Metrics
         var result = new double[n];
         var rng = new Rng((ulong)seed * 0x9E3779B97F4A7C15UL + 17);
         const int chunk = 4;                      // samples per decoder call: 4·K rows
-        var xs = new float[chunk * features];
         var z = new Tensor([chunk * samples, d]);
         var eps = new double[chunk * samples * d];
         var logW = new double[samples];
@@ -53,7 +52,6 @@ public static partial class Metrics
             int count = Math.Min(chunk, n - start);
             var block = new Tensor([count, .. x.Shape.Skip(1)]);
             x.CopyRows(start, count, block.Span);
-            block.Span.CopyTo(xs);
             var enc = encoder.PredictAll(block, batchSize: count);
             var mu = enc[0].Span;
             var logVar = enc[1].Span;
@@ -69,7 +67,7 @@ public static partial class Metrics
             var p = decoder.Predict(count == chunk ? z : z.SliceRows(0, count * samples), batchSize: 500).Span;
             for (int s = 0; s < count; s++)
             {
-                var xi = xs.AsSpan(s * features, features);
+                var xi = block.Span.Slice(s * features, features);
                 double sumLogVar = 0;
                 for (int j = 0; j < d; j++) sumLogVar += logVar[s * d + j];
                 for (int k = 0; k < samples; k++)

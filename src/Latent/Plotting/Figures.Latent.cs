@@ -84,21 +84,8 @@ public static partial class Figures
         using var ink = new SKPaint { Color = new SKColor(40, 40, 40), IsAntialias = true };
         if (title is not null) canvas.DrawText(title, Margin, Margin + 18, font, ink);
         int x0 = Margin + axis, y0 = Margin + titleHeight;
-        using var pixel = new SKPaint { IsAntialias = false };
         for (int k = 0; k < images.Rows; k++)
-        {
-            int ox = x0 + k % columns * cellW, oy = y0 + k / columns * cellH;
-            var p = images.Row(k);
-            bool rgb = p.Length == h * w * 3;
-            for (int r = 0; r < h; r++)
-                for (int c = 0; c < w; c++)
-                {
-                    int i = r * w + c;
-                    static byte L(float v) => (byte)MathF.Round(Math.Clamp(v, 0f, 1f) * 255);
-                    pixel.Color = rgb ? new SKColor(L(p[3 * i]), L(p[3 * i + 1]), L(p[3 * i + 2])) : new SKColor(L(p[i]), L(p[i]), L(p[i]));
-                    canvas.DrawRect(ox + c * scale, oy + r * scale, scale, scale, pixel);
-                }
-        }
+            DrawImage(canvas, images.Row(k), h, w, x0 + k % columns * cellW, y0 + k / columns * cellH, scale, 0, 1, frame: false);
         if (xTicks is not null && yTicks is not null)
         {
             // Every other tick keeps the labels from running together.

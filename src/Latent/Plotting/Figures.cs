@@ -56,7 +56,8 @@ public static partial class Figures
         Save(surface, path);
     }
 
-    private static void DrawImage(SKCanvas canvas, ReadOnlySpan<float> pixels, int h, int w, int x0, int y0, int scale, float lo, float hi)
+    private static void DrawImage(SKCanvas canvas, ReadOnlySpan<float> pixels, int h, int w, int x0, int y0, int scale, float lo, float hi,
+                                  bool frame = true)
     {
         using var paint = new SKPaint { IsAntialias = false };
         bool rgb = pixels.Length == h * w * 3;  // channels last
@@ -69,8 +70,9 @@ public static partial class Figures
                               : new SKColor(Level(pixels[i]), Level(pixels[i]), Level(pixels[i]));
             canvas.DrawRect(x0 + c * scale, y0 + r * scale, scale, scale, paint);
         }
-        using var frame = new SKPaint { Color = new SKColor(200, 200, 200), Style = SKPaintStyle.Stroke, StrokeWidth = 1 };
-        canvas.DrawRect(x0 - 0.5f, y0 - 0.5f, w * scale + 1, h * scale + 1, frame);
+        if (!frame) return;
+        using var border = new SKPaint { Color = new SKColor(200, 200, 200), Style = SKPaintStyle.Stroke, StrokeWidth = 1 };
+        canvas.DrawRect(x0 - 0.5f, y0 - 0.5f, w * scale + 1, h * scale + 1, border);
     }
 
     /// <summary>Training and validation loss per epoch as a line chart (ScottPlot), the y axis named <paramref name="yLabel"/>.</summary>

@@ -83,7 +83,7 @@ public static class LayerRegistry
         Func<LayerConfig, Layer> create;
         lock (Gate)
             create = ByName.TryGetValue(className, out var entry) ? entry.Create
-                : throw new FormatException($"unknown layer class '{Layer.Printable(className)}' (a layer type not registered in this program; known: {string.Join(", ", ByName.Keys.Order(StringComparer.Ordinal))})");
+                : throw new FormatException($"unknown layer class '{Data.SafeText.Printable(className)}' (a layer type not registered in this program; known: {string.Join(", ", ByName.Keys.Order(StringComparer.Ordinal))})");
         var layer = create(config);
         layer.Trainable = config.Trainable;
         return layer;

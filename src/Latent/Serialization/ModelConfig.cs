@@ -19,7 +19,7 @@ internal static class ModelConfig
     public static Layer CreateLayer(JsonObject spec)
     {
         string cls = Str(spec, "class");
-        string shown = Layers.Layer.Printable(cls);   // text from a file: never raw to the terminal
+        string shown = Data.SafeText.Printable(cls);   // text from a file: never raw to the terminal
         var c = spec["config"] as JsonObject ?? throw new FormatException($"layer '{shown}' has no config object");
         try
         {
@@ -27,7 +27,7 @@ internal static class ModelConfig
         }
         catch (Exception e) when (e is ArgumentException or FormatException)
         {
-            throw new FormatException($"layer '{shown}' ({Layers.Layer.Printable((c["name"] as JsonValue)?.ToString() ?? "unnamed")}): {e.Message}");
+            throw new FormatException($"layer '{shown}' ({Data.SafeText.Printable((c["name"] as JsonValue)?.ToString() ?? "unnamed")}): {e.Message}");
         }
     }
 

@@ -225,13 +225,11 @@ internal sealed class OnnxExporter
         _names[node.Output] = y;
     }
 
-    /// <summary>Keras's "same"/"valid" padding of one axis, split as TensorFlow splits it (the smaller half first).</summary>
+    /// <summary>One axis's padding before and after, by the layers' own rule (<see cref="Kernels.ConvGeometry.Axis"/>).</summary>
     private static (long Begin, long End) Pads(int n, int k, int s, bool same)
     {
-        if (!same) return (0, 0);
-        int o = (n + s - 1) / s;
-        int total = Math.Max((o - 1) * s + k - n, 0);
-        return (total / 2, total - total / 2);
+        var (o, before) = Kernels.ConvGeometry.Axis(n, k, s, same);
+        return (before, Math.Max((o - 1) * s + k - n, 0) - before);
     }
 
     private string ChannelsFirst(string x, Func<string, string> body)
