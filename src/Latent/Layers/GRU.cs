@@ -1,0 +1,201 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using Latent.Initializers;
+using Latent.Kernels;
+using Latent.Serialization;
+
+namespace Latent.Layers;
+
+/// <summary>
+/// Gated recurrent unit (Cho et al. 2014), as Keras's <c>GRU</c> with <c>reset_after=True</c> (its default, and
+/// PyTorch's <c>nn.GRU</c>). For each step t, with σ the recurrent activation (sigmoid) and φ the activation (tanh):
+/// <code>
+/// [a_z a_r a_h] = xₜ·W + b_in           [r_z r_r r_h] = hₜ₋₁·U + b_rec      W (D, 3H), U (H, 3H), b (2, 3H)
+/// zₜ = σ(a_z + r_z)    rₜ = σ(a_r + r_r)    h̃ₜ = φ(a_h + rₜ ⊙ r_h)
+/// hₜ = zₜ ⊙ hₜ₋₁ + (1 − zₜ) ⊙ h̃ₜ
+/// </code>
+/// </summary>
+/// <remarks>
+/// <para>Gates in Keras's order z (update), r (reset), h. PyTorch orders them r, z, n: its <c>weight_ih</c> is Wᵀ
+/// with the first two blocks of H rows swapped, <c>weight_hh</c> likewise from U, and <c>bias_ih</c>, <c>bias_hh</c> are
+/// b's two rows, swapped the same way.</para>
+/// <para>Backward (δ of a gate is ∂loss/∂ its pre-activation): <c>δz = dh ⊙ (hₜ₋₁ − h̃) ⊙ σ'</c>,
+/// <c>δh = dh ⊙ (1 − z) ⊙ φ'</c>, <c>δr = δh ⊙ r_h ⊙ σ'</c>; the input side gets [δz δr δh], the recurrent side
+/// [δz δr δh ⊙ r]; <c>dhₜ₋₁ = dh ⊙ z + [δz δr δh ⊙ r]·Uᵀ</c>.</para>
+/// </remarks>
+public sealed class GRU : Recurrent, IConfigurableLayer<GRU>
+{
+    /// <summary>Creates the layer (weights are made when it is first applied).</summary>
+    /// <param name="units">H, the state size.</param>
+    /// <param name="activation">φ, "tanh" by default.</param>
+    /// <param name="recurrentActivation">σ of the gates, "sigmoid" by default.</param>
+    /// <param name="useBias">Whether the gates have biases.</param>
+    /// <param name="kernelInitializer">W's (glorot_uniform).</param>
+    /// <param name="recurrentInitializer">U's (orthogonal).</param>
+    /// <param name="biasInitializer">b's (zeros).</param>
+    /// <param name="kernelRegularizer">Penalty on W.</param>
+    /// <param name="recurrentRegularizer">Penalty on U.</param>
+    /// <param name="biasRegularizer">Penalty on b.</param>
+    /// <param name="activityRegularizer">Penalty on the output.</param>
+    /// <param name="returnSequences">Output every step's h (B, T, H) instead of the last (B, H).</param>
+    /// <param name="goBackwards">Read the sequence backwards.</param>
+    /// <param name="resetAfter">Apply the reset gate after the recurrent product (Keras's default and PyTorch's form).
+    /// Only true is offered: the other form, <c>φ(a_h + (r ⊙ hₜ₋₁)·U_h)</c>, is not implemented.</param>
+    /// <param name="name">Layer name; generated when null.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="units"/> is not positive.</exception>
+    /// <exception cref="ArgumentException">An unknown activation or initializer name, softmax, or resetAfter false.</exception>
+    public GRU(int units, string? activation = "tanh", string? recurrentActivation = "sigmoid", bool useBias = true,
+               Initializer? kernelInitializer = null, Initializer? recurrentInitializer = null, Initializer? biasInitializer = null,
+               Regularizer? kernelRegularizer = null, Regularizer? recurrentRegularizer = null,
+               Regularizer? biasRegularizer = null, Regularizer? activityRegularizer = null,
+               bool returnSequences = false, bool goBackwards = false, bool resetAfter = true, string? name = null)
+        : base(units, activation, recurrentActivation, useBias, kernelInitializer, recurrentInitializer, biasInitializer,
+               kernelRegularizer, recurrentRegularizer, biasRegularizer, activityRegularizer, returnSequences, goBackwards, name)
+    {
+        if (!resetAfter)
+            throw new ArgumentException("GRU supports resetAfter: true only (Keras's default, and PyTorch's nn.GRU). Received: resetAfter=False.", nameof(resetAfter));
+    }
+
+    /// <summary>Always true: the reset gate multiplies the recurrent product.</summary>
+    public bool ResetAfter => true;
+
+    /// <inheritdoc />
+    private protected override int Gates => 3;
+
+    /// <inheritdoc />
+    private protected override int StateCount => 1;
+
+    /// <summary>(2, 3H): the input bias, then the recurrent bias.</summary>
+    private protected override int[] BiasShape => [2, 3 * Units];
+
+    /// <summary>Gates (T·3H), r_h (T·H), hidden states ((T + 1)·H), a step's recurrent product (3H), dh (H), two rows of H.</summary>
+    protected internal override int WorkspacePerSample(IReadOnlyList<int[]> inputShapes, int[] outputShape)
+    {
+        int t = inputShapes[0][0], h = Units;
+        return checked(t * 3 * h + t * h + (t + 1) * h + 3 * h + 3 * h);
+    }
+
+    private (int T, int D) Layout(NodeContext ctx, out Span<float> gates, out Span<float> recH, out Span<float> hp, out Span<float> rec, out Span<float> scratch)
+    {
+        int b = ctx.Batch, t = ctx.InputShape(0)[0], d = ctx.InputShape(0)[1], h = Units;
+        var ws = ctx.Workspace;
+        gates = ws[..(b * t * 3 * h)]; ws = ws[gates.Length..];     // (B, T, 3H): projections, then z, r, h̃, then δ
+        recH = ws[..(b * t * h)]; ws = ws[recH.Length..];           // (B, T, H): r_h of each step
+        hp = ws[..(b * (t + 1) * h)]; ws = ws[hp.Length..];         // (B, T + 1, H): h, slot by StateSlots
+        rec = ws[..(b * 3 * h)]; ws = ws[rec.Length..];             // (B, 3H): this step's hₜ₋₁·U + b_rec, in Backward its δ
+        scratch = ws[..(b * 3 * h)];                                // dh (B, H), two rows of H
+        return (t, d);
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    protected internal override void Forward(NodeContext ctx)
+    {
+        int batch = ctx.Batch, h = Units, g3 = 3 * h;
+        var (steps, d) = Layout(ctx, out var gates, out var recH, out var hp, out var rec, out _);
+        var bias = Bias is null ? default : Bias.Values;
+        Gemm.Multiply(false, false, batch * steps, g3, d, ctx.Input(0), d, Kernel!.Values, g3, gates, g3, accumulate: false,
+                      bias: bias.IsEmpty ? default : bias[..g3]);
+        InitialState(ctx, hp, steps, GoBackwards ? steps : 0, 1);
+        var u = RecurrentKernel!.Values;
+        for (int s = 0; s < steps; s++)
+        {
+            int t = TimeOfStep(s, steps);
+            var (prev, next) = StateSlots(t);
+            Gemm.Multiply(false, false, batch, g3, h, hp[(prev * h)..], (steps + 1) * h, u, g3, rec, g3, accumulate: false,
+                          bias: bias.IsEmpty ? default : bias[g3..]);
+            for (int b = 0; b < batch; b++)
+            {
+                var row = gates.Slice((b * steps + t) * g3, g3);
+                var r = rec.Slice(b * g3, g3);
+                var zr = row[..(2 * h)];
+                TensorPrimitives.Add(zr, r[..(2 * h)], zr);
+                RecurrentActivation.Forward(zr, zr, 2 * h);
+                var rh = r[(2 * h)..];
+                rh.CopyTo(recH.Slice((b * steps + t) * h, h));
+                var cand = row[(2 * h)..];
+                TensorPrimitives.FusedMultiplyAdd(row.Slice(h, h), rh, cand, cand);   // a_h + r ⊙ r_h
+                Activation.Forward(cand, cand, h);
+                var hPrev = hp.Slice((b * (steps + 1) + prev) * h, h);
+                var hNext = hp.Slice((b * (steps + 1) + next) * h, h);
+                TensorPrimitives.Subtract(hPrev, cand, hNext);
+                TensorPrimitives.FusedMultiplyAdd(row[..h], hNext, cand, hNext);       // h̃ + z ⊙ (hₜ₋₁ − h̃)
+            }
+        }
+        WriteOutput(ctx, hp, steps);
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    protected internal override void Backward(NodeContext ctx)
+    {
+        int batch = ctx.Batch, h = Units, g3 = 3 * h;
+        var (steps, d) = Layout(ctx, out var gates, out var recH, out var hp, out var rec, out var scratch);
+        var dhAll = scratch[..(batch * h)];
+        var t1 = scratch.Slice(batch * h, h);
+        var t2 = scratch.Slice(batch * h + h, h);
+        dhAll.Clear();
+        var u = RecurrentKernel!.Values;
+        bool train = Trainable;
+        var du = train ? ctx.WeightGrad(RecurrentKernel) : default;
+        var db = train && Bias is not null ? ctx.WeightGrad(Bias) : default;
+        for (int s = steps - 1; s >= 0; s--)
+        {
+            int t = TimeOfStep(s, steps);
+            var (prev, _) = StateSlots(t);
+            for (int b = 0; b < batch; b++)
+            {
+                var row = gates.Slice((b * steps + t) * g3, g3);
+                var z = row[..h];
+                var r = row.Slice(h, h);
+                var cand = row[(2 * h)..];
+                var dr = rec.Slice(b * g3, g3);                    // this row's recurrent-side δ
+                var dh = dhAll.Slice(b * h, h);
+                var dy = OutputGradAt(ctx, b, t, steps);
+                if (!dy.IsEmpty) TensorPrimitives.Add(dh, dy, dh);
+                var hPrev = hp.Slice((b * (steps + 1) + prev) * h, h);
+                TensorPrimitives.Subtract(hPrev, cand, t1);
+                TensorPrimitives.Multiply(dh, t1, t1);            // dz
+                TensorPrimitives.Multiply(dh, z, t2);
+                TensorPrimitives.Subtract(dh, t2, t2);             // dh̃ = dh ⊙ (1 − z)
+                TensorPrimitives.Multiply(dh, z, dh);              // the direct part of dhₜ₋₁
+                RecurrentActivation.Backward(z, t1, z, h);         // δz
+                Activation.Backward(cand, t2, cand, h);            // δh
+                TensorPrimitives.Multiply(cand, recH.Slice((b * steps + t) * h, h), t1); // dr
+                TensorPrimitives.Multiply(cand, r, dr[(2 * h)..]); // δh ⊙ r, the recurrent side
+                RecurrentActivation.Backward(r, t1, r, h);         // δr
+                row[..(2 * h)].CopyTo(dr);
+            }
+            if (train)
+            {
+                Gemm.Multiply(true, false, h, g3, batch, hp[(prev * h)..], (steps + 1) * h, rec, g3, du, g3, accumulate: true);
+                if (!db.IsEmpty) Simd.AccumulateColumnSums(rec, db[g3..], batch);
+            }
+            Gemm.Multiply(false, true, batch, h, g3, rec, g3, u, g3, dhAll, h, accumulate: true); // dhₜ₋₁ += δ_rec·Uᵀ
+        }
+        int rows = batch * steps;
+        if (train)
+        {
+            Gemm.Multiply(true, false, d, g3, rows, ctx.Input(0), d, gates, g3, ctx.WeightGrad(Kernel!), g3, accumulate: true);
+            if (!db.IsEmpty) Simd.AccumulateColumnSums(gates, db[..g3], rows);
+        }
+        if (ctx.NeedsInputGrad(0))
+            Gemm.Multiply(false, true, rows, d, g3, gates, g3, Kernel!.Values, g3, ctx.InputGrad(0), d, accumulate: true);
+        if (ctx.InputCount > 1 && ctx.NeedsInputGrad(1)) TensorPrimitives.Add(ctx.InputGrad(1), dhAll, ctx.InputGrad(1));
+    }
+
+    /// <inheritdoc />
+    protected internal override void GetConfig(LayerConfig config)
+    {
+        base.GetConfig(config);
+        config.Set("reset_after", true);
+    }
+
+    /// <inheritdoc />
+    public static GRU FromConfig(LayerConfig c) =>
+        new(c.GetInt("units"), c.GetActivation("activation").Name, c.GetActivation("recurrent_activation").Name, c.GetBool("use_bias", true),
+            c.GetInitializer("kernel_initializer"), c.GetInitializer("recurrent_initializer"), c.GetInitializer("bias_initializer"),
+            c.GetRegularizer("kernel_regularizer"), c.GetRegularizer("recurrent_regularizer"),
+            c.GetRegularizer("bias_regularizer"), c.GetRegularizer("activity_regularizer"),
+            c.GetBool("return_sequences", false), c.GetBool("go_backwards", false), c.GetBool("reset_after", true), c.Name);
+}

@@ -1,0 +1,201 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using Latent.Initializers;
+using Latent.Kernels;
+using Latent.Serialization;
+
+namespace Latent.Layers;
+
+/// <summary>
+/// Long short-term memory (Hochreiter &amp; Schmidhuber 1997, with a forget gate: Gers et al. 2000), as Keras's
+/// <c>LSTM</c>. For each step t, with σ the recurrent activation (sigmoid) and φ the activation (tanh):
+/// <code>
+/// [iₜ fₜ gₜ oₜ] = [σ σ φ σ](xₜ·W + hₜ₋₁·U + b)      W (D, 4H), U (H, 4H), b (4H), gates in Keras's order i, f, c, o
+/// cₜ = fₜ ⊙ cₜ₋₁ + iₜ ⊙ gₜ
+/// hₜ = oₜ ⊙ φ(cₜ)
+/// </code>
+/// </summary>
+/// <remarks>
+/// <para>Keras's defaults: glorot_uniform W, orthogonal U, zero bias with the forget gate's set to 1
+/// (<see cref="UnitForgetBias"/>). PyTorch's <c>nn.LSTM</c> computes the same with <c>weight_ih = Wᵀ</c>,
+/// <c>weight_hh = Uᵀ</c> (the same gate order, i, f, g, o) and <c>bias_ih + bias_hh = b</c>.</para>
+/// <para>Backward, step by step from the last (δ of a gate is ∂loss/∂ its pre-activation):
+/// <c>dc = dcₜ₊₁ + dh ⊙ oₜ ⊙ φ'</c>, <c>δo = dh ⊙ φ(cₜ) ⊙ σ'</c>, <c>δi = dc ⊙ gₜ ⊙ σ'</c>, <c>δg = dc ⊙ iₜ ⊙ φ'</c>,
+/// <c>δf = dc ⊙ cₜ₋₁ ⊙ σ'</c>, <c>dcₜ = dc ⊙ fₜ</c>, <c>dhₜ₋₁ = δ·Uᵀ</c>; <c>dU += hₜ₋₁ᵀ·δ</c>.</para>
+/// </remarks>
+public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
+{
+    /// <summary>Creates the layer (weights are made when it is first applied).</summary>
+    /// <param name="units">H, the state size.</param>
+    /// <param name="activation">φ, "tanh" by default.</param>
+    /// <param name="recurrentActivation">σ of the gates, "sigmoid" by default.</param>
+    /// <param name="useBias">Whether the gates have a bias.</param>
+    /// <param name="kernelInitializer">W's (glorot_uniform).</param>
+    /// <param name="recurrentInitializer">U's (orthogonal).</param>
+    /// <param name="biasInitializer">b's (zeros).</param>
+    /// <param name="unitForgetBias">Set the forget gate's bias to 1 after initialisation (Jozefowicz et al. 2015), as Keras does.</param>
+    /// <param name="kernelRegularizer">Penalty on W.</param>
+    /// <param name="recurrentRegularizer">Penalty on U.</param>
+    /// <param name="biasRegularizer">Penalty on b.</param>
+    /// <param name="activityRegularizer">Penalty on the output.</param>
+    /// <param name="returnSequences">Output every step's h (B, T, H) instead of the last (B, H).</param>
+    /// <param name="goBackwards">Read the sequence backwards.</param>
+    /// <param name="name">Layer name; generated when null.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="units"/> is not positive.</exception>
+    /// <exception cref="ArgumentException">An unknown activation or initializer name, or softmax.</exception>
+    public LSTM(int units, string? activation = "tanh", string? recurrentActivation = "sigmoid", bool useBias = true,
+                Initializer? kernelInitializer = null, Initializer? recurrentInitializer = null, Initializer? biasInitializer = null,
+                bool unitForgetBias = true, Regularizer? kernelRegularizer = null, Regularizer? recurrentRegularizer = null,
+                Regularizer? biasRegularizer = null, Regularizer? activityRegularizer = null,
+                bool returnSequences = false, bool goBackwards = false, string? name = null)
+        : base(units, activation, recurrentActivation, useBias, kernelInitializer, recurrentInitializer, biasInitializer,
+               kernelRegularizer, recurrentRegularizer, biasRegularizer, activityRegularizer, returnSequences, goBackwards, name)
+        => UnitForgetBias = unitForgetBias;
+
+    /// <summary>Whether the forget gate's bias starts at 1.</summary>
+    public bool UnitForgetBias { get; }
+
+    /// <inheritdoc />
+    private protected override int Gates => 4;
+
+    /// <inheritdoc />
+    private protected override int StateCount => 2;
+
+    /// <inheritdoc />
+    private protected override void InitializeBias(Span<float> bias)
+    {
+        if (UnitForgetBias) bias.Slice(Units, Units).Fill(1);
+    }
+
+    /// <summary>Gates (T·4H), φ(c) (T·H), hidden and cell states ((T + 1)·H each), four rows of H of scratch.</summary>
+    protected internal override int WorkspacePerSample(IReadOnlyList<int[]> inputShapes, int[] outputShape)
+    {
+        int t = inputShapes[0][0], h = Units;
+        return checked(t * 4 * h + t * h + 2 * (t + 1) * h + 4 * h);
+    }
+
+    private (int T, int D) Layout(NodeContext ctx, out Span<float> gates, out Span<float> tanhC, out Span<float> hp, out Span<float> cs, out Span<float> scratch)
+    {
+        int b = ctx.Batch, t = ctx.InputShape(0)[0], d = ctx.InputShape(0)[1], h = Units;
+        var ws = ctx.Workspace;
+        gates = ws[..(b * t * 4 * h)]; ws = ws[gates.Length..];     // (B, T, 4H): pre-activations, then activations, then δ
+        tanhC = ws[..(b * t * h)]; ws = ws[tanhC.Length..];         // (B, T, H): φ(cₜ)
+        hp = ws[..(b * (t + 1) * h)]; ws = ws[hp.Length..];         // (B, T + 1, H): h, slot by StateSlots
+        cs = ws[..(b * (t + 1) * h)]; ws = ws[cs.Length..];         // (B, T + 1, H): c
+        scratch = ws[..(b * 4 * h)];                                // dh (B, H), dc (B, H), two rows of H
+        return (t, d);
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    protected internal override void Forward(NodeContext ctx)
+    {
+        int batch = ctx.Batch, h = Units, g4 = 4 * h;
+        var (steps, d) = Layout(ctx, out var gates, out var tanhC, out var hp, out var cs, out _);
+        // All steps' input projections at once: (B·T, D)·(D, 4H) + b.
+        Gemm.Multiply(false, false, batch * steps, g4, d, ctx.Input(0), d, Kernel!.Values, g4, gates, g4, accumulate: false,
+                      bias: Bias is null ? default : Bias.Values);
+        int init = GoBackwards ? steps : 0;
+        InitialState(ctx, hp, steps, init, 1);
+        InitialState(ctx, cs, steps, init, 2);
+        var u = RecurrentKernel!.Values;
+        for (int s = 0; s < steps; s++)
+        {
+            int t = TimeOfStep(s, steps);
+            var (prev, next) = StateSlots(t);
+            // The four gates' recurrent products in one: (B, H)·(H, 4H) added to row (b, t) of the projections.
+            Gemm.Multiply(false, false, batch, g4, h, hp[(prev * h)..], (steps + 1) * h, u, g4, gates[(t * g4)..], steps * g4, accumulate: true);
+            for (int b = 0; b < batch; b++)
+            {
+                var row = gates.Slice((b * steps + t) * g4, g4);
+                RecurrentActivation.Forward(row[..(2 * h)], row[..(2 * h)], 2 * h);
+                Activation.Forward(row.Slice(2 * h, h), row.Slice(2 * h, h), h);
+                RecurrentActivation.Forward(row[(3 * h)..], row[(3 * h)..], h);
+                var cPrev = cs.Slice((b * (steps + 1) + prev) * h, h);
+                var c = cs.Slice((b * (steps + 1) + next) * h, h);
+                var tc = tanhC.Slice((b * steps + t) * h, h);
+                TensorPrimitives.Multiply(row.Slice(h, h), cPrev, c);                           // f ⊙ cₜ₋₁
+                TensorPrimitives.FusedMultiplyAdd(row[..h], row.Slice(2 * h, h), c, c);        // + i ⊙ g
+                Activation.Forward(c, tc, h);
+                TensorPrimitives.Multiply(row[(3 * h)..], tc, hp.Slice((b * (steps + 1) + next) * h, h)); // o ⊙ φ(c)
+            }
+        }
+        WriteOutput(ctx, hp, steps);
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    protected internal override void Backward(NodeContext ctx)
+    {
+        int batch = ctx.Batch, h = Units, g4 = 4 * h;
+        var (steps, d) = Layout(ctx, out var gates, out var tanhC, out var hp, out var cs, out var scratch);
+        var dhAll = scratch[..(batch * h)];                 // ∂loss/∂hₜ from later steps, (B, H)
+        var dcAll = scratch.Slice(batch * h, batch * h);    // ∂loss/∂cₜ from later steps, (B, H)
+        var t1 = scratch.Slice(2 * batch * h, h);
+        var t2 = scratch.Slice(2 * batch * h + h, h);
+        dhAll.Clear();
+        dcAll.Clear();
+        var u = RecurrentKernel!.Values;
+        var du = Trainable ? ctx.WeightGrad(RecurrentKernel) : default;
+        for (int s = steps - 1; s >= 0; s--)
+        {
+            int t = TimeOfStep(s, steps);
+            var (prev, _) = StateSlots(t);
+            for (int b = 0; b < batch; b++)
+            {
+                var row = gates.Slice((b * steps + t) * g4, g4);
+                var i = row[..h];
+                var f = row.Slice(h, h);
+                var g = row.Slice(2 * h, h);
+                var o = row[(3 * h)..];
+                var dh = dhAll.Slice(b * h, h);
+                var dc = dcAll.Slice(b * h, h);
+                var dy = OutputGradAt(ctx, b, t, steps);
+                if (!dy.IsEmpty) TensorPrimitives.Add(dh, dy, dh);
+                var tc = tanhC.Slice((b * steps + t) * h, h);
+                var cPrev = cs.Slice((b * (steps + 1) + prev) * h, h);
+                TensorPrimitives.Multiply(dh, o, t1);
+                Activation.Backward(tc, t1, t1, h);
+                TensorPrimitives.Add(dc, t1, dc);                  // dc = dcₜ₊₁ + dh ⊙ o ⊙ φ'(c)
+                TensorPrimitives.Multiply(dh, tc, t1);
+                RecurrentActivation.Backward(o, t1, o, h);        // δo
+                TensorPrimitives.Multiply(dc, i, t1);              // dg
+                TensorPrimitives.Multiply(dc, g, t2);              // di
+                Activation.Backward(g, t1, g, h);                  // δg
+                RecurrentActivation.Backward(i, t2, i, h);        // δi
+                TensorPrimitives.Multiply(dc, cPrev, t1);          // df
+                TensorPrimitives.Multiply(dc, f, dc);              // dcₜ₋₁
+                RecurrentActivation.Backward(f, t1, f, h);        // δf
+            }
+            var delta = gates[(t * g4)..];                          // rows (b, t), stride T·4H
+            if (Trainable)
+                Gemm.Multiply(true, false, h, g4, batch, hp[(prev * h)..], (steps + 1) * h, delta, steps * g4, du, g4, accumulate: true);
+            Gemm.Multiply(false, true, batch, h, g4, delta, steps * g4, u, g4, dhAll, h, accumulate: false); // dhₜ₋₁ = δ·Uᵀ
+        }
+        int rows = batch * steps;
+        if (Trainable)
+        {
+            Gemm.Multiply(true, false, d, g4, rows, ctx.Input(0), d, gates, g4, ctx.WeightGrad(Kernel!), g4, accumulate: true);
+            if (Bias is not null) Simd.AccumulateColumnSums(gates, ctx.WeightGrad(Bias), rows);
+        }
+        if (ctx.NeedsInputGrad(0))
+            Gemm.Multiply(false, true, rows, d, g4, gates, g4, Kernel!.Values, g4, ctx.InputGrad(0), d, accumulate: true);
+        if (ctx.InputCount > 1 && ctx.NeedsInputGrad(1)) TensorPrimitives.Add(ctx.InputGrad(1), dhAll, ctx.InputGrad(1));
+        if (ctx.InputCount > 2 && ctx.NeedsInputGrad(2)) TensorPrimitives.Add(ctx.InputGrad(2), dcAll, ctx.InputGrad(2));
+    }
+
+    /// <inheritdoc />
+    protected internal override void GetConfig(LayerConfig config)
+    {
+        base.GetConfig(config);
+        config.Set("unit_forget_bias", UnitForgetBias);
+    }
+
+    /// <inheritdoc />
+    public static LSTM FromConfig(LayerConfig c) =>
+        new(c.GetInt("units"), c.GetActivation("activation").Name, c.GetActivation("recurrent_activation").Name, c.GetBool("use_bias", true),
+            c.GetInitializer("kernel_initializer"), c.GetInitializer("recurrent_initializer"), c.GetInitializer("bias_initializer"),
+            c.GetBool("unit_forget_bias", true), c.GetRegularizer("kernel_regularizer"), c.GetRegularizer("recurrent_regularizer"),
+            c.GetRegularizer("bias_regularizer"), c.GetRegularizer("activity_regularizer"),
+            c.GetBool("return_sequences", false), c.GetBool("go_backwards", false), c.Name);
+}

@@ -1,0 +1,204 @@
+using Latent.Activations;
+using Latent.Initializers;
+using Latent.Serialization;
+
+namespace Latent.Layers;
+
+/// <summary>
+/// What <see cref="LSTM"/> and <see cref="GRU"/> share: Keras's settings, the three weights
+/// (kernel W (features, gates·units), recurrent kernel U (units, gates·units), bias), the shapes, the options
+/// <see cref="ReturnSequences"/> and <see cref="GoBackwards"/>, optional initial states, and the saved configuration.
+/// </summary>
+/// <remarks>
+/// <para>Shapes: x (B, T, D) → y (B, T, H) with <see cref="ReturnSequences"/>, else the last step's state (B, H).
+/// Initial states, when given, are further inputs of shape (B, H) (<c>layer.Apply(x, h0)</c>, for an LSTM
+/// <c>layer.Apply(x, h0, c0)</c>); otherwise the states start at zero, as in Keras and PyTorch.</para>
+/// <para>Backpropagation through time keeps every step's gate activations, hidden and cell states in the planned
+/// workspace (nothing is allocated per step). The input projections of all T steps are one matrix product
+/// <c>x·W + b</c> over B·T rows before the recurrence, and their gradients (<c>dW += xᵀ·dG</c>, <c>dx += dG·Wᵀ</c>)
+/// one product each after it; each step runs one product <c>h_{t−1}·U</c> for all gates together.</para>
+/// </remarks>
+public abstract class Recurrent : Layer
+{
+    private protected Recurrent(int units, string? activation, string? recurrentActivation, bool useBias,
+                                Initializer? kernelInitializer, Initializer? recurrentInitializer, Initializer? biasInitializer,
+                                Regularizer? kernelRegularizer, Regularizer? recurrentRegularizer, Regularizer? biasRegularizer,
+                                Regularizer? activityRegularizer, bool returnSequences, bool goBackwards, string? name) : base(name)
+    {
+        if (units <= 0) throw new ArgumentOutOfRangeException(nameof(units), units, $"Expected a positive integer. Received: units={units}.");
+        Units = units;
+        Activation = ActivationFunction.Get(activation);
+        RecurrentActivation = ActivationFunction.Get(recurrentActivation);
+        if (Activation is Softmax || RecurrentActivation is Softmax)
+            throw new ArgumentException($"A recurrent layer's activations act element by element; softmax is not one. Received: activation={Activation.Name}, recurrentActivation={RecurrentActivation.Name}.");
+        UseBias = useBias;
+        KernelInitializer = kernelInitializer ?? new GlorotUniform();
+        RecurrentInitializer = recurrentInitializer ?? new Orthogonal();
+        BiasInitializer = biasInitializer ?? new Constant(0);
+        KernelRegularizer = kernelRegularizer;
+        RecurrentRegularizer = recurrentRegularizer;
+        BiasRegularizer = biasRegularizer;
+        ActivityRegularizer = activityRegularizer;
+        ReturnSequences = returnSequences;
+        GoBackwards = goBackwards;
+    }
+
+    /// <summary>H, the size of the state and of each step's output.</summary>
+    public int Units { get; }
+
+    /// <summary>The cell's activation (tanh by default): the candidate state and, for an LSTM, <c>h = o ⊙ f(c)</c>.</summary>
+    public ActivationFunction Activation { get; }
+
+    /// <summary>The gates' activation (sigmoid by default).</summary>
+    public ActivationFunction RecurrentActivation { get; }
+
+    /// <summary>Whether the gates have biases.</summary>
+    public bool UseBias { get; }
+
+    /// <summary>Initializer of W (glorot_uniform).</summary>
+    public Initializer KernelInitializer { get; }
+
+    /// <summary>Initializer of U (orthogonal).</summary>
+    public Initializer RecurrentInitializer { get; }
+
+    /// <summary>Initializer of the bias (zeros).</summary>
+    public Initializer BiasInitializer { get; }
+
+    /// <summary>Penalty on W.</summary>
+    public Regularizer? KernelRegularizer { get; }
+
+    /// <summary>Penalty on U.</summary>
+    public Regularizer? RecurrentRegularizer { get; }
+
+    /// <summary>Penalty on the bias.</summary>
+    public Regularizer? BiasRegularizer { get; }
+
+    /// <summary>Output every step's state (B, T, H) instead of the last one (B, H).</summary>
+    public bool ReturnSequences { get; }
+
+    /// <summary>Read the sequence from its last step to its first; with <see cref="ReturnSequences"/> the outputs come in
+    /// that (reversed) order, as in Keras.</summary>
+    public bool GoBackwards { get; }
+
+    /// <summary>W, shape (features, gates·units); null until built.</summary>
+    public Weight? Kernel { get; private set; }
+
+    /// <summary>U, shape (units, gates·units); null until built.</summary>
+    public Weight? RecurrentKernel { get; private set; }
+
+    /// <summary>The bias; null until built or without bias.</summary>
+    public Weight? Bias { get; private set; }
+
+    /// <summary>Features per step (D); 0 until built.</summary>
+    public int InputFeatures => Kernel?.Shape[0] ?? 0;
+
+    /// <summary>Gates that share one product: 4 for an LSTM (i, f, c, o), 3 for a GRU (z, r, h).</summary>
+    private protected abstract int Gates { get; }
+
+    /// <summary>Number of state tensors: 2 for an LSTM (h, c), 1 for a GRU (h).</summary>
+    private protected abstract int StateCount { get; }
+
+    /// <summary>The bias's shape.</summary>
+    private protected virtual int[] BiasShape => [Gates * Units];
+
+    /// <summary>Called after the bias is created (an LSTM's forget-gate bias of 1).</summary>
+    private protected virtual void InitializeBias(Span<float> bias) { }
+
+    /// <inheritdoc />
+    protected override int InputArity => -1;
+
+    /// <inheritdoc />
+    protected override void Build(IReadOnlyList<int[]> inputShapes)
+    {
+        var (_, d) = Sequence(inputShapes[0]);
+        Kernel = AddWeight("kernel", [d, Gates * Units], KernelInitializer, KernelRegularizer);
+        RecurrentKernel = AddWeight("recurrent_kernel", [Units, Gates * Units], RecurrentInitializer, RecurrentRegularizer);
+        if (UseBias)
+        {
+            Bias = AddWeight("bias", BiasShape, BiasInitializer, BiasRegularizer);
+            InitializeBias(Bias.Values);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void ValidateInputShapes(IReadOnlyList<int[]> inputShapes)
+    {
+        var (_, d) = Sequence(inputShapes[0]);
+        if (d != InputFeatures)
+            throw new ArgumentException($"{TypeName} '{Name}' expects {InputFeatures} features per step, received {d} (input shape {ShapeUtil.FormatBatch(inputShapes[0])}).");
+        if (inputShapes.Count != 1 && inputShapes.Count != 1 + StateCount)
+            throw new ArgumentException($"{TypeName} '{Name}' takes a sequence and, optionally, {StateCount} initial state(s); received {inputShapes.Count} inputs.");
+        for (int i = 1; i < inputShapes.Count; i++)
+            if (inputShapes[i].Length != 1 || inputShapes[i][0] != Units)
+                throw new ArgumentException($"{TypeName} '{Name}' needs initial states of shape (None, {Units}); input {i} has shape {ShapeUtil.FormatBatch(inputShapes[i])}.");
+    }
+
+    /// <summary>(T, D) of a per-sample input shape, or a clear error for anything that is not a sequence.</summary>
+    private protected (int T, int D) Sequence(int[] shape) =>
+        shape.Length == 2 ? (shape[0], shape[1])
+        : throw new ArgumentException($"{TypeName} '{Name}' expects sequences of shape (batch, timesteps, features), received {ShapeUtil.FormatBatch(shape)}" +
+                                      (shape.Length == 1 ? ": reshape the data to (batch, timesteps, features), e.g. (N, T, 1) for one feature per step." : "."));
+
+    /// <inheritdoc />
+    protected internal override int[] ComputeOutputShape(IReadOnlyList<int[]> inputShapes) =>
+        ReturnSequences ? [inputShapes[0][0], Units] : [Units];
+
+    /// <summary>Index in the (T + 1)-slot state buffers of the state a step at input time t reads, and the one it writes.</summary>
+    private protected (int Prev, int Next) StateSlots(int t) => GoBackwards ? (t + 1, t) : (t, t + 1);
+
+    /// <summary>Input time of processing step s.</summary>
+    private protected int TimeOfStep(int s, int steps) => GoBackwards ? steps - 1 - s : s;
+
+    /// <summary>Writes the outputs from the hidden-state buffer hp (B, T + 1, H).</summary>
+    private protected void WriteOutput(NodeContext ctx, ReadOnlySpan<float> hp, int steps)
+    {
+        int batch = ctx.Batch, h = Units;
+        var y = ctx.OutputValues;
+        for (int b = 0; b < batch; b++)
+        {
+            if (ReturnSequences)
+                for (int s = 0; s < steps; s++)
+                    hp.Slice((b * (steps + 1) + StateSlots(TimeOfStep(s, steps)).Next) * h, h).CopyTo(y.Slice((b * steps + s) * h, h));
+            else
+                hp.Slice((b * (steps + 1) + (GoBackwards ? 0 : steps)) * h, h).CopyTo(y.Slice(b * h, h));
+        }
+    }
+
+    /// <summary>Sets slot <paramref name="slot"/> of a (B, T + 1, H) state buffer from initial-state input <paramref name="input"/>, or zero.</summary>
+    private protected void InitialState(NodeContext ctx, Span<float> states, int steps, int slot, int input)
+    {
+        int h = Units;
+        for (int b = 0; b < ctx.Batch; b++)
+        {
+            var dst = states.Slice((b * (steps + 1) + slot) * h, h);
+            if (ctx.InputCount > input) ctx.Input(input).Slice(b * h, h).CopyTo(dst);
+            else dst.Clear();
+        }
+    }
+
+    /// <summary>∂loss/∂y of input time t for row b, or empty when the step has no output (not the last, without sequences).</summary>
+    private protected ReadOnlySpan<float> OutputGradAt(NodeContext ctx, int b, int t, int steps)
+    {
+        int h = Units, s = GoBackwards ? steps - 1 - t : t;
+        if (ReturnSequences) return ctx.OutputGrad.Slice((b * steps + s) * h, h);
+        return s == steps - 1 ? ctx.OutputGrad.Slice(b * h, h) : ReadOnlySpan<float>.Empty;
+    }
+
+    /// <inheritdoc />
+    protected internal override void GetConfig(LayerConfig config)
+    {
+        config.Set("units", Units);
+        config.Set("activation", Activation);
+        config.Set("recurrent_activation", RecurrentActivation);
+        config.Set("use_bias", UseBias);
+        config.Set("kernel_initializer", KernelInitializer);
+        config.Set("recurrent_initializer", RecurrentInitializer);
+        config.Set("bias_initializer", BiasInitializer);
+        config.Set("kernel_regularizer", KernelRegularizer);
+        config.Set("recurrent_regularizer", RecurrentRegularizer);
+        config.Set("bias_regularizer", BiasRegularizer);
+        config.Set("activity_regularizer", ActivityRegularizer);
+        config.Set("return_sequences", ReturnSequences);
+        config.Set("go_backwards", GoBackwards);
+    }
+}
