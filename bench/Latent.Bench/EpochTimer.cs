@@ -57,8 +57,17 @@ internal static class EpochTimer
                 return (Latent.Models.VariationalAutoencoder.Dense().Model, 100);      // the blog's VAE, RMSprop
             case "conv-vae-128":
                 return (Latent.Models.VariationalAutoencoder.Convolutional().Model, 128); // keras.io's vae.py, Adam
+            case "lstm-128":
+            {
+                // The sequence issue's contract: image rows as 28 steps of 28 features, LSTM(64) code, RepeatVector, LSTM(28).
+                var seq = Input.Create(28, 28);
+                var code = new LSTM(64).Apply(seq);
+                var m = new Model(seq, new LSTM(28, returnSequences: true).Apply(new RepeatVector(28).Apply(code)));
+                m.Compile("adam", "mse");
+                return (m, 128);
+            }
             default:
-                throw new ArgumentException($"Unknown row '{row}'. Rows: simple-256, simple-32, deep-100, conv-128, vae-100, conv-vae-128.");
+                throw new ArgumentException($"Unknown row '{row}'. Rows: simple-256, simple-32, deep-100, conv-128, vae-100, conv-vae-128, lstm-128.");
         }
     }
 
@@ -82,7 +91,7 @@ internal static class EpochTimer
                 Console.WriteLine(plain ? FormattableString.Invariant($"{row} {s:F4} {h.Loss[0]:F4}")
                                         : $"{row,-12} {s,8:F3} s/epoch  loss {h.Loss[0]:F4}  GCs {GC.CollectionCount(0) - gcs} ({(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:F1} ms)");
             }
-            if (plain || row.StartsWith("conv", StringComparison.Ordinal) || row.Contains("vae", StringComparison.Ordinal)) continue;
+            if (plain || row.StartsWith("conv", StringComparison.Ordinal) || row.StartsWith("lstm", StringComparison.Ordinal) || row.Contains("vae", StringComparison.Ordinal)) continue;
             var encoder = new Model(model.Inputs[0], model.Nodes.Length > 2 ? model.GetLayerOutput(model.Layers[3].Name) : model.GetLayerOutput(model.Layers[1].Name));
             encoder.Predict(xTest, batchSize: 256);
             var p = Stopwatch.StartNew();

@@ -63,7 +63,25 @@ def build(row):
         opt = (torch.optim.RMSprop(model.parameters(), lr=0.001, alpha=0.9, eps=1e-7) if row == "vae-100"
                else torch.optim.Adam(model.parameters(), lr=0.001, eps=1e-7))
         return model, opt, 100 if row == "vae-100" else 128
+    if row == "lstm-128":
+        # The sequence issue's contract: rows as 28 steps of 28 features; LSTM(64) code repeated 28 times; LSTM(28);
+        # MSE, Adam with Keras's defaults.
+        model = SequenceAutoencoder()
+        opt = torch.optim.Adam(model.parameters(), lr=0.001, eps=1e-7)
+        return model, opt, 128
     sys.exit(f"unknown row {row}")
+
+
+class SequenceAutoencoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.LSTM(28, 64, batch_first=True)
+        self.decoder = nn.LSTM(64, 28, batch_first=True)
+
+    def forward(self, x):
+        _, (h, _) = self.encoder(x.view(-1, 28, 28))
+        out, _ = self.decoder(h[-1].unsqueeze(1).expand(-1, 28, -1))
+        return out.reshape(-1, 784)
 
 
 def epoch(model, opt, x, batch, generator):
@@ -71,7 +89,7 @@ def epoch(model, opt, x, batch, generator):
         import vae
         return vae.run_epoch(model, opt, x, batch, generator)[0]
     # The model ends in a linear layer; BCE-with-logits is sigmoid + binary cross-entropy, fused (PyTorch's fastest form).
-    loss_fn = nn.BCEWithLogitsLoss()
+    loss_fn = nn.MSELoss() if isinstance(model, SequenceAutoencoder) else nn.BCEWithLogitsLoss()
     order = torch.randperm(x.shape[0], generator=generator)
     total, seen = 0.0, 0
     for start in range(0, x.shape[0], batch):

@@ -93,6 +93,58 @@ internal static unsafe partial class Gemm
         }
     }
 
+    /// <summary>Floats <see cref="PackWhole"/> writes for a k×n op(B) on this machine's kernel.</summary>
+    public static int PackedLength(int k, int n)
+    {
+        var (_, nr) = TileOf(ForcedIsa == GemmIsa.Auto ? BestIsa : ForcedIsa);
+        return checked((n + nr - 1) / nr * nr * k);
+    }
+
+    /// <summary>
+    /// Packs all of op(B) (k×n) once into the kernel's panel layout, for <see cref="MultiplyPacked"/>: a recurrent
+    /// layer multiplies by the same U at every step, and packing it once per sequence instead of once per step saves
+    /// a copy of U per step.
+    /// </summary>
+    public static void PackWhole(bool transB, ReadOnlySpan<float> b, int ldb, int k, int n, Span<float> packed)
+    {
+        if (transB) CheckOperand("B", b.Length, n, k, ldb); else CheckOperand("B", b.Length, k, n, ldb);
+        if (packed.Length < PackedLength(k, n)) throw new ArgumentException($"The packed buffer needs {PackedLength(k, n)} floats, received {packed.Length}.");
+        var (_, nr) = TileOf(ForcedIsa == GemmIsa.Auto ? BestIsa : ForcedIsa);
+        int nPad = (n + nr - 1) / nr * nr;
+        fixed (float* pb = b, pp = packed)
+            for (int pc = 0; pc < k; pc += KC)
+                PackB(transB, pb, ldb, pc, 0, Math.Min(KC, k - pc), n, nr, pp + (long)pc * nPad);
+    }
+
+    /// <summary><c>C[m×n] (+)= op(A)·B</c> with B packed by <see cref="PackWhole"/> (same k, n and instruction set).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    public static void MultiplyPacked(bool transA, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> packedB,
+                                      Span<float> c, int ldc, bool accumulate)
+    {
+        if (m < 0 || n < 0 || k <= 0) throw new ArgumentException($"Sizes must be positive, received m={m}, n={n}, k={k}.");
+        if (m == 0 || n == 0) return;
+        CheckOperand("C", c.Length, m, n, ldc);
+        if (transA) CheckOperand("A", a.Length, k, m, lda); else CheckOperand("A", a.Length, m, k, lda);
+        if (packedB.Length < PackedLength(k, n)) throw new ArgumentException($"The packed B needs {PackedLength(k, n)} floats, received {packedB.Length}.");
+        var isa = ForcedIsa == GemmIsa.Auto ? BestIsa : ForcedIsa;
+        var (mr, _) = TileOf(isa);
+        fixed (float* pa = a, pb = packedB, pc = c)
+        {
+            long flops = 2L * m * n * k;
+            int units = (m + mr - 1) / mr;
+            int threads = Math.Min(Math.Min(MaxThreads, ComputePool.Shared.ThreadsHere), units);
+            if (threads <= 1 || flops < ParallelFlops)
+            {
+                Core(isa, false, transA, false, m, n, k, pa, lda, null, 0, pc, ldc, accumulate, null, pb);
+                return;
+            }
+            var job = t_job ??= new GemmJob();
+            job.Set(isa, false, transA, false, m, n, k, pa, lda, null, 0, pc, ldc, accumulate, null, splitM: true,
+                    (units + threads - 1) / threads * mr, pb);
+            ComputePool.Shared.Run(job, threads);
+        }
+    }
+
     private static void CheckOperand(string name, int length, int rows, int cols, int ld)
     {
         if (ld < cols)
@@ -112,7 +164,7 @@ internal static unsafe partial class Gemm
     /// <summary>One thread's multiply of a whole (sub)problem.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0/OSR code
     private static void Core(GemmIsa isa, bool dot, bool transA, bool transB, int m, int n, int k,
-        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, float* bias)
+        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, float* bias, float* packedB = null)
     {
         if (dot)
         {
@@ -121,7 +173,7 @@ internal static unsafe partial class Gemm
         }
         var (mr, nr) = TileOf(isa);
         int mc = mr * 16, nc = nr * 64;
-        var packA = t_packA ??= GC.AllocateUninitializedArray<float>(mc * KC, pinned: true);
+        var packA = t_packA ??= GC.AllocateUninitializedArray<float>(MaxMR * 16 * KC, pinned: true); // the widest ISA's mc: tests switch ISA on one thread
         var packB = t_packB ??= GC.AllocateUninitializedArray<float>(MaxNR * 64 * KC, pinned: true);
         float* tile = stackalloc float[MaxMR * MaxNR];
         // Packing A pays off when each packed panel is reused across many column panels of B. With one or two
@@ -133,7 +185,8 @@ internal static unsafe partial class Gemm
         // fan-in, a half batch of 50 rows on one core): full NR-wide panels are read in place; only a partial last
         // panel is packed. A 32-wide panel of one KC slab is 32 KB and stays in L1 across the row panels
         // (50×784 · 784×128 on one core: 114 → 130 GFLOPS; 50×128 · 128×784: 140 → 164).
-        bool directB = !transB && m <= 8 * mr;
+        bool directB = !transB && m <= 8 * mr && packedB == null;
+        int nPad = (n + nr - 1) / nr * nr;   // a whole packed B (PackWhole): slab pc starts at pc·nPad
         fixed (float* ap = packA, bp = packB)
         {
             for (int jc = 0; jc < n; jc += nc)
@@ -144,7 +197,8 @@ internal static unsafe partial class Gemm
                     int kc = Math.Min(KC, k - pc);
                     bool acc = accumulate || pc > 0;
                     int fullPanels = ncur / nr * nr;
-                    if (!directB) PackB(transB, b, ldb, pc, jc, kc, ncur, nr, bp);
+                    if (packedB != null) { }
+                    else if (!directB) PackB(transB, b, ldb, pc, jc, kc, ncur, nr, bp);
                     else if (fullPanels < ncur) PackB(transB, b, ldb, pc, jc + fullPanels, kc, ncur - fullPanels, nr, bp + fullPanels * kc);
                     for (int ic = 0; ic < m; ic += mc)
                     {
@@ -158,7 +212,8 @@ internal static unsafe partial class Gemm
                                 int mrc = Math.Min(mr, mcur - ir);
                                 float* cp = c + (long)(ic + ir) * ldc + jc + jr;
                                 bool bInPlace = directB && jr < fullPanels;
-                                float* bpanel = bInPlace ? b + (long)pc * ldb + jc + jr : bp + jr * kc;
+                                float* bpanel = bInPlace ? b + (long)pc * ldb + jc + jr
+                                              : packedB != null ? packedB + (long)pc * nPad + (long)(jc + jr) * kc : bp + jr * kc;
                                 nint bs = bInPlace ? ldb : nr;
                                 float* apanel = directA ? a + (ic + ir) * rs + pc * ks : ap + ir * kc;
                                 nint rowStride = directA ? rs : 1, kStride = directA ? ks : mr;
@@ -428,11 +483,12 @@ internal static unsafe partial class Gemm
         private GemmIsa _isa;
         private bool _dot, _transA, _transB, _acc, _splitM;
         private int _m, _n, _k, _lda, _ldb, _ldc, _chunk;
-        private float* _a, _b, _c, _bias;
+        private float* _a, _b, _c, _bias, _packedB;
 
         public void Set(GemmIsa isa, bool dot, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb,
-                        float* c, int ldc, bool acc, float* bias, bool splitM, int chunk)
+                        float* c, int ldc, bool acc, float* bias, bool splitM, int chunk, float* packedB = null)
         {
+            _packedB = packedB;
             _isa = isa; _dot = dot; _transA = transA; _transB = transB; _acc = acc; _splitM = splitM;
             _m = m; _n = n; _k = k; _lda = lda; _ldb = ldb; _ldc = ldc; _chunk = chunk;
             _a = a; _b = b; _c = c; _bias = bias;
@@ -447,7 +503,7 @@ internal static unsafe partial class Gemm
                 int rows = Math.Min(_chunk, _m - start);
                 if (rows <= 0) return;
                 float* a = _transA ? _a + start : _a + (long)start * _lda;
-                Core(_isa, _dot, _transA, _transB, rows, _n, _k, a, _lda, _b, _ldb, _c + (long)start * _ldc, _ldc, _acc, _bias);
+                Core(_isa, _dot, _transA, _transB, rows, _n, _k, a, _lda, _b, _ldb, _c + (long)start * _ldc, _ldc, _acc, _bias, _packedB);
             }
             else
             {

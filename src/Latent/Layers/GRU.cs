@@ -68,22 +68,24 @@ public sealed class GRU : Recurrent, IConfigurableLayer<GRU>
     /// <summary>(2, 3H): the input bias, then the recurrent bias.</summary>
     private protected override int[] BiasShape => [2, 3 * Units];
 
-    /// <summary>Gates (T·3H), r_h (T·H), hidden states ((T + 1)·H), a step's recurrent product (3H), dh (H), two rows of H.</summary>
+    /// <summary>Gates (T·3H), the recurrent products (T·3H), the states before each step (T·H), the last state (H), dh (H), scratch (2H).</summary>
     protected internal override int WorkspacePerSample(IReadOnlyList<int[]> inputShapes, int[] outputShape)
     {
         int t = inputShapes[0][0], h = Units;
-        return checked(t * 3 * h + t * h + (t + 1) * h + 3 * h + 3 * h);
+        return checked(t * 3 * h + t * 3 * h + t * h + 4 * h);
     }
 
-    private (int T, int D) Layout(NodeContext ctx, out Span<float> gates, out Span<float> recH, out Span<float> hp, out Span<float> rec, out Span<float> scratch)
+    private (int T, int D) Layout(NodeContext ctx, out Span<float> gates, out Span<float> rec, out Span<float> hBefore, out Span<float> hLast,
+                                  out Span<float> dh, out Span<float> scratch)
     {
         int b = ctx.Batch, t = ctx.InputShape(0)[0], d = ctx.InputShape(0)[1], h = Units;
         var ws = ctx.Workspace;
-        gates = ws[..(b * t * 3 * h)]; ws = ws[gates.Length..];     // (B, T, 3H): projections, then z, r, h̃, then δ
-        recH = ws[..(b * t * h)]; ws = ws[recH.Length..];           // (B, T, H): r_h of each step
-        hp = ws[..(b * (t + 1) * h)]; ws = ws[hp.Length..];         // (B, T + 1, H): h, slot by StateSlots
-        rec = ws[..(b * 3 * h)]; ws = ws[rec.Length..];             // (B, 3H): this step's hₜ₋₁·U + b_rec, in Backward its δ
-        scratch = ws[..(b * 3 * h)];                                // dh (B, H), two rows of H
+        gates = ws[..(b * t * 3 * h)]; ws = ws[gates.Length..];     // (B, T, 3H): projections, then z, r, h̃, then the input side's δ
+        rec = ws[..(b * t * 3 * h)]; ws = ws[rec.Length..];         // (B, T, 3H): hₜ₋₁·U + b_rec (r_h kept), then the recurrent side's δ
+        hBefore = ws[..(b * t * h)]; ws = ws[hBefore.Length..];     // (B, T, H): hₜ₋₁, the state each step reads
+        hLast = ws[..(b * h)]; ws = ws[hLast.Length..];             // (B, H): the state after the last step
+        dh = ws[..(b * h)]; ws = ws[dh.Length..];                   // (B, H): ∂loss/∂h from later steps
+        scratch = ws[..(b * 2 * h)];                                // the general path's two rows of H
         return (t, d);
     }
 
@@ -92,37 +94,41 @@ public sealed class GRU : Recurrent, IConfigurableLayer<GRU>
     protected internal override void Forward(NodeContext ctx)
     {
         int batch = ctx.Batch, h = Units, g3 = 3 * h;
-        var (steps, d) = Layout(ctx, out var gates, out var recH, out var hp, out var rec, out _);
+        var (steps, d) = Layout(ctx, out var gates, out var rec, out var hBefore, out var hLast, out _, out _);
         var bias = Bias is null ? default : Bias.Values;
         Gemm.Multiply(false, false, batch * steps, g3, d, ctx.Input(0), d, Kernel!.Values, g3, gates, g3, accumulate: false,
                       bias: bias.IsEmpty ? default : bias[..g3]);
-        InitialState(ctx, hp, steps, GoBackwards ? steps : 0, 1);
-        var u = RecurrentKernel!.Values;
+        if (bias.IsEmpty) rec.Clear();
+        else for (int r = 0; r < batch * steps; r++) bias[g3..].CopyTo(rec.Slice(r * g3, g3));
+        InitialState(ctx, hBefore, steps, 1);
+        var packedU = PackRecurrent(RecurrentKernel!.Values, h, g3, transposed: false);
+        bool fused = FusedCells;
         for (int s = 0; s < steps; s++)
         {
             int t = TimeOfStep(s, steps);
-            var (prev, next) = StateSlots(t);
-            Gemm.Multiply(false, false, batch, g3, h, hp[(prev * h)..], (steps + 1) * h, u, g3, rec, g3, accumulate: false,
-                          bias: bias.IsEmpty ? default : bias[g3..]);
+            Gemm.MultiplyPacked(false, batch, g3, h, hBefore[(t * h)..], steps * h, packedU, rec[(t * g3)..], steps * g3, accumulate: true);
             for (int b = 0; b < batch; b++)
             {
                 var row = gates.Slice((b * steps + t) * g3, g3);
-                var r = rec.Slice(b * g3, g3);
+                var r = rec.Slice((b * steps + t) * g3, g3);
+                var hPrev = hBefore.Slice((b * steps + t) * h, h);
+                var hNext = StateAfter(hBefore, hLast, b, t, steps);
+                if (fused)
+                {
+                    RecurrentCells.GruForward(row, r, hPrev, hNext, h);
+                    continue;
+                }
                 var zr = row[..(2 * h)];
                 TensorPrimitives.Add(zr, r[..(2 * h)], zr);
                 RecurrentActivation.Forward(zr, zr, 2 * h);
-                var rh = r[(2 * h)..];
-                rh.CopyTo(recH.Slice((b * steps + t) * h, h));
                 var cand = row[(2 * h)..];
-                TensorPrimitives.FusedMultiplyAdd(row.Slice(h, h), rh, cand, cand);   // a_h + r ⊙ r_h
+                TensorPrimitives.FusedMultiplyAdd(row.Slice(h, h), r[(2 * h)..], cand, cand);   // a_h + r ⊙ r_h
                 Activation.Forward(cand, cand, h);
-                var hPrev = hp.Slice((b * (steps + 1) + prev) * h, h);
-                var hNext = hp.Slice((b * (steps + 1) + next) * h, h);
                 TensorPrimitives.Subtract(hPrev, cand, hNext);
-                TensorPrimitives.FusedMultiplyAdd(row[..h], hNext, cand, hNext);       // h̃ + z ⊙ (hₜ₋₁ − h̃)
+                TensorPrimitives.FusedMultiplyAdd(row[..h], hNext, cand, hNext);               // h̃ + z ⊙ (hₜ₋₁ − h̃)
             }
         }
-        WriteOutput(ctx, hp, steps);
+        WriteOutput(ctx, hBefore, hLast, steps);
     }
 
     /// <inheritdoc />
@@ -130,30 +136,31 @@ public sealed class GRU : Recurrent, IConfigurableLayer<GRU>
     protected internal override void Backward(NodeContext ctx)
     {
         int batch = ctx.Batch, h = Units, g3 = 3 * h;
-        var (steps, d) = Layout(ctx, out var gates, out var recH, out var hp, out var rec, out var scratch);
-        var dhAll = scratch[..(batch * h)];
-        var t1 = scratch.Slice(batch * h, h);
-        var t2 = scratch.Slice(batch * h + h, h);
+        var (steps, d) = Layout(ctx, out var gates, out var rec, out var hBefore, out _, out var dhAll, out var scratch);
+        var t1 = scratch[..h];
+        var t2 = scratch.Slice(h, h);
         dhAll.Clear();
-        var u = RecurrentKernel!.Values;
-        bool train = Trainable;
-        var du = train ? ctx.WeightGrad(RecurrentKernel) : default;
-        var db = train && Bias is not null ? ctx.WeightGrad(Bias) : default;
+        var packedUt = PackRecurrent(RecurrentKernel!.Values, h, g3, transposed: true);
+        bool fused = FusedCells;
         for (int s = steps - 1; s >= 0; s--)
         {
             int t = TimeOfStep(s, steps);
-            var (prev, _) = StateSlots(t);
             for (int b = 0; b < batch; b++)
             {
                 var row = gates.Slice((b * steps + t) * g3, g3);
+                var dr = rec.Slice((b * steps + t) * g3, g3);      // r_h in, the recurrent side's δ out
+                var hPrev = hBefore.Slice((b * steps + t) * h, h);
+                var dh = dhAll.Slice(b * h, h);
+                var dy = OutputGradAt(ctx, b, t, steps);
+                if (fused)
+                {
+                    RecurrentCells.GruBackward(row, dr, hPrev, dh, dy, h);
+                    continue;
+                }
                 var z = row[..h];
                 var r = row.Slice(h, h);
                 var cand = row[(2 * h)..];
-                var dr = rec.Slice(b * g3, g3);                    // this row's recurrent-side δ
-                var dh = dhAll.Slice(b * h, h);
-                var dy = OutputGradAt(ctx, b, t, steps);
                 if (!dy.IsEmpty) TensorPrimitives.Add(dh, dy, dh);
-                var hPrev = hp.Slice((b * (steps + 1) + prev) * h, h);
                 TensorPrimitives.Subtract(hPrev, cand, t1);
                 TensorPrimitives.Multiply(dh, t1, t1);            // dz
                 TensorPrimitives.Multiply(dh, z, t2);
@@ -161,23 +168,25 @@ public sealed class GRU : Recurrent, IConfigurableLayer<GRU>
                 TensorPrimitives.Multiply(dh, z, dh);              // the direct part of dhₜ₋₁
                 RecurrentActivation.Backward(z, t1, z, h);         // δz
                 Activation.Backward(cand, t2, cand, h);            // δh
-                TensorPrimitives.Multiply(cand, recH.Slice((b * steps + t) * h, h), t1); // dr
+                TensorPrimitives.Multiply(cand, dr[(2 * h)..], t1); // dr = δh ⊙ r_h
                 TensorPrimitives.Multiply(cand, r, dr[(2 * h)..]); // δh ⊙ r, the recurrent side
                 RecurrentActivation.Backward(r, t1, r, h);         // δr
                 row[..(2 * h)].CopyTo(dr);
             }
-            if (train)
-            {
-                Gemm.Multiply(true, false, h, g3, batch, hp[(prev * h)..], (steps + 1) * h, rec, g3, du, g3, accumulate: true);
-                if (!db.IsEmpty) Simd.AccumulateColumnSums(rec, db[g3..], batch);
-            }
-            Gemm.Multiply(false, true, batch, h, g3, rec, g3, u, g3, dhAll, h, accumulate: true); // dhₜ₋₁ += δ_rec·Uᵀ
+            // dhₜ₋₁ += δ_rec·Uᵀ, rows (b, t) of δ_rec at stride T·3H.
+            Gemm.MultiplyPacked(false, batch, h, g3, rec[(t * g3)..], steps * g3, packedUt, dhAll, h, accumulate: true);
         }
         int rows = batch * steps;
-        if (train)
+        if (Trainable)
         {
-            Gemm.Multiply(true, false, d, g3, rows, ctx.Input(0), d, gates, g3, ctx.WeightGrad(Kernel!), g3, accumulate: true);
-            if (!db.IsEmpty) Simd.AccumulateColumnSums(gates, db[..g3], rows);
+            Gemm.Multiply(true, false, h, g3, rows, hBefore, h, rec, g3, ctx.WeightGrad(RecurrentKernel), g3, accumulate: true); // dU += Hᵀ·δ_rec
+            Gemm.Multiply(true, false, d, g3, rows, ctx.Input(0), d, gates, g3, ctx.WeightGrad(Kernel!), g3, accumulate: true);  // dW += Xᵀ·δ
+            if (Bias is not null)
+            {
+                var db = ctx.WeightGrad(Bias);
+                Simd.AccumulateColumnSums(gates, db[..g3], rows);
+                Simd.AccumulateColumnSums(rec, db[g3..], rows);
+            }
         }
         if (ctx.NeedsInputGrad(0))
             Gemm.Multiply(false, true, rows, d, g3, gates, g3, Kernel!.Values, g3, ctx.InputGrad(0), d, accumulate: true);

@@ -67,22 +67,27 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
         if (UnitForgetBias) bias.Slice(Units, Units).Fill(1);
     }
 
-    /// <summary>Gates (T·4H), φ(c) (T·H), hidden and cell states ((T + 1)·H each), four rows of H of scratch.</summary>
+    /// <summary>Gates (T·4H), φ(c) (T·H), the states before each step (2·T·H), the last states (2H), dh and dc (2H), scratch (2H).</summary>
     protected internal override int WorkspacePerSample(IReadOnlyList<int[]> inputShapes, int[] outputShape)
     {
         int t = inputShapes[0][0], h = Units;
-        return checked(t * 4 * h + t * h + 2 * (t + 1) * h + 4 * h);
+        return checked(t * 4 * h + t * h + 2 * t * h + 6 * h);
     }
 
-    private (int T, int D) Layout(NodeContext ctx, out Span<float> gates, out Span<float> tanhC, out Span<float> hp, out Span<float> cs, out Span<float> scratch)
+    private (int T, int D) Layout(NodeContext ctx, out Span<float> gates, out Span<float> tanhC, out Span<float> hBefore, out Span<float> cBefore,
+                                  out Span<float> hLast, out Span<float> cLast, out Span<float> dh, out Span<float> dc, out Span<float> scratch)
     {
         int b = ctx.Batch, t = ctx.InputShape(0)[0], d = ctx.InputShape(0)[1], h = Units;
         var ws = ctx.Workspace;
         gates = ws[..(b * t * 4 * h)]; ws = ws[gates.Length..];     // (B, T, 4H): pre-activations, then activations, then δ
         tanhC = ws[..(b * t * h)]; ws = ws[tanhC.Length..];         // (B, T, H): φ(cₜ)
-        hp = ws[..(b * (t + 1) * h)]; ws = ws[hp.Length..];         // (B, T + 1, H): h, slot by StateSlots
-        cs = ws[..(b * (t + 1) * h)]; ws = ws[cs.Length..];         // (B, T + 1, H): c
-        scratch = ws[..(b * 4 * h)];                                // dh (B, H), dc (B, H), two rows of H
+        hBefore = ws[..(b * t * h)]; ws = ws[hBefore.Length..];     // (B, T, H): hₜ₋₁, the state each step reads
+        cBefore = ws[..(b * t * h)]; ws = ws[cBefore.Length..];     // (B, T, H): cₜ₋₁
+        hLast = ws[..(b * h)]; ws = ws[hLast.Length..];             // (B, H): the state after the last step
+        cLast = ws[..(b * h)]; ws = ws[cLast.Length..];
+        dh = ws[..(b * h)]; ws = ws[dh.Length..];                   // (B, H): ∂loss/∂h from later steps
+        dc = ws[..(b * h)]; ws = ws[dc.Length..];                   // (B, H): ∂loss/∂c from later steps
+        scratch = ws[..(b * 2 * h)];                                // the general path's two rows of H
         return (t, d);
     }
 
@@ -91,36 +96,41 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
     protected internal override void Forward(NodeContext ctx)
     {
         int batch = ctx.Batch, h = Units, g4 = 4 * h;
-        var (steps, d) = Layout(ctx, out var gates, out var tanhC, out var hp, out var cs, out _);
+        var (steps, d) = Layout(ctx, out var gates, out var tanhC, out var hBefore, out var cBefore, out var hLast, out var cLast, out _, out _, out _);
         // All steps' input projections at once: (B·T, D)·(D, 4H) + b.
         Gemm.Multiply(false, false, batch * steps, g4, d, ctx.Input(0), d, Kernel!.Values, g4, gates, g4, accumulate: false,
                       bias: Bias is null ? default : Bias.Values);
-        int init = GoBackwards ? steps : 0;
-        InitialState(ctx, hp, steps, init, 1);
-        InitialState(ctx, cs, steps, init, 2);
-        var u = RecurrentKernel!.Values;
+        InitialState(ctx, hBefore, steps, 1);
+        InitialState(ctx, cBefore, steps, 2);
+        var packedU = PackRecurrent(RecurrentKernel!.Values, h, g4, transposed: false);
+        bool fused = FusedCells;
         for (int s = 0; s < steps; s++)
         {
             int t = TimeOfStep(s, steps);
-            var (prev, next) = StateSlots(t);
-            // The four gates' recurrent products in one: (B, H)·(H, 4H) added to row (b, t) of the projections.
-            Gemm.Multiply(false, false, batch, g4, h, hp[(prev * h)..], (steps + 1) * h, u, g4, gates[(t * g4)..], steps * g4, accumulate: true);
+            // The four gates' recurrent products in one: (B, H)·(H, 4H) added to rows (b, t) of the projections.
+            Gemm.MultiplyPacked(false, batch, g4, h, hBefore[(t * h)..], steps * h, packedU, gates[(t * g4)..], steps * g4, accumulate: true);
             for (int b = 0; b < batch; b++)
             {
                 var row = gates.Slice((b * steps + t) * g4, g4);
+                var cPrev = cBefore.Slice((b * steps + t) * h, h);
+                var c = StateAfter(cBefore, cLast, b, t, steps);
+                var tc = tanhC.Slice((b * steps + t) * h, h);
+                var hNext = StateAfter(hBefore, hLast, b, t, steps);
+                if (fused)
+                {
+                    RecurrentCells.LstmForward(row, cPrev, c, tc, hNext, h);
+                    continue;
+                }
                 RecurrentActivation.Forward(row[..(2 * h)], row[..(2 * h)], 2 * h);
                 Activation.Forward(row.Slice(2 * h, h), row.Slice(2 * h, h), h);
                 RecurrentActivation.Forward(row[(3 * h)..], row[(3 * h)..], h);
-                var cPrev = cs.Slice((b * (steps + 1) + prev) * h, h);
-                var c = cs.Slice((b * (steps + 1) + next) * h, h);
-                var tc = tanhC.Slice((b * steps + t) * h, h);
                 TensorPrimitives.Multiply(row.Slice(h, h), cPrev, c);                           // f ⊙ cₜ₋₁
                 TensorPrimitives.FusedMultiplyAdd(row[..h], row.Slice(2 * h, h), c, c);        // + i ⊙ g
                 Activation.Forward(c, tc, h);
-                TensorPrimitives.Multiply(row[(3 * h)..], tc, hp.Slice((b * (steps + 1) + next) * h, h)); // o ⊙ φ(c)
+                TensorPrimitives.Multiply(row[(3 * h)..], tc, hNext);                          // o ⊙ φ(c)
             }
         }
-        WriteOutput(ctx, hp, steps);
+        WriteOutput(ctx, hBefore, hLast, steps);
     }
 
     /// <inheritdoc />
@@ -128,32 +138,34 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
     protected internal override void Backward(NodeContext ctx)
     {
         int batch = ctx.Batch, h = Units, g4 = 4 * h;
-        var (steps, d) = Layout(ctx, out var gates, out var tanhC, out var hp, out var cs, out var scratch);
-        var dhAll = scratch[..(batch * h)];                 // ∂loss/∂hₜ from later steps, (B, H)
-        var dcAll = scratch.Slice(batch * h, batch * h);    // ∂loss/∂cₜ from later steps, (B, H)
-        var t1 = scratch.Slice(2 * batch * h, h);
-        var t2 = scratch.Slice(2 * batch * h + h, h);
+        var (steps, d) = Layout(ctx, out var gates, out var tanhC, out var hBefore, out var cBefore, out _, out _, out var dhAll, out var dcAll, out var scratch);
+        var t1 = scratch[..h];
+        var t2 = scratch.Slice(h, h);
         dhAll.Clear();
         dcAll.Clear();
-        var u = RecurrentKernel!.Values;
-        var du = Trainable ? ctx.WeightGrad(RecurrentKernel) : default;
+        var packedUt = PackRecurrent(RecurrentKernel!.Values, h, g4, transposed: true);
+        bool fused = FusedCells;
         for (int s = steps - 1; s >= 0; s--)
         {
             int t = TimeOfStep(s, steps);
-            var (prev, _) = StateSlots(t);
             for (int b = 0; b < batch; b++)
             {
                 var row = gates.Slice((b * steps + t) * g4, g4);
+                var tc = tanhC.Slice((b * steps + t) * h, h);
+                var cPrev = cBefore.Slice((b * steps + t) * h, h);
+                var dh = dhAll.Slice(b * h, h);
+                var dc = dcAll.Slice(b * h, h);
+                var dy = OutputGradAt(ctx, b, t, steps);
+                if (fused)
+                {
+                    RecurrentCells.LstmBackward(row, tc, cPrev, dh, dy, dc, h);
+                    continue;
+                }
                 var i = row[..h];
                 var f = row.Slice(h, h);
                 var g = row.Slice(2 * h, h);
                 var o = row[(3 * h)..];
-                var dh = dhAll.Slice(b * h, h);
-                var dc = dcAll.Slice(b * h, h);
-                var dy = OutputGradAt(ctx, b, t, steps);
                 if (!dy.IsEmpty) TensorPrimitives.Add(dh, dy, dh);
-                var tc = tanhC.Slice((b * steps + t) * h, h);
-                var cPrev = cs.Slice((b * (steps + 1) + prev) * h, h);
                 TensorPrimitives.Multiply(dh, o, t1);
                 Activation.Backward(tc, t1, t1, h);
                 TensorPrimitives.Add(dc, t1, dc);                  // dc = dcₜ₊₁ + dh ⊙ o ⊙ φ'(c)
@@ -167,15 +179,14 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
                 TensorPrimitives.Multiply(dc, f, dc);              // dcₜ₋₁
                 RecurrentActivation.Backward(f, t1, f, h);        // δf
             }
-            var delta = gates[(t * g4)..];                          // rows (b, t), stride T·4H
-            if (Trainable)
-                Gemm.Multiply(true, false, h, g4, batch, hp[(prev * h)..], (steps + 1) * h, delta, steps * g4, du, g4, accumulate: true);
-            Gemm.Multiply(false, true, batch, h, g4, delta, steps * g4, u, g4, dhAll, h, accumulate: false); // dhₜ₋₁ = δ·Uᵀ
+            // dhₜ₋₁ = δₜ·Uᵀ, rows (b, t) of δ at stride T·4H.
+            Gemm.MultiplyPacked(false, batch, h, g4, gates[(t * g4)..], steps * g4, packedUt, dhAll, h, accumulate: false);
         }
         int rows = batch * steps;
         if (Trainable)
         {
-            Gemm.Multiply(true, false, d, g4, rows, ctx.Input(0), d, gates, g4, ctx.WeightGrad(Kernel!), g4, accumulate: true);
+            Gemm.Multiply(true, false, h, g4, rows, hBefore, h, gates, g4, ctx.WeightGrad(RecurrentKernel), g4, accumulate: true); // dU += Hᵀ·δ
+            Gemm.Multiply(true, false, d, g4, rows, ctx.Input(0), d, gates, g4, ctx.WeightGrad(Kernel!), g4, accumulate: true);    // dW += Xᵀ·δ
             if (Bias is not null) Simd.AccumulateColumnSums(gates, ctx.WeightGrad(Bias), rows);
         }
         if (ctx.NeedsInputGrad(0))

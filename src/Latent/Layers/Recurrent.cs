@@ -92,6 +92,12 @@ public abstract class Recurrent : Layer
     /// <summary>Features per step (D); 0 until built.</summary>
     public int InputFeatures => Kernel?.Shape[0] ?? 0;
 
+    /// <summary>Tests turn this off to hold the general path (any element-wise activation) to the same checks.</summary>
+    internal static bool FusedCellsEnabled = true;
+
+    /// <summary>Whether this layer's steps run the fused default-activation rows of <see cref="Kernels.RecurrentCells"/>.</summary>
+    private protected bool FusedCells => FusedCellsEnabled && Kernels.RecurrentCells.Accelerated && Activation is Tanh && RecurrentActivation is Sigmoid;
+
     /// <summary>Gates that share one product: 4 for an LSTM (i, f, c, o), 3 for a GRU (z, r, h).</summary>
     private protected abstract int Gates { get; }
 
@@ -143,37 +149,64 @@ public abstract class Recurrent : Layer
     protected internal override int[] ComputeOutputShape(IReadOnlyList<int[]> inputShapes) =>
         ReturnSequences ? [inputShapes[0][0], Units] : [Units];
 
-    /// <summary>Index in the (T + 1)-slot state buffers of the state a step at input time t reads, and the one it writes.</summary>
-    private protected (int Prev, int Next) StateSlots(int t) => GoBackwards ? (t + 1, t) : (t, t + 1);
-
     /// <summary>Input time of processing step s.</summary>
     private protected int TimeOfStep(int s, int steps) => GoBackwards ? steps - 1 - s : s;
 
-    /// <summary>Writes the outputs from the hidden-state buffer hp (B, T + 1, H).</summary>
-    private protected void WriteOutput(NodeContext ctx, ReadOnlySpan<float> hp, int steps)
+    /// <summary>Input time read first: where the initial state goes in a (B, T, H) buffer of states before each step.</summary>
+    private protected int FirstTime(int steps) => GoBackwards ? steps - 1 : 0;
+
+    /// <summary>
+    /// The row of sample b's state after the step at input time t: the "before" row of the next step in
+    /// <paramref name="before"/> (B, T, H), or the row of <paramref name="last"/> (B, H) after the final step.
+    /// Keeping every step's incoming state in one (B·T, H) matrix aligned with the gates makes <c>dU += Hᵀ·δ</c>
+    /// one product over all steps.
+    /// </summary>
+    private protected Span<float> StateAfter(Span<float> before, Span<float> last, int b, int t, int steps)
+    {
+        int h = Units, next = GoBackwards ? t - 1 : t + 1;
+        return next >= 0 && next < steps ? before.Slice((b * steps + next) * h, h) : last.Slice(b * h, h);
+    }
+
+    /// <summary>Writes the outputs: every step's state (in processing order) or the last.</summary>
+    private protected void WriteOutput(NodeContext ctx, Span<float> before, Span<float> last, int steps)
     {
         int batch = ctx.Batch, h = Units;
         var y = ctx.OutputValues;
-        for (int b = 0; b < batch; b++)
+        if (!ReturnSequences)
         {
-            if (ReturnSequences)
-                for (int s = 0; s < steps; s++)
-                    hp.Slice((b * (steps + 1) + StateSlots(TimeOfStep(s, steps)).Next) * h, h).CopyTo(y.Slice((b * steps + s) * h, h));
-            else
-                hp.Slice((b * (steps + 1) + (GoBackwards ? 0 : steps)) * h, h).CopyTo(y.Slice(b * h, h));
+            last[..(batch * h)].CopyTo(y);
+            return;
         }
+        for (int b = 0; b < batch; b++)
+            for (int s = 0; s < steps; s++)
+                StateAfter(before, last, b, TimeOfStep(s, steps), steps).CopyTo(y.Slice((b * steps + s) * h, h));
     }
 
-    /// <summary>Sets slot <paramref name="slot"/> of a (B, T + 1, H) state buffer from initial-state input <paramref name="input"/>, or zero.</summary>
-    private protected void InitialState(NodeContext ctx, Span<float> states, int steps, int slot, int input)
+    /// <summary>Sets every sample's state before the first step from initial-state input <paramref name="input"/>, or zero.</summary>
+    private protected void InitialState(NodeContext ctx, Span<float> before, int steps, int input)
     {
-        int h = Units;
+        int h = Units, t0 = FirstTime(steps);
         for (int b = 0; b < ctx.Batch; b++)
         {
-            var dst = states.Slice((b * (steps + 1) + slot) * h, h);
+            var dst = before.Slice((b * steps + t0) * h, h);
             if (ctx.InputCount > input) ctx.Input(input).Slice(b * h, h).CopyTo(dst);
             else dst.Clear();
         }
+    }
+
+    [ThreadStatic] private static float[]? t_packed;
+
+    /// <summary>
+    /// U (or Uᵀ) packed once for the step products of one Forward or Backward, in a buffer of the calling thread (the
+    /// same layer runs on several threads at once in a data-parallel step). Valid until this thread packs again.
+    /// </summary>
+    private protected static ReadOnlySpan<float> PackRecurrent(ReadOnlySpan<float> u, int h, int gatesH, bool transposed)
+    {
+        int k = transposed ? gatesH : h, n = transposed ? h : gatesH;
+        int length = Kernels.Gemm.PackedLength(k, n);
+        if (t_packed is null || t_packed.Length < length) t_packed = GC.AllocateUninitializedArray<float>(length, pinned: true);
+        Kernels.Gemm.PackWhole(transposed, u, gatesH, k, n, t_packed);
+        return t_packed.AsSpan(0, length);
     }
 
     /// <summary>∂loss/∂y of input time t for row b, or empty when the step has no output (not the last, without sequences).</summary>

@@ -47,6 +47,37 @@ public class GemmTests
             CheckAgainstNaive(ref rng, ta, tb, m, n, k, accumulate: true);
     }
 
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void APackedBMatchesNaive(GemmIsa isa)
+    {
+        // A recurrent layer's products: B packed once (either orientation), A strided, one core or split by rows.
+        var rng = new Rng(9);
+        foreach (int threads in new[] { 1, int.MaxValue })
+        {
+            using var _ = GemmSettings.Force(isa, threads, parallelFlops: 1);
+            foreach (int m in new[] { 1, 7, 64, 129 })
+            foreach (int n in new[] { 3, 28, 112, 256 })
+            foreach (int k in new[] { 1, 28, 64, 300 })
+            foreach (bool ta in new[] { false, true })
+            foreach (bool tb in new[] { false, true })
+            {
+                int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1, ldc = n + 5;
+                var a = Random(ref rng, (ta ? k : m) * lda);
+                var b = Random(ref rng, (tb ? n : k) * ldb);
+                var c = Random(ref rng, m * ldc);
+                var expected = (float[])c.Clone();
+                bool acc = (m + n + k) % 2 == 0;
+                var packed = new float[Gemm.PackedLength(k, n)];
+                Gemm.PackWhole(tb, b, ldb, k, n, packed);
+                Gemm.MultiplyPacked(ta, m, n, k, a, lda, packed, c, ldc, acc);
+                GemmNaive.Multiply(ta, tb, m, n, k, a, lda, b, ldb, expected, ldc, acc);
+                AssertClose(expected, c, k, $" (packed m={m} n={n} k={k} ta={ta} tb={tb} threads={threads})");
+            }
+        }
+        Assert.Throws<ArgumentException>(() => Gemm.MultiplyPacked(false, 2, 3, 4, new float[8], 4, new float[1], new float[6], 3, false));
+    }
+
     [Fact]
     public void StridedOperandsUseOnlyTheirColumns()
     {

@@ -8,8 +8,26 @@ namespace Latent.Tests.Layers;
 /// against finite differences for every option (sequences, backwards, initial states, no bias), Keras's
 /// initialisation, and clear errors for inputs that are not sequences.
 /// </summary>
+[Collection(Kernels.GemmSettingsCollection.Name)] // switches Recurrent.FusedCellsEnabled
 public class RecurrentLayerTests
 {
+    /// <summary>Runs <paramref name="check"/> on the fused default-activation rows and on the general path.</summary>
+    private static void BothPaths(Action check)
+    {
+        try
+        {
+            foreach (bool fused in new[] { true, false })
+            {
+                Recurrent.FusedCellsEnabled = fused;
+                check();
+            }
+        }
+        finally
+        {
+            Recurrent.FusedCellsEnabled = true;
+        }
+    }
+
     private static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
 
     /// <summary>The layer's output from a model of one layer, on (batch, T, D) inputs and optional initial states.</summary>
@@ -113,13 +131,16 @@ public class RecurrentLayerTests
     [InlineData(7, 9, 17, 5, true, false, true)]   // sizes past a vector's width
     public void LstmMatchesTheNaiveLoop(int t, int d, int h, int batch, bool sequences, bool backwards, bool bias)
     {
-        Randomness.SetSeed(t * 10 + d);
-        var layer = new LSTM(h, returnSequences: sequences, goBackwards: backwards, useBias: bias);
-        var x = Synthetic.Uniform(batch * t * d, 5);
-        var y = Run(layer, t, d, batch, x);
-        var b = RandomBias(layer.Bias, 6);
-        y = Run(layer, t, d, batch, x);
-        AssertClose(NaiveLstm(x, batch, t, d, h, layer.Kernel!.Values.ToArray(), layer.RecurrentKernel!.Values.ToArray(), b, sequences, backwards), y);
+        BothPaths(() =>
+        {
+            Randomness.SetSeed(t * 10 + d);
+            var layer = new LSTM(h, returnSequences: sequences, goBackwards: backwards, useBias: bias);
+            var x = Synthetic.Uniform(batch * t * d, 5);
+            var y = Run(layer, t, d, batch, x);
+            var b = RandomBias(layer.Bias, 6);
+            y = Run(layer, t, d, batch, x);
+            AssertClose(NaiveLstm(x, batch, t, d, h, layer.Kernel!.Values.ToArray(), layer.RecurrentKernel!.Values.ToArray(), b, sequences, backwards), y);
+        });
     }
 
     [Theory]
@@ -130,27 +151,33 @@ public class RecurrentLayerTests
     [InlineData(7, 9, 17, 5, true, false, true)]
     public void GruMatchesTheNaiveLoop(int t, int d, int h, int batch, bool sequences, bool backwards, bool bias)
     {
-        Randomness.SetSeed(t * 10 + d + 1);
-        var layer = new GRU(h, returnSequences: sequences, goBackwards: backwards, useBias: bias);
-        var x = Synthetic.Uniform(batch * t * d, 5);
-        Run(layer, t, d, batch, x);
-        var b = RandomBias(layer.Bias, 6);
-        var y = Run(layer, t, d, batch, x);
-        AssertClose(NaiveGru(x, batch, t, d, h, layer.Kernel!.Values.ToArray(), layer.RecurrentKernel!.Values.ToArray(), b, sequences, backwards), y);
+        BothPaths(() =>
+        {
+            Randomness.SetSeed(t * 10 + d + 1);
+            var layer = new GRU(h, returnSequences: sequences, goBackwards: backwards, useBias: bias);
+            var x = Synthetic.Uniform(batch * t * d, 5);
+            Run(layer, t, d, batch, x);
+            var b = RandomBias(layer.Bias, 6);
+            var y = Run(layer, t, d, batch, x);
+            AssertClose(NaiveGru(x, batch, t, d, h, layer.Kernel!.Values.ToArray(), layer.RecurrentKernel!.Values.ToArray(), b, sequences, backwards), y);
+        });
     }
 
     [Fact]
     public void InitialStatesStartTheRecurrence()
     {
-        int t = 4, d = 3, h = 5, batch = 2;
-        var x = Synthetic.Uniform(batch * t * d, 1);
-        float[] h0 = Synthetic.Uniform(batch * h, 2), c0 = Synthetic.Uniform(batch * h, 3);
-        var lstm = new LSTM(h, returnSequences: true);
-        var y = Run(lstm, t, d, batch, x, h0, c0);
-        AssertClose(NaiveLstm(x, batch, t, d, h, lstm.Kernel!.Values.ToArray(), lstm.RecurrentKernel!.Values.ToArray(), lstm.Bias!.Values.ToArray(), true, false, h0, c0), y);
-        var gru = new GRU(h, goBackwards: true);
-        y = Run(gru, t, d, batch, x, h0);
-        AssertClose(NaiveGru(x, batch, t, d, h, gru.Kernel!.Values.ToArray(), gru.RecurrentKernel!.Values.ToArray(), gru.Bias!.Values.ToArray(), false, true, h0), y);
+        BothPaths(() =>
+        {
+            int t = 4, d = 3, h = 5, batch = 2;
+            var x = Synthetic.Uniform(batch * t * d, 1);
+            float[] h0 = Synthetic.Uniform(batch * h, 2), c0 = Synthetic.Uniform(batch * h, 3);
+            var lstm = new LSTM(h, returnSequences: true);
+            var y = Run(lstm, t, d, batch, x, h0, c0);
+            AssertClose(NaiveLstm(x, batch, t, d, h, lstm.Kernel!.Values.ToArray(), lstm.RecurrentKernel!.Values.ToArray(), lstm.Bias!.Values.ToArray(), true, false, h0, c0), y);
+            var gru = new GRU(h, goBackwards: true);
+            y = Run(gru, t, d, batch, x, h0);
+            AssertClose(NaiveGru(x, batch, t, d, h, gru.Kernel!.Values.ToArray(), gru.RecurrentKernel!.Values.ToArray(), gru.Bias!.Values.ToArray(), false, true, h0), y);
+        });
     }
 
     public static TheoryData<bool, bool, bool> Options() => new()
@@ -162,26 +189,35 @@ public class RecurrentLayerTests
     [MemberData(nameof(Options))]
     public void LstmGradientsMatchFiniteDifferences(bool sequences, bool backwards, bool bias)
     {
-        Randomness.SetSeed(3);
-        var layer = new LSTM(3, returnSequences: sequences, goBackwards: backwards, useBias: bias);
-        GradientChecker.AssertAll(GradientChecker.CheckLayer(layer, [4, 2], batch: 3, seed: 7));
+        BothPaths(() =>
+        {
+            Randomness.SetSeed(3);
+            var layer = new LSTM(3, returnSequences: sequences, goBackwards: backwards, useBias: bias);
+            GradientChecker.AssertAll(GradientChecker.CheckLayer(layer, [4, 2], batch: 3, seed: 7));
+        });
     }
 
     [Theory]
     [MemberData(nameof(Options))]
     public void GruGradientsMatchFiniteDifferences(bool sequences, bool backwards, bool bias)
     {
-        Randomness.SetSeed(4);
-        var layer = new GRU(3, returnSequences: sequences, goBackwards: backwards, useBias: bias);
-        GradientChecker.AssertAll(GradientChecker.CheckLayer(layer, [4, 2], batch: 3, seed: 8));
+        BothPaths(() =>
+        {
+            Randomness.SetSeed(4);
+            var layer = new GRU(3, returnSequences: sequences, goBackwards: backwards, useBias: bias);
+            GradientChecker.AssertAll(GradientChecker.CheckLayer(layer, [4, 2], batch: 3, seed: 8));
+        });
     }
 
     [Fact]
     public void GradientsReachTheInitialStates()
     {
-        Randomness.SetSeed(5);
-        GradientChecker.AssertAll(GradientChecker.CheckLayer(new LSTM(3, returnSequences: true), [[4, 2], [3], [3]], batch: 2, seed: 9));
-        GradientChecker.AssertAll(GradientChecker.CheckLayer(new GRU(3, goBackwards: true), [[4, 2], [3]], batch: 2, seed: 10));
+        BothPaths(() =>
+        {
+            Randomness.SetSeed(5);
+            GradientChecker.AssertAll(GradientChecker.CheckLayer(new LSTM(3, returnSequences: true), [[4, 2], [3], [3]], batch: 2, seed: 9));
+            GradientChecker.AssertAll(GradientChecker.CheckLayer(new GRU(3, goBackwards: true), [[4, 2], [3]], batch: 2, seed: 10));
+        });
     }
 
     [Fact]

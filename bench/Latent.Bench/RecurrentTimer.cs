@@ -1,0 +1,43 @@
+using System.Diagnostics;
+using Latent.Kernels;
+
+namespace Latent.Bench;
+
+/// <summary>Where an LSTM step's time goes: the per-step recurrent product against the gates' element-wise work.</summary>
+internal static class RecurrentTimer
+{
+    public static void Run(int batch, int steps, int d, int h, int reps = 200)
+    {
+        int g4 = 4 * h;
+        var x = new float[batch * steps * d];
+        var w = new float[d * g4];
+        var u = new float[h * g4];
+        var gates = new float[batch * steps * g4];
+        var hp = new float[batch * (steps + 1) * h];
+        var rnd = new Random(1);
+        foreach (var a in new[] { x, w, u, hp }) for (int i = 0; i < a.Length; i++) a[i] = (float)rnd.NextDouble() * 0.1f;
+        double Time(Action act)
+        {
+            for (int i = 0; i < 5; i++) act();
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < reps; i++) act();
+            return sw.Elapsed.TotalMilliseconds * 1000 / reps;
+        }
+        double proj = Time(() => Gemm.Multiply(false, false, batch * steps, g4, d, x, d, w, g4, gates, g4, false));
+        double rec = Time(() =>
+        {
+            for (int t = 0; t < steps; t++)
+                Gemm.Multiply(false, false, batch, g4, h, hp.AsSpan(t * h), (steps + 1) * h, u, g4, gates.AsSpan(t * g4), steps * g4, true);
+        });
+        double one = Time(() =>
+        {
+            int saved = Gemm.MaxThreads;
+            Gemm.MaxThreads = 1;
+            for (int t = 0; t < steps; t++)
+                Gemm.Multiply(false, false, batch, g4, h, hp.AsSpan(t * h), (steps + 1) * h, u, g4, gates.AsSpan(t * g4), steps * g4, true);
+            Gemm.MaxThreads = saved;
+        });
+        double flops = 2.0 * batch * g4 * h * steps;
+        Console.WriteLine($"B={batch} T={steps} D={d} H={h}: projection {proj:F0} us, recurrent products {rec:F0} us ({flops / rec / 1e3:F1} GFLOPS), on one core {one:F0} us ({flops / one / 1e3:F1} GFLOPS)");
+    }
+}
