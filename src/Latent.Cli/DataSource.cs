@@ -27,6 +27,12 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
     /// <summary>Names of the classes by label (Fashion-MNIST's), or null for plain numbers.</summary>
     public IReadOnlyList<string>? ClassNames { get; init; }
 
+    /// <summary>Sequences (timesteps = ImageHeight, features = ImageWidth) rather than images.</summary>
+    public bool IsSequence { get; init; }
+
+    /// <summary>The per-feature scaling applied to a sequence file (fitted on its training part, or the run's), or null.</summary>
+    public FeatureScaler? Scaler { get; init; }
+
     /// <summary>The first <paramref name="count"/> test samples (fewer if the test set is smaller) as floats, for figures.</summary>
     public Tensor TestHead(int count)
     {
@@ -43,9 +49,10 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
     /// 1/255 when they look like bytes (integers in 0–255), else by the global min and max.
     /// </summary>
     public static DataSource Load(string dataset, IProgress<(string File, long Done, long? Total)>? progress, int imageSize = 0, int channels = 1,
-                                  TableOptions? table = null)
+                                  TableOptions? table = null, int timesteps = -1, FeatureScaler? scaler = null)
     {
         table ??= new TableOptions();
+        if (timesteps >= 0) return LoadSequences(dataset, progress, timesteps, table, scaler);
         if ((table.Columns is not null || table.Drop is not null || table.Header != "auto") && !dataset.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"--header, --columns and --drop apply to a .csv file; '{dataset}' is not one.");
         if (imageSize < 0) throw new ArgumentException($"--image-size must be positive, received {imageSize}.");
@@ -98,5 +105,62 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
         string sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(dataset)));
         return new DataSource(Path.GetFileName(dataset), all.SliceRows(0, all.Rows - test), all.SliceRows(all.Rows - test, test),
                               square ? side : 1, square ? side : all.RowSize, sha);
+    }
+
+    /// <summary>
+    /// Sequences for a recurrent model: "mnist-rows" / "fashion-mnist-rows" (each image's 28 rows as 28 steps of 28
+    /// features), a 3-D .npy (N, T, F), or a 2-D .npy or CSV with one sequence per row cut into
+    /// <paramref name="timesteps"/> steps (0: from a 3-D file). Each feature is min-max scaled by
+    /// <paramref name="scaler"/>, or by one fitted on the training part (the first 90%).
+    /// </summary>
+    private static string Shape(Tensor t) => "(" + string.Join(", ", t.Shape) + ")";
+
+    private static DataSource LoadSequences(string dataset, IProgress<(string File, long Done, long? Total)>? progress, int timesteps,
+                                            TableOptions table, FeatureScaler? scaler)
+    {
+        if (dataset is "mnist-rows" or "fashion-mnist-rows")
+        {
+            if (timesteps is not (0 or 28)) throw new ArgumentException($"{dataset} has 28 steps (an image's rows); received --timesteps {timesteps}.");
+            var images = Load(dataset[..^"-rows".Length], progress);
+            return images with { Name = dataset, IsSequence = true };
+        }
+        if (!File.Exists(dataset))
+            throw new FileNotFoundException($"Sequence dataset '{dataset}' is neither mnist-rows, fashion-mnist-rows nor an existing .npy/.csv file.");
+        string ext = Path.GetExtension(dataset).ToLowerInvariant();
+        Tensor all = ext switch
+        {
+            ".npy" => Npy.Read(dataset),
+            ".csv" => Csv.Read(dataset, table.HeaderMode, TableOptions.Split(table.Columns), TableOptions.Split(table.Drop)),
+            _ => throw new DataFormatException(dataset, $"unknown extension '{ext}'; expected .npy or .csv."),
+        };
+        if (all.Rank == 3)
+        {
+            if (timesteps != 0 && timesteps != all.Shape[1])
+                throw new DataFormatException(dataset, $"holds sequences of {all.Shape[1]} steps (shape {Shape(all)}); --timesteps says {timesteps}.");
+        }
+        else if (all.Rank == 2)
+        {
+            if (timesteps <= 0)
+                throw new DataFormatException(dataset, $"holds a table of shape {Shape(all)}: pass --timesteps T to cut each row into T steps of {all.Shape[1]}/T features.");
+            if (all.Shape[1] % timesteps != 0)
+                throw new DataFormatException(dataset, $"has {all.Shape[1]} values per row, which {timesteps} steps do not divide: each row must be T·F values (step by step, features innermost).");
+            all = all.Reshape(all.Rows, timesteps, all.Shape[1] / timesteps);
+        }
+        else throw new DataFormatException(dataset, $"holds an array of shape {Shape(all)}; expected sequences (N, T, F), or rows (N, T·F) with --timesteps.");
+        if (all.Rows < 2) throw new DataFormatException(dataset, $"needs at least 2 sequences, found {all.Rows}.");
+        int test = Math.Max(1, all.Rows / 10);
+        var train = all.SliceRows(0, all.Rows - test);
+        try
+        {
+            scaler ??= FeatureScaler.Fit(train);
+            scaler.Transform(all);
+        }
+        catch (ArgumentException e)
+        {
+            throw new DataFormatException(dataset, e.Message);
+        }
+        string sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(dataset)));
+        return new DataSource(Path.GetFileName(dataset), all.SliceRows(0, all.Rows - test), all.SliceRows(all.Rows - test, test),
+                              all.Shape[1], all.Shape[2], sha) { IsSequence = true, Scaler = scaler };
     }
 }

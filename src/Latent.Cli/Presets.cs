@@ -7,10 +7,11 @@ namespace Latent.Cli;
 internal sealed record RunConfig(
     string Model, string Dataset, int CodeSize, string Optimizer, double? LearningRate, int BatchSize,
     int Epochs, int Seed, double L1, int CheckpointEvery, string L1Reduction = "sum", double Noise = 0,
-    int ImageSize = 0, int Channels = 1, double KlWeight = 1, int KlWarmup = 0, string Header = "auto", string? Columns = null, string? Drop = null)
+    int ImageSize = 0, int Channels = 1, double KlWeight = 1, int KlWarmup = 0, string Header = "auto", string? Columns = null, string? Drop = null,
+    int Timesteps = 0, float[]? FeatureMin = null, float[]? FeatureMax = null)
 {
     /// <summary>The models the tool trains by name.</summary>
-    public static readonly string[] Models = ["simple", "sparse", "deep", "conv", "denoise", "vae", "conv-vae"];
+    public static readonly string[] Models = ["simple", "sparse", "deep", "conv", "denoise", "vae", "conv-vae", "lstm"];
 
     /// <summary>
     /// The notebook's models: simple (32 relu, adagrad, batch 32), sparse (+ L1 1e-4 on the code), deep
@@ -18,7 +19,8 @@ internal sealed record RunConfig(
     /// epochs) and its denoising one (denoise: Conv32-Pool-Conv32-Pool / Conv32-Up-Conv32-Up-Conv1, trained on
     /// inputs with Gaussian noise 0.5 clipped to [0, 1] against the clean images, 100 epochs); the blog's variational
     /// autoencoder (vae: 784-256-2, rmsprop, batch 100, 50 epochs) and keras.io's convolutional one (conv-vae: adam,
-    /// batch 128, 30 epochs), whose code size is the latent size.
+    /// batch 128, 30 epochs), whose code size is the latent size; the blog's sequence-to-sequence autoencoder (lstm:
+    /// LSTM(64) code, RepeatVector, LSTM back to the features, MSE, adam, batch 128, 10 epochs, on MNIST's rows).
     /// </summary>
     public static RunConfig Preset(string model) => model switch
     {
@@ -29,11 +31,18 @@ internal sealed record RunConfig(
         "denoise" => new("denoise", "mnist", 32, "adadelta", null, 128, 100, 0, 0, 0, Noise: 0.5),
         "vae" => new("vae", "mnist", 2, "rmsprop", null, 100, 50, 0, 0, 0),
         "conv-vae" => new("conv-vae", "mnist", 2, "adam", null, 128, 30, 0, 0, 0),
+        "lstm" => new("lstm", "mnist-rows", 64, "adam", null, 128, 10, 0, 0, 0),
         _ => throw new ArgumentException($"Unknown model '{model}'. Expected one of: {string.Join(", ", Models)}."),
     };
 
     /// <summary>Whether the model is convolutional (takes images as height × width × channels).</summary>
     public bool IsConvolutional => Model is "conv" or "denoise" or "conv-vae";
+
+    /// <summary>Whether the model reads sequences (timesteps × features).</summary>
+    public bool IsSequence => Model is "lstm";
+
+    /// <summary>The per-feature scaling recorded for a sequence run, or null.</summary>
+    public Latent.Data.FeatureScaler? CreateScaler() => FeatureMin is null || FeatureMax is null ? null : Latent.Data.FeatureScaler.FromLists(FeatureMin, FeatureMax);
 
     /// <summary>Whether the model is a variational autoencoder (its code is z_mean; it can generate).</summary>
     public bool IsVariational => Model is "vae" or "conv-vae";
@@ -42,6 +51,7 @@ internal sealed record RunConfig(
     public (Model Autoencoder, Model Encoder) Build(int height, int width, int channels)
     {
         if (IsVariational) return BuildVariational(height, width, channels);
+        if (IsSequence) return BuildSequence(height, width);
         if (IsConvolutional) return BuildConvolutional(height, width, channels);
         Randomness.SetSeed(Seed);
         int features = height * width * channels;
@@ -108,6 +118,23 @@ internal sealed record RunConfig(
         var output = new Conv2D(channels, (3, 3), activation: "sigmoid", padding: "same", name: "reconstruction").Apply(x);
         var autoencoder = new Model(input, output, name: $"{Model}_autoencoder");
         autoencoder.Compile(CreateOptimizer(), "binary_crossentropy");
+        return (autoencoder, new Model(input, code, name: "encoder"));
+    }
+
+    /// <summary>
+    /// The blog's sequence-to-sequence autoencoder for <paramref name="steps"/> × <paramref name="features"/> sequences:
+    /// an LSTM reads the sequence into its last state (the code), RepeatVector hands the code to every step of a second
+    /// LSTM that writes the features back; mean squared error.
+    /// </summary>
+    private (Model Autoencoder, Model Encoder) BuildSequence(int steps, int features)
+    {
+        Randomness.SetSeed(Seed);
+        var input = Input.Create([steps, features], name: "sequence");
+        var code = new LSTM(CodeSize, name: "code").Apply(input);
+        var repeated = new RepeatVector(steps).Apply(code);
+        var output = new LSTM(features, returnSequences: true, name: "reconstruction").Apply(repeated);
+        var autoencoder = new Model(input, output, name: "lstm_autoencoder");
+        autoencoder.Compile(CreateOptimizer(), "mse");
         return (autoencoder, new Model(input, code, name: "encoder"));
     }
 

@@ -7,7 +7,8 @@ var modelOpt = new Option<string?>("--model")
 {
     Description = "Preset: simple (32 relu, adagrad, batch 32), sparse (+ L1 1e-4 on the code), deep (128-64-32-64-128, adadelta, batch 100), " +
                   "conv (the blog's convolutional autoencoder, adadelta, batch 128, 50 epochs), denoise (the blog's denoising one: noise 0.5, 100 epochs), " +
-                  "vae (the blog's variational autoencoder, 784-256-2, rmsprop, batch 100, 50 epochs), conv-vae (keras.io's convolutional VAE, adam, batch 128, 30 epochs)",
+                  "vae (the blog's variational autoencoder, 784-256-2, rmsprop, batch 100, 50 epochs), conv-vae (keras.io's convolutional VAE, adam, batch 128, 30 epochs), " +
+                  "lstm (the blog's sequence-to-sequence autoencoder: LSTM code of 64, RepeatVector, LSTM; MSE, adam, batch 128, 10 epochs; mnist-rows or --timesteps)",
 };
 modelOpt.AcceptOnlyFromAmong(RunConfig.Models);
 var datasetOpt = new Option<string?>("--dataset") { Description = "mnist, fashion-mnist, an .npy/.csv file, or a folder of PNG/JPEG images (all of one size, or see --image-size); the last 10% of a file or folder is the test set" };
@@ -30,6 +31,7 @@ var headerOpt = new Option<string?>("--header") { Description = "CSV: whether th
 headerOpt.AcceptOnlyFromAmong("auto", "yes", "no");
 var columnsOpt = new Option<string?>("--columns") { Description = "CSV: only these columns, comma-separated header names or 0-based indices" };
 var dropOpt = new Option<string?>("--drop") { Description = "CSV: leave out these columns (names or indices), e.g. an id" };
+var timestepsOpt = new Option<int?>("--timesteps") { Description = "lstm: steps per sequence; each CSV/.npy row of T·F values becomes T steps of F features (default: from a 3-D .npy; mnist-rows: 28)" };
 var overwriteOpt = new Option<bool>("--overwrite") { Description = "Replace the run already in --out (otherwise an error)" };
 var reductionOpt = new Option<string?>("--l1-reduction") { Description = "sparse: the L1 penalty summed over the batch (sum, Keras 2, default) or averaged (mean, Keras 1.0.x / tf.keras)" };
 reductionOpt.AcceptOnlyFromAmong("sum", "mean");
@@ -37,13 +39,13 @@ reductionOpt.AcceptOnlyFromAmong("sum", "mean");
 var train = new Command("train", "Train an autoencoder and write a run folder (model, history.csv, loss.png, reconstructions.png, codes.png, run.json)")
 {
     modelOpt, datasetOpt, epochsOpt, batchOpt, codeOpt, optimizerOpt, lrOpt, seedOpt, outOpt, resumeOpt, checkpointOpt, reductionOpt,
-    noiseOpt, imageSizeOpt, channelsOpt, klWeightOpt, klWarmupOpt, overwriteOpt, headerOpt, columnsOpt, dropOpt,
+    noiseOpt, imageSizeOpt, channelsOpt, klWeightOpt, klWarmupOpt, overwriteOpt, headerOpt, columnsOpt, dropOpt, timestepsOpt,
 };
 train.SetAction(p => Guard(() => TrainCommand.Run(new TrainCommand.Options(
     p.GetValue(modelOpt), p.GetValue(datasetOpt), p.GetValue(epochsOpt), p.GetValue(batchOpt), p.GetValue(codeOpt),
     p.GetValue(optimizerOpt), p.GetValue(lrOpt), p.GetValue(seedOpt), p.GetValue(outOpt), p.GetValue(resumeOpt),
     p.GetValue(checkpointOpt), p.GetValue(reductionOpt), p.GetValue(noiseOpt), p.GetValue(imageSizeOpt), p.GetValue(channelsOpt),
-    p.GetValue(klWeightOpt), p.GetValue(klWarmupOpt), p.GetValue(overwriteOpt), p.GetValue(headerOpt), p.GetValue(columnsOpt), p.GetValue(dropOpt)))));
+    p.GetValue(klWeightOpt), p.GetValue(klWarmupOpt), p.GetValue(overwriteOpt), p.GetValue(headerOpt), p.GetValue(columnsOpt), p.GetValue(dropOpt), p.GetValue(timestepsOpt)))));
 
 Argument<string> RunArg() => new("run") { Description = "A run folder made by 'latent train'" };
 Option<string?> DataOpt() => new("--dataset") { Description = "Data set (default: the one the run trained on)" };

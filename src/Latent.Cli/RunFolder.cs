@@ -25,9 +25,13 @@ internal sealed class RunFolder(string path)
     /// Saves the checkpoint: weights, optimizer state, the epoch count and the history up to it, in one file renamed
     /// into place, so they always land together (history.csv, run.json and the figures are rebuilt from it).
     /// </summary>
+    /// <summary>A sequence run's per-feature scaling, saved with the model so new data is scaled the same way.</summary>
+    public Latent.Data.FeatureScaler? Scaler { get; set; }
+
     public void SaveModel(Model model, int epochsDone, IReadOnlyList<EpochLogs>? history = null)
     {
         var meta = new Dictionary<string, string> { ["epoch"] = epochsDone.ToString(CultureInfo.InvariantCulture) };
+        if (Scaler is not null) foreach (var (k, v) in Scaler.ToMetadata()) meta[k] = v;
         if (history is not null) meta["history"] = HistoryCsv(history.Where(r => r.Epoch < epochsDone).ToList());
         model.Save(ModelFile, meta);
     }
@@ -168,13 +172,24 @@ internal sealed class RunFolder(string path)
         }
         var recon = autoencoder.Predict(input);
         int scale = ImageScale(data);
-        Figures.ImageRows(System.IO.Path.Combine(Path, "reconstructions.png"), noisyTest is not null
+        var written = new List<string> { "reconstructions.png" };
+        if (data.IsSequence && data.ImageWidth <= 8)
+            Figures.Sequences(System.IO.Path.Combine(Path, "reconstructions.png"), samples.SliceRows(0, Math.Min(6, samples.Rows)),
+                              recon.SliceRows(0, Math.Min(6, recon.Rows)), $"{title}: test sequences (solid) and their reconstructions (dashed)");
+        else Figures.ImageRows(System.IO.Path.Combine(Path, "reconstructions.png"), noisyTest is not null
             ? [("noisy input", input, data.ImageHeight, data.ImageWidth, false, scale),
                ("restored", recon, data.ImageHeight, data.ImageWidth, false, scale),
                ("clean", samples, data.ImageHeight, data.ImageWidth, false, scale)]
             : [("original", samples, data.ImageHeight, data.ImageWidth, false, scale),
                ("reconstruction", recon, data.ImageHeight, data.ImageWidth, false, scale)], title);
-        var written = new List<string> { "reconstructions.png" };
+        if (data.IsSequence)
+        {
+            double[] errors = autoencoder.LossPerSample(data.Test, data.Test);
+            double line = errors.Order().ElementAt(Math.Min(errors.Length - 1, errors.Length * 99 / 100));
+            Figures.ScoreHistogram(System.IO.Path.Combine(Path, "errors.png"), errors, line,
+                                   $"{title}: reconstruction error (MSE) per test sequence; the line is the 99th percentile");
+            written.Add("errors.png");
+        }
         bool variational = autoencoder.Layers.OfType<Latent.Layers.Sampling>().Any();
         if (variational)
             written.AddRange(WriteVaeFigures(Latent.Models.VariationalAutoencoder.FromModel(autoencoder), encoder, data, title));

@@ -9,7 +9,7 @@ internal static class TrainCommand
         string? Model, string? Dataset, int? Epochs, int? BatchSize, int? CodeSize, string? Optimizer,
         double? LearningRate, int? Seed, string? Out, string? Resume, int? CheckpointEvery, string? L1Reduction = null,
         double? Noise = null, int? ImageSize = null, int? Channels = null, double? KlWeight = null, int? KlWarmup = null,
-        bool Overwrite = false, string? Header = null, string? Columns = null, string? Drop = null);
+        bool Overwrite = false, string? Header = null, string? Columns = null, string? Drop = null, int? Timesteps = null);
 
     public static int Run(Options o)
     {
@@ -23,7 +23,7 @@ internal static class TrainCommand
                 ("--batch-size", o.BatchSize), ("--code-size", o.CodeSize), ("--optimizer", o.Optimizer), ("--learning-rate", o.LearningRate),
                 ("--seed", o.Seed), ("--l1-reduction", o.L1Reduction), ("--noise", o.Noise), ("--image-size", o.ImageSize),
                 ("--channels", o.Channels), ("--kl-weight", o.KlWeight), ("--kl-warmup", o.KlWarmup), ("--out", o.Out),
-                ("--header", o.Header), ("--columns", o.Columns), ("--drop", o.Drop),
+                ("--header", o.Header), ("--columns", o.Columns), ("--drop", o.Drop), ("--timesteps", o.Timesteps),
             }.Where(p => p.Value is not null).Select(p => p.Name).ToArray();
             if (fixedOptions.Length > 0)
                 throw new ArgumentException($"--resume continues a run as it was configured; {string.Join(", ", fixedOptions)} cannot change it " +
@@ -80,7 +80,12 @@ internal static class TrainCommand
                 Header = o.Header ?? "auto",
                 Columns = o.Columns,
                 Drop = o.Drop,
+                Timesteps = o.Timesteps ?? preset.Timesteps,
             };
+            if (!config.IsSequence && o.Timesteps is not null)
+                throw new ArgumentException($"--timesteps applies to --model lstm, not {config.Model}.");
+            if (config.Timesteps < 0) throw new ArgumentException($"--timesteps must be positive (or 0: from a 3-D .npy), received {config.Timesteps}.");
+            if (config.IsSequence && config.Dataset is "mnist" or "fashion-mnist") config = config with { Dataset = config.Dataset + "-rows" };
             if (!config.IsVariational && (o.KlWeight is not null || o.KlWarmup is not null))
                 throw new ArgumentException($"--kl-weight and --kl-warmup apply to --model vae or conv-vae, not {config.Model}.");
             if (!(config.KlWeight >= 0 && double.IsFinite(config.KlWeight)))
@@ -99,6 +104,9 @@ internal static class TrainCommand
             throw new ArgumentException($"--dataset {o.Dataset} differs from the resumed run's dataset {config.Dataset}.");
 
         var data = LoadData(config);
+        if (data.Scaler is { } fitted && config.FeatureMin is null)
+            config = config with { FeatureMin = [.. fitted.Min], FeatureMax = [.. fitted.Max] };
+        run.Scaler = data.Scaler;
         Model autoencoder, encoder;
         if (resumed is not null)
         {
@@ -160,7 +168,9 @@ internal static class TrainCommand
         dataset ??= config.Dataset;
         var table = new TableOptions(config.Header, config.Columns, config.Drop);
         int imageSize = config.ImageSize, channels = config.Channels;
-        if (Console.IsOutputRedirected) return DataSource.Load(dataset, null, imageSize, channels, table);
+        int timesteps = config.IsSequence ? config.Timesteps : -1;
+        var scaler = config.CreateScaler();
+        if (Console.IsOutputRedirected) return DataSource.Load(dataset, null, imageSize, channels, table, timesteps, scaler);
         DataSource? result = null;
         AnsiConsole.Progress().AutoClear(true).HideCompleted(true)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new DownloadedColumn(), new TransferSpeedColumn())
@@ -173,7 +183,7 @@ internal static class TrainCommand
                         tasks[p.File] = t = ctx.AddTask($"Downloading {p.File}", maxValue: p.Total ?? 1);
                     if (p.Total is long total) t.MaxValue = total;
                     t.Value = p.Done;
-                }), imageSize, channels, table);
+                }), imageSize, channels, table, timesteps, scaler);
             });
         return result!;
     }

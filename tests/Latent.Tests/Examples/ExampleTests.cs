@@ -20,6 +20,7 @@ public class ExampleTests
     [InlineData("conv_autoencoder", "conv.png", "2000")]             // the blog's conv models on a slice, to stay quick
     [InlineData("denoising_autoencoder", "denoise.png", "1000")]
     [InlineData("variational_autoencoder", "vae_manifold.png", "3000")]
+    [InlineData("sequence_autoencoder", "sequence.png", "2000")]
     public async Task ExampleRunsOneEpochAndDrawsItsFigure(string example, string figure, string? samples)
     {
         string root = RepoRoot();

@@ -1,0 +1,137 @@
+using System.Globalization;
+
+namespace Latent.Data;
+
+/// <summary>
+/// Per-feature min-max scaling into [0, 1], fitted on training data and kept with the model, so data scored later
+/// is scaled the same way (scikit-learn's <c>MinMaxScaler</c>): <c>x' = (x − minⱼ) / (maxⱼ − minⱼ)</c> for feature j,
+/// the last axis (a sequence's (N, T, F) shares one scale per feature over all steps). A feature that is constant in
+/// the training data is only shifted.
+/// </summary>
+/// <remarks>
+/// Keep it with the model: <c>model.Save(path, scaler.ToMetadata())</c>, and
+/// <c>FeatureScaler.FromMetadata(metadata)</c> after <c>Model.Load(path, out var metadata)</c>.
+/// </remarks>
+public sealed class FeatureScaler
+{
+    private const string MinKey = "feature_min", MaxKey = "feature_max";
+
+    private FeatureScaler(float[] min, float[] max) => (Min, Max) = (min, max);
+
+    /// <summary>Each feature's minimum over the training data.</summary>
+    public IReadOnlyList<float> Min { get; }
+
+    /// <summary>Each feature's maximum over the training data.</summary>
+    public IReadOnlyList<float> Max { get; }
+
+    /// <summary>Number of features (the last axis).</summary>
+    public int Features => Min.Count;
+
+    /// <summary>Fits the scaler to <paramref name="data"/>'s last axis.</summary>
+    /// <exception cref="ArgumentException">Empty data, or a NaN or infinity (named with its sample, step and feature).</exception>
+    public static FeatureScaler Fit(Tensor data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.Length == 0 || data.Rank < 2) throw new ArgumentException($"Fitting a scaler needs (samples, …, features) data, received shape {ShapeUtil.Format(data.Shape.ToArray())}.");
+        int f = data.Shape[^1];
+        var min = Enumerable.Repeat(float.MaxValue, f).ToArray();
+        var max = Enumerable.Repeat(float.MinValue, f).ToArray();
+        var span = data.Span;
+        for (int i = 0; i < span.Length; i++)
+        {
+            float v = span[i];
+            if (!float.IsFinite(v)) throw NonFinite(data, i, v);
+            int j = i % f;
+            if (v < min[j]) min[j] = v;
+            if (v > max[j]) max[j] = v;
+        }
+        return new FeatureScaler(min, max);
+    }
+
+    /// <summary>Scales <paramref name="data"/> in place.</summary>
+    /// <exception cref="ArgumentException">Its last axis is not <see cref="Features"/> long, or it holds a NaN or infinity.</exception>
+    public void Transform(Tensor data)
+    {
+        Check(data);
+        var span = data.Span;
+        int f = Features;
+        for (int i = 0; i < span.Length; i++)
+        {
+            if (!float.IsFinite(span[i])) throw NonFinite(data, i, span[i]);
+            int j = i % f;
+            float range = Max[j] - Min[j];
+            span[i] = (span[i] - Min[j]) / (range > 0 ? range : 1);
+        }
+    }
+
+    /// <summary>Maps scaled values back to the data's units, in place.</summary>
+    public void InverseTransform(Tensor data)
+    {
+        Check(data);
+        var span = data.Span;
+        int f = Features;
+        for (int i = 0; i < span.Length; i++)
+        {
+            int j = i % f;
+            float range = Max[j] - Min[j];
+            span[i] = span[i] * (range > 0 ? range : 1) + Min[j];
+        }
+    }
+
+    /// <summary>Model-file metadata ("feature_min", "feature_max": comma-separated, round-trippable).</summary>
+    public IReadOnlyDictionary<string, string> ToMetadata() => new Dictionary<string, string>
+    {
+        [MinKey] = string.Join(",", Min.Select(v => v.ToString("R", CultureInfo.InvariantCulture))),
+        [MaxKey] = string.Join(",", Max.Select(v => v.ToString("R", CultureInfo.InvariantCulture))),
+    };
+
+    /// <summary>The scaler in <paramref name="metadata"/>, or null when it holds none.</summary>
+    /// <exception cref="FormatException">The entries are unreadable or of different lengths.</exception>
+    public static FeatureScaler? FromMetadata(IReadOnlyDictionary<string, string> metadata)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        if (!metadata.TryGetValue(MinKey, out var lo) || !metadata.TryGetValue(MaxKey, out var hi)) return null;
+        return FromLists(Parse(lo, MinKey), Parse(hi, MaxKey));
+    }
+
+    /// <summary>A scaler from saved minima and maxima.</summary>
+    /// <exception cref="FormatException">Lists of different or zero length, non-finite values, or a minimum above its maximum.</exception>
+    public static FeatureScaler FromLists(IReadOnlyList<float> min, IReadOnlyList<float> max)
+    {
+        ArgumentNullException.ThrowIfNull(min);
+        ArgumentNullException.ThrowIfNull(max);
+        if (min.Count == 0 || min.Count != max.Count)
+            throw new FormatException($"A feature scaling needs as many minima as maxima (at least one); received {min.Count} and {max.Count}.");
+        for (int j = 0; j < min.Count; j++)
+            if (!float.IsFinite(min[j]) || !float.IsFinite(max[j]) || min[j] > max[j])
+                throw new FormatException($"Feature {j}'s scaling is unusable: min {min[j]}, max {max[j]}.");
+        return new FeatureScaler([.. min], [.. max]);
+    }
+
+    private static float[] Parse(string text, string key)
+    {
+        if (text.Length > 16 << 20) throw new FormatException($"'{key}' is {text.Length:N0} characters long; a feature scaling is far shorter.");
+        try
+        {
+            return text.Split(',').Select(s => float.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture)).ToArray();
+        }
+        catch (FormatException)
+        {
+            throw new FormatException($"'{key}' is not a comma-separated list of numbers: '{SafeText.Printable(text.Length > 60 ? text[..60] + "…" : text)}'.");
+        }
+    }
+
+    private void Check(Tensor data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.Rank < 2 || data.Shape[^1] != Features)
+            throw new ArgumentException($"This scaler was fitted on {Features} features; the data has shape {ShapeUtil.Format(data.Shape.ToArray())}.");
+    }
+
+    private static ArgumentException NonFinite(Tensor data, int i, float v)
+    {
+        int f = data.Shape[^1], row = data.RowSize;
+        string where = data.Rank == 3 ? $"sequence {i / row}, step {i % row / f}, feature {i % f}" : $"sample {i / row}, feature {i % row}";
+        return new ArgumentException($"The data holds {v} at {where}; values must be finite.");
+    }
+}
