@@ -1,6 +1,6 @@
 #:project ../src/Latent/Latent.csproj
 // The blog post's sequence-to-sequence autoencoder, on MNIST read row by row (28 time steps of 28 features):
-//   dotnet run -c Release examples/sequence_autoencoder.cs -- [epochs] [training sequences]
+//   dotnet run -c Release examples/sequence_autoencoder.cs -- [epochs] [training sequences] [seed]
 //   (default 10 epochs on all 60,000 training digits)
 // An LSTM reads the whole sequence into one 64-value code; RepeatVector feeds that code to every step of a second
 // LSTM, which writes the sequence back. Writes examples/out/sequence.png (test digits over their reconstructions)
@@ -12,7 +12,8 @@ using Latent.Plotting;
 
 int epochs = args.Length > 0 ? int.Parse(args[0]) : 10;
 int samples = args.Length > 1 ? int.Parse(args[1]) : 60000;
-Randomness.SetSeed(1);
+int seed = args.Length > 2 ? int.Parse(args[2]) : 1;
+Randomness.SetSeed(seed);
 
 int timesteps = 28, inputDim = 28, latentDim = 64;
 var (xTrain, _, xTest, _) = Mnist.Load(flatten: false);
@@ -26,7 +27,7 @@ var sequenceAutoencoder = new Model(inputs, decoded);
 var encoder = new Model(inputs, encoded);
 sequenceAutoencoder.Compile(optimizer: "adam", loss: "mse");
 sequenceAutoencoder.Fit(seqTrain, seqTrain, epochs: epochs, batchSize: 128, shuffle: true,
-                        validationData: (seqTest, seqTest), verbose: 2, seed: 1);
+                        validationData: (seqTest, seqTest), verbose: 2, seed: seed);
 Tensor codes = encoder.Predict(seqTest);                                  // (10000, 64)
 
 // "Does it only learn the mean?": the error of always answering the training set's mean sequence, for comparison.
