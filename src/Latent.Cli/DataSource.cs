@@ -86,13 +86,7 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
         }
         if (!File.Exists(dataset))
             throw new FileNotFoundException($"Dataset '{dataset}' is neither mnist, fashion-mnist, a folder of images nor an existing .npy/.csv file.");
-        string ext = Path.GetExtension(dataset).ToLowerInvariant();
-        Tensor all = ext switch
-        {
-            ".npy" => Npy.Read(dataset),
-            ".csv" => Csv.Read(dataset, table.HeaderMode, TableOptions.Split(table.Columns), TableOptions.Split(table.Drop)),
-            _ => throw new DataFormatException(dataset, $"unknown extension '{ext}'; expected .npy or .csv."),
-        };
+        Tensor all = ReadArray(dataset, table);
         if (all.Rank < 2)
             throw new DataFormatException(dataset, $"holds a 1-D array of {all.Length} values; expected (samples, features, …). " +
                                                    "Save it as (N, 1) if each value is a sample, or (1, N) if it is one sample.");
@@ -113,6 +107,18 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
     /// <paramref name="timesteps"/> steps (0: from a 3-D file). Each feature is min-max scaled by
     /// <paramref name="scaler"/>, or by one fitted on the training part (the first 90%).
     /// </summary>
+    /// <summary>An .npy array or a CSV table (read with <paramref name="table"/>'s header and column rules).</summary>
+    private static Tensor ReadArray(string dataset, TableOptions table)
+    {
+        string ext = Path.GetExtension(dataset).ToLowerInvariant();
+        return ext switch
+        {
+            ".npy" => Npy.Read(dataset),
+            ".csv" => Csv.Read(dataset, table.HeaderMode, TableOptions.Split(table.Columns), TableOptions.Split(table.Drop)),
+            _ => throw new DataFormatException(dataset, $"unknown extension '{ext}'; expected .npy or .csv."),
+        };
+    }
+
     private static string Shape(Tensor t) => "(" + string.Join(", ", t.Shape) + ")";
 
     private static DataSource LoadSequences(string dataset, IProgress<(string File, long Done, long? Total)>? progress, int timesteps,
@@ -126,13 +132,7 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
         }
         if (!File.Exists(dataset))
             throw new FileNotFoundException($"Sequence dataset '{dataset}' is neither mnist-rows, fashion-mnist-rows nor an existing .npy/.csv file.");
-        string ext = Path.GetExtension(dataset).ToLowerInvariant();
-        Tensor all = ext switch
-        {
-            ".npy" => Npy.Read(dataset),
-            ".csv" => Csv.Read(dataset, table.HeaderMode, TableOptions.Split(table.Columns), TableOptions.Split(table.Drop)),
-            _ => throw new DataFormatException(dataset, $"unknown extension '{ext}'; expected .npy or .csv."),
-        };
+        Tensor all = ReadArray(dataset, table);
         if (all.Rank == 3)
         {
             if (timesteps != 0 && timesteps != all.Shape[1])

@@ -74,41 +74,6 @@ public class ConvContractTests
     [Fact]
     public void AConvModelTrainsAlikeOnOneAndTwoCoresAndSavesAndLoads()
     {
-        var data = Tensor.FromArray(Synthetic.Uniform(64 * 64, 2, 0, 1), 64, 8, 8, 1);
-        (float[][] Weights, Model Model) Train(bool parallel)
-        {
-            int saved = Model.ParallelStepMinRows;
-            Model.ParallelStepMinRows = parallel ? 8 : int.MaxValue;
-            try
-            {
-                var model = SmallConvAutoencoder(2);
-                model.Fit(data, data, epochs: 2, batchSize: 32, verbose: 0, seed: 3);
-                Assert.Equal(parallel && Latent.Kernels.ComputePool.Shared.Threads >= 2, model.StepIsParallel);
-                return (model.GetWeights(), model);
-            }
-            finally
-            {
-                Model.ParallelStepMinRows = saved;
-            }
-        }
-        var one = Train(false);
-        var two = Train(true);
-        for (int w = 0; w < one.Weights.Length; w++)
-            for (int i = 0; i < one.Weights[w].Length; i++)
-                Assert.True(Math.Abs(one.Weights[w][i] - two.Weights[w][i]) <= 1e-4f * (1 + Math.Abs(one.Weights[w][i])),
-                            $"weight {w}[{i}]: one core {one.Weights[w][i]}, two {two.Weights[w][i]}");
-
-        string path = Path.Combine(Path.GetTempPath(), $"conv-{Guid.NewGuid():N}.safetensors");
-        try
-        {
-            two.Model.Save(path);
-            var loaded = Model.Load(path);
-            Assert.Equal(two.Model.Layers.Select(l => l.GetType()), loaded.Layers.Select(l => l.GetType()));
-            Assert.Equal(two.Model.Predict(data).Span.ToArray(), loaded.Predict(data).Span.ToArray());
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        ModelChecker.TrainsAlikeOnOneAndTwoCoresAndSavesAndLoads(() => SmallConvAutoencoder(2), Tensor.FromArray(Synthetic.Uniform(64 * 64, 2, 0, 1), 64, 8, 8, 1));
     }
 }

@@ -55,41 +55,6 @@ public class SequenceContractTests
     [Fact]
     public void ASequenceModelTrainsAlikeOnOneAndTwoCoresAndSavesAndLoads()
     {
-        var data = Tensor.FromArray(Synthetic.Uniform(64 * 15, 2, 0, 1), 64, 5, 3);
-        (float[][] Weights, Model Model) Train(bool parallel)
-        {
-            int saved = Model.ParallelStepMinRows;
-            Model.ParallelStepMinRows = parallel ? 8 : int.MaxValue;
-            try
-            {
-                var model = SmallSequenceAutoencoder(2);
-                model.Fit(data, data, epochs: 2, batchSize: 32, verbose: 0, seed: 3);
-                Assert.Equal(parallel && Latent.Kernels.ComputePool.Shared.Threads >= 2, model.StepIsParallel);
-                return (model.GetWeights(), model);
-            }
-            finally
-            {
-                Model.ParallelStepMinRows = saved;
-            }
-        }
-        var one = Train(false);
-        var two = Train(true);
-        for (int w = 0; w < one.Weights.Length; w++)
-            for (int i = 0; i < one.Weights[w].Length; i++)
-                Assert.True(Math.Abs(one.Weights[w][i] - two.Weights[w][i]) <= 1e-4f * (1 + Math.Abs(one.Weights[w][i])),
-                            $"weight {w}[{i}]: one core {one.Weights[w][i]}, two {two.Weights[w][i]}");
-
-        string path = Path.Combine(Path.GetTempPath(), $"seq-{Guid.NewGuid():N}.safetensors");
-        try
-        {
-            two.Model.Save(path);
-            var loaded = Model.Load(path);
-            Assert.Equal(two.Model.Layers.Select(l => l.Config().ToString()), loaded.Layers.Select(l => l.Config().ToString()));
-            Assert.Equal(two.Model.Predict(data).Span.ToArray(), loaded.Predict(data).Span.ToArray());
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        ModelChecker.TrainsAlikeOnOneAndTwoCoresAndSavesAndLoads(() => SmallSequenceAutoencoder(2), Tensor.FromArray(Synthetic.Uniform(64 * 15, 2, 0, 1), 64, 5, 3));
     }
 }

@@ -56,4 +56,49 @@ internal static class ModelChecker
             File.Delete(path);
         }
     }
+
+    /// <summary>
+    /// Trains <paramref name="build"/>'s model (seeded the same each time) for two epochs on one core and on two
+    /// (data-parallel), asserts the weights agree to 1e-4 relative, then saves the two-core model, loads it back and
+    /// asserts the same layers and bit-identical predictions. Changes Model.ParallelStepMinRows: callers belong to
+    /// the GemmSettings collection.
+    /// </summary>
+    public static void TrainsAlikeOnOneAndTwoCoresAndSavesAndLoads(Func<Model> build, Tensor data)
+    {
+        (float[][] Weights, Model Model) Train(bool parallel)
+        {
+            int saved = Model.ParallelStepMinRows;
+            Model.ParallelStepMinRows = parallel ? 8 : int.MaxValue;
+            try
+            {
+                var model = build();
+                model.Fit(data, data, epochs: 2, batchSize: 32, verbose: 0, seed: 3);
+                Assert.Equal(parallel && Latent.Kernels.ComputePool.Shared.Threads >= 2, model.StepIsParallel);
+                return (model.GetWeights(), model);
+            }
+            finally
+            {
+                Model.ParallelStepMinRows = saved;
+            }
+        }
+        var one = Train(false);
+        var two = Train(true);
+        for (int w = 0; w < one.Weights.Length; w++)
+            for (int i = 0; i < one.Weights[w].Length; i++)
+                Assert.True(Math.Abs(one.Weights[w][i] - two.Weights[w][i]) <= 1e-4f * (1 + Math.Abs(one.Weights[w][i])),
+                            $"weight {w}[{i}]: one core {one.Weights[w][i]}, two {two.Weights[w][i]}");
+
+        string path = Path.Combine(Path.GetTempPath(), $"model-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            two.Model.Save(path);
+            var loaded = Model.Load(path);
+            Assert.Equal(two.Model.Layers.Select(l => l.Config().ToString()), loaded.Layers.Select(l => l.Config().ToString()));
+            Assert.Equal(two.Model.Predict(data).Span.ToArray(), loaded.Predict(data).Span.ToArray());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
