@@ -80,9 +80,8 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
                 ? (ImageFolder.Load(dataset, imageSize, imageSize, channels == 3), imageSize, imageSize)
                 : ImageFolder.LoadNative(dataset, channels == 3);
             if (images.Rows < 2) throw new DataFormatException(dataset, $"needs at least 2 images, found {images.Rows}.");
-            int held = Math.Max(1, images.Rows / 10);
-            return new DataSource(Path.GetFileName(Path.TrimEndingDirectorySeparator(dataset)), images.SliceRows(0, images.Rows - held),
-                                  images.SliceRows(images.Rows - held, held), h, w, $"{images.Rows} images", channels);
+            var (train, test) = HoldOut(images);
+            return new DataSource(Path.GetFileName(Path.TrimEndingDirectorySeparator(dataset)), train, test, h, w, $"{images.Rows} images", channels);
         }
         if (!File.Exists(dataset))
             throw new FileNotFoundException($"Dataset '{dataset}' is neither mnist, fashion-mnist, a folder of images nor an existing .npy/.csv file.");
@@ -93,12 +92,10 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
         all = all.Reshape(all.Rows, all.RowSize);
         if (all.Rows < 2) throw new DataFormatException(dataset, $"needs at least 2 samples, found {all.Rows}.");
         Scaling.ToUnitRange(all);
-        int test = Math.Max(1, all.Rows / 10);
         int side = (int)Math.Round(Math.Sqrt(all.RowSize));
         bool square = side * side == all.RowSize;
-        string sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(dataset)));
-        return new DataSource(Path.GetFileName(dataset), all.SliceRows(0, all.Rows - test), all.SliceRows(all.Rows - test, test),
-                              square ? side : 1, square ? side : all.RowSize, sha);
+        var (trainRows, testRows) = HoldOut(all);
+        return new DataSource(Path.GetFileName(dataset), trainRows, testRows, square ? side : 1, square ? side : all.RowSize, FileChecksum(dataset));
     }
 
     /// <summary>
@@ -118,6 +115,15 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
             _ => throw new DataFormatException(dataset, $"unknown extension '{ext}'; expected .npy or .csv."),
         };
     }
+
+    /// <summary>The first 90% of the rows for training, the last 10% (at least one) for testing.</summary>
+    private static (Tensor Train, Tensor Test) HoldOut(Tensor all)
+    {
+        int test = Math.Max(1, all.Rows / 10);
+        return (all.SliceRows(0, all.Rows - test), all.SliceRows(all.Rows - test, test));
+    }
+
+    private static string FileChecksum(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
 
     private static string Shape(Tensor t) => "(" + string.Join(", ", t.Shape) + ")";
 
@@ -148,19 +154,17 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
         }
         else throw new DataFormatException(dataset, $"holds an array of shape {Shape(all)}; expected sequences (N, T, F), or rows (N, T·F) with --timesteps.");
         if (all.Rows < 2) throw new DataFormatException(dataset, $"needs at least 2 sequences, found {all.Rows}.");
-        int test = Math.Max(1, all.Rows / 10);
-        var train = all.SliceRows(0, all.Rows - test);
         try
         {
-            scaler ??= FeatureScaler.Fit(train);
+            scaler ??= FeatureScaler.Fit(HoldOut(all).Train);
             scaler.Transform(all);
         }
         catch (ArgumentException e)
         {
             throw new DataFormatException(dataset, e.Message);
         }
-        string sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(dataset)));
-        return new DataSource(Path.GetFileName(dataset), all.SliceRows(0, all.Rows - test), all.SliceRows(all.Rows - test, test),
-                              all.Shape[1], all.Shape[2], sha) { IsSequence = true, Scaler = scaler };
+        var (trainSeq, testSeq) = HoldOut(all);
+        return new DataSource(Path.GetFileName(dataset), trainSeq, testSeq, all.Shape[1], all.Shape[2], FileChecksum(dataset))
+            { IsSequence = true, Scaler = scaler };
     }
 }

@@ -35,6 +35,9 @@ internal static unsafe partial class Gemm
     [ThreadStatic] private static float[]? t_packA, t_packB;
     [ThreadStatic] private static GemmJob? t_job;
 
+    /// <summary>The instruction set multiplies use now: <see cref="ForcedIsa"/>, or <see cref="BestIsa"/> when that is Auto.</summary>
+    private static GemmIsa CurrentIsa => ForcedIsa == GemmIsa.Auto ? BestIsa : ForcedIsa;
+
     /// <summary>The instruction set <see cref="GemmIsa.Auto"/> resolves to on this machine.</summary>
     public static GemmIsa BestIsa =>
         Vector512.IsHardwareAccelerated ? GemmIsa.Vector512 :
@@ -71,7 +74,7 @@ internal static unsafe partial class Gemm
         if (transA) CheckOperand("A", a.Length, k, m, lda); else CheckOperand("A", a.Length, m, k, lda);
         if (transB) CheckOperand("B", b.Length, n, k, ldb); else CheckOperand("B", b.Length, k, n, ldb);
 
-        var isa = ForcedIsa == GemmIsa.Auto ? BestIsa : ForcedIsa;
+        var isa = CurrentIsa;
         var (mr, nr) = TileOf(isa);
         fixed (float* pa = a, pb = b, pc = c, pbias = bias)
         {
@@ -96,7 +99,7 @@ internal static unsafe partial class Gemm
     /// <summary>Floats <see cref="PackWhole"/> writes for a k×n op(B) on this machine's kernel.</summary>
     public static int PackedLength(int k, int n)
     {
-        var (_, nr) = TileOf(ForcedIsa == GemmIsa.Auto ? BestIsa : ForcedIsa);
+        var (_, nr) = TileOf(CurrentIsa);
         return checked((n + nr - 1) / nr * nr * k);
     }
 
@@ -109,7 +112,7 @@ internal static unsafe partial class Gemm
     {
         if (transB) CheckOperand("B", b.Length, n, k, ldb); else CheckOperand("B", b.Length, k, n, ldb);
         if (packed.Length < PackedLength(k, n)) throw new ArgumentException($"The packed buffer needs {PackedLength(k, n)} floats, received {packed.Length}.");
-        var (_, nr) = TileOf(ForcedIsa == GemmIsa.Auto ? BestIsa : ForcedIsa);
+        var (_, nr) = TileOf(CurrentIsa);
         int nPad = (n + nr - 1) / nr * nr;
         fixed (float* pb = b, pp = packed)
             for (int pc = 0; pc < k; pc += KC)
@@ -126,7 +129,7 @@ internal static unsafe partial class Gemm
         CheckOperand("C", c.Length, m, n, ldc);
         if (transA) CheckOperand("A", a.Length, k, m, lda); else CheckOperand("A", a.Length, m, k, lda);
         if (packedB.Length < PackedLength(k, n)) throw new ArgumentException($"The packed B needs {PackedLength(k, n)} floats, received {packedB.Length}.");
-        var isa = ForcedIsa == GemmIsa.Auto ? BestIsa : ForcedIsa;
+        var isa = CurrentIsa;
         var (mr, _) = TileOf(isa);
         fixed (float* pa = a, pb = packedB, pc = c)
         {

@@ -151,7 +151,7 @@ public sealed class GRU : Recurrent, IConfigurableLayer<GRU>
                 var dr = rec.Slice((b * steps + t) * g3, g3);      // r_h in, the recurrent side's δ out
                 var hPrev = hBefore.Slice((b * steps + t) * h, h);
                 var dh = dhAll.Slice(b * h, h);
-                var dy = OutputGradAt(ctx, b, t, steps);
+                var dy = OutputGradAt(ctx, b, s, steps);
                 if (fused)
                 {
                     RecurrentCells.GruBackward(row, dr, hPrev, dh, dy, h);

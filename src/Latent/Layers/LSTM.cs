@@ -155,7 +155,7 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
                 var cPrev = cBefore.Slice((b * steps + t) * h, h);
                 var dh = dhAll.Slice(b * h, h);
                 var dc = dcAll.Slice(b * h, h);
-                var dy = OutputGradAt(ctx, b, t, steps);
+                var dy = OutputGradAt(ctx, b, s, steps);
                 if (fused)
                 {
                     RecurrentCells.LstmBackward(row, tc, cPrev, dh, dy, dc, h);

@@ -209,10 +209,10 @@ public abstract class Recurrent : Layer
         return t_packed.AsSpan(0, length);
     }
 
-    /// <summary>∂loss/∂y of input time t for row b, or empty when the step has no output (not the last, without sequences).</summary>
-    private protected ReadOnlySpan<float> OutputGradAt(NodeContext ctx, int b, int t, int steps)
+    /// <summary>∂loss/∂y of processing step s for row b, or empty when the step has no output (not the last, without sequences).</summary>
+    private protected ReadOnlySpan<float> OutputGradAt(NodeContext ctx, int b, int s, int steps)
     {
-        int h = Units, s = GoBackwards ? steps - 1 - t : t;
+        int h = Units;
         if (ReturnSequences) return ctx.OutputGrad.Slice((b * steps + s) * h, h);
         return s == steps - 1 ? ctx.OutputGrad.Slice(b * h, h) : ReadOnlySpan<float>.Empty;
     }
