@@ -61,10 +61,12 @@ internal static class ModelChecker
     /// Trains <paramref name="build"/>'s model (seeded the same each time) for two epochs on one core and on two
     /// (data-parallel), asserts the weights agree to 1e-4 relative, then saves the two-core model, loads it back and
     /// asserts the same layers and bit-identical predictions. Changes Model.ParallelStepMinRows: callers belong to
-    /// the GemmSettings collection.
+    /// the GemmSettings collection. Both runs start from the first build's weights: the global seed is shared with
+    /// tests running in parallel, which may draw from it between the builder's SetSeed and its layers.
     /// </summary>
     public static void TrainsAlikeOnOneAndTwoCoresAndSavesAndLoads(Func<Model> build, Tensor data)
     {
+        float[][]? start = null;
         (float[][] Weights, Model Model) Train(bool parallel)
         {
             int saved = Model.ParallelStepMinRows;
@@ -72,6 +74,8 @@ internal static class ModelChecker
             try
             {
                 var model = build();
+                if (start is null) start = model.GetWeights();
+                else model.SetWeights(start);
                 model.Fit(data, data, epochs: 2, batchSize: 32, verbose: 0, seed: 3);
                 Assert.Equal(parallel && Latent.Kernels.ComputePool.Shared.Threads >= 2, model.StepIsParallel);
                 return (model.GetWeights(), model);
