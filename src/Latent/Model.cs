@@ -112,7 +112,7 @@ public partial class Model
                     $"which is not among the model's inputs [{string.Join(", ", inputs.Select(i => i.Name))}].");
             if (done.Contains(node)) return;
             if (!onPath.Add(node)) throw new InvalidOperationException($"The graph has a cycle through {t.Name}.");
-            foreach (var input in node.Inputs) Visit(input, fromOutput);
+            foreach (var input in node.Reads) Visit(input, fromOutput);
             onPath.Remove(node);
             done.Add(node);
             order.Add(node);
@@ -127,7 +127,8 @@ public partial class Model
         _layers = [.. layers];
         _weights = _layers.SelectMany(l => l.Weights).Distinct().ToArray();
         _regularized = _weights.Where(w => w.Regularizer is not null).ToArray();
-        _needsWholeBatch = _layers.Any(l => l.NeedsWholeBatch);
+        // A masked output's loss is a mean over the unmasked steps of the whole batch: one executor sees them all.
+        _needsWholeBatch = _layers.Any(l => l.NeedsWholeBatch) || _outputs.Any(o => o.Mask is not null);
         InvalidateExecutors();
     }
 
@@ -156,7 +157,10 @@ public partial class Model
         var map = new Dictionary<SymbolicTensor, SymbolicTensor>(ReferenceEqualityComparer.Instance);
         for (int i = 0; i < inputs.Length; i++) map[_inputs[i]] = inputs[i];
         foreach (var node in Nodes)
-            map[node.Output] = node.Layer.Apply(node.Inputs.Select(t => map[t]).ToArray());
+        {
+            var outs = node.Layer.ApplyAll(node.Inputs.Select(t => map[t]).ToArray());
+            for (int k = 0; k < outs.Count; k++) map[node.Outputs[k]] = outs[k];
+        }
         return _outputs.Select(o => map[o]).ToArray();
     }
 
@@ -176,7 +180,9 @@ public partial class Model
             if (map.TryGetValue(t, out var m)) return m;
             if (t.Layer is InputLayer)
                 throw new ArgumentException($"Model '{Name}': output depends on input {t.Name} other than through {from.Name}; no model from {from.Name} alone computes it.", nameof(from));
-            return map[t] = t.Layer.Apply(t.Producer.Inputs.Select(Map).ToArray());
+            var outs = t.Layer.ApplyAll(t.Producer.Inputs.Select(Map).ToArray());
+            for (int k = 0; k < outs.Count; k++) map[t.Producer.Outputs[k]] = outs[k];
+            return map[t];
         }
         return new Model([input], _outputs.Select(Map).ToArray(), name ?? $"{Name}_from_{from.Layer.Name}");
     }
@@ -200,7 +206,8 @@ public partial class Model
             else
             {
                 var calls = Nodes.Where(n => n.Layer == layer).ToArray();
-                shape = calls.Length == 1 ? ShapeUtil.FormatBatch(calls[0].Output.ShapeArray) : "multiple";
+                shape = calls.Length != 1 ? "multiple"
+                    : string.Join(", ", calls[0].Outputs.Select(o => ShapeUtil.FormatBatch(o.ShapeArray)));
             }
             sb.Append(' ').Append($"{layer.Name} ({layer.TypeName})".PadRight(w1 - 1)).Append(' ')
               .Append(shape.PadRight(w2)).AppendLine(layer.CountParams().ToString("N0", CultureInfo.InvariantCulture));

@@ -40,6 +40,7 @@ internal sealed class GraphExecutor
         public float[]? GradScratch;       // a tensor listed twice as an output: the second loss adds through here
         public Loss? Loss;
         public double Weight = 1;
+        public TensorBuffer? Mask;         // (timesteps) per sample: the output's steps that count in its loss
     }
 
     /// <param name="losses">One loss per model output (null for an executor that only predicts).</param>
@@ -73,11 +74,15 @@ internal sealed class GraphExecutor
             var ins = node.Inputs.Select(t => buffers[t]).ToArray();
             var inGrad = node.Inputs.Select(t => withGradients && needsGrad[t]).ToArray();
             bool outGrad = withGradients && (node.Layer.Weights.Count > 0 || inGrad.Any(g => g));
-            var output = new TensorBuffer(node.Output.ShapeArray, capacity, outGrad);
-            buffers[node.Output] = output;
-            needsGrad[node.Output] = outGrad;
+            var outs = new TensorBuffer[node.Outputs.Length];
+            for (int k = 0; k < outs.Length; k++)
+            {
+                outs[k] = buffers[node.Outputs[k]] = new TensorBuffer(node.Outputs[k].ShapeArray, capacity, outGrad);
+                needsGrad[node.Outputs[k]] = outGrad;
+            }
             int workspace = node.Layer.WorkspacePerSample(node.Inputs.Select(t => t.ShapeArray).ToArray(), node.Output.ShapeArray);
-            _contexts[n] = new NodeContext(ins, output, inGrad, workspace, capacity, rng.NextULong()) { WeightGradients = weightGradients };
+            var mask = node.InputMask is null ? null : buffers[node.InputMask];
+            _contexts[n] = new NodeContext(ins, outs, inGrad, workspace, capacity, rng.NextULong(), mask) { WeightGradients = weightGradients };
             _activations[n] = node.Layer.OutputActivation is { IsLinear: false } f ? f : null;
         }
 
@@ -89,7 +94,7 @@ internal sealed class GraphExecutor
         for (int j = 0; j < _outputs.Length; j++)
         {
             var t = model.Outputs[j];
-            int node = Array.FindIndex(_nodes, nd => ReferenceEquals(nd.Output, t));
+            int node = Array.FindIndex(_nodes, nd => nd.Outputs.Contains(t, ReferenceEqualityComparer.Instance));
             bool repeated = model.Outputs.Take(j).Any(o => ReferenceEquals(o, t));
             var slot = _outputs[j] = new OutputSlot
             {
@@ -99,10 +104,11 @@ internal sealed class GraphExecutor
                 Loss = losses?[j],
                 Weight = lossWeights?[j] ?? 1,
                 GradScratch = repeated && buffers[t].Grad is not null ? new float[buffers[t].Grad!.Length] : null,
+                Mask = t.Mask is null ? null : buffers[t.Mask],
             };
-            if (node < 0 || slot.Loss is null || _activations[node] is not { } act) continue;
+            if (node < 0 || t.OutputIndex != 0 || slot.Loss is null || _activations[node] is not { } act) continue;
             // Fused only when the loss's gradient is all of ∂loss/∂y: nothing inside reads the output, no penalty on it.
-            bool readInside = _nodes.Any(nd => nd.Inputs.Any(i => ReferenceEquals(i, t)));
+            bool readInside = _nodes.Any(nd => nd.Reads.Any(i => ReferenceEquals(i, t)));
             bool listedTwice = model.Outputs.Count(o => ReferenceEquals(o, t)) > 1;
             if (slot.Loss.FusesWith(act) && !readInside && !listedTwice && _nodes[node].Layer.ActivityRegularizer is null)
             {
@@ -114,7 +120,7 @@ internal sealed class GraphExecutor
         ForwardTicks = new long[_nodes.Length];
         BackwardTicks = new long[_nodes.Length];
         var outputBuffers = _outputs.Select(o => o.Buffer).ToHashSet(ReferenceEqualityComparer.Instance);
-        _gradBuffers = _contexts.Select(c => c.Output).Where(b => b.Grad is not null && !outputBuffers.Contains(b)).ToArray();
+        _gradBuffers = _contexts.SelectMany(c => c.Outputs).Where(b => b.Grad is not null && !outputBuffers.Contains(b)).ToArray();
     }
 
     /// <summary>Per-node forward and backward times in Stopwatch ticks, accumulated while <see cref="Profile"/> is set (benchmarks).</summary>
@@ -239,6 +245,16 @@ internal sealed class GraphExecutor
             double denominator = loss.Denominator(full, size);
             var grad = withGradient && o.Buffer.Grad is not null ? o.GradScratch ?? o.Buffer.Grad : null;
             var targets = o.TargetInput >= 0 ? _inputs[o.TargetInput].Value : o.Targets;
+            if (o.Mask is not null)
+            {
+                double masked = MaskedLoss(o, loss, targets, grad, batch, denominator);
+                if (grad is not null && o.GradScratch is not null)
+                    Kernels.Simd.Add(o.Buffer.Grad.AsSpan(0, count), o.GradScratch.AsSpan(0, count), o.Buffer.Grad.AsSpan(0, count));
+                if (o.Fused && grad is not null) _logitGrad[o.Node] = true;
+                OutputLosses[j] = masked;
+                total += o.Weight * masked;
+                continue;
+            }
             // Memory-bound: two cores stream twice the bytes. Parts are 64-aligned, their sums added in order.
             int parts = count >= 1 << 14 ? Kernels.ComputePool.Shared.ThreadsHere : 1;
             _lossJob.Set(loss, o.Fused, o.Buffer.Value, targets, grad, count, parts, (float)(o.Weight / denominator));
@@ -251,6 +267,32 @@ internal sealed class GraphExecutor
             total += o.Weight * value;
         }
         return total;
+    }
+
+    /// <summary>
+    /// The loss of an output that carries a mask: only its unmasked steps count, and the mean is over them (Keras 3's
+    /// rule): the unmasked part of <paramref name="denominator"/>, which the loss gives for all B·T steps. Masked steps
+    /// get a zero gradient; a batch with no unmasked step has loss 0. Runs on one executor (a model with a masked output
+    /// does not split its batches), so the batch here is the whole batch.
+    /// </summary>
+    private static double MaskedLoss(OutputSlot o, Loss loss, float[] targets, float[]? grad, int batch, double denominator)
+    {
+        var mask = o.Mask!.Value.AsSpan(0, batch * o.Mask.SampleSize);
+        int steps = o.Mask.SampleSize, per = o.Buffer.SampleSize / steps, kept = 0;
+        foreach (float m in mask) if (m != 0) kept++;
+        if (grad is not null) grad.AsSpan(0, batch * o.Buffer.SampleSize).Clear();
+        if (kept == 0) return 0;
+        double scaled = denominator * kept / mask.Length, sum = 0;
+        float gradScale = (float)(o.Weight / scaled);
+        for (int r = 0; r < mask.Length; r++)
+        {
+            if (mask[r] == 0) continue;
+            var p = o.Buffer.Value.AsSpan(r * per, per);
+            var t = targets.AsSpan(r * per, per);
+            var g = grad is null ? Span<float>.Empty : grad.AsSpan(r * per, per);
+            sum += o.Fused ? loss.SumFromLogits(p, t, g, gradScale) : loss.Sum(p, t, g, gradScale);
+        }
+        return sum / scaled;
     }
 
     /// <summary>Runs every layer's Backward in reverse order; the output gradients must already be seeded.</summary>

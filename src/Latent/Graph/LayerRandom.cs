@@ -31,6 +31,19 @@ public sealed class LayerRandom
         _rows = rows;
     }
 
+    /// <summary>
+    /// Positions an inner layer's stream (a wrapper's) for the step <paramref name="parent"/> has begun: the same seed
+    /// and step mixed with <paramref name="salt"/>, for <paramref name="rows"/> rows from <paramref name="offset"/>.
+    /// </summary>
+    internal void Follow(LayerRandom parent, int salt, int offset, int rows)
+    {
+        _seed = Mix(parent._seed, 0x1000UL + (ulong)salt);
+        _step = parent._step;
+        _fill = 0;
+        _offset = offset;
+        _rows = rows;
+    }
+
     /// <summary>Skips a step (a data-parallel share with no samples), so every replica stays at the same step.</summary>
     internal void SkipStep() => _step++;
 

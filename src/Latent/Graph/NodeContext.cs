@@ -1,12 +1,25 @@
 namespace Latent;
 
 /// <summary>Batch-major storage for one symbolic tensor inside an executor: values and, if needed, gradients.</summary>
-internal sealed class TensorBuffer(int[] sampleShape, int capacity, bool withGrad)
+internal sealed class TensorBuffer
 {
-    public int[] SampleShape { get; } = sampleShape;
-    public int SampleSize { get; } = ShapeUtil.Product(sampleShape);
-    public float[] Value { get; } = new float[(long)capacity * ShapeUtil.Product(sampleShape)];
-    public float[]? Grad { get; } = withGrad ? new float[(long)capacity * ShapeUtil.Product(sampleShape)] : null;
+    public TensorBuffer(int[] sampleShape, int capacity, bool withGrad)
+        : this(sampleShape, new float[(long)capacity * ShapeUtil.Product(sampleShape)],
+               withGrad ? new float[(long)capacity * ShapeUtil.Product(sampleShape)] : null) { }
+
+    /// <summary>A view of existing storage with another sample shape (a wrapper's inner call: (B, T, F) read as B·T samples of F).</summary>
+    public TensorBuffer(int[] sampleShape, float[] value, float[]? grad)
+    {
+        SampleShape = sampleShape;
+        SampleSize = ShapeUtil.Product(sampleShape);
+        Value = value;
+        Grad = grad;
+    }
+
+    public int[] SampleShape { get; }
+    public int SampleSize { get; }
+    public float[] Value { get; }
+    public float[]? Grad { get; }
 }
 
 /// <summary>
@@ -25,18 +38,75 @@ internal sealed class TensorBuffer(int[] sampleShape, int capacity, bool withGra
 /// </remarks>
 public sealed class NodeContext
 {
-    internal NodeContext(TensorBuffer[] inputs, TensorBuffer output, bool[] needsInputGrad, int workspacePerSample, int capacity, ulong seed)
+    internal NodeContext(TensorBuffer[] inputs, TensorBuffer[] outputs, bool[] needsInputGrad, int workspacePerSample, int capacity, ulong seed,
+                         TensorBuffer? mask = null)
     {
         Inputs = inputs;
-        Output = output;
+        Outputs = outputs;
+        MaskBuffer = mask;
         InputGradNeeded = needsInputGrad;
         WorkspacePerSample = workspacePerSample;
         WorkspaceBuffer = new float[(long)workspacePerSample * capacity];
+        Capacity = capacity;
         Random = new LayerRandom(seed);
     }
 
+    /// <summary>A context for a wrapper's inner layer: its workspace is part of the wrapper's, from <paramref name="workspaceOffset"/>.</summary>
+    private NodeContext(NodeContext parent, TensorBuffer[] inputs, TensorBuffer[] outputs, bool[] needsInputGrad, int workspacePerSample,
+                        int capacity, long workspaceOffset, TensorBuffer? mask)
+    {
+        Inputs = inputs;
+        Outputs = outputs;
+        MaskBuffer = mask;
+        InputGradNeeded = needsInputGrad;
+        WorkspacePerSample = workspacePerSample;
+        WorkspaceBuffer = parent.WorkspaceBuffer;
+        WorkspaceOffset = checked((int)workspaceOffset);
+        if (WorkspaceOffset + (long)workspacePerSample * capacity > WorkspaceBuffer.Length)
+            throw new InvalidOperationException($"An inner layer's workspace ({workspacePerSample} per sample × {capacity}) does not fit the wrapper's plan.");
+        Capacity = capacity;
+        Random = new LayerRandom(0);
+        WeightGradients = parent.WeightGradients;
+    }
+
+    /// <summary>
+    /// A context for an inner layer of the wrapper running in this one (<see cref="Layers.TimeDistributed"/>,
+    /// <see cref="Layers.Bidirectional"/>), with its own input, output and mask buffers (views of this context's, or
+    /// the wrapper's own), <paramref name="capacity"/> samples, and its workspace inside this one's at
+    /// <paramref name="workspaceOffset"/>. Weight gradients go where this context's go.
+    /// </summary>
+    internal NodeContext CreateInner(TensorBuffer[] inputs, TensorBuffer[] outputs, bool[] needsInputGrad, int workspacePerSample, int capacity,
+                                     long workspaceOffset, TensorBuffer? mask) =>
+        new(this, inputs, outputs, needsInputGrad, workspacePerSample, capacity, workspaceOffset, mask);
+
+    /// <summary>
+    /// Readies an inner context for this call: <paramref name="rowsPerSample"/> of its samples per sample of this one
+    /// (a time-distributed layer sees every step as a sample), the training flag, and a random stream keyed like
+    /// this one's (<paramref name="salt"/> tells inner layers apart).
+    /// </summary>
+    internal void BeginInner(NodeContext inner, int rowsPerSample, int salt)
+    {
+        inner.Batch = Batch * rowsPerSample;
+        inner.FullBatch = FullBatch * rowsPerSample;
+        inner.BatchOffset = BatchOffset * rowsPerSample;
+        inner.Training = Training;
+        inner.AddedLoss = 0;
+        inner.Random.Follow(Random, salt, BatchOffset * rowsPerSample, Batch * rowsPerSample);
+    }
+
+    /// <summary>Where this context's workspace starts in <see cref="WorkspaceBuffer"/> (0 except for an inner layer's).</summary>
+    internal int WorkspaceOffset { get; }
+
     internal TensorBuffer[] Inputs { get; }
-    internal TensorBuffer Output { get; }
+    internal TensorBuffer[] Outputs { get; }
+    internal TensorBuffer Output => Outputs[0];
+    internal TensorBuffer? MaskBuffer { get; }
+
+    /// <summary>The largest batch this context runs.</summary>
+    internal int Capacity { get; }
+
+    /// <summary>What a wrapper layer keeps for this call (its inner layers' contexts), made on its first Forward.</summary>
+    internal object? WrapperState { get; set; }
     internal bool[] InputGradNeeded { get; }
     internal int WorkspacePerSample { get; }
     internal float[] WorkspaceBuffer { get; }
@@ -92,6 +162,21 @@ public sealed class NodeContext
     /// </summary>
     public Span<float> OutputGrad => Output.Grad.AsSpan(0, Batch * Output.SampleSize);
 
+    /// <summary>Number of outputs of this call (more than one for a recurrent layer returning its states).</summary>
+    public int OutputCount => Outputs.Length;
+
+    /// <summary>Output <paramref name="k"/>, Batch × its sample size (<see cref="OutputValues"/> is output 0).</summary>
+    public Span<float> OutputValuesAt(int k) => Outputs[k].Value.AsSpan(0, Batch * Outputs[k].SampleSize);
+
+    /// <summary>∂loss/∂output <paramref name="k"/> (zero when nothing reads that output).</summary>
+    public Span<float> OutputGradAt(int k) => Outputs[k].Grad.AsSpan(0, Batch * Outputs[k].SampleSize);
+
+    /// <summary>
+    /// The first input's mask, Batch × timesteps (1: use the step, 0: skip it), for a layer that
+    /// <see cref="Layers.Layer.UsesMask"/>; empty when the input has no mask.
+    /// </summary>
+    public ReadOnlySpan<float> Mask => MaskBuffer is null ? default : MaskBuffer.Value.AsSpan(0, Batch * MaskBuffer.SampleSize);
+
     /// <summary>Whether Backward must produce ∂loss/∂input <paramref name="i"/> (false for a model input).</summary>
     public bool NeedsInputGrad(int i) => InputGradNeeded[i];
 
@@ -109,7 +194,7 @@ public sealed class NodeContext
     }
 
     /// <summary>Scratch kept from Forward to Backward: Batch × the layer's per-sample workspace size.</summary>
-    public Span<float> Workspace => WorkspaceBuffer.AsSpan(0, Batch * WorkspacePerSample);
+    public Span<float> Workspace => WorkspaceBuffer.AsSpan(WorkspaceOffset, Batch * WorkspacePerSample);
 
     /// <summary>
     /// Adds a term to the loss (a VAE's KL divergence, a sparsity penalty), from Forward. Pass the term for the

@@ -9,9 +9,10 @@ namespace Latent;
 /// </summary>
 public sealed class SymbolicTensor
 {
-    internal SymbolicTensor(Node producer, int[] shape)
+    internal SymbolicTensor(Node producer, int[] shape, int outputIndex = 0)
     {
         Producer = producer;
+        OutputIndex = outputIndex;
         Shape = shape;
         Size = ShapeUtil.Product(shape);
     }
@@ -28,8 +29,19 @@ public sealed class SymbolicTensor
     /// <summary>The node (layer call) that produced it.</summary>
     internal Node Producer { get; }
 
-    /// <summary>"dense_1" for the first call of a layer, "dense_1:1" for its second.</summary>
-    public string Name => Producer.CallIndex == 0 ? Producer.Layer.Name : $"{Producer.Layer.Name}:{Producer.CallIndex}";
+    /// <summary>Which of its node's outputs this is: 0, or 1, 2 for an LSTM's states with <c>returnState</c>.</summary>
+    public int OutputIndex { get; }
+
+    /// <summary>
+    /// The mask of a sequence (per sample, one value per step: 1 to use the step, 0 to skip it), when the tensor comes
+    /// from a <see cref="Masking"/> layer through layers that keep the steps; null otherwise. Recurrent layers skip the
+    /// masked steps, and a model output that carries a mask leaves them out of its loss.
+    /// </summary>
+    public SymbolicTensor? Mask { get; internal set; }
+
+    /// <summary>"dense_1" for the first call of a layer, "dense_1:1" for its second; "lstm_1[2]" for a further output of a call.</summary>
+    public string Name => (Producer.CallIndex == 0 ? Producer.Layer.Name : $"{Producer.Layer.Name}:{Producer.CallIndex}") +
+                          (OutputIndex == 0 ? "" : $"[{OutputIndex}]");
 
     internal int[] ShapeArray => (int[])Shape;
 
@@ -37,19 +49,30 @@ public sealed class SymbolicTensor
     public override string ToString() => $"SymbolicTensor(shape={ShapeUtil.FormatBatch(ShapeArray)}, name={Name})";
 }
 
-/// <summary>One call of a layer on symbolic inputs.</summary>
+/// <summary>One call of a layer on symbolic inputs: one output, or several (a recurrent layer's states).</summary>
 internal sealed class Node
 {
-    public Node(Layer layer, SymbolicTensor[] inputs, int[] outputShape, int callIndex)
+    public Node(Layer layer, SymbolicTensor[] inputs, int[][] outputShapes, int callIndex, SymbolicTensor? mask = null)
     {
         Layer = layer;
         Inputs = inputs;
         CallIndex = callIndex;
-        Output = new SymbolicTensor(this, outputShape);
+        InputMask = mask;
+        Outputs = [.. outputShapes.Select((shape, k) => new SymbolicTensor(this, shape, k))];
     }
 
     public Layer Layer { get; }
+
+    /// <summary>The tensors the layer was applied to (saved with the model).</summary>
     public SymbolicTensor[] Inputs { get; }
-    public SymbolicTensor Output { get; }
+
+    /// <summary>The mask of the first input, handed to a layer that uses masks (<see cref="Layer.UsesMask"/>); not saved: applying the layer again finds it.</summary>
+    public SymbolicTensor? InputMask { get; }
+
+    /// <summary><see cref="Inputs"/> and, last, <see cref="InputMask"/>: every tensor the call reads.</summary>
+    public IEnumerable<SymbolicTensor> Reads => InputMask is null ? Inputs : Inputs.Append(InputMask);
+
+    public SymbolicTensor[] Outputs { get; }
+    public SymbolicTensor Output => Outputs[0];
     public int CallIndex { get; }
 }

@@ -20,6 +20,9 @@ public sealed class Activation : Layer, IConfigurableLayer<Activation>
     /// <inheritdoc />
     public override ActivationFunction? OutputActivation => Function;
 
+    /// <summary>True: it acts on each step alone, so a sequence keeps its mask.</summary>
+    protected internal override bool PropagatesMask => true;
+
     /// <inheritdoc />
     protected internal override int[] ComputeOutputShape(IReadOnlyList<int[]> inputShapes) => inputShapes[0];
 

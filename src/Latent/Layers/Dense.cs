@@ -92,6 +92,9 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
                 $"Dense '{Name}' expects {InputFeatures} features, received {received} (input shape {ShapeUtil.FormatBatch(inputShapes[0])}).");
     }
 
+    /// <summary>True: it acts on each step alone, so a sequence keeps its mask.</summary>
+    protected internal override bool PropagatesMask => true;
+
     /// <inheritdoc />
     protected internal override int[] ComputeOutputShape(IReadOnlyList<int[]> inputShapes) => [.. inputShapes[0][..^1], Units];
 

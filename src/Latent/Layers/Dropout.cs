@@ -21,6 +21,9 @@ public sealed class Dropout : Layer, IConfigurableLayer<Dropout>
     /// <summary>Probability of dropping an element.</summary>
     public double Rate { get; }
 
+    /// <summary>True: it acts on each step alone, so a sequence keeps its mask.</summary>
+    protected internal override bool PropagatesMask => true;
+
     /// <inheritdoc />
     protected internal override int[] ComputeOutputShape(IReadOnlyList<int[]> inputShapes) => inputShapes[0];
 

@@ -39,6 +39,7 @@ public sealed class GRU : Recurrent, IConfigurableLayer<GRU>
     /// <param name="activityRegularizer">Penalty on the output.</param>
     /// <param name="returnSequences">Output every step's h (B, T, H) instead of the last (B, H).</param>
     /// <param name="goBackwards">Read the sequence backwards.</param>
+    /// <param name="returnState">Also output the final h (<see cref="Layer.ApplyAll"/>).</param>
     /// <param name="resetAfter">Apply the reset gate after the recurrent product (Keras's default and PyTorch's form).
     /// Only true is offered: the other form, <c>φ(a_h + (r ⊙ hₜ₋₁)·U_h)</c>, is not implemented.</param>
     /// <param name="name">Layer name; generated when null.</param>
@@ -48,9 +49,9 @@ public sealed class GRU : Recurrent, IConfigurableLayer<GRU>
                Initializer? kernelInitializer = null, Initializer? recurrentInitializer = null, Initializer? biasInitializer = null,
                Regularizer? kernelRegularizer = null, Regularizer? recurrentRegularizer = null,
                Regularizer? biasRegularizer = null, Regularizer? activityRegularizer = null,
-               bool returnSequences = false, bool goBackwards = false, bool resetAfter = true, string? name = null)
+               bool returnSequences = false, bool goBackwards = false, bool resetAfter = true, bool returnState = false, string? name = null)
         : base(units, activation, recurrentActivation, useBias, kernelInitializer, recurrentInitializer, biasInitializer,
-               kernelRegularizer, recurrentRegularizer, biasRegularizer, activityRegularizer, returnSequences, goBackwards, name)
+               kernelRegularizer, recurrentRegularizer, biasRegularizer, activityRegularizer, returnSequences, returnState, goBackwards, name)
     {
         if (!resetAfter)
             throw new ArgumentException("GRU supports resetAfter: true only (Keras's default, and PyTorch's nn.GRU). Received: resetAfter=False.", nameof(resetAfter));
@@ -103,6 +104,7 @@ public sealed class GRU : Recurrent, IConfigurableLayer<GRU>
         InitialState(ctx, hBefore, steps, 1);
         var packedU = PackRecurrent(RecurrentKernel!.Values, h, g3, transposed: false);
         bool fused = FusedCells;
+        var mask = ctx.Mask;
         for (int s = 0; s < steps; s++)
         {
             int t = TimeOfStep(s, steps);
@@ -113,6 +115,11 @@ public sealed class GRU : Recurrent, IConfigurableLayer<GRU>
                 var r = rec.Slice((b * steps + t) * g3, g3);
                 var hPrev = hBefore.Slice((b * steps + t) * h, h);
                 var hNext = StateAfter(hBefore, hLast, b, t, steps);
+                if (Skips(mask, b, t, steps))
+                {
+                    hPrev.CopyTo(hNext);        // a masked step keeps the state
+                    continue;
+                }
                 if (fused)
                 {
                     RecurrentCells.GruForward(row, r, hPrev, hNext, h);
@@ -139,9 +146,10 @@ public sealed class GRU : Recurrent, IConfigurableLayer<GRU>
         var (steps, d) = Layout(ctx, out var gates, out var rec, out var hBefore, out _, out var dhAll, out var scratch);
         var t1 = scratch[..h];
         var t2 = scratch.Slice(h, h);
-        dhAll.Clear();
+        SeedStateGradients(ctx, dhAll, default);
         var packedUt = PackRecurrent(RecurrentKernel!.Values, h, g3, transposed: true);
         bool fused = FusedCells;
+        var mask = ctx.Mask;
         for (int s = steps - 1; s >= 0; s--)
         {
             int t = TimeOfStep(s, steps);
@@ -151,6 +159,12 @@ public sealed class GRU : Recurrent, IConfigurableLayer<GRU>
                 var dr = rec.Slice((b * steps + t) * g3, g3);      // r_h in, the recurrent side's δ out
                 var hPrev = hBefore.Slice((b * steps + t) * h, h);
                 var dh = dhAll.Slice(b * h, h);
+                if (Skips(mask, b, t, steps))
+                {
+                    row.Clear();                // no gate acted: dh passes to the step before unchanged
+                    dr.Clear();
+                    continue;
+                }
                 var dy = OutputGradAt(ctx, b, s, steps);
                 if (fused)
                 {
@@ -206,5 +220,5 @@ public sealed class GRU : Recurrent, IConfigurableLayer<GRU>
             c.GetInitializer("kernel_initializer"), c.GetInitializer("recurrent_initializer"), c.GetInitializer("bias_initializer"),
             c.GetRegularizer("kernel_regularizer"), c.GetRegularizer("recurrent_regularizer"),
             c.GetRegularizer("bias_regularizer"), c.GetRegularizer("activity_regularizer"),
-            c.GetBool("return_sequences", false), c.GetBool("go_backwards", false), c.GetBool("reset_after", true), c.Name);
+            c.GetBool("return_sequences", false), c.GetBool("go_backwards", false), c.GetBool("reset_after", true), c.GetBool("return_state", false), c.Name);
 }

@@ -14,7 +14,7 @@ public sealed class InputLayer : Layer, IConfigurableLayer<InputLayer>
             throw new ArgumentException($"Input dimensions must be positive integers. Received: shape={ShapeUtil.Format(shape)}.", nameof(shape));
         var copy = (int[])shape.Clone();
         InputShape = copy;
-        Output = new Node(this, [], copy, 0).Output;
+        Output = new Node(this, [], [copy], 0).Output;
     }
 
     /// <summary>Per-sample shape.</summary>

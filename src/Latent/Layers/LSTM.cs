@@ -40,6 +40,7 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
     /// <param name="activityRegularizer">Penalty on the output.</param>
     /// <param name="returnSequences">Output every step's h (B, T, H) instead of the last (B, H).</param>
     /// <param name="goBackwards">Read the sequence backwards.</param>
+    /// <param name="returnState">Also output the final h and c (<see cref="Layer.ApplyAll"/>).</param>
     /// <param name="name">Layer name; generated when null.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="units"/> is not positive.</exception>
     /// <exception cref="ArgumentException">An unknown activation or initializer name, or softmax.</exception>
@@ -47,9 +48,9 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
                 Initializer? kernelInitializer = null, Initializer? recurrentInitializer = null, Initializer? biasInitializer = null,
                 bool unitForgetBias = true, Regularizer? kernelRegularizer = null, Regularizer? recurrentRegularizer = null,
                 Regularizer? biasRegularizer = null, Regularizer? activityRegularizer = null,
-                bool returnSequences = false, bool goBackwards = false, string? name = null)
+                bool returnSequences = false, bool goBackwards = false, bool returnState = false, string? name = null)
         : base(units, activation, recurrentActivation, useBias, kernelInitializer, recurrentInitializer, biasInitializer,
-               kernelRegularizer, recurrentRegularizer, biasRegularizer, activityRegularizer, returnSequences, goBackwards, name)
+               kernelRegularizer, recurrentRegularizer, biasRegularizer, activityRegularizer, returnSequences, returnState, goBackwards, name)
         => UnitForgetBias = unitForgetBias;
 
     /// <summary>Whether the forget gate's bias starts at 1.</summary>
@@ -104,6 +105,7 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
         InitialState(ctx, cBefore, steps, 2);
         var packedU = PackRecurrent(RecurrentKernel!.Values, h, g4, transposed: false);
         bool fused = FusedCells;
+        var mask = ctx.Mask;
         for (int s = 0; s < steps; s++)
         {
             int t = TimeOfStep(s, steps);
@@ -116,6 +118,12 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
                 var c = StateAfter(cBefore, cLast, b, t, steps);
                 var tc = tanhC.Slice((b * steps + t) * h, h);
                 var hNext = StateAfter(hBefore, hLast, b, t, steps);
+                if (Skips(mask, b, t, steps))
+                {
+                    cPrev.CopyTo(c);                                                           // a masked step keeps the states
+                    hBefore.Slice((b * steps + t) * h, h).CopyTo(hNext);
+                    continue;
+                }
                 if (fused)
                 {
                     RecurrentCells.LstmForward(row, cPrev, c, tc, hNext, h);
@@ -130,7 +138,7 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
                 TensorPrimitives.Multiply(row[(3 * h)..], tc, hNext);                          // o ⊙ φ(c)
             }
         }
-        WriteOutput(ctx, hBefore, hLast, steps);
+        WriteOutput(ctx, hBefore, hLast, steps, cLast);
     }
 
     /// <inheritdoc />
@@ -141,10 +149,10 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
         var (steps, d) = Layout(ctx, out var gates, out var tanhC, out var hBefore, out var cBefore, out _, out _, out var dhAll, out var dcAll, out var scratch);
         var t1 = scratch[..h];
         var t2 = scratch.Slice(h, h);
-        dhAll.Clear();
-        dcAll.Clear();
+        SeedStateGradients(ctx, dhAll, dcAll);
         var packedUt = PackRecurrent(RecurrentKernel!.Values, h, g4, transposed: true);
         bool fused = FusedCells;
+        var mask = ctx.Mask;
         for (int s = steps - 1; s >= 0; s--)
         {
             int t = TimeOfStep(s, steps);
@@ -155,10 +163,16 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
                 var cPrev = cBefore.Slice((b * steps + t) * h, h);
                 var dh = dhAll.Slice(b * h, h);
                 var dc = dcAll.Slice(b * h, h);
+                if (Skips(mask, b, t, steps))
+                {
+                    row.Clear();                // no gate acted: dh and dc pass to the step before unchanged
+                    continue;
+                }
                 var dy = OutputGradAt(ctx, b, s, steps);
                 if (fused)
                 {
                     RecurrentCells.LstmBackward(row, tc, cPrev, dh, dy, dc, h);
+                    if (!mask.IsEmpty) dh.Clear();  // the product below adds δ·Uᵀ, keeping masked rows' dh
                     continue;
                 }
                 var i = row[..h];
@@ -178,9 +192,10 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
                 TensorPrimitives.Multiply(dc, cPrev, t1);          // df
                 TensorPrimitives.Multiply(dc, f, dc);              // dcₜ₋₁
                 RecurrentActivation.Backward(f, t1, f, h);        // δf
+                if (!mask.IsEmpty) dh.Clear();
             }
             // dhₜ₋₁ = δₜ·Uᵀ, rows (b, t) of δ at stride T·4H.
-            Gemm.MultiplyPacked(false, batch, h, g4, gates[(t * g4)..], steps * g4, packedUt, dhAll, h, accumulate: false);
+            Gemm.MultiplyPacked(false, batch, h, g4, gates[(t * g4)..], steps * g4, packedUt, dhAll, h, accumulate: !mask.IsEmpty);
         }
         int rows = batch * steps;
         if (Trainable)
@@ -208,5 +223,5 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
             c.GetInitializer("kernel_initializer"), c.GetInitializer("recurrent_initializer"), c.GetInitializer("bias_initializer"),
             c.GetBool("unit_forget_bias", true), c.GetRegularizer("kernel_regularizer"), c.GetRegularizer("recurrent_regularizer"),
             c.GetRegularizer("bias_regularizer"), c.GetRegularizer("activity_regularizer"),
-            c.GetBool("return_sequences", false), c.GetBool("go_backwards", false), c.Name);
+            c.GetBool("return_sequences", false), c.GetBool("go_backwards", false), c.GetBool("return_state", false), c.Name);
 }

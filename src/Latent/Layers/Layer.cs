@@ -44,8 +44,21 @@ public abstract class Layer
     /// <summary>The layer's name, unique among layers created without an explicit name.</summary>
     public string Name { get; }
 
-    /// <summary>Whether optimizers update this layer's weights.</summary>
-    public bool Trainable { get; set; } = true;
+    /// <summary>Whether optimizers update this layer's weights (a wrapper's inner layers follow it).</summary>
+    public bool Trainable
+    {
+        get => _trainable;
+        set
+        {
+            _trainable = value;
+            OnTrainableChanged(value);
+        }
+    }
+
+    private bool _trainable = true;
+
+    /// <summary>Called when <see cref="Trainable"/> is set: a wrapper sets its inner layers'.</summary>
+    private protected virtual void OnTrainableChanged(bool trainable) { }
 
     /// <summary>Whether the weights exist (the layer has been applied once).</summary>
     public bool Built { get; private set; }
@@ -77,7 +90,15 @@ public abstract class Layer
     }
 
     /// <summary>Applies the layer to several symbolic tensors (for layers that take more than one input).</summary>
-    public SymbolicTensor Apply(params SymbolicTensor[] inputs)
+    /// <returns>The layer's output; <see cref="ApplyAll"/> returns every output of a layer that has several.</returns>
+    public SymbolicTensor Apply(params SymbolicTensor[] inputs) => ApplyAll(inputs)[0];
+
+    /// <summary>
+    /// Applies the layer and returns all its outputs, in order: one for most layers; for a recurrent layer with
+    /// <c>returnState</c> the output, then the final states (Keras's <c>output, state_h, state_c = lstm(x)</c>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The inputs' number or shapes do not fit the layer.</exception>
+    public IReadOnlyList<SymbolicTensor> ApplyAll(params SymbolicTensor[] inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         if (inputs.Length == 0 || inputs.Any(i => i is null))
@@ -91,10 +112,55 @@ public abstract class Layer
             Built = true;
         }
         ValidateInputShapes(shapes);
-        var outShape = ComputeOutputShape(shapes);
-        var node = new Node(this, inputs, outShape, _calls++);
-        return node.Output;
+        var outShapes = ComputeOutputShapes(shapes);
+        var mask = UsesMask || PropagatesMask ? inputs[0].Mask : null;
+        var node = new Node(this, inputs, outShapes, _calls++, UsesMask ? mask : null);
+        SetOutputMasks(node.Outputs, mask);
+        return node.Outputs;
     }
+
+    /// <summary>
+    /// Whether the layer reads the mask of its first input (<see cref="NodeContext.Mask"/>): recurrent layers do, to
+    /// skip padded steps.
+    /// </summary>
+    protected internal virtual bool UsesMask => false;
+
+    /// <summary>
+    /// Whether the output keeps the first input's mask: true for layers that act step by step and keep the steps
+    /// (Dense on sequences, activations, dropout, noise, <see cref="TimeDistributed"/>), as Keras's <c>supports_masking</c>.
+    /// </summary>
+    protected internal virtual bool PropagatesMask => false;
+
+    /// <summary>Sets the outputs' masks from the first input's <paramref name="mask"/>; by default the first output keeps it when <see cref="PropagatesMask"/>.</summary>
+    private protected virtual void SetOutputMasks(IReadOnlyList<SymbolicTensor> outputs, SymbolicTensor? mask)
+    {
+        if (PropagatesMask) outputs[0].Mask = mask;
+    }
+
+    /// <summary>
+    /// The per-sample shapes of every output; one, <see cref="ComputeOutputShape"/>'s, unless the layer has several
+    /// outputs (it then writes them with <see cref="NodeContext.OutputValuesAt"/>).
+    /// </summary>
+    protected internal virtual int[][] ComputeOutputShapes(IReadOnlyList<int[]> inputShapes) => [ComputeOutputShape(inputShapes)];
+
+    /// <summary>
+    /// Builds the layer for <paramref name="inputShapes"/> if it is not built, checks the shapes and returns the output
+    /// shapes, without recording a call: for a wrapper (<see cref="TimeDistributed"/>, <see cref="Bidirectional"/>)
+    /// that runs an inner layer itself.
+    /// </summary>
+    internal int[][] BuildFor(IReadOnlyList<int[]> inputShapes)
+    {
+        if (!Built)
+        {
+            Build(inputShapes);
+            Built = true;
+        }
+        ValidateInputShapes(inputShapes);
+        return ComputeOutputShapes(inputShapes);
+    }
+
+    /// <summary>Adds an inner layer's weights to this layer's (a wrapper's), after the inner layer is built.</summary>
+    private protected void TrackWeightsOf(Layer inner) => _weights.AddRange(inner.Weights.Where(w => !_weights.Contains(w)));
 
     /// <summary>Creates the weights for the given per-sample input shapes. Called once, on the first <see cref="Apply(SymbolicTensor)"/>.</summary>
     protected virtual void Build(IReadOnlyList<int[]> inputShapes) { }

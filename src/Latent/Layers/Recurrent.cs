@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Latent.Activations;
 using Latent.Initializers;
 using Latent.Serialization;
@@ -23,7 +24,7 @@ public abstract class Recurrent : Layer
     private protected Recurrent(int units, string? activation, string? recurrentActivation, bool useBias,
                                 Initializer? kernelInitializer, Initializer? recurrentInitializer, Initializer? biasInitializer,
                                 Regularizer? kernelRegularizer, Regularizer? recurrentRegularizer, Regularizer? biasRegularizer,
-                                Regularizer? activityRegularizer, bool returnSequences, bool goBackwards, string? name) : base(name)
+                                Regularizer? activityRegularizer, bool returnSequences, bool returnState, bool goBackwards, string? name) : base(name)
     {
         if (units <= 0) throw new ArgumentOutOfRangeException(nameof(units), units, $"Expected a positive integer. Received: units={units}.");
         Units = units;
@@ -40,6 +41,7 @@ public abstract class Recurrent : Layer
         BiasRegularizer = biasRegularizer;
         ActivityRegularizer = activityRegularizer;
         ReturnSequences = returnSequences;
+        ReturnState = returnState;
         GoBackwards = goBackwards;
     }
 
@@ -75,6 +77,12 @@ public abstract class Recurrent : Layer
 
     /// <summary>Output every step's state (B, T, H) instead of the last one (B, H).</summary>
     public bool ReturnSequences { get; }
+
+    /// <summary>
+    /// Give the final states as further outputs: <c>ApplyAll(x)</c> returns the output, then h (B, H) and, for an LSTM,
+    /// c (B, H), as Keras's <c>return_state</c>; gradients flow back through them (a decoder started from an encoder's states).
+    /// </summary>
+    public bool ReturnState { get; }
 
     /// <summary>Read the sequence from its last step to its first; with <see cref="ReturnSequences"/> the outputs come in
     /// that (reversed) order, as in Keras.</summary>
@@ -149,6 +157,22 @@ public abstract class Recurrent : Layer
     protected internal override int[] ComputeOutputShape(IReadOnlyList<int[]> inputShapes) =>
         ReturnSequences ? [inputShapes[0][0], Units] : [Units];
 
+    /// <inheritdoc />
+    protected internal override int[][] ComputeOutputShapes(IReadOnlyList<int[]> inputShapes) =>
+        ReturnState ? [ComputeOutputShape(inputShapes), .. Enumerable.Range(0, StateCount).Select(_ => new[] { Units })]
+                    : [ComputeOutputShape(inputShapes)];
+
+    /// <summary>True: masked steps (<see cref="Masking"/>) leave the states as they were and output zeros.</summary>
+    protected internal override bool UsesMask => true;
+
+    /// <summary>A sequence output keeps the input's mask (in time order, so not with <see cref="GoBackwards"/>, whose outputs run backwards); states and a last-step output carry none.</summary>
+    private protected override void SetOutputMasks(IReadOnlyList<SymbolicTensor> outputs, SymbolicTensor? mask)
+    {
+        if (ReturnSequences && !GoBackwards) outputs[0].Mask = mask;
+    }
+
+    /// <summary>Whether sample b skips the step at input time t (its mask is 0 there).</summary>
+    private protected static bool Skips(ReadOnlySpan<float> mask, int b, int t, int steps) => !mask.IsEmpty && mask[b * steps + t] == 0;
     /// <summary>Input time of processing step s.</summary>
     private protected int TimeOfStep(int s, int steps) => GoBackwards ? steps - 1 - s : s;
 
@@ -167,19 +191,42 @@ public abstract class Recurrent : Layer
         return next >= 0 && next < steps ? before.Slice((b * steps + next) * h, h) : last.Slice(b * h, h);
     }
 
-    /// <summary>Writes the outputs: every step's state (in processing order) or the last.</summary>
-    private protected void WriteOutput(NodeContext ctx, Span<float> before, Span<float> last, int steps)
+    /// <summary>
+    /// Writes the outputs: every step's state (in processing order; zeros at masked steps) or the last, then with
+    /// <see cref="ReturnState"/> the final states <paramref name="last"/> and <paramref name="lastCell"/>.
+    /// </summary>
+    private protected void WriteOutput(NodeContext ctx, Span<float> before, Span<float> last, int steps, Span<float> lastCell = default)
     {
         int batch = ctx.Batch, h = Units;
         var y = ctx.OutputValues;
-        if (!ReturnSequences)
-        {
-            last[..(batch * h)].CopyTo(y);
-            return;
-        }
-        for (int b = 0; b < batch; b++)
-            for (int s = 0; s < steps; s++)
-                StateAfter(before, last, b, TimeOfStep(s, steps), steps).CopyTo(y.Slice((b * steps + s) * h, h));
+        var mask = ctx.Mask;
+        if (!ReturnSequences) last[..(batch * h)].CopyTo(y);
+        else
+            for (int b = 0; b < batch; b++)
+                for (int s = 0; s < steps; s++)
+                {
+                    int t = TimeOfStep(s, steps);
+                    var dst = y.Slice((b * steps + s) * h, h);
+                    if (Skips(mask, b, t, steps)) dst.Clear();
+                    else StateAfter(before, last, b, t, steps).CopyTo(dst);
+                }
+        if (!ReturnState) return;
+        last[..(batch * h)].CopyTo(ctx.OutputValuesAt(1));
+        if (StateCount > 1) lastCell[..(batch * h)].CopyTo(ctx.OutputValuesAt(2));
+    }
+
+    /// <summary>
+    /// ∂loss/∂ the final states before the first backward step: from the state outputs with <see cref="ReturnState"/>,
+    /// plus, without <see cref="ReturnSequences"/>, the output's (the output is the final h, whichever step set it).
+    /// </summary>
+    private protected void SeedStateGradients(NodeContext ctx, Span<float> dh, Span<float> dc)
+    {
+        if (ReturnState) ctx.OutputGradAt(1).CopyTo(dh);
+        else dh.Clear();
+        if (!ReturnSequences) TensorPrimitives.Add(dh, ctx.OutputGrad, dh);
+        if (dc.IsEmpty) return;
+        if (ReturnState) ctx.OutputGradAt(2).CopyTo(dc);
+        else dc.Clear();
     }
 
     /// <summary>Sets every sample's state before the first step from initial-state input <paramref name="input"/>, or zero.</summary>
@@ -209,13 +256,9 @@ public abstract class Recurrent : Layer
         return t_packed.AsSpan(0, length);
     }
 
-    /// <summary>∂loss/∂y of processing step s for row b, or empty when the step has no output (not the last, without sequences).</summary>
-    private protected ReadOnlySpan<float> OutputGradAt(NodeContext ctx, int b, int s, int steps)
-    {
-        int h = Units;
-        if (ReturnSequences) return ctx.OutputGrad.Slice((b * steps + s) * h, h);
-        return s == steps - 1 ? ctx.OutputGrad.Slice(b * h, h) : ReadOnlySpan<float>.Empty;
-    }
+    /// <summary>∂loss/∂y of processing step s for row b with <see cref="ReturnSequences"/>; empty without (the last state's gradient is seeded into dh).</summary>
+    private protected ReadOnlySpan<float> OutputGradAt(NodeContext ctx, int b, int s, int steps) =>
+        ReturnSequences ? ctx.OutputGrad.Slice((b * steps + s) * Units, Units) : ReadOnlySpan<float>.Empty;
 
     /// <inheritdoc />
     protected internal override void GetConfig(LayerConfig config)
@@ -232,6 +275,7 @@ public abstract class Recurrent : Layer
         config.Set("bias_regularizer", BiasRegularizer);
         config.Set("activity_regularizer", ActivityRegularizer);
         config.Set("return_sequences", ReturnSequences);
+        config.Set("return_state", ReturnState);
         config.Set("go_backwards", GoBackwards);
     }
 }

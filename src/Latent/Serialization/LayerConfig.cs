@@ -36,6 +36,19 @@ public sealed class LayerConfig
         set => _values["trainable"] = value;
     }
 
+    /// <summary>Stores a wrapped layer's class name and configuration (a <see cref="Layers.Bidirectional"/>'s LSTM).</summary>
+    /// <exception cref="NotSupportedException">The layer's type is not registered.</exception>
+    public void Set(string key, Layers.Layer value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        _values[Key(key)] = ModelConfig.Layer(value);
+    }
+
+    /// <summary>A new, unbuilt layer from the class name and configuration stored under <paramref name="key"/>.</summary>
+    /// <exception cref="FormatException">Missing, not an object, or an unknown class name.</exception>
+    public Layers.Layer GetLayer(string key) =>
+        ModelConfig.CreateLayer(_values[key] as JsonObject ?? throw Missing(key, "a layer (an object with class and config)"));
+
     /// <summary>Whether <paramref name="key"/> holds a value (not null).</summary>
     public bool Contains(string key) => _values[key] is not null;
 

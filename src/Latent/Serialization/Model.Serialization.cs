@@ -41,7 +41,7 @@ public partial class Model
                 ["layer"] = layerIndex[node.Layer],
                 ["inputs"] = new JsonArray(node.Inputs.Select(t => (JsonNode)tensorRef[t]).ToArray()),
             });
-            tensorRef[node.Output] = $"node:{n}";
+            for (int k = 0; k < node.Outputs.Length; k++) tensorRef[node.Outputs[k]] = k == 0 ? $"node:{n}" : $"node:{n}:{k}";
         }
         var architecture = new JsonObject
         {
@@ -102,15 +102,16 @@ public partial class Model
             Layer LayerAt(int i) => i >= 0 && i < layers.Length ? layers[i] : throw new FormatException($"layer index {i} out of range");
             var inputs = (arch["inputs"] as JsonArray ?? throw new FormatException("no inputs"))
                 .Select(e => LayerAt(e!.GetValue<int>()) is InputLayer il ? il.Output : throw new FormatException("a model input is not an InputLayer")).ToArray();
-            var outputsOfNodes = new List<SymbolicTensor>();
+            var outputsOfNodes = new List<IReadOnlyList<SymbolicTensor>>();
             SymbolicTensor Resolve(string r)
             {
                 var parts = r.Split(':');
-                int i = parts.Length == 2 && int.TryParse(parts[1], out var k) ? k : throw new FormatException($"bad tensor reference '{r}'");
+                int i = parts.Length is 2 or 3 && int.TryParse(parts[1], out var k) ? k : throw new FormatException($"bad tensor reference '{r}'");
+                int o = parts.Length == 2 ? 0 : int.TryParse(parts[2], out var m) ? m : throw new FormatException($"bad tensor reference '{r}'");
                 return parts[0] switch
                 {
-                    "input" when i >= 0 && i < inputs.Length => inputs[i],
-                    "node" when i >= 0 && i < outputsOfNodes.Count => outputsOfNodes[i],
+                    "input" when i >= 0 && i < inputs.Length && o == 0 => inputs[i],
+                    "node" when i >= 0 && i < outputsOfNodes.Count && o >= 0 && o < outputsOfNodes[i].Count => outputsOfNodes[i][o],
                     _ => throw new FormatException($"tensor reference '{r}' points nowhere"),
                 };
             }
@@ -118,7 +119,7 @@ public partial class Model
             {
                 var node = n as JsonObject ?? throw new FormatException("a node is not an object");
                 var ins = (node["inputs"] as JsonArray ?? throw new FormatException("a node has no inputs")).Select(e => Resolve(e!.GetValue<string>())).ToArray();
-                outputsOfNodes.Add(LayerAt(ModelConfig.Int(node, "layer")).Apply(ins));
+                outputsOfNodes.Add(LayerAt(ModelConfig.Int(node, "layer")).ApplyAll(ins));
             }
             var outputs = (arch["outputs"] as JsonArray ?? throw new FormatException("no outputs")).Select(e => Resolve(e!.GetValue<string>())).ToArray();
             var model = new Model(inputs, outputs, ModelConfig.Str(arch, "name"));

@@ -28,7 +28,7 @@ public class ActivationAndDropoutTests
         var inBuf = new TensorBuffer([1000], 10, true);
         Array.Fill(inBuf.Value, 1f);
         var outBuf = new TensorBuffer([1000], 10, true);
-        var ctx = new NodeContext([inBuf], outBuf, [true], 1000, 10, 7) { Batch = 10, FullBatch = 10, Training = true };
+        var ctx = new NodeContext([inBuf], [outBuf], [true], 1000, 10, 7) { Batch = 10, FullBatch = 10, Training = true };
         ctx.Random.BeginStep(0, 10);
         layer.Forward(ctx);
         var y = outBuf.Value;

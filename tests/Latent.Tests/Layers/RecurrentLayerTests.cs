@@ -43,7 +43,8 @@ public class RecurrentLayerTests
 
     /// <summary>Keras's LSTM in doubles: per step [i f g o] = act(x·W + h·U + b).</summary>
     private static double[] NaiveLstm(float[] x, int batch, int t, int d, int h, float[] w, float[] u, float[] bias,
-                                      bool sequences, bool backwards, float[]? h0 = null, float[]? c0 = null)
+                                      bool sequences, bool backwards, float[]? h0 = null, float[]? c0 = null, float[]? mask = null,
+                                      double[]? lastH = null, double[]? lastC = null)
     {
         var y = new double[sequences ? batch * t * h : batch * h];
         for (int b = 0; b < batch; b++)
@@ -53,6 +54,7 @@ public class RecurrentLayerTests
             for (int s = 0; s < t; s++)
             {
                 int time = backwards ? t - 1 - s : s;
+                if (mask is not null && mask[b * t + time] == 0) continue;   // state kept, output 0
                 var a = new double[4 * h];
                 for (int k = 0; k < 4 * h; k++)
                 {
@@ -70,13 +72,18 @@ public class RecurrentLayerTests
                 if (sequences) for (int j = 0; j < h; j++) y[(b * t + s) * h + j] = hs[j];
             }
             if (!sequences) for (int j = 0; j < h; j++) y[b * h + j] = hs[j];
+            for (int j = 0; j < h; j++)
+            {
+                if (lastH is not null) lastH[b * h + j] = hs[j];
+                if (lastC is not null) lastC[b * h + j] = cs[j];
+            }
         }
         return y;
     }
 
     /// <summary>Keras's GRU (reset_after) in doubles.</summary>
     private static double[] NaiveGru(float[] x, int batch, int t, int d, int h, float[] w, float[] u, float[] bias,
-                                     bool sequences, bool backwards, float[]? h0 = null)
+                                     bool sequences, bool backwards, float[]? h0 = null, float[]? mask = null, double[]? lastH = null)
     {
         var y = new double[sequences ? batch * t * h : batch * h];
         for (int b = 0; b < batch; b++)
@@ -86,6 +93,7 @@ public class RecurrentLayerTests
             for (int s = 0; s < t; s++)
             {
                 int time = backwards ? t - 1 - s : s;
+                if (mask is not null && mask[b * t + time] == 0) continue;
                 var ax = new double[3 * h]; var ah = new double[3 * h];
                 for (int k = 0; k < 3 * h; k++)
                 {
@@ -105,6 +113,7 @@ public class RecurrentLayerTests
                 if (sequences) for (int j = 0; j < h; j++) y[(b * t + s) * h + j] = hs[j];
             }
             if (!sequences) for (int j = 0; j < h; j++) y[b * h + j] = hs[j];
+            if (lastH is not null) for (int j = 0; j < h; j++) lastH[b * h + j] = hs[j];
         }
         return y;
     }
@@ -226,6 +235,112 @@ public class RecurrentLayerTests
         Randomness.SetSeed(6);
         GradientChecker.AssertAll(GradientChecker.CheckLayer(new LSTM(3, activation: "elu", recurrentActivation: "tanh", returnSequences: true), [3, 2], batch: 2, seed: 11));
         GradientChecker.AssertAll(GradientChecker.CheckLayer(new GRU(3, activation: "selu", recurrentActivation: "tanh"), [3, 2], batch: 2, seed: 12));
+    }
+
+    /// <summary>Every output of a one-layer model: the output and, with returnState, the final states.</summary>
+    private static float[][] RunAll(Layer layer, int t, int d, int batch, float[] x)
+    {
+        var input = Input.Create(t, d);
+        var model = new Model([input], layer.ApplyAll(input));
+        return [.. model.PredictAll([Tensor.FromArray(x, batch, t, d)], batchSize: batch).Select(o => o.Span.ToArray())];
+    }
+
+    /// <summary>A mask of (batch, t) with each sample's own padding: sample b keeps its first t − (b % t) steps (sample 0 all).</summary>
+    internal static float[] TrailingPadding(int batch, int t)
+    {
+        var mask = new float[batch * t];
+        for (int b = 0; b < batch; b++)
+            for (int s = 0; s < t; s++) mask[b * t + s] = s < t - b % t ? 1 : 0;
+        return mask;
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    public void ReturnStateGivesTheFinalStates(bool sequences, bool backwards)
+    {
+        BothPaths(() =>
+        {
+            int t = 5, d = 3, h = 4, batch = 3;
+            Randomness.SetSeed(21);
+            var x = Synthetic.Uniform(batch * t * d, 4);
+            var lstm = new LSTM(h, returnSequences: sequences, goBackwards: backwards, returnState: true);
+            var outs = RunAll(lstm, t, d, batch, x);
+            Assert.Equal(3, outs.Length);
+            double[] lastH = new double[batch * h], lastC = new double[batch * h];
+            var y = NaiveLstm(x, batch, t, d, h, lstm.Kernel!.Values.ToArray(), lstm.RecurrentKernel!.Values.ToArray(), lstm.Bias!.Values.ToArray(),
+                              sequences, backwards, lastH: lastH, lastC: lastC);
+            AssertClose(y, outs[0]);
+            AssertClose(lastH, outs[1]);
+            AssertClose(lastC, outs[2]);
+            var gru = new GRU(h, returnSequences: sequences, goBackwards: backwards, returnState: true);
+            outs = RunAll(gru, t, d, batch, x);
+            Assert.Equal(2, outs.Length);
+            y = NaiveGru(x, batch, t, d, h, gru.Kernel!.Values.ToArray(), gru.RecurrentKernel!.Values.ToArray(), gru.Bias!.Values.ToArray(), sequences, backwards, lastH: lastH);
+            AssertClose(y, outs[0]);
+            AssertClose(lastH, outs[1]);
+        });
+    }
+
+    [Fact]
+    public void GradientsFlowBackThroughTheStates()
+    {
+        BothPaths(() =>
+        {
+            Randomness.SetSeed(22);
+            GradientChecker.AssertAll(GradientChecker.CheckLayer(new LSTM(3, returnSequences: true, returnState: true), [4, 2], batch: 2, seed: 23));
+            GradientChecker.AssertAll(GradientChecker.CheckLayer(new LSTM(3, returnState: true, goBackwards: true), [[4, 2], [3], [3]], batch: 2, seed: 24));
+            GradientChecker.AssertAll(GradientChecker.CheckLayer(new GRU(3, returnState: true), [4, 2], batch: 2, seed: 25));
+        });
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    public void MaskedStepsKeepTheStateAndOutputZeros(bool sequences, bool backwards)
+    {
+        BothPaths(() =>
+        {
+            int t = 5, d = 2, h = 4, batch = 4;
+            Randomness.SetSeed(26);
+            var x = Synthetic.Uniform(batch * t * d, 7);
+            var mask = TrailingPadding(batch, t);
+            mask[1 * t + 0] = 0;                                   // and a gap inside a sequence
+            for (int i = 0; i < mask.Length; i++)
+                if (mask[i] == 0) x.AsSpan(i * d, d).Fill(-1);     // the padding value
+            var input = Input.Create(t, d);
+            var masked = new Masking(-1).Apply(input);
+            var lstm = new LSTM(h, returnSequences: sequences, goBackwards: backwards, returnState: true);
+            var gru = new GRU(h, returnSequences: sequences, goBackwards: backwards);
+            var model = new Model([input], [.. lstm.ApplyAll(masked), gru.Apply(masked)]);
+            var outs = model.PredictAll([Tensor.FromArray(x, batch, t, d)], batchSize: batch).Select(o => o.Span.ToArray()).ToArray();
+            double[] lastH = new double[batch * h], lastC = new double[batch * h];
+            AssertClose(NaiveLstm(x, batch, t, d, h, lstm.Kernel!.Values.ToArray(), lstm.RecurrentKernel!.Values.ToArray(), lstm.Bias!.Values.ToArray(),
+                                  sequences, backwards, mask: mask, lastH: lastH, lastC: lastC), outs[0]);
+            AssertClose(lastH, outs[1]);
+            AssertClose(lastC, outs[2]);
+            AssertClose(NaiveGru(x, batch, t, d, h, gru.Kernel!.Values.ToArray(), gru.RecurrentKernel!.Values.ToArray(), gru.Bias!.Values.ToArray(),
+                                 sequences, backwards, mask: mask), outs[3]);
+        });
+    }
+
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public void MaskedGradientsMatchFiniteDifferences(bool sequences, bool backwards)
+    {
+        BothPaths(() =>
+        {
+            Randomness.SetSeed(27);
+            var mask = TrailingPadding(3, 4);
+            mask[2 * 4 + 0] = 0;
+            GradientChecker.AssertAll(GradientChecker.CheckLayer(new LSTM(3, returnSequences: sequences, goBackwards: backwards, returnState: true),
+                                                                 [[4, 2]], batch: 3, seed: 28, mask: mask));
+            GradientChecker.AssertAll(GradientChecker.CheckLayer(new GRU(3, returnSequences: sequences, goBackwards: backwards, returnState: true),
+                                                                 [[4, 2]], batch: 3, seed: 29, mask: mask));
+        });
     }
 
     [Fact]

@@ -51,14 +51,25 @@ internal static class GradientChecker
         CheckLayer(layer, [inputShape], batch, seed, training, input);
 
     /// <summary>As above for a layer of several inputs; <paramref name="input"/> maps (flat index) to a value for every input.</summary>
+    /// <remarks>
+    /// Every output of the layer counts (<c>L = Σₖ Σᵢ wₖᵢ·yₖᵢ</c>, a recurrent layer's states included); <paramref name="mask"/>
+    /// (batch × timesteps of the first input, 1 keep, 0 skip) is handed to a layer that uses masks.
+    /// </remarks>
     public static List<GradientReport> CheckLayer(Layer layer, int[][] inputShapes, int batch, int seed,
-                                                  bool training = false, Func<int, float>? input = null)
+                                                  bool training = false, Func<int, float>? input = null, float[]? mask = null)
     {
-        var output = layer.Apply(inputShapes.Select(s => Input.Create(s)).ToArray());
+        var outputs = layer.ApplyAll(inputShapes.Select(s => Input.Create(s)).ToArray());
         var inBufs = inputShapes.Select(s => new TensorBuffer(s, batch, withGrad: true)).ToArray();
-        var outBuf = new TensorBuffer(output.ShapeArray, batch, withGrad: true);
-        int ws = layer.WorkspacePerSample(inputShapes, output.ShapeArray);
-        var ctx = new NodeContext(inBufs, outBuf, inBufs.Select(_ => true).ToArray(), ws, batch, (ulong)seed)
+        var outBufs = outputs.Select(o => new TensorBuffer(o.ShapeArray, batch, withGrad: true)).ToArray();
+        var outBuf = outBufs[0];
+        int ws = layer.WorkspacePerSample(inputShapes, outputs[0].ShapeArray);
+        TensorBuffer? maskBuf = null;
+        if (mask is not null)
+        {
+            maskBuf = new TensorBuffer([inputShapes[0][0]], batch, withGrad: false);
+            mask.CopyTo(maskBuf.Value, 0);
+        }
+        var ctx = new NodeContext(inBufs, outBufs, inBufs.Select(_ => true).ToArray(), ws, batch, (ulong)seed, maskBuf)
         {
             Batch = batch, FullBatch = batch, Training = training,
         };
@@ -68,7 +79,7 @@ internal static class GradientChecker
             var x = Synthetic.Uniform(inBufs[b].Value.Length, seed + 10 * b);
             for (int i = 0; i < x.Length; i++) inBufs[b].Value[i] = input is null ? x[i] : input(i);
         }
-        var w = Synthetic.Uniform(outBuf.Value.Length, seed + 1);
+        var lossWeights = outBufs.Select((o, k) => Synthetic.Uniform(o.Value.Length, seed + 1 + 100 * k)).ToArray();
 
         double Loss()
         {
@@ -78,13 +89,16 @@ internal static class GradientChecker
             layer.Forward(ctx);
             if (activation is not null) activation.Forward(ctx.OutputValues, ctx.OutputValues, outBuf.SampleShape[^1]);
             double s = ctx.AddedLoss;
-            var y = ctx.OutputValues;
-            for (int i = 0; i < y.Length; i++) s += (double)w[i] * y[i];
+            for (int k = 0; k < outBufs.Length; k++)
+            {
+                var y = ctx.OutputValuesAt(k);
+                for (int i = 0; i < y.Length; i++) s += (double)lossWeights[k][i] * y[i];
+            }
             return s;
         }
 
         Loss();
-        w.CopyTo(outBuf.Grad!, 0);
+        for (int k = 0; k < outBufs.Length; k++) lossWeights[k].CopyTo(outBufs[k].Grad!, 0);
         foreach (var b in inBufs) Array.Clear(b.Grad!);
         foreach (var wt in layer.Weights) wt.Grads.Clear();
         if (activation is not null) activation.Backward(ctx.OutputValues, ctx.OutputGrad, ctx.OutputGrad, outBuf.SampleShape[^1]);
