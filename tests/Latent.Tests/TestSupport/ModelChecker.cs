@@ -8,11 +8,16 @@ internal static class ModelChecker
     /// (0, 1), computes every weight's gradient of the total loss (data losses, penalties, added losses) and
     /// compares it with central differences, reseeding the random streams so every evaluation draws alike.
     /// </summary>
-    public static void CheckGradients(Model model, int batch, int seed, double h = 1e-2, double atol = 5e-3, double scale = 1000)
+    /// <param name="editInput">Changes input i's values after they are drawn (to pad sequences for a mask).</param>
+    public static void CheckGradients(Model model, int batch, int seed, double h = 1e-2, double atol = 5e-3, double scale = 1000,
+                                      Action<int, Span<float>>? editInput = null)
     {
         var ex = model.CreateTrainingExecutor(batch, (ulong)seed);
         for (int i = 0; i < model.Inputs.Count; i++)
+        {
             Synthetic.Uniform(batch * model.Inputs[i].Size, seed + i, 0, 1).CopyTo(ex.Input(i, batch));
+            editInput?.Invoke(i, ex.Input(i, batch));
+        }
         for (int j = 0; j < model.Outputs.Count; j++)
             Synthetic.Uniform(batch * model.Outputs[j].Size, seed + 100 + j, 0.05f, 0.95f).CopyTo(ex.Targets(j), 0);
         ex.Reseed((ulong)seed);
