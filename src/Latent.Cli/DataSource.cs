@@ -30,6 +30,9 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
     /// <summary>Sequences (timesteps = ImageHeight, features = ImageWidth) rather than images.</summary>
     public bool IsSequence { get; init; }
 
+    /// <summary>The value padded steps hold after scaling (<see cref="FeatureScaler.ScaledPadding"/>) when the run masks padding; else null.</summary>
+    public float? Padding { get; init; }
+
     /// <summary>The per-feature scaling applied to a sequence file (fitted on its training part, or the run's), or null.</summary>
     public FeatureScaler? Scaler { get; init; }
 
@@ -49,10 +52,10 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
     /// 1/255 when they look like bytes (integers in 0–255), else by the global min and max.
     /// </summary>
     public static DataSource Load(string dataset, IProgress<(string File, long Done, long? Total)>? progress, int imageSize = 0, int channels = 1,
-                                  TableOptions? table = null, int timesteps = -1, FeatureScaler? scaler = null)
+                                  TableOptions? table = null, int timesteps = -1, FeatureScaler? scaler = null, double? maskValue = null)
     {
         table ??= new TableOptions();
-        if (timesteps >= 0) return LoadSequences(dataset, progress, timesteps, table, scaler);
+        if (timesteps >= 0) return LoadSequences(dataset, progress, timesteps, table, scaler, maskValue);
         if ((table.Columns is not null || table.Drop is not null || table.Header != "auto") && !dataset.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"--header, --columns and --drop apply to a .csv file; '{dataset}' is not one.");
         if (imageSize < 0) throw new ArgumentException($"--image-size must be positive, received {imageSize}.");
@@ -128,10 +131,11 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
     private static string Shape(Tensor t) => "(" + string.Join(", ", t.Shape) + ")";
 
     private static DataSource LoadSequences(string dataset, IProgress<(string File, long Done, long? Total)>? progress, int timesteps,
-                                            TableOptions table, FeatureScaler? scaler)
+                                            TableOptions table, FeatureScaler? scaler, double? maskValue)
     {
         if (dataset is "mnist-rows" or "fashion-mnist-rows")
         {
+            if (maskValue is not null) throw new ArgumentException($"--mask-value marks the padding of variable-length sequences in a file; {dataset} has none.");
             if (timesteps is not (0 or 28)) throw new ArgumentException($"{dataset} has 28 steps (an image's rows); received --timesteps {timesteps}.");
             var images = Load(dataset[..^"-rows".Length], progress);
             return images with { Name = dataset, IsSequence = true };
@@ -156,8 +160,8 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
         if (all.Rows < 2) throw new DataFormatException(dataset, $"needs at least 2 sequences, found {all.Rows}.");
         try
         {
-            scaler ??= FeatureScaler.Fit(HoldOut(all).Train);
-            scaler.Transform(all);
+            scaler ??= FeatureScaler.Fit(HoldOut(all).Train, maskValue);
+            scaler.Transform(all, maskValue);
         }
         catch (ArgumentException e)
         {
@@ -165,6 +169,6 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
         }
         var (trainSeq, testSeq) = HoldOut(all);
         return new DataSource(Path.GetFileName(dataset), trainSeq, testSeq, all.Shape[1], all.Shape[2], FileChecksum(dataset))
-            { IsSequence = true, Scaler = scaler };
+            { IsSequence = true, Scaler = scaler, Padding = maskValue is null ? null : FeatureScaler.ScaledPadding };
     }
 }

@@ -8,7 +8,7 @@ internal sealed record RunConfig(
     string Model, string Dataset, int CodeSize, string Optimizer, double? LearningRate, int BatchSize,
     int Epochs, int Seed, double L1, int CheckpointEvery, string L1Reduction = "sum", double Noise = 0,
     int ImageSize = 0, int Channels = 1, double KlWeight = 1, int KlWarmup = 0, string Header = "auto", string? Columns = null, string? Drop = null,
-    int Timesteps = 0, float[]? FeatureMin = null, float[]? FeatureMax = null)
+    int Timesteps = 0, float[]? FeatureMin = null, float[]? FeatureMax = null, double? MaskValue = null)
 {
     /// <summary>The models the tool trains by name.</summary>
     public static readonly string[] Models = ["simple", "sparse", "deep", "conv", "denoise", "vae", "conv-vae", "lstm"];
@@ -130,6 +130,17 @@ internal sealed record RunConfig(
     {
         Randomness.SetSeed(Seed);
         var input = Input.Create([steps, features], name: "sequence");
+        if (MaskValue is not null)
+        {
+            // Padded steps arrive as FeatureScaler.ScaledPadding: both LSTMs skip them and the loss leaves them out.
+            var masked = new Masking(Latent.Data.FeatureScaler.ScaledPadding, name: "padding").Apply(input);
+            var maskedCode = new LSTM(CodeSize, name: "code").Apply(masked);
+            var decoder = new LSTM(features, returnSequences: true, name: "reconstruction");
+            var rebuilt = decoder.ApplyWithMask(new RepeatVector(steps).Apply(maskedCode), masked.Mask!)[0];
+            var masking = new Model(input, rebuilt, name: "lstm_autoencoder");
+            masking.Compile(CreateOptimizer(), "mse");
+            return (masking, new Model(input, maskedCode, name: "encoder"));
+        }
         var code = new LSTM(CodeSize, name: "code").Apply(input);
         var repeated = new RepeatVector(steps).Apply(code);
         var output = new LSTM(features, returnSequences: true, name: "reconstruction").Apply(repeated);

@@ -175,7 +175,8 @@ internal sealed class RunFolder(string path)
         var written = new List<string> { "reconstructions.png" };
         if (data.IsSequence && data.ImageWidth <= 8)
             Figures.Sequences(System.IO.Path.Combine(Path, "reconstructions.png"), samples.SliceRows(0, Math.Min(6, samples.Rows)),
-                              recon.SliceRows(0, Math.Min(6, recon.Rows)), $"{title}: test sequences (solid) and their reconstructions (dashed)");
+                              recon.SliceRows(0, Math.Min(6, recon.Rows)), $"{title}: test sequences (solid) and their reconstructions (dashed)",
+                              padding: data.Padding);
         else Figures.ImageRows(System.IO.Path.Combine(Path, "reconstructions.png"), noisyTest is not null
             ? [("noisy input", input, data.ImageHeight, data.ImageWidth, false, scale),
                ("restored", recon, data.ImageHeight, data.ImageWidth, false, scale),

@@ -9,7 +9,7 @@ internal static class TrainCommand
         string? Model, string? Dataset, int? Epochs, int? BatchSize, int? CodeSize, string? Optimizer,
         double? LearningRate, int? Seed, string? Out, string? Resume, int? CheckpointEvery, string? L1Reduction = null,
         double? Noise = null, int? ImageSize = null, int? Channels = null, double? KlWeight = null, int? KlWarmup = null,
-        bool Overwrite = false, string? Header = null, string? Columns = null, string? Drop = null, int? Timesteps = null);
+        bool Overwrite = false, string? Header = null, string? Columns = null, string? Drop = null, int? Timesteps = null, double? MaskValue = null);
 
     public static int Run(Options o)
     {
@@ -24,6 +24,7 @@ internal static class TrainCommand
                 ("--seed", o.Seed), ("--l1-reduction", o.L1Reduction), ("--noise", o.Noise), ("--image-size", o.ImageSize),
                 ("--channels", o.Channels), ("--kl-weight", o.KlWeight), ("--kl-warmup", o.KlWarmup), ("--out", o.Out),
                 ("--header", o.Header), ("--columns", o.Columns), ("--drop", o.Drop), ("--timesteps", o.Timesteps),
+                ("--mask-value", o.MaskValue),
             }.Where(p => p.Value is not null).Select(p => p.Name).ToArray();
             if (fixedOptions.Length > 0)
                 throw new ArgumentException($"--resume continues a run as it was configured; {string.Join(", ", fixedOptions)} cannot change it " +
@@ -81,7 +82,12 @@ internal static class TrainCommand
                 Columns = o.Columns,
                 Drop = o.Drop,
                 Timesteps = o.Timesteps ?? preset.Timesteps,
+                MaskValue = o.MaskValue,
             };
+            if (!config.IsSequence && o.MaskValue is not null)
+                throw new ArgumentException($"--mask-value applies to --model lstm, not {config.Model}.");
+            if (o.MaskValue is double mv && !double.IsFinite(mv))
+                throw new ArgumentException($"--mask-value must be a finite number (the padding value), received {mv}.");
             if (!config.IsSequence && o.Timesteps is not null)
                 throw new ArgumentException($"--timesteps applies to --model lstm, not {config.Model}.");
             if (config.Timesteps < 0) throw new ArgumentException($"--timesteps must be positive (or 0: from a 3-D .npy), received {config.Timesteps}.");
@@ -170,7 +176,7 @@ internal static class TrainCommand
         int imageSize = config.ImageSize, channels = config.Channels;
         int timesteps = config.IsSequence ? config.Timesteps : -1;
         var scaler = config.CreateScaler();
-        if (Console.IsOutputRedirected) return DataSource.Load(dataset, null, imageSize, channels, table, timesteps, scaler);
+        if (Console.IsOutputRedirected) return DataSource.Load(dataset, null, imageSize, channels, table, timesteps, scaler, config.MaskValue);
         DataSource? result = null;
         AnsiConsole.Progress().AutoClear(true).HideCompleted(true)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new DownloadedColumn(), new TransferSpeedColumn())
@@ -183,7 +189,7 @@ internal static class TrainCommand
                         tasks[p.File] = t = ctx.AddTask($"Downloading {p.File}", maxValue: p.Total ?? 1);
                     if (p.Total is long total) t.MaxValue = total;
                     t.Value = p.Done;
-                }), imageSize, channels, table, timesteps, scaler);
+                }), imageSize, channels, table, timesteps, scaler, config.MaskValue);
             });
         return result!;
     }

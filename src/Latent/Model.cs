@@ -158,7 +158,8 @@ public partial class Model
         for (int i = 0; i < inputs.Length; i++) map[_inputs[i]] = inputs[i];
         foreach (var node in Nodes)
         {
-            var outs = node.Layer.ApplyAll(node.Inputs.Select(t => map[t]).ToArray());
+            var ins = node.Inputs.Select(t => map[t]).ToArray();
+            var outs = node.MaskGiven is null ? node.Layer.ApplyAll(ins) : node.Layer.ApplyWithMask(ins[0], map[node.MaskGiven], ins[1..]);
             for (int k = 0; k < outs.Count; k++) map[node.Outputs[k]] = outs[k];
         }
         return _outputs.Select(o => map[o]).ToArray();
@@ -180,7 +181,8 @@ public partial class Model
             if (map.TryGetValue(t, out var m)) return m;
             if (t.Layer is InputLayer)
                 throw new ArgumentException($"Model '{Name}': output depends on input {t.Name} other than through {from.Name}; no model from {from.Name} alone computes it.", nameof(from));
-            var outs = t.Layer.ApplyAll(t.Producer.Inputs.Select(Map).ToArray());
+            var ins = t.Producer.Inputs.Select(Map).ToArray();
+            var outs = t.Producer.MaskGiven is null ? t.Layer.ApplyAll(ins) : t.Layer.ApplyWithMask(ins[0], Map(t.Producer.MaskGiven), ins[1..]);
             for (int k = 0; k < outs.Count; k++) map[t.Producer.Outputs[k]] = outs[k];
             return map[t];
         }

@@ -27,9 +27,19 @@ public sealed class FeatureScaler
     /// <summary>Number of features (the last axis).</summary>
     public int Features => Min.Count;
 
+    /// <summary>
+    /// What <see cref="Transform"/> writes into a padded step (all features equal to the mask value): −1, outside the
+    /// [0, 1] of scaled training data, so a <c>Masking(FeatureScaler.ScaledPadding)</c> layer finds the padding after
+    /// scaling and no real step is taken for it.
+    /// </summary>
+    public const float ScaledPadding = -1f;
+
     /// <summary>Fits the scaler to <paramref name="data"/>'s last axis.</summary>
-    /// <exception cref="ArgumentException">Empty data, or a NaN or infinity (named with its sample, step and feature).</exception>
-    public static FeatureScaler Fit(Tensor data)
+    /// <param name="data">(samples, …, features).</param>
+    /// <param name="maskValue">Padding: steps whose features all equal it are left out of the minima and maxima.</param>
+    /// <exception cref="ArgumentException">Empty data, a NaN or infinity (named with its sample, step and feature), or a
+    /// mask value that masks every step.</exception>
+    public static FeatureScaler Fit(Tensor data, double? maskValue = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (data.Length == 0 || data.Rank < 2) throw new ArgumentException($"Fitting a scaler needs (samples, …, features) data, received shape {ShapeUtil.Format(data.Shape.ToArray())}.");
@@ -37,30 +47,50 @@ public sealed class FeatureScaler
         var min = Enumerable.Repeat(float.MaxValue, f).ToArray();
         var max = Enumerable.Repeat(float.MinValue, f).ToArray();
         var span = data.Span;
-        for (int i = 0; i < span.Length; i++)
+        bool any = false;
+        for (int start = 0; start < span.Length; start += f)
         {
-            float v = span[i];
-            if (!float.IsFinite(v)) throw NonFinite(data, i, v);
-            int j = i % f;
-            if (v < min[j]) min[j] = v;
-            if (v > max[j]) max[j] = v;
+            var step = span.Slice(start, f);
+            if (IsPadding(step, maskValue)) continue;
+            any = true;
+            for (int j = 0; j < f; j++)
+            {
+                float v = step[j];
+                if (!float.IsFinite(v)) throw NonFinite(data, start + j, v);
+                if (v < min[j]) min[j] = v;
+                if (v > max[j]) max[j] = v;
+            }
         }
+        if (!any)
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"The mask value {maskValue} masks every step of all {data.Shape[0]} sequences it was to be fitted on (the training part): there is nothing to learn from. Check --mask-value (padding) against the data."));
         return new FeatureScaler(min, max);
     }
 
-    /// <summary>Scales <paramref name="data"/> in place.</summary>
+    private static bool IsPadding(ReadOnlySpan<float> step, double? maskValue) =>
+        maskValue is double m && !step.ContainsAnyExcept((float)m);
+
+    /// <summary>Scales <paramref name="data"/> in place; with <paramref name="maskValue"/>, padded steps (all features equal to it) become <see cref="ScaledPadding"/>.</summary>
     /// <exception cref="ArgumentException">Its last axis is not <see cref="Features"/> long, or it holds a NaN or infinity.</exception>
-    public void Transform(Tensor data)
+    public void Transform(Tensor data, double? maskValue = null)
     {
         Check(data);
         var span = data.Span;
         int f = Features;
-        for (int i = 0; i < span.Length; i++)
+        for (int start = 0; start < span.Length; start += f)
         {
-            if (!float.IsFinite(span[i])) throw NonFinite(data, i, span[i]);
-            int j = i % f;
-            float range = Max[j] - Min[j];
-            span[i] = (span[i] - Min[j]) / (range > 0 ? range : 1);
+            var step = span.Slice(start, f);
+            if (IsPadding(step, maskValue))
+            {
+                step.Fill(ScaledPadding);
+                continue;
+            }
+            for (int j = 0; j < f; j++)
+            {
+                if (!float.IsFinite(step[j])) throw NonFinite(data, start + j, step[j]);
+                float range = Max[j] - Min[j];
+                step[j] = (step[j] - Min[j]) / (range > 0 ? range : 1);
+            }
         }
     }
 

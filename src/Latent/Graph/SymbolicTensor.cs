@@ -69,8 +69,12 @@ internal sealed class Node
     /// <summary>The mask of the first input, handed to a layer that uses masks (<see cref="Layer.UsesMask"/>); not saved: applying the layer again finds it.</summary>
     public SymbolicTensor? InputMask { get; }
 
-    /// <summary><see cref="Inputs"/> and, last, <see cref="InputMask"/>: every tensor the call reads.</summary>
-    public IEnumerable<SymbolicTensor> Reads => InputMask is null ? Inputs : Inputs.Append(InputMask);
+    /// <summary>The mask passed with <see cref="Layer.ApplyWithMask"/> (saved with the model), or null when it came with the input.</summary>
+    public SymbolicTensor? MaskGiven { get; init; }
+
+    /// <summary><see cref="Inputs"/> and, last, the masks: every tensor the call reads or depends on.</summary>
+    public IEnumerable<SymbolicTensor> Reads =>
+        Inputs.Concat(new[] { InputMask, MaskGiven }.Where(m => m is not null).Distinct(ReferenceEqualityComparer.Instance).Cast<SymbolicTensor>());
 
     public SymbolicTensor[] Outputs { get; }
     public SymbolicTensor Output => Outputs[0];

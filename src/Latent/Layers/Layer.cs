@@ -98,7 +98,33 @@ public abstract class Layer
     /// <c>returnState</c> the output, then the final states (Keras's <c>output, state_h, state_c = lstm(x)</c>).
     /// </summary>
     /// <exception cref="ArgumentException">The inputs' number or shapes do not fit the layer.</exception>
-    public IReadOnlyList<SymbolicTensor> ApplyAll(params SymbolicTensor[] inputs)
+    public IReadOnlyList<SymbolicTensor> ApplyAll(params SymbolicTensor[] inputs) => Call(inputs, givenMask: null);
+
+    /// <summary>
+    /// Applies the layer with <paramref name="mask"/> as its input's mask instead of the one the input carries, as
+    /// Keras's <c>layer(x, mask=m)</c>: a sequence decoder fed by a <see cref="RepeatVector"/> (which drops masks) can skip
+    /// the padded steps of the sequence it rebuilds, and its output then carries the mask to the loss:
+    /// <code>
+    /// var masked = new Masking(0).Apply(input);
+    /// var code = new LSTM(64).Apply(masked);
+    /// var output = new LSTM(f, returnSequences: true).ApplyWithMask(new RepeatVector(t).Apply(code), masked.Mask!);
+    /// </code>
+    /// </summary>
+    /// <returns>Every output, as <see cref="ApplyAll"/>.</returns>
+    /// <exception cref="ArgumentException">The layer neither uses nor passes on masks, or the mask's length is not the input's number of steps.</exception>
+    public IReadOnlyList<SymbolicTensor> ApplyWithMask(SymbolicTensor input, SymbolicTensor mask, params SymbolicTensor[] moreInputs)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(mask);
+        ArgumentNullException.ThrowIfNull(moreInputs);
+        if (!UsesMask && !PropagatesMask)
+            throw new ArgumentException($"{TypeName} '{Name}' neither uses nor passes on a mask; give the mask to a recurrent or step-wise layer.", nameof(mask));
+        if (input.Shape.Count < 2 || mask.Shape.Count != 1 || mask.Shape[0] != input.Shape[0])
+            throw new ArgumentException($"A mask has one value per step: shape (None, {(input.Shape.Count < 2 ? "timesteps" : input.Shape[0])}) for input {ShapeUtil.FormatBatch(input.ShapeArray)}; received {ShapeUtil.FormatBatch(mask.ShapeArray)}.", nameof(mask));
+        return Call([input, .. moreInputs], mask);
+    }
+
+    private IReadOnlyList<SymbolicTensor> Call(SymbolicTensor[] inputs, SymbolicTensor? givenMask)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         if (inputs.Length == 0 || inputs.Any(i => i is null))
@@ -113,8 +139,8 @@ public abstract class Layer
         }
         ValidateInputShapes(shapes);
         var outShapes = ComputeOutputShapes(shapes);
-        var mask = UsesMask || PropagatesMask ? inputs[0].Mask : null;
-        var node = new Node(this, inputs, outShapes, _calls++, UsesMask ? mask : null);
+        var mask = givenMask ?? (UsesMask || PropagatesMask ? inputs[0].Mask : null);
+        var node = new Node(this, inputs, outShapes, _calls++, UsesMask ? mask : null) { MaskGiven = givenMask };
         SetOutputMasks(node.Outputs, mask);
         return node.Outputs;
     }

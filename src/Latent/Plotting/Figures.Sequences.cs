@@ -12,8 +12,11 @@ public static partial class Figures
     /// <param name="inputs">(n, T, F) sequences.</param>
     /// <param name="reconstructions">(n, T, F), the model's outputs for them.</param>
     /// <param name="featureNames">Legend names (F of them); "feature 1", … when null.</param>
+    /// <param name="padding">The value of padded steps (all features equal to it) in <paramref name="inputs"/>, which are
+    /// left out of both lines; null to draw every step.</param>
     /// <exception cref="ArgumentException">The two tensors differ in shape, are not (n, T, F), or F is above 8.</exception>
-    public static void Sequences(string path, Tensor inputs, Tensor reconstructions, string title, IReadOnlyList<string>? featureNames = null)
+    public static void Sequences(string path, Tensor inputs, Tensor reconstructions, string title, IReadOnlyList<string>? featureNames = null,
+                                 float? padding = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(reconstructions);
@@ -30,7 +33,7 @@ public static partial class Figures
         using (var font = new SKFont(SKTypeface.FromFamilyName("DejaVu Sans") ?? SKTypeface.Default, 17))
         using (var ink = new SKPaint { Color = new SKColor(40, 40, 40), IsAntialias = true })
             canvas.DrawText(title, Margin, 24, font, ink);
-        var time = Enumerable.Range(0, steps).Select(t => (double)t).ToArray();
+        double[] time;
         var palette = new ScottPlot.Palettes.Category10();
         for (int s = 0; s < n; s++)
         {
@@ -38,14 +41,18 @@ public static partial class Figures
             plot.Font.Set("DejaVu Sans");
             var x = inputs.Row(s).ToArray();
             var y = reconstructions.Row(s).ToArray();
+            var kept = Enumerable.Range(0, steps)
+                .Where(t => padding is not float p || x.AsSpan(t * features, features).ContainsAnyExcept(p)).ToArray();
+            if (kept.Length == 0) kept = [0];
+            time = [.. kept.Select(t => (double)t)];
             for (int f = 0; f < features; f++)
             {
                 var color = palette.GetColor(f);
-                var input = plot.Add.Scatter(time, Enumerable.Range(0, steps).Select(t => (double)x[t * features + f]).ToArray());
+                var input = plot.Add.Scatter(time, kept.Select(t => (double)x[t * features + f]).ToArray());
                 input.Color = color;
                 input.LineWidth = 2;
                 input.MarkerSize = 0;
-                var output = plot.Add.Scatter(time, Enumerable.Range(0, steps).Select(t => (double)y[t * features + f]).ToArray());
+                var output = plot.Add.Scatter(time, kept.Select(t => (double)y[t * features + f]).ToArray());
                 output.Color = color;
                 output.LineWidth = 2;
                 output.MarkerSize = 0;

@@ -36,11 +36,13 @@ public partial class Model
         for (int n = 0; n < Nodes.Length; n++)
         {
             var node = Nodes[n];
-            nodes.Add(new JsonObject
+            var entry = new JsonObject
             {
                 ["layer"] = layerIndex[node.Layer],
                 ["inputs"] = new JsonArray(node.Inputs.Select(t => (JsonNode)tensorRef[t]).ToArray()),
-            });
+            };
+            if (node.MaskGiven is not null) entry["mask"] = tensorRef[node.MaskGiven];
+            nodes.Add(entry);
             for (int k = 0; k < node.Outputs.Length; k++) tensorRef[node.Outputs[k]] = k == 0 ? $"node:{n}" : $"node:{n}:{k}";
         }
         var architecture = new JsonObject
@@ -119,7 +121,13 @@ public partial class Model
             {
                 var node = n as JsonObject ?? throw new FormatException("a node is not an object");
                 var ins = (node["inputs"] as JsonArray ?? throw new FormatException("a node has no inputs")).Select(e => Resolve(e!.GetValue<string>())).ToArray();
-                outputsOfNodes.Add(LayerAt(ModelConfig.Int(node, "layer")).ApplyAll(ins));
+                var layer = LayerAt(ModelConfig.Int(node, "layer"));
+                if (node["mask"] is JsonNode maskRef)
+                {
+                    if (ins.Length == 0) throw new FormatException("a node with a mask has no inputs");
+                    outputsOfNodes.Add(layer.ApplyWithMask(ins[0], Resolve(maskRef.GetValue<string>()), ins[1..]));
+                }
+                else outputsOfNodes.Add(layer.ApplyAll(ins));
             }
             var outputs = (arch["outputs"] as JsonArray ?? throw new FormatException("no outputs")).Select(e => Resolve(e!.GetValue<string>())).ToArray();
             var model = new Model(inputs, outputs, ModelConfig.Str(arch, "name"));

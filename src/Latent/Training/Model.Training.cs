@@ -433,15 +433,36 @@ public partial class Model
         if (y.RowSize != size) throw new ArgumentException($"y has {y.RowSize} values per sample; the output has {size}.", nameof(y));
         var result = new double[x.Rows];
         var target = new float[(long)Math.Min(batchSize, Math.Max(1, x.Rows)) * size];
+        var loss = _losses![0];
+        // A masked output is scored on its kept steps, as its loss is (GraphExecutor.MaskedLoss), so padding does not count.
+        var withMask = _outputs[0].Mask is { } mask ? new Model(_inputs, [_outputs[0], mask], name: $"{Name}_with_mask") : null;
+        int steps = _outputs[0].Mask?.Size ?? 1, per = size / steps;
         for (int start = 0; start < x.Rows; start += batchSize)
         {
             int count = Math.Min(batchSize, x.Rows - start);
             var xb = new Tensor([count, .. x.Shape.Skip(1)]);
             x.CopyRows(start, count, xb.Span);
-            var pred = Predict(xb, batchSize).Span;
+            var outs = withMask is null ? [Predict(xb, batchSize)] : withMask.PredictAll([xb], batchSize);
+            var pred = outs[0].Span;
             y.CopyRows(start, count, target.AsSpan(0, count * size));
             for (int i = 0; i < count; i++)
-                result[start + i] = _losses![0].Compute(pred.Slice(i * size, size), target.AsSpan(i * size, size), default, samples: 1);
+            {
+                if (withMask is null)
+                {
+                    result[start + i] = loss.Compute(pred.Slice(i * size, size), target.AsSpan(i * size, size), default, samples: 1);
+                    continue;
+                }
+                var m = outs[1].Span.Slice(i * steps, steps);
+                double sum = 0;
+                int kept = 0;
+                for (int s = 0; s < steps; s++)
+                {
+                    if (m[s] == 0) continue;
+                    kept++;
+                    sum += loss.Sum(pred.Slice((i * steps + s) * per, per), target.AsSpan((i * steps + s) * per, per), default, 0);
+                }
+                result[start + i] = kept == 0 ? 0 : sum / (loss.Denominator(1, size) * kept / steps);
+            }
         }
         return result;
     }

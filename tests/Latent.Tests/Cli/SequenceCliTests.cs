@@ -117,6 +117,61 @@ public sealed class SequenceCliTests() : TestSupport.TempFolder("latent-seq-cli-
         Assert.Contains("--timesteps must be positive", stderr);
     }
 
+    [Fact]
+    public void PaddedSequencesAreMaskedInTheScalingTheModelAndTheScores()
+    {
+        var (_, _, raw) = Waves(60);
+        // Sequence n keeps its first 6 + n % 7 steps; the rest is padding (0 in every feature).
+        for (int n = 0; n < 60; n++)
+            for (int t = 6 + n % 7; t < 12; t++) raw.Span.Slice((n * 12 + t) * 3, 3).Clear();
+        string npy = Path.Combine(Dir, "padded.npy"), run = Path.Combine(Dir, "masked");
+        Npy.Write(npy, raw);
+        Assert.Equal(0, TrainCommand.Run(Options(npy, run, null) with { MaskValue = 0 }));
+        var model = Model.Load(Path.Combine(run, "model.safetensors"), out var meta);
+        // The padding is not part of the scaling (the first feature never goes below 5) and the output's loss skips it.
+        var scaler = FeatureScaler.FromMetadata(meta)!;
+        Assert.True(scaler.Min[0] >= 5, $"min {scaler.Min[0]}");
+        Assert.NotNull(model.Outputs[0].Mask);
+        Assert.Equal(0, RunFolder.ReadConfig(run).MaskValue);
+        // A sequence's score is the mean squared error over its kept steps: its padding does not count.
+        var scaled = raw.SliceRows(54, 6);
+        scaler.Transform(scaled, maskValue: 0);
+        Assert.Equal(FeatureScaler.ScaledPadding, scaled.Span[(0 * 12 + 11) * 3]);
+        var scores = model.LossPerSample(scaled, scaled);
+        var pred = model.Predict(scaled).Span;
+        for (int n = 0; n < 6; n++)
+        {
+            double sum = 0;
+            int kept = 0;
+            for (int t = 0; t < 12; t++)
+            {
+                if (scaled.Span[(n * 12 + t) * 3] == FeatureScaler.ScaledPadding) continue;
+                kept++;
+                for (int f = 0; f < 3; f++)
+                {
+                    double d = pred[(n * 12 + t) * 3 + f] - scaled.Span[(n * 12 + t) * 3 + f];
+                    sum += d * d;
+                }
+            }
+            Assert.Equal(sum / (kept * 3), scores[n], 5);
+        }
+        Assert.Equal(0, ModelCommands.Anomalies(run, null, 0.1, Path.Combine(Dir, "scores.csv")));
+    }
+
+    [Fact]
+    public void AMaskValueThatMasksEverythingIsRefused()
+    {
+        string npy = Path.Combine(Dir, "zeros.npy");
+        Npy.Write(npy, new Tensor([10, 4, 2]));
+        var (exit, _, stderr) = CliTests.RunTool(["train", "--model", "lstm", "--dataset", npy, "--mask-value", "0", "--out", Path.Combine(Dir, "z")]);
+        Assert.Equal(2, exit);
+        Assert.Contains("mask value 0 masks every step", stderr);
+        var e = Assert.Throws<ArgumentException>(() => TrainCommand.Run(Options("mnist-rows", Path.Combine(Dir, "m"), null) with { MaskValue = 0 }));
+        Assert.Contains("mnist-rows has none", e.Message);
+        e = Assert.Throws<ArgumentException>(() => TrainCommand.Run(new TrainCommand.Options("simple", "mnist", 1, 32, null, null, null, 1, Path.Combine(Dir, "s"), null, null, MaskValue: 0)));
+        Assert.Contains("--mask-value applies to --model lstm", e.Message);
+    }
+
     private string Write(string name, string text)
     {
         string path = Path.Combine(Dir, name);
