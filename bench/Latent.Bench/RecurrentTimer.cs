@@ -38,6 +38,31 @@ internal static class RecurrentTimer
             Gemm.MaxThreads = saved;
         });
         double flops = 2.0 * batch * g4 * h * steps;
-        Console.WriteLine($"B={batch} T={steps} D={d} H={h}: projection {proj:F0} us, recurrent products {rec:F0} us ({flops / rec / 1e3:F1} GFLOPS), on one core {one:F0} us ({flops / one / 1e3:F1} GFLOPS)");
+        var c = new float[batch * (steps + 1) * h];
+        var tc = new float[batch * steps * h];
+        var dh = new float[batch * h];
+        var dc = new float[batch * h];
+        var saved0 = (float[])gates.Clone();
+        double cellsForward = Time(() =>
+        {
+            saved0.CopyTo(gates, 0);
+            for (int t = 0; t < steps; t++)
+                for (int b = 0; b < batch; b++)
+                    RecurrentCells.LstmForward(gates.AsSpan((b * steps + t) * g4, g4), c.AsSpan((b * (steps + 1) + t) * h, h), c.AsSpan((b * (steps + 1) + t + 1) * h, h),
+                                               tc.AsSpan((b * steps + t) * h, h), hp.AsSpan((b * (steps + 1) + t + 1) * h, h), h);
+        });
+        var acts = (float[])gates.Clone();
+        double cellsBackward = Time(() =>
+        {
+            acts.CopyTo(gates, 0);
+            for (int t = steps - 1; t >= 0; t--)
+                for (int b = 0; b < batch; b++)
+                    RecurrentCells.LstmBackward(gates.AsSpan((b * steps + t) * g4, g4), tc.AsSpan((b * steps + t) * h, h), c.AsSpan((b * (steps + 1) + t) * h, h),
+                                                dh.AsSpan(b * h, h), default, dc.AsSpan(b * h, h), h);
+        });
+        double copy = Time(() => saved0.CopyTo(gates, 0));
+        int rows = batch * steps;
+        Console.WriteLine($"B={batch} T={steps} D={d} H={h}: projection {proj:F0} us, recurrent products {rec:F0} us ({flops / rec / 1e3:F1} GFLOPS), on one core {one:F0} us ({flops / one / 1e3:F1} GFLOPS); " +
+                          $"cells forward {cellsForward - copy:F0} us ({(cellsForward - copy) * 1000 / rows:F0} ns a row), backward {cellsBackward - copy:F0} us ({(cellsBackward - copy) * 1000 / rows:F0} ns a row)");
     }
 }

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Latent.Kernels;
 
@@ -14,10 +15,12 @@ namespace Latent.Kernels;
 /// <para>σ(x) = 1/(1 + e^{−|x|}) for x ≥ 0, e^{−|x|}/(1 + e^{−|x|}) below; tanh(x) = sign(x)·(1 − e^{−2|x|})/(1 + e^{−2|x|});
 /// e^{·} by <see cref="FastMath.ExpNonPositive(Vector256{float})"/> on arguments clamped to [−87, 0]. Absolute errors
 /// stay below 1e-7.</para>
-/// <para>Each cell is an eight-lane body on lane offset j of rows laid out as the layer stores them (gate k of lane j
-/// at k·n + j). Lanes past the last multiple of eight are copied into zero-padded eight-lane rows, run through the
-/// same body with n = 8, and copied back: a scalar tail would cost an exp per lane and gate, and H = 28 leaves four
-/// lanes in every row.</para>
+/// <para>Rows are laid out as the layer stores them (gate k of lane j at k·n + j). The forward cells run in passes over
+/// the row's eight-lane blocks (the gates' activations, then the state update), so independent blocks overlap in the
+/// pipeline instead of each waiting on its own chain of exp, reciprocal and tanh. Reciprocals of 1 + e^{−|x|} come
+/// from the hardware estimate and one Newton step. Lanes past the last multiple of eight are copied into zero-padded
+/// eight-lane rows, run through a one-block body with n = 8, and copied back: a scalar tail would cost an exp per
+/// lane and gate, and H = 28 leaves four lanes in every row.</para>
 /// </remarks>
 internal static class RecurrentCells
 {
@@ -27,11 +30,23 @@ internal static class RecurrentCells
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Exp(Vector256<float> nonPositive) => FastMath.ExpNonPositive(Vector256.Max(nonPositive, Vector256.Create(-87f)));
 
+    /// <summary>
+    /// 1/d for d in [1, 2]: the hardware estimate (12 bits) and one Newton step, r + r·(1 − d·r), where AVX has it;
+    /// a division costs several times as much and the cells need five per eight lanes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ReciprocalOneToTwo(Vector256<float> d)
+    {
+        if (!Avx.IsSupported) return Vector256<float>.One / d;
+        var r = Avx.Reciprocal(d);
+        return Vector256.FusedMultiplyAdd(r, Vector256.FusedMultiplyAdd(-d, r, Vector256<float>.One), r);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Sigmoid(Vector256<float> x)
     {
         var e = Exp(-Vector256.Abs(x));
-        var s = Vector256<float>.One / (Vector256<float>.One + e);
+        var s = ReciprocalOneToTwo(Vector256<float>.One + e);
         return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero), s, e * s);
     }
 
@@ -39,8 +54,22 @@ internal static class RecurrentCells
     private static Vector256<float> Tanh(Vector256<float> x)
     {
         var e = Exp(Vector256.Create(-2f) * Vector256.Abs(x));
-        var t = (Vector256<float>.One - e) / (Vector256<float>.One + e);
+        var t = (Vector256<float>.One - e) * ReciprocalOneToTwo(Vector256<float>.One + e);
         return t | (x & Vector256.Create(-0f));   // the sign of x
+    }
+
+    /// <summary>σ in place on [start, start + count), count a multiple of eight.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SigmoidBlocks(ref float r, int start, int count)
+    {
+        for (int i = start, end = start + count; i < end; i += 8) Store(Sigmoid(Load(ref r, i)), ref r, i);
+    }
+
+    /// <summary>tanh in place on [start, start + count), count a multiple of eight.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TanhBlocks(ref float r, int start, int count)
+    {
+        for (int i = start, end = start + count; i < end; i += 8) Store(Tanh(Load(ref r, i)), ref r, i);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -74,10 +103,29 @@ internal static class RecurrentCells
     public static void LstmForward(Span<float> gates, ReadOnlySpan<float> cPrev, Span<float> c, Span<float> tanhC, Span<float> h, int n)
     {
         Check(gates.Length >= 4 * n && cPrev.Length >= n && c.Length >= n && tanhC.Length >= n && h.Length >= n);
-        int j = 0;
-        for (; j <= n - 8; j += 8)
-            LstmForwardLanes(ref MemoryMarshal.GetReference(gates), ref MemoryMarshal.GetReference(cPrev), ref MemoryMarshal.GetReference(c),
-                             ref MemoryMarshal.GetReference(tanhC), ref MemoryMarshal.GetReference(h), n, j);
+        int j = n & ~7;
+        if (j > 0)
+        {
+            // Two passes, each a loop of independent eight-lane blocks, so blocks overlap in the pipeline: one block's
+            // activations (an exp, a reciprocal, then tanh(c) on them) form a chain too long to run alone at full speed.
+            ref float g = ref MemoryMarshal.GetReference(gates);
+            SigmoidBlocks(ref g, 0, j);
+            SigmoidBlocks(ref g, n, j);
+            TanhBlocks(ref g, 2 * n, j);
+            SigmoidBlocks(ref g, 3 * n, j);
+            ref float cp = ref MemoryMarshal.GetReference(cPrev);
+            ref float cr = ref MemoryMarshal.GetReference(c);
+            ref float tr = ref MemoryMarshal.GetReference(tanhC);
+            ref float hr = ref MemoryMarshal.GetReference(h);
+            for (int i = 0; i < j; i += 8)
+            {
+                var cv = Vector256.FusedMultiplyAdd(Load(ref g, n + i), Load(ref cp, i), Load(ref g, i) * Load(ref g, 2 * n + i));
+                var tc = Tanh(cv);
+                Store(cv, ref cr, i);
+                Store(tc, ref tr, i);
+                Store(Load(ref g, 3 * n + i) * tc, ref hr, i);
+            }
+        }
         if (j == n) return;
         int r = n - j;
         Span<float> pad = stackalloc float[8 * 8];
@@ -164,10 +212,24 @@ internal static class RecurrentCells
     public static void GruForward(Span<float> gates, ReadOnlySpan<float> rec, ReadOnlySpan<float> hPrev, Span<float> h, int n)
     {
         Check(gates.Length >= 3 * n && rec.Length >= 3 * n && hPrev.Length >= n && h.Length >= n);
-        int j = 0;
-        for (; j <= n - 8; j += 8)
-            GruForwardLanes(ref MemoryMarshal.GetReference(gates), ref MemoryMarshal.GetReference(rec), ref MemoryMarshal.GetReference(hPrev),
-                            ref MemoryMarshal.GetReference(h), n, j);
+        int j = n & ~7;
+        if (j > 0)
+        {
+            // Two passes of independent blocks (see LstmForward): the gates z and r, then h̃ and h.
+            ref float g = ref MemoryMarshal.GetReference(gates);
+            ref float rr = ref MemoryMarshal.GetReference(rec);
+            foreach (int start in (ReadOnlySpan<int>)[0, n])
+                for (int i = start, end = start + j; i < end; i += 8)
+                    Store(Sigmoid(Load(ref g, i) + Load(ref rr, i)), ref g, i);
+            ref float hpr = ref MemoryMarshal.GetReference(hPrev);
+            ref float hr = ref MemoryMarshal.GetReference(h);
+            for (int i = 0; i < j; i += 8)
+            {
+                var cand = Tanh(Vector256.FusedMultiplyAdd(Load(ref g, n + i), Load(ref rr, 2 * n + i), Load(ref g, 2 * n + i)));
+                Store(cand, ref g, 2 * n + i);
+                Store(Vector256.FusedMultiplyAdd(Load(ref g, i), Load(ref hpr, i) - cand, cand), ref hr, i);
+            }
+        }
         if (j == n) return;
         int r = n - j;
         Span<float> pad = stackalloc float[8 * 8];
