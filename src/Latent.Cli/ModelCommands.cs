@@ -127,6 +127,7 @@ internal static class ModelCommands
             throw new ArgumentException($"--out {output}: the folder {folder} does not exist.");
         var run = new RunFolder(runPath);
         var (model, _) = run.LoadModel();
+        var scaler = File.Exists(run.RunFile) ? RunFolder.ReadConfig(runPath).CreateScaler() : null;
         bool variational = model.Layers.OfType<Latent.Layers.Sampling>().Any();
         Model target = part switch
         {
@@ -135,8 +136,9 @@ internal static class ModelCommands
             "decoder" => variational ? RunConfig.VaeOf(model, runPath).Generator : model.SubModel(model.GetLayerOutput("code"), name: "decoder"),
             _ => throw new ArgumentException($"--part must be autoencoder, encoder or decoder, received '{part}'."),
         };
-        target.ExportOnnx(output);
-        Console.WriteLine($"Wrote {output}: {part} '{target.Name}', input ({string.Join(", ", target.Inputs[0].Shape)}) → output ({string.Join(", ", target.Outputs[0].Shape)}), batch dynamic");
+        target.ExportOnnx(output, scaler?.ToMetadata());
+        Console.WriteLine($"Wrote {output}: {part} '{target.Name}', input ({string.Join(", ", target.Inputs[0].Shape)}) → output ({string.Join(", ", target.Outputs[0].Shape)}), batch dynamic" +
+                          (scaler is null ? "" : "; inputs are min-max scaled per feature first (feature_min, feature_max in the file's metadata)"));
         return 0;
     }
 

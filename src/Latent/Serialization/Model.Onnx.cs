@@ -11,11 +11,14 @@ public partial class Model
     /// BatchNormalization uses its moving statistics, and Sampling gives its mean (z = μ). Written to a temporary
     /// file and renamed.
     /// </summary>
+    /// <param name="path">The .onnx file.</param>
+    /// <param name="metadata">Written as the model's metadata_props (ONNX Runtime's <c>ModelMetadata.CustomMetadataMap</c>):
+    /// a sequence model's feature scaling (<c>FeatureScaler.ToMetadata()</c>), which its inputs need first.</param>
     /// <exception cref="NotSupportedException">A layer or activation ONNX export does not know (the message names it).</exception>
-    public void ExportOnnx(string path)
+    public void ExportOnnx(string path, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var bytes = OnnxExporter.Export(this);
+        var bytes = OnnxExporter.Export(this, metadata);
         Latent.Data.AtomicFile.Write(path, s => s.Write(bytes));
     }
 }

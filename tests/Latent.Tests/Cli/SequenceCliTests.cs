@@ -159,6 +159,28 @@ public sealed class SequenceCliTests() : TestSupport.TempFolder("latent-seq-cli-
     }
 
     [Fact]
+    public void AnLstmRunExportsToOnnxWithItsScaling()
+    {
+        var (_, npy, raw) = Waves(30);
+        string run = Path.Combine(Dir, "onnx-run"), onnx = Path.Combine(Dir, "encoder.onnx");
+        Assert.Equal(0, TrainCommand.Run(Options(npy, run, null, epochs: 1)));
+        Assert.Equal(0, ModelCommands.Export(run, "encoder", onnx));
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnx);
+        var meta = session.ModelMetadata.CustomMetadataMap;
+        var scaler = FeatureScaler.FromMetadata(meta.ToDictionary(p => p.Key, p => p.Value))!;
+        // New data scaled as the metadata says, then encoded by ONNX Runtime, matches the run's own encoder.
+        var x = raw.SliceRows(0, 4);
+        scaler.Transform(x);
+        var model = Model.Load(Path.Combine(run, "model.safetensors"));
+        var expected = new Model(model.Inputs[0], model.GetLayerOutput("code")).Predict(x).Span.ToArray();
+        using var results = session.Run([Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor(session.InputMetadata.Keys.Single(),
+            new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(x.Span.ToArray(), [4, 12, 3]))]);
+        var actual = results.Single().AsEnumerable<float>().ToArray();
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 4);
+    }
+
+    [Fact]
     public void AMaskValueThatMasksEverythingIsRefused()
     {
         string npy = Path.Combine(Dir, "zeros.npy");

@@ -115,6 +115,86 @@ public class OnnxExportTests
         AssertSameAsPredict(dense.Generator, 4, 5);
     }
 
+    /// <summary>Every output of a one-input model against PredictAll, for each batch size.</summary>
+    private static void AssertAllOutputsSameAsPredict(Model model, int seed, params int[] batches)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"latent-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            model.ExportOnnx(path);
+            using var session = new InferenceSession(path);
+            foreach (int batch in batches)
+            {
+                int[] shape = [batch, .. model.Inputs[0].Shape];
+                var x = Random(shape.Aggregate(1, (a, b) => a * b), seed + batch, -1, 1);
+                var expected = model.PredictAll([Tensor.FromArray(x, shape)]);
+                using var results = session.Run([NamedOnnxValue.CreateFromTensor(session.InputMetadata.Keys.Single(), new DenseTensor<float>(x, shape))]);
+                var byName = results.ToDictionary(r => r.Name, r => r.AsEnumerable<float>().ToArray());
+                for (int j = 0; j < expected.Count; j++)
+                {
+                    var actual = byName[expected.Count == 1 ? "output" : $"output_{j}"];
+                    var e = expected[j].Span.ToArray();
+                    Assert.Equal(e.Length, actual.Length);
+                    for (int i = 0; i < e.Length; i++)
+                        Assert.True(Math.Abs(e[i] - actual[i]) <= 1e-5 + 1e-5 * Math.Abs(e[i]),
+                                    $"{model.Name}, output {j}, batch {batch}, value {i}: Predict {e[i]}, ONNX Runtime {actual[i]}");
+                }
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    public void RecurrentLayersWithTheirOptions(bool sequences, bool backwards)
+    {
+        Randomness.SetSeed(61);
+        var input = Input.Create(6, 5);
+        var lstm = new LSTM(7, returnSequences: sequences, goBackwards: backwards, returnState: true).ApplyAll(input);
+        var gru = new GRU(4, returnSequences: sequences, goBackwards: backwards, returnState: true).ApplyAll(input);
+        var relu = new LSTM(3, activation: "relu", returnSequences: sequences).Apply(input);
+        var model = new Model([input], [.. lstm, .. gru, relu], name: "recurrent");
+        foreach (var w in model.Weights.Where(w => w.Name.EndsWith("bias", StringComparison.Ordinal)))
+            Random(w.Length, 62, -0.5f, 0.5f).CopyTo(w.Values);
+        AssertAllOutputsSameAsPredict(model, 63, 1, 4);
+    }
+
+    [Fact]
+    public void TheSequenceAutoencoderAndTheSequenceWrappers()
+    {
+        Randomness.SetSeed(64);
+        var input = Input.Create(5, 3);
+        var code = new Bidirectional(new LSTM(4), mergeMode: "ave").Apply(input);
+        var seq = new LSTM(6, returnSequences: true).Apply(new RepeatVector(5).Apply(code));
+        var both = new Bidirectional(new GRU(3, returnSequences: true), mergeMode: null).ApplyAll(seq);
+        var concat = new Bidirectional(new GRU(2, returnSequences: true)).Apply(seq);
+        var mul = new Bidirectional(new LSTM(2, returnState: true), mergeMode: "mul").ApplyAll(seq);
+        var dense = new TimeDistributed(new Dense(3, "sigmoid")).Apply(concat);
+        var model = new Model([input], [dense, .. both, .. mul], name: "wrappers");
+        AssertAllOutputsSameAsPredict(model, 65, 1, 3);
+
+        var clip = Input.Create(3, 6, 6, 1);
+        var frames = new TimeDistributed(new Conv2D(2, (3, 3), activation: "relu", padding: "same")).Apply(clip);
+        frames = new TimeDistributed(new MaxPooling2D((2, 2))).Apply(frames);
+        var video = new Model(clip, new LSTM(4).Apply(new TimeDistributed(new Flatten()).Apply(frames)), name: "video");
+        AssertSameAsPredict(video, 66, 1, 2);
+    }
+
+    [Fact]
+    public void MasksAreRefusedWithAReason()
+    {
+        var input = Input.Create(4, 2);
+        var model = new Model(input, new LSTM(3).Apply(new Masking(0).Apply(input)));
+        var e = Assert.Throws<NotSupportedException>(() => model.ExportOnnx(Path.Combine(Path.GetTempPath(), "never.onnx")));
+        Assert.Contains("does not carry masks", e.Message);
+    }
+
     [Fact]
     public void AnUnknownLayerIsNamed()
     {

@@ -21,13 +21,13 @@ internal sealed class OnnxExporter
 
     private string Fresh(string hint) => $"{hint}_{_counter++}";
 
-    public static byte[] Export(Model model)
+    public static byte[] Export(Model model, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var e = new OnnxExporter();
-        return e.Build(model);
+        return e.Build(model, metadata);
     }
 
-    private byte[] Build(Model model)
+    private byte[] Build(Model model, IReadOnlyDictionary<string, string>? metadata)
     {
         _graph.String(2, model.Name);
         foreach (var input in model.Inputs)
@@ -50,6 +50,8 @@ internal sealed class OnnxExporter
         m.String(3, typeof(Model).Assembly.GetName().Version?.ToString() ?? "");
         m.Message(7, _graph);
         m.Message(8, w => w.String(1, "").Int(2, 13));  // opset_import: the default domain, opset 13
+        foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
+            m.Message(14, p => p.String(1, key).String(2, value));   // metadata_props
         return m.ToArray();
     }
 
@@ -106,13 +108,34 @@ internal sealed class OnnxExporter
 
     private void Emit(Latent.Node node)
     {
-        var layer = node.Layer;
-        string[] ins = node.Inputs.Select(t => _names[t]).ToArray();
+        if (node.Layer is Masking || node.InputMask is not null || node.MaskGiven is not null)
+            throw new NotSupportedException($"ONNX export does not carry masks: layer '{node.Layer.Name}' makes or reads one, and ONNX's LSTM and GRU cannot skip masked steps. Export a model without Masking for sequences of one length.");
+        var outs = EmitLayer(node.Layer, [.. node.Inputs.Select(t => _names[t])], node.Inputs[0].Shape, [.. node.Outputs.Select(o => o.Shape)]);
+        for (int k = 0; k < outs.Length; k++) _names[node.Outputs[k]] = outs[k];
+    }
+
+    /// <summary>The ONNX nodes of one layer call on <paramref name="ins"/> (per-sample shapes given); the names of its outputs.</summary>
+    private string[] EmitLayer(Layer layer, string[] ins, IReadOnlyList<int> inShape, IReadOnlyList<IReadOnlyList<int>> outShapes)
+    {
         string x = ins[0];
         string y;
-        var inShape = node.Inputs[0].Shape;
+        var outShape = outShapes[0];
         switch (layer)
         {
+            case Recurrent r:
+                return Recurrence(r, ins, inShape[0]);
+            case Bidirectional b:
+                return BidirectionalNodes(b, x, inShape[0]);
+            case TimeDistributed td:
+                return [TimeDistributedNodes(td, x, inShape, outShape)];
+            case RepeatVector rv:
+            {
+                string u = Fresh("unsqueeze");
+                Node("Unsqueeze", [x, Int64Initializer("axes", 1)], [u]);
+                y = Fresh("repeat");
+                Node("Tile", [u, Int64Initializer("repeats", 1, rv.Times, 1)], [y]);
+                break;
+            }
             case Dense d:
             {
                 int units = d.Kernel!.Shape[1], inputs = d.Kernel.Shape[0];
@@ -146,13 +169,13 @@ internal sealed class OnnxExporter
             case Flatten:
             case Reshape:
             {
-                var target = layer is Reshape r ? r.TargetShape.Select(v => (long)v).ToArray() : [(long)node.Output.Size];
+                var target = layer is Reshape rs ? rs.TargetShape.Select(v => (long)v).ToArray() : [(long)outShape.Aggregate(1, (a, b) => a * b)];
                 y = Fresh("reshape");
                 Node("Reshape", [x, Int64Initializer("shape", [-1, .. target])], [y]);
                 break;
             }
             case Conv2DTranspose t:
-                y = Activate(ChannelsFirst(x, nchw => ConvTranspose(t, nchw, inShape, node.Output.Shape)), t.Activation);
+                y = Activate(ChannelsFirst(x, nchw => ConvTranspose(t, nchw, inShape, outShape)), t.Activation);
                 break;
             case Conv2D c:
                 y = Activate(ChannelsFirst(x, nchw => Conv(c, nchw, inShape)), c.Activation);
@@ -220,9 +243,142 @@ internal sealed class OnnxExporter
             default:
                 throw new NotSupportedException($"ONNX export does not know layer '{layer.Name}' of type {layer.GetType().Name}. " +
                                                 "Supported: Dense, Activation, Dropout, GaussianNoise, Add, Flatten, Reshape, Conv2D, Conv2DTranspose, " +
-                                                "MaxPooling2D, UpSampling2D, ZeroPadding2D, Cropping2D, BatchNormalization, Sampling.");
+                                                "MaxPooling2D, UpSampling2D, ZeroPadding2D, Cropping2D, BatchNormalization, Sampling, LSTM, GRU, " +
+                                                "Bidirectional, TimeDistributed, RepeatVector.");
         }
-        _names[node.Output] = y;
+        return [y];
+    }
+
+    /// <summary>
+    /// An LSTM or GRU as ONNX's own operator on (T, B, D) (a Transpose either side): W, R and the biases re-laid as
+    /// ONNX wants them (LSTM gates i, o, f, c from Keras's i, f, c, o; GRU z, r, h with <c>linear_before_reset</c>, which
+    /// is <c>reset_after</c>). <c>goBackwards</c> is the "reverse" direction; ONNX gives a reverse layer's outputs in
+    /// input time order, Keras in processing order, so a reversed sequence output is flipped back. Outputs: the layer's
+    /// output, then its final states when it returns them.
+    /// </summary>
+    private string[] Recurrence(Recurrent r, string[] ins, int steps)
+    {
+        bool lstm = r is LSTM;
+        int h = r.Units, d = r.InputFeatures, gates = lstm ? 4 : 3;
+        int[] order = lstm ? [0, 3, 1, 2] : [0, 1, 2];     // ONNX gate k is Latent's gate order[k]
+        var kernel = r.Kernel!.Values;
+        var recurrent = r.RecurrentKernel!.Values;
+        var w = new float[gates * h * d];
+        var u = new float[gates * h * h];
+        var bias = new float[2 * gates * h];
+        for (int k = 0; k < gates; k++)
+            for (int j = 0; j < h; j++)
+            {
+                int src = order[k] * h + j, dst = k * h + j;
+                for (int i = 0; i < d; i++) w[dst * d + i] = kernel[i * gates * h + src];
+                for (int i = 0; i < h; i++) u[dst * h + i] = recurrent[i * gates * h + src];
+                if (r.Bias is null) continue;
+                bias[dst] = r.Bias.Values[src];                                  // the input bias (an LSTM's only one)
+                if (!lstm) bias[gates * h + dst] = r.Bias.Values[gates * h + src]; // a GRU's recurrent bias
+            }
+        string seq = Fresh("time_major");
+        Node("Transpose", [ins[0]], [seq], n => AttrInts(n, "perm", [1, 0, 2]));
+        var inputs = new List<string>
+        {
+            seq, Initializer($"{r.Name}_W", w, 1, gates * h, d), Initializer($"{r.Name}_R", u, 1, gates * h, h),
+            Initializer($"{r.Name}_B", bias, 1, 2 * gates * h), "",
+        };
+        for (int i = 1; i < ins.Length; i++)
+        {
+            string state = Fresh("initial_state");
+            Node("Unsqueeze", [ins[i], Int64Initializer("axes", 0)], [state]);
+            inputs.Add(state);
+        }
+        string all = Fresh("y"), last = Fresh("y_h"), cell = lstm ? Fresh("y_c") : "";
+        Node(lstm ? "LSTM" : "GRU", [.. inputs], lstm ? [all, last, cell] : [all, last], n =>
+        {
+            AttrInt(n, "hidden_size", h);
+            AttrString(n, "direction", r.GoBackwards ? "reverse" : "forward");
+            var names = new[] { RnnActivation(r.RecurrentActivation, r), RnnActivation(r.Activation, r) };
+            n.Message(5, a =>
+            {
+                a.String(1, "activations");
+                foreach (var name in lstm ? [names[0], names[1], names[1]] : names) a.Bytes(9, System.Text.Encoding.UTF8.GetBytes(name));
+                a.Int(20, 8);
+            });
+            if (!lstm) AttrInt(n, "linear_before_reset", 1);
+        });
+        string Squeeze(string v, long axis)
+        {
+            string o = Fresh("squeeze");
+            Node("Squeeze", [v, Int64Initializer("axes", axis)], [o]);
+            return o;
+        }
+        string y;
+        if (r.ReturnSequences)
+        {
+            y = Fresh("batch_major");
+            Node("Transpose", [Squeeze(all, 1)], [y], n => AttrInts(n, "perm", [1, 0, 2]));
+            if (r.GoBackwards) y = ReverseTime(y, steps);
+        }
+        else y = Squeeze(last, 0);
+        if (!r.ReturnState) return [y];
+        return lstm ? [y, Squeeze(last, 0), Squeeze(cell, 0)] : [y, Squeeze(last, 0)];
+    }
+
+    /// <summary>(B, T, ·) with its steps in reverse order.</summary>
+    private string ReverseTime(string x, int steps)
+    {
+        string y = Fresh("reversed");
+        Node("Slice", [x, Int64Initializer("starts", steps - 1), Int64Initializer("ends", long.MinValue), Int64Initializer("axes", 1),
+                       Int64Initializer("steps", -1)], [y]);
+        return y;
+    }
+
+    private static string RnnActivation(ActivationFunction f, Layer layer) => f switch
+    {
+        Sigmoid => "Sigmoid",
+        Tanh => "Tanh",
+        Relu => "Relu",
+        _ => throw new NotSupportedException($"ONNX export of '{layer.Name}' knows the recurrent activations sigmoid, tanh and relu; received {f.Name}."),
+    };
+
+    /// <summary>Both directions, the backward one's sequence put back in time order, merged as the layer says.</summary>
+    private string[] BidirectionalNodes(Bidirectional b, string x, int steps)
+    {
+        var f = Recurrence(b.ForwardLayer, [x], steps);
+        var r = Recurrence(b.BackwardLayer, [x], steps);
+        string back = b.ForwardLayer.ReturnSequences ? ReverseTime(r[0], steps) : r[0];
+        string[] states = [.. f.Skip(1), .. r.Skip(1)];
+        if (b.MergeMode is null) return [f[0], back, .. states];
+        string y = Fresh("merged");
+        switch (b.MergeMode)
+        {
+            case "concat": Node("Concat", [f[0], back], [y], n => AttrInt(n, "axis", -1)); break;
+            case "mul": Node("Mul", [f[0], back], [y]); break;
+            default:
+                Node("Add", [f[0], back], [y]);
+                if (b.MergeMode == "ave")
+                {
+                    string half = Fresh("average");
+                    Node("Mul", [y, Initializer("half", [0.5f], 1)], [half]);
+                    y = half;
+                }
+                break;
+        }
+        return [y, .. states];
+    }
+
+    /// <summary>
+    /// The inner layer on every step: the steps folded into the batch ((B, T, rest) → (B·T, rest)), the layer's nodes,
+    /// and the steps unfolded; its output activation too (the wrapper declares it, the executor applies it).
+    /// </summary>
+    private string TimeDistributedNodes(TimeDistributed td, string x, IReadOnlyList<int> inShape, IReadOnlyList<int> outShape)
+    {
+        var stepIn = inShape.Skip(1).ToArray();
+        var stepOut = outShape.Skip(1).ToArray();
+        string folded = Fresh("steps_as_samples");
+        Node("Reshape", [x, Int64Initializer("shape", [-1, .. stepIn.Select(v => (long)v)])], [folded]);
+        string inner = EmitLayer(td.InnerLayer, [folded], stepIn, [stepOut]) is [var one] ? one
+            : throw new NotSupportedException($"TimeDistributed '{td.Name}' wraps a layer with several outputs.");
+        string y = Fresh("steps_back");
+        Node("Reshape", [inner, Int64Initializer("shape", [-1, inShape[0], .. stepOut.Select(v => (long)v)])], [y]);
+        return y;
     }
 
     /// <summary>One axis's padding before and after, by the layers' own rule (<see cref="Kernels.ConvGeometry.Axis"/>).</summary>
