@@ -48,16 +48,23 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
     /// <summary>
     /// "mnist", "fashion-mnist", a folder of PNG/JPEG images (at their own size, which must be the same for all, or
     /// resized to <paramref name="imageSize"/> squared; grayscale, or RGB with 3 <paramref name="channels"/>), or an
-    /// .npy or .csv file; the last 10% of a file or folder becomes the test set. Values outside [0, 1] are scaled: by
-    /// 1/255 when they look like bytes (integers in 0–255), else by the global min and max.
+    /// .npy file (values outside [0, 1] scaled by 1/255 when they look like bytes, integers in 0–255, else by the
+    /// global min and max), or a .csv or .parquet table (each column scaled on its own, min-max or standard by
+    /// <paramref name="scaling"/>, fitted on the training part unless <paramref name="scaler"/> is given); the last 10%
+    /// of a file or folder becomes the test set.
     /// </summary>
     public static DataSource Load(string dataset, IProgress<(string File, long Done, long? Total)>? progress, int imageSize = 0, int channels = 1,
-                                  TableOptions? table = null, int timesteps = -1, FeatureScaler? scaler = null, double? maskValue = null)
+                                  TableOptions? table = null, int timesteps = -1, FeatureScaler? scaler = null, double? maskValue = null,
+                                  FeatureScaling scaling = FeatureScaling.MinMax)
     {
         table ??= new TableOptions();
         if (timesteps >= 0) return LoadSequences(dataset, progress, timesteps, table, scaler, maskValue);
-        if ((table.Columns is not null || table.Drop is not null || table.Header != "auto") && !dataset.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
-            throw new ArgumentException($"--header, --columns and --drop apply to a .csv file; '{dataset}' is not one.");
+        if ((table.Columns is not null || table.Drop is not null) && !IsTable(dataset))
+            throw new ArgumentException($"--columns and --drop apply to a .csv or .parquet file; '{dataset}' is not one.");
+        if (table.Header != "auto" && !dataset.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"--header applies to a .csv file; '{dataset}' is not one.");
+        if (scaling != FeatureScaling.MinMax && !IsTable(dataset))
+            throw new ArgumentException($"--scaling applies to a .csv or .parquet table; '{dataset}' is not one.");
         if (imageSize < 0) throw new ArgumentException($"--image-size must be positive, received {imageSize}.");
         if (channels is not (1 or 3)) throw new ArgumentException($"--channels must be 1 (grayscale) or 3 (RGB), received {channels}.");
         if ((imageSize != 0 || channels != 1) && !Directory.Exists(dataset))
@@ -87,13 +94,27 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
             return new DataSource(Path.GetFileName(Path.TrimEndingDirectorySeparator(dataset)), train, test, h, w, $"{images.Rows} images", channels);
         }
         if (!File.Exists(dataset))
-            throw new FileNotFoundException($"Dataset '{dataset}' is neither mnist, fashion-mnist, a folder of images nor an existing .npy/.csv file.");
+            throw new FileNotFoundException($"Dataset '{dataset}' is neither mnist, fashion-mnist, a folder of images nor an existing .npy/.csv/.parquet file.");
         Tensor all = ReadArray(dataset, table);
         if (all.Rank < 2)
             throw new DataFormatException(dataset, $"holds a 1-D array of {all.Length} values; expected (samples, features, …). " +
                                                    "Save it as (N, 1) if each value is a sample, or (1, N) if it is one sample.");
         all = all.Reshape(all.Rows, all.RowSize);
         if (all.Rows < 2) throw new DataFormatException(dataset, $"needs at least 2 samples, found {all.Rows}.");
+        if (IsTable(dataset))
+        {
+            // A table's columns are in their own units: each is scaled on its own, fitted on the training part, and
+            // the scaling is kept with the run so new rows are scaled alike.
+            scaler ??= FeatureScaler.Fit(HoldOut(all).Train, kind: scaling);
+            if (scaler.Features != all.RowSize)
+                throw new DataFormatException(dataset, $"has {all.RowSize} columns; the run was trained on {scaler.Features}.");
+            scaler.Transform(all);
+            var (trainTable, testTable) = HoldOut(all);
+            int edge = (int)Math.Round(Math.Sqrt(all.RowSize));
+            bool image = edge * edge == all.RowSize;   // 784 pixel columns are still drawn as 28 × 28
+            return new DataSource(Path.GetFileName(dataset), trainTable, testTable, image ? edge : 1, image ? edge : all.RowSize, FileChecksum(dataset))
+                { Scaler = scaler };
+        }
         Scaling.ToUnitRange(all);
         int side = (int)Math.Round(Math.Sqrt(all.RowSize));
         bool square = side * side == all.RowSize;
@@ -101,13 +122,7 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
         return new DataSource(Path.GetFileName(dataset), trainRows, testRows, square ? side : 1, square ? side : all.RowSize, FileChecksum(dataset));
     }
 
-    /// <summary>
-    /// Sequences for a recurrent model: "mnist-rows" / "fashion-mnist-rows" (each image's 28 rows as 28 steps of 28
-    /// features), a 3-D .npy (N, T, F), or a 2-D .npy or CSV with one sequence per row cut into
-    /// <paramref name="timesteps"/> steps (0: from a 3-D file). Each feature is min-max scaled by
-    /// <paramref name="scaler"/>, or by one fitted on the training part (the first 90%).
-    /// </summary>
-    /// <summary>An .npy array or a CSV table (read with <paramref name="table"/>'s header and column rules).</summary>
+    /// <summary>An .npy array, or a CSV or Parquet table (read with <paramref name="table"/>'s header and column rules).</summary>
     private static Tensor ReadArray(string dataset, TableOptions table)
     {
         string ext = Path.GetExtension(dataset).ToLowerInvariant();
@@ -115,9 +130,13 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
         {
             ".npy" => Npy.Read(dataset),
             ".csv" => Csv.Read(dataset, table.HeaderMode, TableOptions.Split(table.Columns), TableOptions.Split(table.Drop)),
-            _ => throw new DataFormatException(dataset, $"unknown extension '{ext}'; expected .npy or .csv."),
+            ".parquet" => ParquetTable.Read(dataset, TableOptions.Split(table.Columns), TableOptions.Split(table.Drop)),
+            _ => throw new DataFormatException(dataset, $"unknown extension '{ext}'; expected .npy, .csv or .parquet."),
         };
     }
+
+    private static bool IsTable(string dataset) =>
+        dataset.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || dataset.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The first 90% of the rows for training, the last 10% (at least one) for testing.</summary>
     private static (Tensor Train, Tensor Test) HoldOut(Tensor all)
@@ -130,6 +149,12 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
 
     private static string Shape(Tensor t) => "(" + string.Join(", ", t.Shape) + ")";
 
+    /// <summary>
+    /// Sequences for a recurrent model: "mnist-rows" / "fashion-mnist-rows" (each image's 28 rows as 28 steps of 28
+    /// features), a 3-D .npy (N, T, F), or a 2-D .npy or CSV with one sequence per row cut into
+    /// <paramref name="timesteps"/> steps (0: from a 3-D file). Each feature is min-max scaled by
+    /// <paramref name="scaler"/>, or by one fitted on the training part (the first 90%).
+    /// </summary>
     private static DataSource LoadSequences(string dataset, IProgress<(string File, long Done, long? Total)>? progress, int timesteps,
                                             TableOptions table, FeatureScaler? scaler, double? maskValue)
     {

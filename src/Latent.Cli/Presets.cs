@@ -8,7 +8,8 @@ internal sealed record RunConfig(
     string Model, string Dataset, int CodeSize, string Optimizer, double? LearningRate, int BatchSize,
     int Epochs, int Seed, double L1, int CheckpointEvery, string L1Reduction = "sum", double Noise = 0,
     int ImageSize = 0, int Channels = 1, double KlWeight = 1, int KlWarmup = 0, string Header = "auto", string? Columns = null, string? Drop = null,
-    int Timesteps = 0, float[]? FeatureMin = null, float[]? FeatureMax = null, double? MaskValue = null)
+    int Timesteps = 0, float[]? FeatureMin = null, float[]? FeatureMax = null, double? MaskValue = null,
+    string Scaling = "minmax", float[]? FeatureMean = null, float[]? FeatureStd = null)
 {
     /// <summary>The models the tool trains by name.</summary>
     public static readonly string[] Models = ["simple", "sparse", "deep", "conv", "denoise", "vae", "conv-vae", "lstm"];
@@ -42,7 +43,32 @@ internal sealed record RunConfig(
     public bool IsSequence => Model is "lstm";
 
     /// <summary>The per-feature scaling recorded for a sequence run, or null.</summary>
-    public Latent.Data.FeatureScaler? CreateScaler() => FeatureMin is null || FeatureMax is null ? null : Latent.Data.FeatureScaler.FromLists(FeatureMin, FeatureMax);
+    public Latent.Data.FeatureScaler? CreateScaler() =>
+        FeatureMean is not null && FeatureStd is not null ? Latent.Data.FeatureScaler.FromLists(FeatureMean, FeatureStd, Latent.Data.FeatureScaling.Standard)
+        : FeatureMin is null || FeatureMax is null ? null : Latent.Data.FeatureScaler.FromLists(FeatureMin, FeatureMax);
+
+    /// <summary>The scaling of a table's columns: min-max into [0, 1] (the default) or standard.</summary>
+    public Latent.Data.FeatureScaling ScalingKind => Scaling switch
+    {
+        "minmax" => Latent.Data.FeatureScaling.MinMax,
+        "standard" => Latent.Data.FeatureScaling.Standard,
+        _ => throw new ArgumentException($"--scaling must be minmax or standard, received '{Scaling}'."),
+    };
+
+    /// <summary>This configuration with <paramref name="scaler"/>'s statistics recorded (for run.json and --resume).</summary>
+    public RunConfig WithScaler(Latent.Data.FeatureScaler scaler) => scaler.Kind == Latent.Data.FeatureScaling.Standard
+        ? this with { FeatureMean = [.. scaler.Mean], FeatureStd = [.. scaler.Std] }
+        : this with { FeatureMin = [.. scaler.Min], FeatureMax = [.. scaler.Max] };
+
+    /// <summary>
+    /// Whether the data set is a .csv or .parquet table. Its models reconstruct with mean squared error: binary
+    /// cross-entropy suits pixels in [0, 1], but scaled table values of new rows leave that range, and its score then
+    /// falls where the error grows.
+    /// </summary>
+    public bool IsTable => Dataset.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || Dataset.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Standard-scaled columns are unbounded: a linear reconstruction; else a sigmoid.</summary>
+    private string OutputActivation => Scaling == "standard" ? "linear" : "sigmoid";
 
     /// <summary>Whether the model is a variational autoencoder (its code is z_mean; it can generate).</summary>
     public bool IsVariational => Model is "vae" or "conv-vae";
@@ -64,15 +90,15 @@ internal sealed record RunConfig(
             code = new Dense(CodeSize, "relu", activityRegularizer: Penalty(), name: "code").Apply(h);
             h = new Dense(2 * CodeSize, "relu").Apply(code);
             h = new Dense(4 * CodeSize, "relu").Apply(h);
-            output = new Dense(features, "sigmoid", name: "reconstruction").Apply(h);
+            output = new Dense(features, OutputActivation, name: "reconstruction").Apply(h);
         }
         else
         {
             code = new Dense(CodeSize, "relu", activityRegularizer: Penalty(), name: "code").Apply(input);
-            output = new Dense(features, "sigmoid", name: "reconstruction").Apply(code);
+            output = new Dense(features, OutputActivation, name: "reconstruction").Apply(code);
         }
         var autoencoder = new Model(input, output, name: $"{Model}_autoencoder");
-        autoencoder.Compile(CreateOptimizer(), "binary_crossentropy");
+        autoencoder.Compile(CreateOptimizer(), IsTable ? "mse" : "binary_crossentropy");
         return (autoencoder, new Model(input, code, name: "encoder"));
     }
 

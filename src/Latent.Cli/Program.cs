@@ -31,6 +31,8 @@ var headerOpt = new Option<string?>("--header") { Description = "CSV: whether th
 headerOpt.AcceptOnlyFromAmong("auto", "yes", "no");
 var columnsOpt = new Option<string?>("--columns") { Description = "CSV: only these columns, comma-separated header names or 0-based indices" };
 var dropOpt = new Option<string?>("--drop") { Description = "CSV: leave out these columns (names or indices), e.g. an id" };
+var scalingOpt = new Option<string?>("--scaling") { Description = "A .csv/.parquet table's columns: minmax (into [0, 1], the default) or standard (mean 0, std 1; dense presets, with a linear reconstruction and MSE); fitted on the training part and kept with the run" };
+scalingOpt.AcceptOnlyFromAmong("minmax", "standard");
 var maskValueOpt = new Option<double?>("--mask-value") { Description = "lstm: the padding value of variable-length sequences; steps whose features all equal it are skipped by the LSTMs and left out of the loss" };
 var timestepsOpt = new Option<int?>("--timesteps") { Description = "lstm: steps per sequence; each CSV/.npy row of T·F values becomes T steps of F features (default: from a 3-D .npy; mnist-rows: 28)" };
 var overwriteOpt = new Option<bool>("--overwrite") { Description = "Replace the run already in --out (otherwise an error)" };
@@ -40,13 +42,13 @@ reductionOpt.AcceptOnlyFromAmong("sum", "mean");
 var train = new Command("train", "Train an autoencoder and write a run folder (model, history.csv, loss.png, reconstructions.png, codes.png, run.json)")
 {
     modelOpt, datasetOpt, epochsOpt, batchOpt, codeOpt, optimizerOpt, lrOpt, seedOpt, outOpt, resumeOpt, checkpointOpt, reductionOpt,
-    noiseOpt, imageSizeOpt, channelsOpt, klWeightOpt, klWarmupOpt, overwriteOpt, headerOpt, columnsOpt, dropOpt, timestepsOpt, maskValueOpt,
+    noiseOpt, imageSizeOpt, channelsOpt, klWeightOpt, klWarmupOpt, overwriteOpt, headerOpt, columnsOpt, dropOpt, timestepsOpt, maskValueOpt, scalingOpt,
 };
 train.SetAction(p => Guard(() => TrainCommand.Run(new TrainCommand.Options(
     p.GetValue(modelOpt), p.GetValue(datasetOpt), p.GetValue(epochsOpt), p.GetValue(batchOpt), p.GetValue(codeOpt),
     p.GetValue(optimizerOpt), p.GetValue(lrOpt), p.GetValue(seedOpt), p.GetValue(outOpt), p.GetValue(resumeOpt),
     p.GetValue(checkpointOpt), p.GetValue(reductionOpt), p.GetValue(noiseOpt), p.GetValue(imageSizeOpt), p.GetValue(channelsOpt),
-    p.GetValue(klWeightOpt), p.GetValue(klWarmupOpt), p.GetValue(overwriteOpt), p.GetValue(headerOpt), p.GetValue(columnsOpt), p.GetValue(dropOpt), p.GetValue(timestepsOpt), p.GetValue(maskValueOpt)))));
+    p.GetValue(klWeightOpt), p.GetValue(klWarmupOpt), p.GetValue(overwriteOpt), p.GetValue(headerOpt), p.GetValue(columnsOpt), p.GetValue(dropOpt), p.GetValue(timestepsOpt), p.GetValue(maskValueOpt), p.GetValue(scalingOpt)))));
 
 Argument<string> RunArg() => new("run") { Description = "A run folder made by 'latent train'" };
 Option<string?> DataOpt() => new("--dataset") { Description = "Data set (default: the one the run trained on)" };

@@ -215,7 +215,8 @@ internal sealed class RunFolder(string path)
         }
         if (h.ValLoss.Count != h.Loss.Count) h.ValLoss.Clear();
         Figures.LossCurves(System.IO.Path.Combine(Path, "loss.png"), h, title,
-                           variational ? "−ELBO: BCE summed over pixels + KL (nats)" : "binary cross-entropy");
+                           variational ? "−ELBO: BCE summed over pixels + KL (nats)"
+                           : autoencoder.Loss is Latent.Losses.MeanSquaredError ? "mean squared error" : "binary cross-entropy");
         written.Add("loss.png");
         return written;
     }

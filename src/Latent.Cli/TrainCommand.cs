@@ -9,7 +9,7 @@ internal static class TrainCommand
         string? Model, string? Dataset, int? Epochs, int? BatchSize, int? CodeSize, string? Optimizer,
         double? LearningRate, int? Seed, string? Out, string? Resume, int? CheckpointEvery, string? L1Reduction = null,
         double? Noise = null, int? ImageSize = null, int? Channels = null, double? KlWeight = null, int? KlWarmup = null,
-        bool Overwrite = false, string? Header = null, string? Columns = null, string? Drop = null, int? Timesteps = null, double? MaskValue = null);
+        bool Overwrite = false, string? Header = null, string? Columns = null, string? Drop = null, int? Timesteps = null, double? MaskValue = null, string? Scaling = null);
 
     public static int Run(Options o)
     {
@@ -24,7 +24,7 @@ internal static class TrainCommand
                 ("--seed", o.Seed), ("--l1-reduction", o.L1Reduction), ("--noise", o.Noise), ("--image-size", o.ImageSize),
                 ("--channels", o.Channels), ("--kl-weight", o.KlWeight), ("--kl-warmup", o.KlWarmup), ("--out", o.Out),
                 ("--header", o.Header), ("--columns", o.Columns), ("--drop", o.Drop), ("--timesteps", o.Timesteps),
-                ("--mask-value", o.MaskValue),
+                ("--mask-value", o.MaskValue), ("--scaling", o.Scaling),
             }.Where(p => p.Value is not null).Select(p => p.Name).ToArray();
             if (fixedOptions.Length > 0)
                 throw new ArgumentException($"--resume continues a run as it was configured; {string.Join(", ", fixedOptions)} cannot change it " +
@@ -83,7 +83,10 @@ internal static class TrainCommand
                 Drop = o.Drop,
                 Timesteps = o.Timesteps ?? preset.Timesteps,
                 MaskValue = o.MaskValue,
+                Scaling = o.Scaling ?? "minmax",
             };
+            if (config.ScalingKind == Latent.Data.FeatureScaling.Standard && config.Model is not ("simple" or "sparse" or "deep"))
+                throw new ArgumentException($"--scaling standard applies to the dense presets (simple, sparse, deep), whose reconstruction it makes linear with MSE; not to {config.Model}.");
             if (!config.IsSequence && o.MaskValue is not null)
                 throw new ArgumentException($"--mask-value applies to --model lstm, not {config.Model}.");
             if (o.MaskValue is double mv && !double.IsFinite(mv))
@@ -110,8 +113,7 @@ internal static class TrainCommand
             throw new ArgumentException($"--dataset {o.Dataset} differs from the resumed run's dataset {config.Dataset}.");
 
         var data = LoadData(config);
-        if (data.Scaler is { } fitted && config.FeatureMin is null)
-            config = config with { FeatureMin = [.. fitted.Min], FeatureMax = [.. fitted.Max] };
+        if (data.Scaler is { } fitted && config.CreateScaler() is null) config = config.WithScaler(fitted);
         run.Scaler = data.Scaler;
         Model autoencoder, encoder;
         if (resumed is not null)
@@ -176,7 +178,7 @@ internal static class TrainCommand
         int imageSize = config.ImageSize, channels = config.Channels;
         int timesteps = config.IsSequence ? config.Timesteps : -1;
         var scaler = config.CreateScaler();
-        if (Console.IsOutputRedirected) return DataSource.Load(dataset, null, imageSize, channels, table, timesteps, scaler, config.MaskValue);
+        if (Console.IsOutputRedirected) return DataSource.Load(dataset, null, imageSize, channels, table, timesteps, scaler, config.MaskValue, config.ScalingKind);
         DataSource? result = null;
         AnsiConsole.Progress().AutoClear(true).HideCompleted(true)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new DownloadedColumn(), new TransferSpeedColumn())
@@ -189,7 +191,7 @@ internal static class TrainCommand
                         tasks[p.File] = t = ctx.AddTask($"Downloading {p.File}", maxValue: p.Total ?? 1);
                     if (p.Total is long total) t.MaxValue = total;
                     t.Value = p.Done;
-                }), imageSize, channels, table, timesteps, scaler, config.MaskValue);
+                }), imageSize, channels, table, timesteps, scaler, config.MaskValue, config.ScalingKind);
             });
         return result!;
     }

@@ -81,7 +81,7 @@ public static class Csv
         names is null ? c.ToString(CultureInfo.InvariantCulture) : $"{c} ('{SafeText.Printable(names[c])}')";
 
     /// <summary>The column indices to read: <paramref name="columns"/> if given, else all, minus <paramref name="drop"/>.</summary>
-    private static int[] Select(string path, string[]? names, int count, IReadOnlyList<string>? columns, IReadOnlyList<string>? drop)
+    internal static int[] Select(string path, string[]? names, int count, IReadOnlyList<string>? columns, IReadOnlyList<string>? drop)
     {
         int Index(string key)
         {

@@ -31,6 +31,31 @@ public class FeatureScalerTests
     }
 
     [Fact]
+    public void StandardScalingCentresAndScalesEachFeature()
+    {
+        float[] values = [1, 10, /**/ 3, 10, /**/ 5, 10, /**/ 7, 10];   // feature 1 constant
+        var x = Tensor.FromArray((float[])values.Clone(), 4, 2);
+        var scaler = FeatureScaler.Fit(x, kind: FeatureScaling.Standard);
+        Assert.Equal(FeatureScaling.Standard, scaler.Kind);
+        Assert.Equal([4f, 10], scaler.Mean);
+        Assert.Equal(MathF.Sqrt(5), scaler.Std[0], 6);   // population std of 1, 3, 5, 7
+        Assert.Equal(0f, scaler.Std[1]);
+        Assert.Empty(scaler.Min);
+        scaler.Transform(x);
+        var z = x.Span.ToArray();
+        Assert.Equal(0, z.Where((_, i) => i % 2 == 0).Sum(), 5);
+        Assert.Equal(4, z.Where((_, i) => i % 2 == 0).Sum(v => v * v), 4);   // variance 1 over 4 samples
+        Assert.All(z.Where((_, i) => i % 2 == 1), v => Assert.Equal(0f, v)); // a constant feature is only shifted
+        var back = FeatureScaler.FromMetadata(scaler.ToMetadata())!;
+        Assert.Equal(FeatureScaling.Standard, back.Kind);
+        Assert.Equal(scaler.Mean, back.Mean);
+        Assert.Equal(scaler.Std, back.Std);
+        back.InverseTransform(x);
+        for (int i = 0; i < values.Length; i++) Assert.Equal(values[i], x.Span[i], 5);
+        Assert.Throws<FormatException>(() => FeatureScaler.FromLists([0f], [-1f], FeatureScaling.Standard));
+    }
+
+    [Fact]
     public void BadInputIsRefusedWithWhatWasReceived()
     {
         var e = Assert.Throws<ArgumentException>(() => FeatureScaler.Fit(Tensor.FromArray([1f, float.NaN, 3, 4, 5, 6, 7, 8], 2, 2, 2)));

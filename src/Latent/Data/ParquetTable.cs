@@ -1,0 +1,138 @@
+using System.Numerics;
+using Parquet;
+using Parquet.Schema;
+
+namespace Latent.Data;
+
+/// <summary>
+/// Numeric tables from Apache Parquet files (through Parquet.Net): one sample per row, the chosen columns as features.
+/// Integer, floating-point and decimal columns are read as float; a null, a text column that is not left out, or a
+/// nested column is an error naming the file, the column and the row. The table's size is checked from the footer
+/// before anything is allocated.
+/// </summary>
+public static class ParquetTable
+{
+    /// <summary>The most values (rows × columns) a table may hold: 2²⁸ floats, 1 GB.</summary>
+    public const long MaxValues = 1L << 28;
+
+    /// <summary>Reads the file into a (rows, columns) tensor.</summary>
+    /// <param name="path">A .parquet file.</param>
+    /// <param name="columns">Only these columns (names or 0-based indices), in this order.</param>
+    /// <param name="drop">Leave these out (names or indices), e.g. an id or a label.</param>
+    /// <exception cref="DataFormatException">Not a Parquet file, an unknown or non-numeric column, a null, no rows, or more than <see cref="MaxValues"/> values.</exception>
+    public static Tensor Read(string path, IReadOnlyList<string>? columns = null, IReadOnlyList<string>? drop = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        try
+        {
+            return ReadAsync(path, columns, drop).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is not (DataFormatException or OutOfMemoryException or FileNotFoundException or UnauthorizedAccessException or DirectoryNotFoundException))
+        {
+            throw new DataFormatException(path, $"is not a readable Parquet file ({SafeText.Printable(e.Message)}).");
+        }
+    }
+
+    private static async Task<Tensor> ReadAsync(string path, IReadOnlyList<string>? columns, IReadOnlyList<string>? drop)
+    {
+        await using var stream = File.OpenRead(path);
+        await using var reader = await ParquetReader.CreateAsync(stream);
+        var fields = reader.Schema.GetDataFields();
+        var names = fields.Select(f => f.Name).ToArray();
+        if (fields.Length == 0) throw new DataFormatException(path, "has no columns.");
+        int[] keep = Csv.Select(path, names, names.Length, columns, drop);
+        foreach (int c in keep)
+        {
+            var f = fields[c];
+            if (f.IsArray || f.Path.ToList().Count > 1)
+                throw new DataFormatException(path, $"column '{SafeText.Printable(f.Name)}' is nested (a list or a struct); only flat numeric columns are read.");
+            if (!IsNumeric(f.ClrType))
+                throw new DataFormatException(path, $"column '{SafeText.Printable(f.Name)}' holds {Describe(f.ClrType)}, not numbers: leave it out with --drop (or choose --columns).");
+        }
+        long rows = 0;
+        for (int g = 0; g < reader.RowGroupCount; g++)
+        {
+            using var rg = reader.OpenRowGroupReader(g);
+            if (rg.RowCount < 0) throw new DataFormatException(path, $"row group {g} says it has {rg.RowCount} rows.");
+            rows += rg.RowCount;
+        }
+        if (rows == 0) throw new DataFormatException(path, "no data rows.");
+        if (rows * keep.Length > MaxValues)
+            throw new DataFormatException(path, $"holds {rows:N0} rows × {keep.Length} columns, more than the {MaxValues:N0} values Latent reads into memory at once.");
+        var data = new float[rows * keep.Length];
+        long start = 0;
+        for (int g = 0; g < reader.RowGroupCount; g++)
+        {
+            using var rg = reader.OpenRowGroupReader(g);
+            int n = checked((int)rg.RowCount);
+            for (int k = 0; k < keep.Length; k++)
+            {
+                var f = fields[keep[k]];
+                var values = await ReadColumn(rg, f, n);
+                for (int i = 0; i < n; i++)
+                {
+                    if (values[i] is not float v)
+                        throw new DataFormatException(path, $"column '{SafeText.Printable(f.Name)}', row {start + i}: null (missing values are not filled in; remove or impute them first).");
+                    if (!float.IsFinite(v))
+                        throw new DataFormatException(path, $"column '{SafeText.Printable(f.Name)}', row {start + i}: {v} is not a finite number.");
+                    data[(start + i) * keep.Length + k] = v;
+                }
+            }
+            start += n;
+        }
+        return Tensor.FromArray(data, checked((int)rows), keep.Length);
+    }
+
+    private static readonly Type[] Numeric =
+        [typeof(float), typeof(double), typeof(decimal), typeof(int), typeof(long), typeof(short), typeof(sbyte), typeof(byte), typeof(ushort), typeof(uint), typeof(ulong)];
+
+    private static string Describe(Type t)
+    {
+        t = Nullable.GetUnderlyingType(t) ?? t;
+        if (t == typeof(string) || t == typeof(ReadOnlyMemory<char>)) return "text";
+        if (t == typeof(byte[])) return "bytes";
+        if (t == typeof(bool)) return "true/false values";
+        if (t == typeof(DateTime) || t == typeof(DateTimeOffset) || t == typeof(DateOnly) || t == typeof(TimeOnly) || t == typeof(TimeSpan)) return "dates or times";
+        return $"{t.Name} values";
+    }
+
+    private static bool IsNumeric(Type t) => Numeric.Contains(Nullable.GetUnderlyingType(t) ?? t);
+
+    /// <summary>One column of a row group as floats, null where the file has a null.</summary>
+    private static ValueTask<float?[]> ReadColumn(ParquetRowGroupReader rg, DataField f, int n)
+    {
+        var t = Nullable.GetUnderlyingType(f.ClrType) ?? f.ClrType;
+        return t switch
+        {
+            _ when t == typeof(float) => Read<float>(rg, f, n),
+            _ when t == typeof(double) => Read<double>(rg, f, n),
+            _ when t == typeof(decimal) => Read<decimal>(rg, f, n),
+            _ when t == typeof(int) => Read<int>(rg, f, n),
+            _ when t == typeof(long) => Read<long>(rg, f, n),
+            _ when t == typeof(short) => Read<short>(rg, f, n),
+            _ when t == typeof(sbyte) => Read<sbyte>(rg, f, n),
+            _ when t == typeof(byte) => Read<byte>(rg, f, n),
+            _ when t == typeof(ushort) => Read<ushort>(rg, f, n),
+            _ when t == typeof(uint) => Read<uint>(rg, f, n),
+            _ => Read<ulong>(rg, f, n),
+        };
+    }
+
+    private static async ValueTask<float?[]> Read<T>(ParquetRowGroupReader rg, DataField f, int n) where T : struct, INumberBase<T>
+    {
+        var result = new float?[n];
+        if (f.IsNullable)
+        {
+            var buffer = new T?[n];
+            await rg.ReadAsync(f, buffer.AsMemory());
+            for (int i = 0; i < n; i++) result[i] = buffer[i] is T v ? float.CreateSaturating(v) : null;
+        }
+        else
+        {
+            var buffer = new T[n];
+            await rg.ReadAsync(f, buffer.AsMemory());
+            for (int i = 0; i < n; i++) result[i] = float.CreateSaturating(buffer[i]);
+        }
+        return result;
+    }
+}
