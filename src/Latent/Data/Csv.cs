@@ -30,6 +30,7 @@ public static class Csv
     /// <exception cref="DataFormatException">An empty or non-numeric value, rows of different lengths, an unknown column, or no data.</exception>
     public static Tensor Read(string path, CsvHeader header = CsvHeader.Auto, IReadOnlyList<string>? columns = null, IReadOnlyList<string>? drop = null)
     {
+        InputFile.RequireRegular(path);
         using var reader = Sep.Reader(o => o with { HasHeader = false, Unescape = true, DisableColCountCheck = true }).FromFile(path);
         var values = new List<float>();
         string[]? names = null;

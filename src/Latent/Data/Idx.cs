@@ -17,7 +17,7 @@ public static class Idx
     /// <exception cref="DataFormatException">Bad magic, an unsupported type, a zero or negative dimension, a truncated file or trailing data.</exception>
     public static IdxArray Read(string path)
     {
-        using var file = File.OpenRead(path);
+        using var file = InputFile.OpenRead(path);
         using var stream = OpenMaybeGzip(file);
         // A compressed file may expand to at most its own size plus DecompressionAllowance: a small gzip "bomb"
         // is refused from its header, before memory is touched.

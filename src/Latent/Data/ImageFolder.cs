@@ -23,6 +23,7 @@ public static class ImageFolder
         string? first = null;
         foreach (var f in files)
         {
+            InputFile.RequireRegular(f);
             using var codec = SKCodec.Create(f) ?? throw new DataFormatException(f, "not an image SkiaSharp can decode (PNG or JPEG expected).");
             var info = codec.Info;
             if (first is null) (first, w, h) = (f, info.Width, info.Height);
@@ -32,6 +33,9 @@ public static class ImageFolder
         if ((long)w * h * (rgb ? 3 : 1) > 1 << 24) throw new DataFormatException(folder, $"images of {w}×{h} are larger than this tool takes; pass a smaller image size.");
         return (Load(folder, w, h, rgb), h, w);
     }
+
+    /// <summary>The largest image decoded (before resizing): 2²⁵ pixels, 128 MB as RGBA.</summary>
+    public const long MaxDecodedPixels = 1L << 25;
 
     private static string[] Files(string folder)
     {
@@ -63,7 +67,12 @@ public static class ImageFolder
         var data = new float[(long)files.Count * size];
         for (int n = 0; n < files.Count; n++)
         {
-            using var decoded = SKBitmap.Decode(files[n])
+            InputFile.RequireRegular(files[n]);
+            using var codec = SKCodec.Create(files[n]) ?? throw new DataFormatException(files[n], "not an image SkiaSharp can decode (PNG or JPEG expected).");
+            // The header's size is checked before any pixel is decoded: a small file can claim a huge image.
+            if ((long)codec.Info.Width * codec.Info.Height > MaxDecodedPixels)
+                throw new DataFormatException(files[n], $"says it is {codec.Info.Width}×{codec.Info.Height} pixels, more than the {MaxDecodedPixels:N0} this tool decodes.");
+            using var decoded = SKBitmap.Decode(codec)
                 ?? throw new DataFormatException(files[n], "not an image SkiaSharp can decode (PNG or JPEG expected).");
             using var resized = decoded.Width == width && decoded.Height == height
                 ? decoded.Copy(SKColorType.Rgba8888)

@@ -32,7 +32,7 @@ public static partial class Npy
     /// <summary>Reads an array as float32 and reports its declared element type.</summary>
     public static Tensor Read(string path, out ElementType type)
     {
-        using var file = File.OpenRead(path);
+        using var file = InputFile.OpenRead(path);
         return Read(file, file.Length, path, out type);
     }
 

@@ -11,6 +11,7 @@ public static class Npz
     {
         try
         {
+            InputFile.RequireRegular(path);
             using var zip = ZipFile.OpenRead(path);
             var result = new Dictionary<string, Tensor>();
             long budget = new FileInfo(path).Length + Idx.DecompressionAllowance, declared = 0;

@@ -35,7 +35,7 @@ public static class ParquetTable
 
     private static async Task<Tensor> ReadAsync(string path, IReadOnlyList<string>? columns, IReadOnlyList<string>? drop)
     {
-        await using var stream = File.OpenRead(path);
+        await using var stream = InputFile.OpenRead(path);
         await using var reader = await ParquetReader.CreateAsync(stream);
         var fields = reader.Schema.GetDataFields();
         var names = fields.Select(f => f.Name).ToArray();

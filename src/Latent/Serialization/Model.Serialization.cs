@@ -90,7 +90,7 @@ public partial class Model
     {
         List<NamedTensor> tensors;
         Dictionary<string, string> meta;
-        using (var file = File.OpenRead(path)) (tensors, meta) = Safetensors.Read(file, path);
+        using (var file = Latent.Data.InputFile.OpenRead(path)) (tensors, meta) = Safetensors.Read(file, path);
         Layer.LoadBudget = new System.Runtime.CompilerServices.StrongBox<long>(tensors.Sum(t => (long)t.Data.Length));
         try
         {
