@@ -151,8 +151,23 @@ internal sealed class RunFolder(string path)
     {
         string file = System.IO.Path.Combine(runPath, "run.json");
         if (!File.Exists(file)) throw new FileNotFoundException($"{runPath} holds no run.json: is it a run folder made by 'latent train'?");
-        var node = JsonNode.Parse(File.ReadAllText(file))?["config"] ?? throw new Data.DataFormatException(file, "no config object.");
-        return node.Deserialize<RunConfig>() ?? throw new Data.DataFormatException(file, "unreadable config.");
+        try
+        {
+            var node = JsonNode.Parse(File.ReadAllText(file))?["config"] ?? throw new Data.DataFormatException(file, "no config object.");
+            var config = node.Deserialize<RunConfig>() ?? throw new Data.DataFormatException(file, "unreadable config.");
+            // Everything later code reads without checking: present, known, and (the scaling) well-formed.
+            if (config.Model is null || config.Dataset is null || config.Optimizer is null || config.L1Reduction is null || config.Header is null || config.Scaling is null)
+                throw new Data.DataFormatException(file, "the config lacks its model, dataset, optimizer or settings.");
+            if (!RunConfig.Models.Contains(config.Model))
+                throw new Data.DataFormatException(file, $"names an unknown model '{Data.SafeText.Printable(config.Model)}'.");
+            _ = config.ScalingKind;
+            _ = config.CreateScaler();
+            return config;
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or ArgumentException or NotSupportedException)
+        {
+            throw new Data.DataFormatException(file, $"is not a readable run configuration: {Data.SafeText.Printable(e.Message)}");
+        }
     }
 
     /// <summary>
