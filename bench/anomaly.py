@@ -8,6 +8,9 @@ OneClassSVM (RBF, gamma "scale", nu 0.1; score: −score_samples). Writes JSON l
 per data set.
 
 Usage: python3 bench/anomaly.py [--datasets mnist,fashion-mnist] [--classes 0,...,9] [--out docs/results/anomaly]
+           [--latent "--models conv --conv-loss mse"] [--skip-latent] [--skip-sklearn] [--append]
+With --append the new rows are added to anomaly.jsonl (a row of the same data set, method and class replaces the old
+one); the tables and figures are always made from the whole file.
 """
 import argparse
 import gzip
@@ -21,7 +24,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 LATENT = os.path.join(HERE, "Latent.Bench", "bin", "Release", "net10.0", "Latent.Bench.dll")
 ROOT = os.environ.get("LATENT_DATA") or os.path.join(os.path.expanduser("~"), ".latent", "datasets")
-METHODS = ["latent dense", "latent conv", "PCA (32)", "IsolationForest", "OneClassSVM"]
+METHODS = ["latent dense", "latent conv", "latent conv (mse)", "PCA (32)", "IsolationForest", "OneClassSVM"]
 
 
 def cpu():
@@ -60,7 +63,7 @@ def sklearn_rows(dataset, classes):
     xtr, ytr, xte, yte = load(dataset)
     for c in classes:
         x, outlier = xtr[ytr == c], yte != c
-        for method in METHODS[2:]:
+        for method in METHODS[3:]:
             t = time.perf_counter()
             if method.startswith("PCA"):
                 m = PCA(32, random_state=1).fit(x)
@@ -74,8 +77,8 @@ def sklearn_rows(dataset, classes):
                    "seconds": time.perf_counter() - t}
 
 
-def latent_rows(dataset, classes):
-    cmd = ["dotnet", LATENT, "anomaly", dataset, "--classes", ",".join(map(str, classes))]
+def latent_rows(dataset, classes, extra):
+    cmd = ["dotnet", LATENT, "anomaly", dataset, "--classes", ",".join(map(str, classes))] + extra
     for line in subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines():
         if line.startswith("{"):
             row = json.loads(line)
@@ -123,20 +126,29 @@ def main():
     ap.add_argument("--datasets", default="mnist,fashion-mnist")
     ap.add_argument("--classes", default="0,1,2,3,4,5,6,7,8,9")
     ap.add_argument("--out", default=os.path.join(HERE, "..", "docs", "results", "anomaly"))
+    ap.add_argument("--latent", default="", help="extra arguments for Latent.Bench anomaly")
+    ap.add_argument("--skip-latent", action="store_true")
+    ap.add_argument("--skip-sklearn", action="store_true")
+    ap.add_argument("--append", action="store_true")
     args = ap.parse_args()
     classes = [int(c) for c in args.classes.split(",")]
     os.makedirs(args.out, exist_ok=True)
     subprocess.run(["dotnet", "build", os.path.join(HERE, "Latent.Bench"), "-c", "Release", "-v", "quiet", "-nologo"], check=True, stdout=subprocess.DEVNULL)
-    rows = []
-    with open(os.path.join(args.out, "anomaly.jsonl"), "w") as log:
-        for dataset in args.datasets.split(","):
-            for row in list(latent_rows(dataset, classes)) + list(sklearn_rows(dataset, classes)):
-                rows.append(row)
-                log.write(json.dumps(row) + "\n")
-                log.flush()
-                print(json.dumps(row), file=sys.stderr)
-    print(f"CPU: {cpu()} ({os.cpu_count()} cores)\n")
+    path = os.path.join(args.out, "anomaly.jsonl")
+    rows = [json.loads(l) for l in open(path)] if args.append and os.path.exists(path) else []
+    key = lambda r: (r["dataset"], r["model"], r["class"])
     for dataset in args.datasets.split(","):
+        new = [] if args.skip_latent else list(latent_rows(dataset, classes, args.latent.split()))
+        new += [] if args.skip_sklearn else list(sklearn_rows(dataset, classes))
+        for row in new:
+            print(json.dumps(row), file=sys.stderr)
+        keys = {key(r) for r in new}
+        rows = [r for r in rows if key(r) not in keys] + new
+        with open(path + ".part", "w") as log:
+            log.writelines(json.dumps(r) + "\n" for r in rows)
+        os.replace(path + ".part", path)
+    print(f"CPU: {cpu()} ({os.cpu_count()} cores)\n")
+    for dataset in sorted({r["dataset"] for r in rows}, key=["mnist", "fashion-mnist"].index):
         print(f"### {dataset}\n")
         print(table(rows, dataset, classes) + "\n")
         figure(rows, dataset, classes, os.path.join(args.out, f"anomaly-{dataset}.png"))

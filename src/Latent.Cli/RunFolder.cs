@@ -21,13 +21,13 @@ internal sealed class RunFolder(string path)
     /// <summary>How many samples the figures show: the first ones of the test set, as the notebook does.</summary>
     public const int FigureSamples = 10;
 
+    /// <summary>A run's per-feature scaling (sequences, tables), saved with the model so new data is scaled the same way.</summary>
+    public Latent.Data.FeatureScaler? Scaler { get; set; }
+
     /// <summary>
     /// Saves the checkpoint: weights, optimizer state, the epoch count and the history up to it, in one file renamed
     /// into place, so they always land together (history.csv, run.json and the figures are rebuilt from it).
     /// </summary>
-    /// <summary>A sequence run's per-feature scaling, saved with the model so new data is scaled the same way.</summary>
-    public Latent.Data.FeatureScaler? Scaler { get; set; }
-
     public void SaveModel(Model model, int epochsDone, IReadOnlyList<EpochLogs>? history = null)
     {
         var meta = new Dictionary<string, string> { ["epoch"] = epochsDone.ToString(CultureInfo.InvariantCulture) };

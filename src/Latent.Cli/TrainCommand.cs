@@ -43,7 +43,8 @@ internal static class TrainCommand
             config = RunFolder.ReadConfig(o.Resume);
             if (o.Model is not null && o.Model != config.Model)
                 throw new ArgumentException($"--model {o.Model} differs from the resumed run's model {config.Model}.");
-            (resumed, epochsDone, checkpointHistory) = run.LoadCheckpoint();
+            if (File.Exists(run.ModelFile)) (resumed, epochsDone, checkpointHistory) = run.LoadCheckpoint();
+            else Console.WriteLine($"{run.Path} has its configuration but no checkpoint (stopped before its first save): starting it again from epoch 1.");
             config = config with
             {
                 Epochs = o.Epochs ?? config.Epochs,

@@ -104,6 +104,21 @@ public sealed class RunFolderSafetyTests : TestSupport.TempFolder
     }
 
     [Fact]
+    public void ARunKilledBeforeItsFirstCheckpointResumesFromTheStart()
+    {
+        string straight = Path.Combine(Dir, "whole"), early = Path.Combine(Dir, "early");
+        Assert.Equal(0, TrainCommand.Run(Options(straight, epochs: 2)));
+        // As if killed after run.json was written, before the first checkpoint: the configuration and nothing else.
+        Directory.CreateDirectory(early);
+        File.Copy(Path.Combine(straight, "run.json"), Path.Combine(early, "run.json"));
+        CliTests.AssertUsageError(["train", "--model", "simple", "--dataset", _data, "--out", early], "already holds a run");
+        var (exit, stdout, _) = CliTests.RunTool(["train", "--resume", early]);
+        Assert.Equal(0, exit);
+        Assert.Contains("no checkpoint", stdout);
+        Assert.Equal(Model.Load(Path.Combine(straight, "model.safetensors")).GetWeights(), Model.Load(Path.Combine(early, "model.safetensors")).GetWeights());
+    }
+
+    [Fact]
     public void AMalformedHistoryIsAClearError()
     {
         string run = Path.Combine(Dir, "h");
