@@ -49,12 +49,20 @@ public static class ParquetTable
             if (!IsNumeric(f.ClrType))
                 throw new DataFormatException(path, $"column '{SafeText.Printable(f.Name)}' holds {Describe(f.ClrType)}, not numbers: leave it out with --drop (or choose --columns).");
         }
-        long rows = 0;
+        long rows = 0, unpacked = 0, allowance = 32 * stream.Length + (64L << 20);
         for (int g = 0; g < reader.RowGroupCount; g++)
         {
             using var rg = reader.OpenRowGroupReader(g);
             if (rg.RowCount < 0) throw new DataFormatException(path, $"row group {g} says it has {rg.RowCount} rows.");
             rows += rg.RowCount;
+            // What the chosen columns expand to, from the footer, before a page is decompressed: a small file may not
+            // claim gigabytes (32 times its size and 64 MB are allowed; real tables compress far less).
+            foreach (int c in keep)
+            {
+                long size = rg.GetMetadata(fields[c])?.MetaData?.TotalUncompressedSize ?? 0;
+                if (size < 0 || (unpacked += size) > allowance)
+                    throw new DataFormatException(path, $"its columns say they expand to {Math.Max(size, unpacked):N0} bytes or more, more than a file of {stream.Length:N0} bytes may expand to here ({allowance:N0}).");
+            }
         }
         if (rows == 0) throw new DataFormatException(path, "no data rows.");
         if (rows * keep.Length > MaxValues)
