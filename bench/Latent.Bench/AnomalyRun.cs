@@ -69,21 +69,7 @@ internal static class AnomalyRun
     private static Model Conv(int seed, string loss)
     {
         Randomness.SetSeed(seed);
-        var input = Input.Create(28, 28, 1);
-        var x = new Conv2D(16, (3, 3), activation: "relu", padding: "same").Apply(input);
-        x = new MaxPooling2D((2, 2), padding: "same").Apply(x);
-        x = new Conv2D(8, (3, 3), activation: "relu", padding: "same").Apply(x);
-        x = new MaxPooling2D((2, 2), padding: "same").Apply(x);
-        x = new Conv2D(8, (3, 3), activation: "relu", padding: "same").Apply(x);
-        var code = new MaxPooling2D((2, 2), padding: "same").Apply(x);
-        x = new Conv2D(8, (3, 3), activation: "relu", padding: "same").Apply(code);
-        x = new UpSampling2D((2, 2)).Apply(x);
-        x = new Conv2D(8, (3, 3), activation: "relu", padding: "same").Apply(x);
-        x = new UpSampling2D((2, 2)).Apply(x);
-        x = new Conv2D(16, (3, 3), activation: "relu").Apply(x);
-        x = new UpSampling2D((2, 2)).Apply(x);
-        var output = new Conv2D(1, (3, 3), activation: "sigmoid", padding: "same").Apply(x);
-        var model = new Model(input, output, name: "conv_detector");
+        var model = BlogModels.ConvAutoencoder("conv_detector");
         model.Compile("adam", loss);
         return model;
     }

@@ -35,21 +35,7 @@ internal static class EpochTimer
             }
             case "conv-128":
             {
-                // The blog's convolutional autoencoder (the conv issue's contract), on the same 784 values per image.
-                var img = Input.Create(28, 28, 1);
-                var x = new Conv2D(16, (3, 3), activation: "relu", padding: "same").Apply(img);
-                x = new MaxPooling2D((2, 2), padding: "same").Apply(x);
-                x = new Conv2D(8, (3, 3), activation: "relu", padding: "same").Apply(x);
-                x = new MaxPooling2D((2, 2), padding: "same").Apply(x);
-                x = new Conv2D(8, (3, 3), activation: "relu", padding: "same").Apply(x);
-                x = new MaxPooling2D((2, 2), padding: "same").Apply(x);
-                x = new Conv2D(8, (3, 3), activation: "relu", padding: "same").Apply(x);
-                x = new UpSampling2D((2, 2)).Apply(x);
-                x = new Conv2D(8, (3, 3), activation: "relu", padding: "same").Apply(x);
-                x = new UpSampling2D((2, 2)).Apply(x);
-                x = new Conv2D(16, (3, 3), activation: "relu").Apply(x);
-                x = new UpSampling2D((2, 2)).Apply(x);
-                var m = new Model(img, new Conv2D(1, (3, 3), activation: "sigmoid", padding: "same").Apply(x));
+                var m = BlogModels.ConvAutoencoder();   // on the same 784 values per image
                 m.Compile("adadelta", "binary_crossentropy");
                 return (m, 128);
             }
