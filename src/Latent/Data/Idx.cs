@@ -18,10 +18,17 @@ public static class Idx
     public static IdxArray Read(string path)
     {
         using var file = InputFile.OpenRead(path);
-        using var stream = OpenMaybeGzip(file);
-        // A compressed file may expand to at most its own size plus DecompressionAllowance: a small gzip "bomb"
-        // is refused from its header, before memory is touched.
-        return Read(stream, path, stream is GZipStream ? file.Length + DecompressionAllowance : long.MaxValue);
+        try
+        {
+            using var stream = OpenMaybeGzip(file);
+            // A compressed file may expand to at most its own size plus DecompressionAllowance: a small gzip "bomb"
+            // is refused from its header, before memory is touched.
+            return Read(stream, path, stream is GZipStream ? file.Length + DecompressionAllowance : long.MaxValue);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new DataFormatException(path, $"a damaged gzip stream ({e.Message}).");
+        }
     }
 
     /// <summary>How far a compressed input may expand beyond its own size (64 MB): MNIST's 9.9 MB of gzip hold 47 MB.</summary>

@@ -36,6 +36,7 @@ public static class ParquetTable
     private static async Task<Tensor> ReadAsync(string path, IReadOnlyList<string>? columns, IReadOnlyList<string>? drop)
     {
         await using var stream = InputFile.OpenRead(path);
+        CheckFooter(stream, path);
         await using var reader = await ParquetReader.CreateAsync(stream);
         var fields = reader.Schema.GetDataFields();
         var names = fields.Select(f => f.Name).ToArray();
@@ -89,6 +90,123 @@ public static class ParquetTable
             start += n;
         }
         return Tensor.FromArray(data, checked((int)rows), keep.Length);
+    }
+
+    /// <summary>
+    /// Checks the footer's structure before Parquet.Net parses it: the footer (its length in the 4 bytes before the
+    /// closing "PAR1") must be one well-formed Thrift compact struct whose every list, set, map and string fits in the
+    /// bytes that remain. A damaged footer that declares billions of list elements made the parser run for ever (found
+    /// by the fuzzer); no count it accepts here can outrun the footer's own length.
+    /// </summary>
+    private static void CheckFooter(FileStream stream, string path)
+    {
+        long length = stream.Length;
+        if (length < 12) throw new DataFormatException(path, $"is {length} bytes long, too short for a Parquet file.");
+        Span<byte> tail = stackalloc byte[8];
+        stream.Seek(-8, SeekOrigin.End);
+        stream.ReadExactly(tail);
+        if (!tail[4..].SequenceEqual("PAR1"u8)) throw new DataFormatException(path, "does not end with PAR1: not a Parquet file.");
+        long footer = BitConverter.ToUInt32(tail);
+        if (footer == 0 || footer > length - 12) throw new DataFormatException(path, $"declares a footer of {footer:N0} bytes in a file of {length:N0}.");
+        var bytes = new byte[footer];
+        stream.Seek(length - 8 - footer, SeekOrigin.Begin);
+        stream.ReadExactly(bytes);
+        stream.Seek(0, SeekOrigin.Begin);
+        int at = 0;
+        try
+        {
+            Thrift.SkipStruct(bytes, ref at, depth: 0);
+        }
+        catch (FormatException e)
+        {
+            throw new DataFormatException(path, $"has a damaged footer ({e.Message} at byte {at} of {footer}).");
+        }
+    }
+
+    /// <summary>A bounds-checking walk over Thrift's compact protocol (what Parquet's footer is written in).</summary>
+    private static class Thrift
+    {
+        private const int MaxDepth = 64;
+
+        private static ulong Varint(byte[] b, ref int at)
+        {
+            ulong v = 0;
+            for (int shift = 0; shift < 70; shift += 7)
+            {
+                if (at >= b.Length) throw new FormatException("a number runs past the end");
+                byte x = b[at++];
+                v |= (ulong)(x & 0x7F) << shift;
+                if ((x & 0x80) == 0) return v;
+            }
+            throw new FormatException("a number longer than 10 bytes");
+        }
+
+        private static int Count(byte[] b, ref int at, ulong count, int minBytesEach)
+        {
+            if (count > (ulong)(b.Length - at) / (ulong)Math.Max(1, minBytesEach))
+                throw new FormatException($"a collection of {count:N0} elements in {b.Length - at} bytes");
+            return (int)count;
+        }
+
+        public static void SkipStruct(byte[] b, ref int at, int depth)
+        {
+            if (depth > MaxDepth) throw new FormatException("structures nested too deep");
+            while (true)
+            {
+                if (at >= b.Length) throw new FormatException("a structure runs past the end");
+                byte header = b[at++];
+                if (header == 0) return;                 // STOP
+                if (header >> 4 == 0) Varint(b, ref at);  // a field id written in full
+                SkipValue(b, ref at, header & 0x0F, depth, inField: true);
+            }
+        }
+
+        private static void SkipValue(byte[] b, ref int at, int type, int depth, bool inField)
+        {
+            switch (type)
+            {
+                case 1 or 2:                             // a boolean: in a field, its type is its value
+                    if (!inField) Take(b, ref at, 1);
+                    return;
+                case 3: Take(b, ref at, 1); return;      // byte
+                case 4 or 5 or 6: Varint(b, ref at); return;
+                case 7: Take(b, ref at, 8); return;      // double
+                case 8:                                  // binary / string
+                    Take(b, ref at, Count(b, ref at, Varint(b, ref at), 1));
+                    return;
+                case 9 or 10:                            // list, set
+                {
+                    if (at >= b.Length) throw new FormatException("a list header runs past the end");
+                    byte h = b[at++];
+                    ulong size = (ulong)(h >> 4);
+                    if (size == 15) size = Varint(b, ref at);
+                    int n = Count(b, ref at, size, 1);
+                    for (int i = 0; i < n; i++) SkipValue(b, ref at, h & 0x0F, depth + 1, inField: false);
+                    return;
+                }
+                case 11:                                 // map
+                {
+                    int n = Count(b, ref at, Varint(b, ref at), 2);
+                    if (n == 0) return;
+                    if (at >= b.Length) throw new FormatException("a map header runs past the end");
+                    byte kv = b[at++];
+                    for (int i = 0; i < n; i++)
+                    {
+                        SkipValue(b, ref at, kv >> 4, depth + 1, inField: false);
+                        SkipValue(b, ref at, kv & 0x0F, depth + 1, inField: false);
+                    }
+                    return;
+                }
+                case 12: SkipStruct(b, ref at, depth + 1); return;
+                default: throw new FormatException($"an unknown value type {type}");
+            }
+        }
+
+        private static void Take(byte[] b, ref int at, int n)
+        {
+            if (n > b.Length - at) throw new FormatException("a value runs past the end");
+            at += n;
+        }
     }
 
     private static readonly Type[] Numeric =

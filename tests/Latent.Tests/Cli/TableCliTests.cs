@@ -1,5 +1,6 @@
 using Latent.Cli;
 using Latent.Data;
+using Latent.Tests.TestSupport;
 using Parquet.Schema;
 
 namespace Latent.Tests.Cli;
@@ -24,7 +25,7 @@ public sealed class TableCliTests() : TestSupport.TempFolder("latent-table-cli-"
     private string Parquet(string name, int seed, int rows = 60, double shift = 0)
     {
         var (t, p, c) = Columns(seed, rows, shift);
-        return Data.ParquetTableTests.Write(Path.Combine(Dir, name), 2,
+        return ParquetFiles.Write(Path.Combine(Dir, name), 2,
             (new DataField<string>("id"), Enumerable.Range(0, rows).Select(i => $"r{i}").ToArray()),
             (new DataField<double>("temperature"), t), (new DataField<double>("pressure"), p), (new DataField<int>("count"), c));
     }
@@ -84,7 +85,7 @@ public sealed class TableCliTests() : TestSupport.TempFolder("latent-table-cli-"
                                   "--scaling applies to a .csv or .parquet table");
         string run = Path.Combine(Dir, "ok");
         Assert.Equal(0, TrainCommand.Run(Options(data, run)));
-        string narrow = Data.ParquetTableTests.Write(Path.Combine(Dir, "narrow.parquet"), 1,
+        string narrow = ParquetFiles.Write(Path.Combine(Dir, "narrow.parquet"), 1,
             (new DataField<string>("id"), new[] { "a", "b", "c" }), (new DataField<double>("temperature"), new[] { 1.0, 2, 3 }));
         CliTests.AssertUsageError(["anomalies", run, "--dataset", narrow, "--out", Path.Combine(Dir, "s.csv")], "has 1 columns; the run was trained on 3");
     }
