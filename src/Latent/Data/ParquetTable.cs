@@ -94,8 +94,8 @@ public static class ParquetTable
 
     /// <summary>
     /// Checks the footer's structure before Parquet.Net parses it: the footer (its length in the 4 bytes before the
-    /// closing "PAR1") must be one well-formed Thrift compact struct whose every list, set, map and string fits in the
-    /// bytes that remain. A damaged footer that declares billions of list elements made the parser run for ever (found
+    /// closing "PAR1") must be exactly one well-formed Thrift compact struct whose every list, set, map and string fits
+    /// in the bytes that remain. A damaged footer that declares billions of list elements made the parser run for ever (found
     /// by the fuzzer); no count it accepts here can outrun the footer's own length.
     /// </summary>
     private static void CheckFooter(FileStream stream, string path)
@@ -116,6 +116,7 @@ public static class ParquetTable
         try
         {
             Thrift.SkipStruct(bytes, ref at, depth: 0);
+            if (at != bytes.Length) throw new FormatException($"the footer's structure ends {bytes.Length - at} bytes early");
         }
         catch (FormatException e)
         {

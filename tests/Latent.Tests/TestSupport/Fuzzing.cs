@@ -126,25 +126,45 @@ internal static class Fuzzing
         {
             var mutated = Mutate(bytes, rng);
             File.WriteAllBytes(damaged, mutated);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            var clock = Stopwatch.StartNew();
-            try
+            // Each read runs on a pool thread with a deadline: a reader that never returns is reported (and its file
+            // kept) instead of stopping the run; its thread cannot be stopped, so the format's run ends there.
+            var read1 = Task.Run(() =>
             {
-                format.Read(damaged);
-                read++;
-            }
-            catch (DataFormatException e) when (e.Message.Contains(Path.GetFileName(damaged), StringComparison.Ordinal))
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                var clock = Stopwatch.StartNew();
+                Exception? error = null;
+                try
+                {
+                    format.Read(damaged);
+                }
+                catch (Exception e)
+                {
+                    error = e;
+                }
+                return (Error: error, Allocated: GC.GetAllocatedBytesForCurrentThread() - before, Seconds: clock.Elapsed.TotalSeconds);
+            });
+            if (!read1.Wait(TimeSpan.FromSeconds(secondsLimit * 3)))
             {
-                refused++;
+                string kept = Path.Combine(dir, $"hang{format.Extension}");
+                File.WriteAllBytes(kept, mutated);
+                unexpected.Add($"{format.Name} input {i} (kept as {kept}): no answer after {secondsLimit * 3} s");
+                break;
             }
-            catch (Exception e)
+            var (error, allocated, seconds) = read1.Result;
+            switch (error)
             {
-                string keep = Path.Combine(dir, $"unexpected-{unexpected.Count}{format.Extension}");
-                File.WriteAllBytes(keep, mutated);
-                unexpected.Add($"{format.Name} input {i} (kept as {keep}): {e.GetType().Name}: {e.Message}");
+                case null:
+                    read++;
+                    break;
+                case DataFormatException e when e.Message.Contains(Path.GetFileName(damaged), StringComparison.Ordinal):
+                    refused++;
+                    break;
+                default:
+                    string keep = Path.Combine(dir, $"unexpected-{unexpected.Count}{format.Extension}");
+                    File.WriteAllBytes(keep, mutated);
+                    unexpected.Add($"{format.Name} input {i} (kept as {keep}): {error.GetType().Name}: {error.Message}");
+                    break;
             }
-            double seconds = clock.Elapsed.TotalSeconds;
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
             maxAllocated = Math.Max(maxAllocated, allocated);
             maxSeconds = Math.Max(maxSeconds, seconds);
             if (allocated > (64L << 20) + mutated.Length)
