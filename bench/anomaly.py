@@ -24,7 +24,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 LATENT = os.path.join(HERE, "Latent.Bench", "bin", "Release", "net10.0", "Latent.Bench.dll")
 ROOT = os.environ.get("LATENT_DATA") or os.path.join(os.path.expanduser("~"), ".latent", "datasets")
-METHODS = ["latent dense", "latent conv", "latent conv (mse)", "PCA (32)", "IsolationForest", "OneClassSVM"]
+METHODS = ["latent dense", "latent conv", "latent conv (bce score)", "latent conv (mse)", "PCA (32)", "IsolationForest", "OneClassSVM"]
 
 
 def cpu():
@@ -63,7 +63,7 @@ def sklearn_rows(dataset, classes):
     xtr, ytr, xte, yte = load(dataset)
     for c in classes:
         x, outlier = xtr[ytr == c], yte != c
-        for method in METHODS[3:]:
+        for method in METHODS[4:]:
             t = time.perf_counter()
             if method.startswith("PCA"):
                 m = PCA(32, random_state=1).fit(x)

@@ -13,7 +13,10 @@ namespace Latent.Anomaly;
 /// trained with Adam on the mean squared error of z-scored features (each feature centred and scaled by its
 /// training standard deviation; constant features are left centred); the score is a sample's mean squared
 /// reconstruction error in that space. Any compiled single-output Latent model can be given instead (dense,
-/// convolutional, a VAE); it is trained as it is, and scored by its own loss (<see cref="Model.LossPerSample"/>).
+/// convolutional, a VAE); it is trained as it is, and scored by its own loss (<see cref="Model.LossPerSample"/>) or,
+/// with <see cref="ReconstructionScore.SquaredError"/>, by each sample's mean squared error whatever it was trained
+/// with: binary cross-entropy trains image autoencoders well, but as a score it adds each image's own pixel entropy,
+/// which ranks grey images above dark ones (docs/ANOMALY.md measures it).
 /// </remarks>
 public sealed class AutoencoderDetector
 {
@@ -33,8 +36,11 @@ public sealed class AutoencoderDetector
 
     /// <summary>A detector around <paramref name="autoencoder"/>, a compiled model from x to a reconstruction of x.</summary>
     /// <exception cref="ArgumentException">The model is not compiled or has several inputs or outputs; or settings as above.</exception>
-    public AutoencoderDetector(Model autoencoder, double contamination = 0.1, int epochs = 20, int batchSize = 32, int seed = 0)
+    /// <param name="score">What a sample's score is: the model's loss (the default) or its mean squared error.</param>
+    public AutoencoderDetector(Model autoencoder, double contamination = 0.1, int epochs = 20, int batchSize = 32, int seed = 0,
+                               ReconstructionScore score = ReconstructionScore.Loss)
     {
+        Score = score;
         ArgumentNullException.ThrowIfNull(autoencoder);
         if (!autoencoder.IsCompiled) throw new ArgumentException($"Model '{autoencoder.Name}' is not compiled: call Compile first.", nameof(autoencoder));
         if (autoencoder.Inputs.Count != 1 || autoencoder.Outputs.Count != 1 || autoencoder.Inputs[0].Size != autoencoder.Outputs[0].Size)
@@ -51,6 +57,9 @@ public sealed class AutoencoderDetector
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"Expected a positive batch size. Received: batchSize={batchSize}.");
         return (contamination, epochs, batchSize, seed);
     }
+
+    /// <summary>What a sample's score is.</summary>
+    public ReconstructionScore Score { get; }
 
     /// <summary>The expected share of outliers in the training data.</summary>
     public double Contamination { get; }
@@ -109,7 +118,7 @@ public sealed class AutoencoderDetector
         else if (x.RowSize != Autoencoder!.Inputs[0].Size)
             throw new ArgumentException($"Model '{Autoencoder.Name}' takes {Autoencoder.Inputs[0].Size} values per sample; x has {x.RowSize}.", nameof(x));
         History = Autoencoder!.Fit(input, input, epochs: Epochs, batchSize: BatchSize, shuffle: true, verbose: 0, seed: Seed);
-        TrainingScores = Autoencoder.LossPerSample(input, input);
+        TrainingScores = Scores(input);
         Threshold = Statistics.Percentiles.Linear(TrainingScores, 100 * (1 - Contamination));
         return this;
     }
@@ -130,7 +139,33 @@ public sealed class AutoencoderDetector
             x.CopyRows(0, x.Rows, all.Span);
             input = Standardize(all);
         }
-        return Autoencoder.LossPerSample(input, input);
+        return Scores(input);
+    }
+
+    private double[] Scores(SampleSet input)
+    {
+        if (Score == ReconstructionScore.Loss) return Autoencoder!.LossPerSample(input, input);
+        var result = new double[input.Rows];
+        const int chunk = 1024;
+        for (int start = 0; start < input.Rows; start += chunk)
+        {
+            int count = Math.Min(chunk, input.Rows - start);
+            var x = new Tensor([count, .. input.Shape.Skip(1)]);
+            input.CopyRows(start, count, x.Span);
+            var y = Autoencoder!.Predict(x).Span;
+            int size = x.RowSize;
+            for (int i = 0; i < count; i++)
+            {
+                double sum = 0;
+                for (int j = 0; j < size; j++)
+                {
+                    double d = y[i * size + j] - x.Span[i * size + j];
+                    sum += d * d;
+                }
+                result[start + i] = sum / size;
+            }
+        }
+        return result;
     }
 
     /// <summary>Whether each sample's score is above <see cref="Threshold"/>.</summary>
@@ -144,4 +179,14 @@ public sealed class AutoencoderDetector
             for (int j = 0; j < d; j++) s[i * d + j] = (s[i * d + j] - _mean![j]) * _scale![j];
         return all;
     }
+}
+
+/// <summary>What <see cref="AutoencoderDetector"/> scores a sample by.</summary>
+public enum ReconstructionScore
+{
+    /// <summary>The model's own loss on the sample (<see cref="Model.LossPerSample"/>).</summary>
+    Loss,
+
+    /// <summary>The mean squared error of the reconstruction, <c>(1/d)·Σⱼ (x̂ⱼ − xⱼ)²</c>, whatever the model was trained with.</summary>
+    SquaredError,
 }

@@ -51,6 +51,27 @@ public class AutoencoderDetectorTests
     }
 
     [Fact]
+    public void TheScoreCanBeTheSquaredErrorWhateverTheLoss()
+    {
+        var (normal, test, _) = Data();
+        Randomness.SetSeed(3);
+        var input = Input.Create(12);
+        var model = new Model(input, new Dense(12, "sigmoid").Apply(new Dense(3, "relu").Apply(input)));
+        model.Compile("adam", "binary_crossentropy");
+        var detector = new AutoencoderDetector(model, epochs: 2, batchSize: 16, seed: 1, score: ReconstructionScore.SquaredError).Fit(normal);
+        var scores = detector.DecisionFunction(test);
+        var x = test;
+        var y = model.Predict(x).Span;
+        for (int i = 0; i < x.Rows; i++)
+        {
+            double sum = 0;
+            for (int j = 0; j < 12; j++) sum += Math.Pow(y[i * 12 + j] - x.Span[i * 12 + j], 2);
+            Assert.Equal(sum / 12, scores[i], 6);
+        }
+        Assert.NotEqual(model.LossPerSample(x, x)[0], scores[0], 3);   // not the model's own loss (binary cross-entropy)
+    }
+
+    [Fact]
     public void LossPerSampleAveragesToEvaluate()
     {
         var x = Tensor.FromArray(Synthetic.LowRank(50, 12, 3, seed: 4));
