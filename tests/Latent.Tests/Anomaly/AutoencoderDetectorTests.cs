@@ -72,6 +72,35 @@ public class AutoencoderDetectorTests
     }
 
     [Fact]
+    public void AnLstmAutoencoderFindsUnusualSequences()
+    {
+        // Normal: smooth waves of 10 steps; unusual: the same with noise. An LSTM autoencoder scores the noisy ones higher.
+        var rng = new Random(6);
+        Tensor Waves(int n, double noise)
+        {
+            var x = new Tensor([n, 10, 1]);
+            for (int i = 0; i < n; i++)
+            {
+                double phase = 6 * rng.NextDouble();
+                for (int t = 0; t < 10; t++) x.Span[i * 10 + t] = (float)(0.5 + 0.4 * Math.Sin(0.6 * t + phase) + noise * (rng.NextDouble() - 0.5));
+            }
+            return x;
+        }
+        var normal = Waves(300, 0);
+        var test = new Tensor([60, 10, 1]);
+        Waves(50, 0).Span.CopyTo(test.Span);
+        Waves(10, 0.8).Span.CopyTo(test.Span[500..]);
+        Randomness.SetSeed(4);
+        var input = Input.Create(10, 1);
+        var code = new LSTM(8).Apply(input);
+        var model = new Model(input, new LSTM(1, returnSequences: true, activation: "sigmoid").Apply(new RepeatVector(10).Apply(code)));
+        model.Compile("adam", "mse");
+        var detector = new AutoencoderDetector(model, epochs: 15, batchSize: 16, seed: 1).Fit(normal);
+        var auc = Metrics.RocAuc([.. Enumerable.Range(0, 60).Select(i => i >= 50)], detector.DecisionFunction(test));
+        Assert.True(auc > 0.9, $"ROC AUC {auc}");
+    }
+
+    [Fact]
     public void LossPerSampleAveragesToEvaluate()
     {
         var x = Tensor.FromArray(Synthetic.LowRank(50, 12, 3, seed: 4));
