@@ -25,7 +25,25 @@ public static class ParquetTable
         ArgumentNullException.ThrowIfNull(path);
         try
         {
-            return ReadAsync(path, columns, drop).GetAwaiter().GetResult();
+            // Parquet.Net can spin without end on a damaged data page (the fuzzer found it; the footer is checked
+            // before it is parsed, the pages are not). The read gets a deadline that grows with the file; past it the
+            // file is refused, and the reading thread is left to finish or spin until the process exits.
+            long length = File.Exists(path) ? new FileInfo(path).Length : 0;
+            var deadline = TimeSpan.FromSeconds(5 + 2.0 * length / (1 << 20));
+            var read = Task.Run(() => ReadAsync(path, columns, drop));
+            bool done;
+            try
+            {
+                done = read.Wait(deadline);
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException!).Throw();
+                throw;
+            }
+            if (!done)
+                throw new DataFormatException(path, $"Parquet.Net did not finish reading it in {deadline.TotalSeconds:F0} s; a damaged page makes its decoder run without end.");
+            return read.Result;
         }
         catch (Exception e) when (e is not (DataFormatException or OutOfMemoryException or FileNotFoundException or UnauthorizedAccessException or DirectoryNotFoundException))
         {

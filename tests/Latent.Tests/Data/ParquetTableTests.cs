@@ -50,6 +50,28 @@ public sealed class ParquetTableTests() : TestSupport.TempFolder("latent-parquet
         "ACayAxwVAhklAAYZGAFuFQIWBBZqFm4msgM8GAQIAAAAGAQHAAAAFgAoBAgAAAAYBAcAAAAAAAAWhAIWBDaMAgAoSlBhcnF1ZXQu" +
         "TmV0IHZlcnNpb24gNi4xLjAgKGJ1aWxkIGMxNzlkOTdiZDI1NDliNWY0NGE5MjQxZTcyOWY4NjlkNDk0N2VlNTkpBIsBAABQQVIx";
 
+    /// <summary>A third: 15 bytes inserted into the first data page; the footer is intact, and Parquet.Net's page decoder runs for ever.</summary>
+    private const string EndlessPage =
+        "UEFSMRUAFSAVJCwVBBUAFQYVBhwYCAAAAAAAAABAGAgAAAAAAADwPxYAKAgAAAAAAAAA46n25ZLVRWxEUbUz6kjdQBgIAAAAAAAA" +
+        "8D8AAAAQPAAAAAAAAPA/AAAAAAAAAEAVABUQFRQsFQQVABUGFQYcGAQGAAAAGAQFAAAAFgAoBAYAAAAYBAUAAAAAAAAIHAUAAAAG" +
+        "AAAAFQAVIBUkLBUEFQAVBhUGHBgIAAAAAAAAEEAYCAAAAAAAAAhAFgAoCAAAAAAAABBAGAgAAAAAAAAIQAAAABA8AAAAAAAACEAA" +
+        "AAAAAAAQQBUAFRAVFCwVBBUAFQYVBhwYBAgAAAAYBAcAAAAWACgECAAAABgEBwAAAAAAAAgcBwAAAAgAAAAVAhk8SARyb290FQQA" +
+        "FQolABgBeAAVAiUAGAFuJSJMrBMgEQAAABYIGSwZLCYIHBUKGSUABhkYAXgVAhYEFpoBFp4BJgg8GAgAAAAAAAAAQBgIAAAAAAAA" +
+        "8D8WACgIAAAAAAAAAEAYCAAAAAAAAPA/AAAAJqYBHBUCGSUABhkYAW4VAhYEFmoWbiamATwYBAYAAAAYBAUAAAAWACgEBgAAABgE" +
+        "BQAAAAAAABaEAhYENowCABksJpQCHBUKGSUABhkYAXgVAhYEFpoBFp4BJpQCPBgIAAAAAAAAEEAYCAAAAAAAAAhAFgAoCAAAAAAA" +
+        "ABBAGAgAAAAAAAAIQAAAACayAxwVAhklAAYZGAFuFQIWBBZqFm4msgM8GAQIAAAAGAQHAAAAFgAoBAgAAAAYBAcAAAAAAAAWhAIW" +
+        "BDaMAgAoSlBhcnF1ZXQuTmV0IHZlcnNpb24gNi4xLjAgKGJ1aWxkIGMxNzlkOTdiZDI1NDliNWY0NGE5MjQxZTcyOWY4NjlkNDk0" +
+        "N2VlNTkpAIsBAABQQVIx";
+
+    [Fact]
+    public void APageParquetNetNeverFinishesIsRefusedAfterItsDeadline()
+    {
+        // Through the tool, in a process of its own: the reading thread spins until that process exits.
+        string path = Path.Combine(Dir, "page.parquet");
+        File.WriteAllBytes(path, Convert.FromBase64String(EndlessPage));
+        Cli.CliTests.AssertUsageError(["train", "--model", "simple", "--dataset", path, "--out", Path.Combine(Dir, "run")], "did not finish reading it");
+    }
+
     [Theory]
     [InlineData(nameof(EndlessFooter))]
     [InlineData(nameof(ShortFooter))]
