@@ -51,11 +51,12 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
     /// .npy file (values outside [0, 1] scaled by 1/255 when they look like bytes, integers in 0–255, else by the
     /// global min and max), or a .csv or .parquet table (each column scaled on its own, min-max or standard by
     /// <paramref name="scaling"/>, fitted on the training part unless <paramref name="scaler"/> is given); the last 10%
-    /// of a file or folder becomes the test set.
+    /// of a file or folder becomes the test set. <paramref name="legacyTableScaling"/> scales a table globally, as runs
+    /// made before per-column scaling were trained.
     /// </summary>
     public static DataSource Load(string dataset, IProgress<(string File, long Done, long? Total)>? progress, int imageSize = 0, int channels = 1,
                                   TableOptions? table = null, int timesteps = -1, FeatureScaler? scaler = null, double? maskValue = null,
-                                  FeatureScaling scaling = FeatureScaling.MinMax)
+                                  FeatureScaling scaling = FeatureScaling.MinMax, bool legacyTableScaling = false)
     {
         table ??= new TableOptions();
         if (timesteps >= 0) return LoadSequences(dataset, progress, timesteps, table, scaler, maskValue);
@@ -101,7 +102,7 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
                                                    "Save it as (N, 1) if each value is a sample, or (1, N) if it is one sample.");
         all = all.Reshape(all.Rows, all.RowSize);
         if (all.Rows < 2) throw new DataFormatException(dataset, $"needs at least 2 samples, found {all.Rows}.");
-        if (IsTable(dataset))
+        if (IsTable(dataset) && !legacyTableScaling)
         {
             // A table's columns are in their own units: each is scaled on its own, fitted on the training part, and
             // the scaling is kept with the run so new rows are scaled alike.

@@ -113,7 +113,7 @@ internal static class TrainCommand
         if (o.Resume is not null && o.Dataset is not null && o.Dataset != config.Dataset)
             throw new ArgumentException($"--dataset {o.Dataset} differs from the resumed run's dataset {config.Dataset}.");
 
-        var data = LoadData(config);
+        var data = LoadData(config, newRun: o.Resume is null);
         if (data.Scaler is { } fitted && config.CreateScaler() is null) config = config.WithScaler(fitted);
         run.Scaler = data.Scaler;
         Model autoencoder, encoder;
@@ -172,14 +172,17 @@ internal static class TrainCommand
     }
 
     /// <summary>The run's data set (or <paramref name="dataset"/> instead), read with the run's image and table settings.</summary>
-    internal static DataSource LoadData(RunConfig config, string? dataset = null)
+    /// <param name="newRun">A run about to start: a table's per-column scaling is fitted. Otherwise a table run that
+    /// recorded no scaling is one made before tables were scaled per column, and its data is scaled as it was then.</param>
+    internal static DataSource LoadData(RunConfig config, string? dataset = null, bool newRun = false)
     {
         dataset ??= config.Dataset;
         var table = new TableOptions(config.Header, config.Columns, config.Drop);
         int imageSize = config.ImageSize, channels = config.Channels;
         int timesteps = config.IsSequence ? config.Timesteps : -1;
         var scaler = config.CreateScaler();
-        if (Console.IsOutputRedirected) return DataSource.Load(dataset, null, imageSize, channels, table, timesteps, scaler, config.MaskValue, config.ScalingKind);
+        bool legacyTable = !newRun && scaler is null && config.IsTable && !config.IsSequence;
+        if (Console.IsOutputRedirected) return DataSource.Load(dataset, null, imageSize, channels, table, timesteps, scaler, config.MaskValue, config.ScalingKind, legacyTable);
         DataSource? result = null;
         AnsiConsole.Progress().AutoClear(true).HideCompleted(true)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new DownloadedColumn(), new TransferSpeedColumn())
@@ -192,7 +195,7 @@ internal static class TrainCommand
                         tasks[p.File] = t = ctx.AddTask($"Downloading {p.File}", maxValue: p.Total ?? 1);
                     if (p.Total is long total) t.MaxValue = total;
                     t.Value = p.Done;
-                }), imageSize, channels, table, timesteps, scaler, config.MaskValue, config.ScalingKind);
+                }), imageSize, channels, table, timesteps, scaler, config.MaskValue, config.ScalingKind, legacyTable);
             });
         return result!;
     }

@@ -75,6 +75,23 @@ public sealed class TableCliTests() : TestSupport.TempFolder("latent-table-cli-"
     }
 
     [Fact]
+    public void ARunMadeBeforePerColumnScalingReadsItsTableAsItWasTrained()
+    {
+        string csv = Path.Combine(Dir, "old.csv");
+        File.WriteAllLines(csv, ["a,b", .. Enumerable.Range(0, 20).Select(i => $"{i},{100 + 3 * i}")]);
+        // An old run's configuration: a table, no scaling recorded.
+        var old = RunConfig.Preset("simple") with { Dataset = csv };
+        var data = TrainCommand.LoadData(old);
+        Assert.Null(data.Scaler);
+        var raw = Csv.Read(csv);
+        Scaling.ToUnitRange(raw);                        // the global scaling such runs were trained with
+        var train = new Tensor([data.Train.Rows, 2]);
+        data.Train.CopyRows(0, data.Train.Rows, train.Span);
+        Assert.Equal(raw.Span[..train.Length].ToArray(), train.Span.ToArray());
+        Assert.NotNull(TrainCommand.LoadData(old, newRun: true).Scaler);   // a new run scales per column
+    }
+
+    [Fact]
     public void BadTableSettingsGetOneClearError()
     {
         string data = Parquet("t.parquet", 5);
