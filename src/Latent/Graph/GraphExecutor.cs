@@ -245,54 +245,29 @@ internal sealed class GraphExecutor
             double denominator = loss.Denominator(full, size);
             var grad = withGradient && o.Buffer.Grad is not null ? o.GradScratch ?? o.Buffer.Grad : null;
             var targets = o.TargetInput >= 0 ? _inputs[o.TargetInput].Value : o.Targets;
+            double value;
             if (o.Mask is not null)
             {
-                double masked = MaskedLoss(o, loss, targets, grad, batch, denominator);
-                if (grad is not null && o.GradScratch is not null)
-                    Kernels.Simd.Add(o.Buffer.Grad.AsSpan(0, count), o.GradScratch.AsSpan(0, count), o.Buffer.Grad.AsSpan(0, count));
-                if (o.Fused && grad is not null) _logitGrad[o.Node] = true;
-                OutputLosses[j] = masked;
-                total += o.Weight * masked;
-                continue;
+                // Only the kept steps count (the mean over them); the model runs its batches on one executor, so
+                // this batch is the whole batch.
+                value = loss.MaskedMean(o.Buffer.Value.AsSpan(0, count), targets.AsSpan(0, count), grad is null ? default : grad.AsSpan(0, count),
+                                        o.Mask.Value.AsSpan(0, batch * o.Mask.SampleSize), denominator, o.Weight, o.Fused);
             }
-            // Memory-bound: two cores stream twice the bytes. Parts are 64-aligned, their sums added in order.
-            int parts = count >= 1 << 14 ? Kernels.ComputePool.Shared.ThreadsHere : 1;
-            _lossJob.Set(loss, o.Fused, o.Buffer.Value, targets, grad, count, parts, (float)(o.Weight / denominator));
-            Kernels.ComputePool.Shared.Run(_lossJob, parts);
+            else
+            {
+                // Memory-bound: two cores stream twice the bytes. Parts are 64-aligned, their sums added in order.
+                int parts = count >= 1 << 14 ? Kernels.ComputePool.Shared.ThreadsHere : 1;
+                _lossJob.Set(loss, o.Fused, o.Buffer.Value, targets, grad, count, parts, (float)(o.Weight / denominator));
+                Kernels.ComputePool.Shared.Run(_lossJob, parts);
+                value = _lossJob.Total() / denominator;
+            }
             if (grad is not null && o.GradScratch is not null)
                 Kernels.Simd.Add(o.Buffer.Grad.AsSpan(0, count), o.GradScratch.AsSpan(0, count), o.Buffer.Grad.AsSpan(0, count));
             if (o.Fused && grad is not null) _logitGrad[o.Node] = true;
-            double value = _lossJob.Total() / denominator;
             OutputLosses[j] = value;
             total += o.Weight * value;
         }
         return total;
-    }
-
-    /// <summary>
-    /// The loss of an output that carries a mask: only its unmasked steps count, and the mean is over them (Keras 3's
-    /// rule): the unmasked part of <paramref name="denominator"/>, which the loss gives for all B·T steps. Masked steps
-    /// get a zero gradient; a batch with no unmasked step has loss 0. Runs on one executor (a model with a masked output
-    /// does not split its batches), so the batch here is the whole batch.
-    /// </summary>
-    private static double MaskedLoss(OutputSlot o, Loss loss, float[] targets, float[]? grad, int batch, double denominator)
-    {
-        var mask = o.Mask!.Value.AsSpan(0, batch * o.Mask.SampleSize);
-        int steps = o.Mask.SampleSize, per = o.Buffer.SampleSize / steps, kept = 0;
-        foreach (float m in mask) if (m != 0) kept++;
-        if (grad is not null) grad.AsSpan(0, batch * o.Buffer.SampleSize).Clear();
-        if (kept == 0) return 0;
-        double scaled = denominator * kept / mask.Length, sum = 0;
-        float gradScale = (float)(o.Weight / scaled);
-        for (int r = 0; r < mask.Length; r++)
-        {
-            if (mask[r] == 0) continue;
-            var p = o.Buffer.Value.AsSpan(r * per, per);
-            var t = targets.AsSpan(r * per, per);
-            var g = grad is null ? Span<float>.Empty : grad.AsSpan(r * per, per);
-            sum += o.Fused ? loss.SumFromLogits(p, t, g, gradScale) : loss.Sum(p, t, g, gradScale);
-        }
-        return sum / scaled;
     }
 
     /// <summary>Runs every layer's Backward in reverse order; the output gradients must already be seeded.</summary>

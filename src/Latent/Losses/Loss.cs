@@ -75,6 +75,32 @@ public abstract class Loss
     protected internal virtual double SumFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> yTrue, Span<float> gradLogits, float gradScale) =>
         throw new NotSupportedException($"{Name} has no fused form.");
 
+    /// <summary>
+    /// The loss over the kept steps of sequences (<paramref name="mask"/>: one value per step, 0 to skip it), the mean
+    /// over them as Keras 3 takes it: the element sum of the kept steps divided by the kept share of
+    /// <paramref name="denominator"/>, which the loss gives for all steps. Writes <c>weight · ∂/∂yPred</c> into
+    /// <paramref name="grad"/> unless it is empty (zero at masked steps); no kept step gives 0.
+    /// </summary>
+    internal double MaskedMean(ReadOnlySpan<float> yPred, ReadOnlySpan<float> yTrue, Span<float> grad, ReadOnlySpan<float> mask,
+                               double denominator, double weight = 1, bool fromLogits = false)
+    {
+        int per = yPred.Length / mask.Length, kept = 0;
+        foreach (float m in mask) if (m != 0) kept++;
+        grad.Clear();
+        if (kept == 0) return 0;
+        double scaled = denominator * kept / mask.Length, sum = 0;
+        float gradScale = (float)(weight / scaled);
+        for (int r = 0; r < mask.Length; r++)
+        {
+            if (mask[r] == 0) continue;
+            var p = yPred.Slice(r * per, per);
+            var t = yTrue.Slice(r * per, per);
+            var g = grad.IsEmpty ? grad : grad.Slice(r * per, per);
+            sum += fromLogits ? SumFromLogits(p, t, g, gradScale) : Sum(p, t, g, gradScale);
+        }
+        return sum / scaled;
+    }
+
     /// <summary>What the element sum is divided by for <paramref name="samples"/> samples of <paramref name="sampleSize"/> elements.</summary>
     internal double Denominator(int samples, int sampleSize, long elements = -1)
     {

@@ -436,7 +436,7 @@ public partial class Model
         var loss = _losses![0];
         // A masked output is scored on its kept steps, as its loss is (GraphExecutor.MaskedLoss), so padding does not count.
         var withMask = _outputs[0].Mask is { } mask ? new Model(_inputs, [_outputs[0], mask], name: $"{Name}_with_mask") : null;
-        int steps = _outputs[0].Mask?.Size ?? 1, per = size / steps;
+        int steps = _outputs[0].Mask?.Size ?? 1;
         for (int start = 0; start < x.Rows; start += batchSize)
         {
             int count = Math.Min(batchSize, x.Rows - start);
@@ -452,16 +452,8 @@ public partial class Model
                     result[start + i] = loss.Compute(pred.Slice(i * size, size), target.AsSpan(i * size, size), default, samples: 1);
                     continue;
                 }
-                var m = outs[1].Span.Slice(i * steps, steps);
-                double sum = 0;
-                int kept = 0;
-                for (int s = 0; s < steps; s++)
-                {
-                    if (m[s] == 0) continue;
-                    kept++;
-                    sum += loss.Sum(pred.Slice((i * steps + s) * per, per), target.AsSpan((i * steps + s) * per, per), default, 0);
-                }
-                result[start + i] = kept == 0 ? 0 : sum / (loss.Denominator(1, size) * kept / steps);
+                result[start + i] = loss.MaskedMean(pred.Slice(i * size, size), target.AsSpan(i * size, size), default,
+                                                    outs[1].Span.Slice(i * steps, steps), loss.Denominator(1, size));
             }
         }
         return result;
