@@ -102,25 +102,27 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
                                                    "Save it as (N, 1) if each value is a sample, or (1, N) if it is one sample.");
         all = all.Reshape(all.Rows, all.RowSize);
         if (all.Rows < 2) throw new DataFormatException(dataset, $"needs at least 2 samples, found {all.Rows}.");
+        FeatureScaler? columns = null;
         if (IsTable(dataset) && !legacyTableScaling)
         {
             // A table's columns are in their own units: each is scaled on its own, fitted on the training part, and
             // the scaling is kept with the run so new rows are scaled alike.
-            scaler ??= FeatureScaler.Fit(HoldOut(all).Train, kind: scaling);
-            if (scaler.Features != all.RowSize)
-                throw new DataFormatException(dataset, $"has {all.RowSize} columns; the run was trained on {scaler.Features}.");
-            scaler.Transform(all);
-            var (trainTable, testTable) = HoldOut(all);
-            int edge = (int)Math.Round(Math.Sqrt(all.RowSize));
-            bool image = edge * edge == all.RowSize;   // 784 pixel columns are still drawn as 28 × 28
-            return new DataSource(Path.GetFileName(dataset), trainTable, testTable, image ? edge : 1, image ? edge : all.RowSize, FileChecksum(dataset))
-                { Scaler = scaler };
+            columns = scaler ?? FeatureScaler.Fit(HoldOut(all).Train, kind: scaling);
+            if (columns.Features != all.RowSize)
+                throw new DataFormatException(dataset, $"has {all.RowSize} columns; the run was trained on {columns.Features}.");
+            columns.Transform(all);
         }
-        Scaling.ToUnitRange(all);
-        int side = (int)Math.Round(Math.Sqrt(all.RowSize));
-        bool square = side * side == all.RowSize;
+        else Scaling.ToUnitRange(all);
         var (trainRows, testRows) = HoldOut(all);
-        return new DataSource(Path.GetFileName(dataset), trainRows, testRows, square ? side : 1, square ? side : all.RowSize, FileChecksum(dataset));
+        var (height, width) = ImageShape(all.RowSize);   // 784 values a row are still drawn as 28 × 28
+        return new DataSource(Path.GetFileName(dataset), trainRows, testRows, height, width, FileChecksum(dataset)) { Scaler = columns };
+    }
+
+    /// <summary>(side, side) for a square number of values a sample, else one row of them: how flat samples are drawn.</summary>
+    public static (int Height, int Width) ImageShape(int size)
+    {
+        int side = (int)Math.Round(Math.Sqrt(size));
+        return side * side == size ? (side, side) : (1, size);
     }
 
     /// <summary>An .npy array, or a CSV or Parquet table (read with <paramref name="table"/>'s header and column rules).</summary>
@@ -136,7 +138,8 @@ internal sealed record DataSource(string Name, SampleSet Train, SampleSet Test, 
         };
     }
 
-    private static bool IsTable(string dataset) =>
+    /// <summary>Whether <paramref name="dataset"/> is a .csv or .parquet table (scaled column by column).</summary>
+    public static bool IsTable(string dataset) =>
         dataset.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || dataset.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The first 90% of the rows for training, the last 10% (at least one) for testing.</summary>

@@ -65,7 +65,7 @@ internal sealed record RunConfig(
     /// cross-entropy suits pixels in [0, 1], but scaled table values of new rows leave that range, and its score then
     /// falls where the error grows.
     /// </summary>
-    public bool IsTable => Dataset.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || Dataset.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase);
+    public bool IsTable => DataSource.IsTable(Dataset);
 
     /// <summary>Standard-scaled columns are unbounded: a linear reconstruction; else a sigmoid.</summary>
     private string OutputActivation => Scaling == "standard" ? "linear" : "sigmoid";

@@ -284,8 +284,7 @@ internal sealed class RunFolder(string path)
     {
         var shape = model.Inputs[0].Shape;
         if (shape.Count == 3) return (shape[0], shape[1]);
-        int size = model.Inputs[0].Size, side = (int)Math.Round(Math.Sqrt(size));
-        return side * side == size ? (side, side) : (1, size);
+        return DataSource.ImageShape(model.Inputs[0].Size);
     }
 
     /// <summary>Screen pixels per image pixel: 4 for MNIST-sized images, less for large ones, 1 for rows of features.</summary>
