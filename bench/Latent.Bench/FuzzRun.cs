@@ -37,7 +37,8 @@ internal static class FuzzRun
         }
         finally
         {
-            Directory.Delete(dir, recursive: true);
+            if (bad == 0) Directory.Delete(dir, recursive: true);
+            else Console.Error.WriteLine($"The inputs that went wrong are kept in {dir}.");
         }
         return bad == 0 ? 0 : 1;
     }
