@@ -4,9 +4,13 @@ namespace Latent.Data;
 /// A read-only view of a seekable stream on which reading at the end is an error instead of a 0-byte read or -1.
 /// For readers that know how many bytes they need (Parquet.Net reads a page header byte by byte and a page in a loop
 /// until its declared size has arrived): on a damaged file either would otherwise retry at the end for ever.
+/// <see cref="Limit"/> can end the stream early, for a reader that must not go past a part of the file.
 /// </summary>
 internal sealed class EndCheckedStream(Stream inner) : Stream
 {
+    /// <summary>Where reading ends: the inner stream's length unless set lower.</summary>
+    public long Limit { get; set; } = long.MaxValue;
+
     public override bool CanRead => true;
     public override bool CanSeek => true;
     public override bool CanWrite => false;
@@ -26,13 +30,17 @@ internal sealed class EndCheckedStream(Stream inner) : Stream
 
     public override int Read(Span<byte> buffer)
     {
-        int n = inner.Read(buffer);
-        if (n == 0 && buffer.Length > 0) throw PastEnd(buffer.Length);
-        return n;
+        int wanted = buffer.Length;
+        if (wanted == 0) return 0;
+        long left = Limit - inner.Position;
+        if (left <= 0) throw PastEnd(wanted);
+        int n = inner.Read(left < wanted ? buffer[..(int)left] : buffer);
+        return n > 0 ? n : throw PastEnd(wanted);
     }
 
     public override int ReadByte()
     {
+        if (inner.Position >= Limit) throw PastEnd(1);
         int b = inner.ReadByte();
         return b >= 0 ? b : throw PastEnd(1);
     }
@@ -44,7 +52,7 @@ internal sealed class EndCheckedStream(Stream inner) : Stream
         ValueTask.FromResult(Read(buffer.Span));
 
     private EndOfStreamException PastEnd(int wanted) =>
-        new($"a read of {wanted:N0} bytes at byte {inner.Position:N0} runs past the end ({inner.Length:N0} bytes)");
+        new($"a read of {wanted:N0} bytes at byte {inner.Position:N0} runs past the end ({Math.Min(Limit, inner.Length):N0} bytes)");
 
     protected override void Dispose(bool disposing)
     {

@@ -7,8 +7,8 @@ namespace Latent.Data;
 /// <summary>
 /// Numeric tables from Apache Parquet files (through Parquet.Net): one sample per row, the chosen columns as features.
 /// Integer, floating-point and decimal columns are read as float; a null, a text column that is not left out, or a
-/// nested column is an error naming the file, the column and the row. The table's size is checked from the footer
-/// before anything is allocated.
+/// nested column is an error naming the file, the column and the row. The footer and the page headers are checked
+/// (<see cref="ParquetThrift"/>) before Parquet.Net reads them, and the table's size before anything is allocated.
 /// </summary>
 public static class ParquetTable
 {
@@ -25,9 +25,9 @@ public static class ParquetTable
         ArgumentNullException.ThrowIfNull(path);
         try
         {
-            // The footer is checked before Parquet.Net parses it, and its reads past the end are errors; no input of
-            // the fuzzer's million makes it spin any more. The deadline stays in case another damage does: past it
-            // the file is refused, and the reading thread is left to finish or spin until the process exits.
+            // The footer and every page header are walked the way Parquet.Net reads them before it does, and its reads
+            // past the end are errors. The deadline stays for damage nobody has found yet: past it the file is refused,
+            // and the reading thread is left to finish or spin until the process exits.
             long length = File.Exists(path) ? new FileInfo(path).Length : 0;
             var deadline = TimeSpan.FromSeconds(5 + 2.0 * length / (1 << 20));
             var read = Task.Run(() => ReadAsync(path, columns, drop));
@@ -54,11 +54,12 @@ public static class ParquetTable
     private static async Task<Tensor> ReadAsync(string path, IReadOnlyList<string>? columns, IReadOnlyList<string>? drop)
     {
         await using var file = InputFile.OpenRead(path);
-        CheckFooter(file, path);
+        long dataEnd = CheckFooter(file, path);
         // Parquet.Net reads a page header byte by byte and a page until its declared size has arrived, without
         // looking for the end: on a damaged page either retried at the end for ever (found by the fuzzer).
         await using var stream = new EndCheckedStream(file);
         await using var reader = await ParquetReader.CreateAsync(stream);
+        stream.Limit = CheckPages(file, reader.Metadata ?? throw new DataFormatException(path, "has no metadata."), dataEnd, 32 * file.Length + (64L << 20), path);
         var fields = reader.Schema.GetDataFields();
         var names = fields.Select(f => f.Name).ToArray();
         if (fields.Length == 0) throw new DataFormatException(path, "has no columns.");
@@ -114,12 +115,11 @@ public static class ParquetTable
     }
 
     /// <summary>
-    /// Checks the footer's structure before Parquet.Net parses it: the footer (its length in the 4 bytes before the
-    /// closing "PAR1") must be exactly one well-formed Thrift compact struct whose every list, set, map and string fits
-    /// in the bytes that remain. A damaged footer that declares billions of list elements made the parser run for ever (found
-    /// by the fuzzer); no count it accepts here can outrun the footer's own length.
+    /// Checks the footer before Parquet.Net parses it: its length (in the 4 bytes before the closing "PAR1") must fit the
+    /// file, and Parquet.Net's own reading of it (<see cref="ParquetThrift"/>) must stay inside it and take all of it,
+    /// every list and string it sizes fitting in the bytes that remain. Returns where the data ends (the footer starts).
     /// </summary>
-    private static void CheckFooter(FileStream stream, string path)
+    private static long CheckFooter(FileStream stream, string path)
     {
         long length = stream.Length;
         if (length < 12) throw new DataFormatException(path, $"is {length} bytes long, too short for a Parquet file.");
@@ -133,102 +133,93 @@ public static class ParquetTable
         stream.Seek(length - 8 - footer, SeekOrigin.Begin);
         stream.ReadExactly(bytes);
         stream.Seek(0, SeekOrigin.Begin);
-        int at = 0;
         try
         {
-            Thrift.SkipStruct(bytes, ref at, depth: 0);
-            if (at != bytes.Length) throw new FormatException($"the footer's structure ends {bytes.Length - at} bytes early");
+            ParquetThrift.CheckFooter(bytes);
         }
         catch (FormatException e)
         {
-            throw new DataFormatException(path, $"has a damaged footer ({e.Message} at byte {at} of {footer}).");
+            throw new DataFormatException(path, $"has a damaged footer ({e.Message}, in a footer of {footer:N0} bytes).");
         }
+        return length - 8 - footer;
     }
 
-    /// <summary>A bounds-checking walk over Thrift's compact protocol (what Parquet's footer is written in).</summary>
-    private static class Thrift
+    /// <summary>
+    /// Checks every page header of every column chunk as Parquet.Net will read it, before it reads one: each header
+    /// whole and inside its chunk, each page's bytes inside the chunk, the pages ending exactly where the chunk does,
+    /// their value counts adding up to the chunk's, the sizes pages expand to within <paramref name="allowance"/>, and
+    /// the chunks one after another from byte 4. Parquet.Net follows pages until it has the values it expects, so a
+    /// damaged page can send it on into the next chunk: that one is checked too, and the file ends (for it) where the
+    /// last chunk does. Returns that end.
+    /// </summary>
+    private static long CheckPages(FileStream file, Parquet.Meta.FileMetaData meta, long dataEnd, long allowance, string path)
     {
-        private const int MaxDepth = 64;
-
-        private static ulong Varint(byte[] b, ref int at)
+        var chunks = new List<(long Start, long End)>();
+        var window = new byte[1 << 20];
+        long unpacked = 0;
+        for (int g = 0; g < (meta.RowGroups?.Count ?? 0); g++)
         {
-            ulong v = 0;
-            for (int shift = 0; shift < 70; shift += 7)
+            var columns = meta.RowGroups![g].Columns ?? [];
+            for (int c = 0; c < columns.Count; c++)
             {
-                if (at >= b.Length) throw new FormatException("a number runs past the end");
-                byte x = b[at++];
-                v |= (ulong)(x & 0x7F) << shift;
-                if ((x & 0x80) == 0) return v;
-            }
-            throw new FormatException("a number longer than 10 bytes");
-        }
-
-        private static int Count(byte[] b, ref int at, ulong count, int minBytesEach)
-        {
-            if (count > (ulong)(b.Length - at) / (ulong)Math.Max(1, minBytesEach))
-                throw new FormatException($"a collection of {count:N0} elements in {b.Length - at} bytes");
-            return (int)count;
-        }
-
-        public static void SkipStruct(byte[] b, ref int at, int depth)
-        {
-            if (depth > MaxDepth) throw new FormatException("structures nested too deep");
-            while (true)
-            {
-                if (at >= b.Length) throw new FormatException("a structure runs past the end");
-                byte header = b[at++];
-                if (header == 0) return;                 // STOP
-                if (header >> 4 == 0) Varint(b, ref at);  // a field id written in full
-                SkipValue(b, ref at, header & 0x0F, depth, inField: true);
-            }
-        }
-
-        private static void SkipValue(byte[] b, ref int at, int type, int depth, bool inField)
-        {
-            switch (type)
-            {
-                case 1 or 2:                             // a boolean: in a field, its type is its value
-                    if (!inField) Take(b, ref at, 1);
-                    return;
-                case 3: Take(b, ref at, 1); return;      // byte
-                case 4 or 5 or 6: Varint(b, ref at); return;
-                case 7: Take(b, ref at, 8); return;      // double
-                case 8:                                  // binary / string
-                    Take(b, ref at, Count(b, ref at, Varint(b, ref at), 1));
-                    return;
-                case 9 or 10:                            // list, set
+                string where = $"row group {g}, column chunk {c}";
+                var md = columns[c].MetaData ?? throw new DataFormatException(path, $"{where} has no metadata.");
+                long start = new[] { md.DictionaryPageOffset ?? 0, md.DataPageOffset, md.IndexPageOffset ?? 0 }.Where(o => o != 0).DefaultIfEmpty(0).Min();
+                long end = start + md.TotalCompressedSize;
+                if (start < 4 || md.TotalCompressedSize <= 0 || end > dataEnd || end < start)
+                    throw new DataFormatException(path, $"{where} says it spans bytes {start:N0} to {start:N0} + {md.TotalCompressedSize:N0}, outside the data (bytes 4 to {dataEnd:N0}).");
+                if (md.NumValues is < 0 or > int.MaxValue)
+                    throw new DataFormatException(path, $"{where} says it holds {md.NumValues:N0} values.");
+                chunks.Add((start, end));
+                long values = 0, at = start;
+                while (at < end)
                 {
-                    if (at >= b.Length) throw new FormatException("a list header runs past the end");
-                    byte h = b[at++];
-                    ulong size = (ulong)(h >> 4);
-                    if (size == 15) size = Varint(b, ref at);
-                    int n = Count(b, ref at, size, 1);
-                    for (int i = 0; i < n; i++) SkipValue(b, ref at, h & 0x0F, depth + 1, inField: false);
-                    return;
-                }
-                case 11:                                 // map
-                {
-                    int n = Count(b, ref at, Varint(b, ref at), 2);
-                    if (n == 0) return;
-                    if (at >= b.Length) throw new FormatException("a map header runs past the end");
-                    byte kv = b[at++];
-                    for (int i = 0; i < n; i++)
+                    int n = (int)Math.Min(end - at, window.Length);
+                    file.Seek(at, SeekOrigin.Begin);
+                    file.ReadExactly(window, 0, n);
+                    (int Length, long Type, long Uncompressed, long Compressed, long Values, long Nulls, long LevelBytes) h;
+                    try
                     {
-                        SkipValue(b, ref at, kv >> 4, depth + 1, inField: false);
-                        SkipValue(b, ref at, kv & 0x0F, depth + 1, inField: false);
+                        h = ParquetThrift.PageHeader(window, n);
                     }
-                    return;
+                    catch (FormatException e)
+                    {
+                        throw new DataFormatException(path, $"{where}: the page header at byte {at:N0} is damaged ({e.Message}).");
+                    }
+                    long body = at + h.Length;
+                    string page = $"{where}: the page at byte {at:N0}";
+                    if (h.Type is not (0 or 2 or 3)) throw new DataFormatException(path, $"{page} is of type {h.Type}; only data and dictionary pages are read.");
+                    if (h.Compressed < 0 || h.Compressed > end - body)
+                        throw new DataFormatException(path, $"{page} says it takes {h.Compressed:N0} bytes, where its chunk has {end - body:N0} left.");
+                    if (h.Uncompressed is < 0 or > int.MaxValue || (unpacked += h.Uncompressed) > allowance)
+                        throw new DataFormatException(path, $"{page} says it expands to {h.Uncompressed:N0} bytes; with the pages before it that is more than a file of {file.Length:N0} bytes may expand to here ({allowance:N0}).");
+                    if (h.Values < 0) throw new DataFormatException(path, $"{page} has no {(h.Type == 2 ? "dictionary" : "data")} page header, or a negative value count.");
+                    if (h.Type == 2)
+                    {
+                        if (h.Values > h.Uncompressed) throw new DataFormatException(path, $"{page} says its dictionary holds {h.Values:N0} values in {h.Uncompressed:N0} bytes.");
+                    }
+                    else
+                    {
+                        if (h.Values > md.NumValues - values)
+                            throw new DataFormatException(path, $"{page} says it holds {h.Values:N0} values, more than the {md.NumValues - values:N0} its chunk has left.");
+                        if (h.Nulls < 0 || h.Nulls > h.Values || h.LevelBytes > h.Compressed)
+                            throw new DataFormatException(path, $"{page} has {h.Nulls:N0} nulls among {h.Values:N0} values and {h.LevelBytes:N0} bytes of levels in {h.Compressed:N0}.");
+                        values += h.Values;
+                    }
+                    at = body + h.Compressed;
                 }
-                case 12: SkipStruct(b, ref at, depth + 1); return;
-                default: throw new FormatException($"an unknown value type {type}");
+                if (values != md.NumValues)
+                    throw new DataFormatException(path, $"{where}: its pages hold {values:N0} values, its metadata says {md.NumValues:N0}.");
             }
         }
-
-        private static void Take(byte[] b, ref int at, int n)
+        chunks.Sort();
+        long next = 4;
+        foreach (var (start, end) in chunks)
         {
-            if (n > b.Length - at) throw new FormatException("a value runs past the end");
-            at += n;
+            if (start != next) throw new DataFormatException(path, $"a column chunk starts at byte {start:N0}, where the one before it ends at {next:N0}.");
+            next = end;
         }
+        return next;
     }
 
     private static readonly Type[] Numeric =

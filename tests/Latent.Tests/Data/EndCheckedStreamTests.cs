@@ -24,5 +24,13 @@ public class EndCheckedStreamTests
         stream.Position = 100;
         Assert.Throws<EndOfStreamException>(() => stream.ReadByte());
         Assert.Throws<NotSupportedException>(() => stream.Write([1], 0, 1));
+
+        stream.Limit = 3;                                                   // the stream now ends at byte 3
+        stream.Position = 1;
+        Assert.Equal(2, stream.Read(buffer, 0, 8));
+        Assert.Equal([2, 3], buffer[..2]);
+        Assert.Throws<EndOfStreamException>(() => stream.ReadByte());
+        e = Assert.Throws<EndOfStreamException>(() => stream.Read(buffer, 0, 1));
+        Assert.Contains("(3 bytes)", e.Message);
     }
 }
