@@ -28,7 +28,7 @@ internal static class FuzzRun
         {
             foreach (var format in Fuzzing.LibraryFormats().Where(f => only is null || only.Contains(f.Name)))
             {
-                var r = Fuzzing.Run(format, dir, inputs, seed);
+                var r = Fuzzing.Run(format, dir, inputs, seed, allThreads: true);
                 bad += r.Unexpected.Count;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {r.Format} | {r.Inputs:N0} | {r.Read:N0} | {r.Refused:N0} | {r.Unexpected.Count} | {r.MaxAllocated / 1024.0:N0} KB | {r.MaxSeconds * 1000:F1} ms | {r.Seconds:F0} |"));

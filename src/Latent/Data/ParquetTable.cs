@@ -82,6 +82,9 @@ public static class ParquetTable
             // claim gigabytes (32 times its size and 64 MB are allowed; real tables compress far less).
             foreach (int c in keep)
             {
+                long values = rg.GetMetadata(fields[c])?.MetaData?.NumValues ?? -1;
+                if (values != rg.RowCount)
+                    throw new DataFormatException(path, $"row group {g}: column '{SafeText.Printable(fields[c].Name)}' holds {values:N0} values for {rg.RowCount:N0} rows.");
                 long size = rg.GetMetadata(fields[c])?.MetaData?.TotalUncompressedSize ?? 0;
                 if (size < 0 || (unpacked += size) > allowance)
                     throw new DataFormatException(path, $"its columns say they expand to {Math.Max(size, unpacked):N0} bytes or more, more than a file of {stream.Length:N0} bytes may expand to here ({allowance:N0}).");
@@ -90,6 +93,10 @@ public static class ParquetTable
         if (rows == 0) throw new DataFormatException(path, "no data rows.");
         if (rows * keep.Length > MaxValues)
             throw new DataFormatException(path, $"holds {rows:N0} rows × {keep.Length} columns, more than the {MaxValues:N0} values Latent reads into memory at once.");
+        // Run-length encoding packs millions of values in a few bytes: the table, as floats, is held to the same
+        // allowance as the pages' sizes (the rule .npz files follow).
+        if (rows * keep.Length * sizeof(float) > allowance)
+            throw new DataFormatException(path, $"holds {rows:N0} rows × {keep.Length} columns, {rows * keep.Length * sizeof(float):N0} bytes as floats, more than a file of {stream.Length:N0} bytes may expand to here ({allowance:N0}).");
         var data = new float[rows * keep.Length];
         long start = 0;
         for (int g = 0; g < reader.RowGroupCount; g++)
@@ -194,6 +201,27 @@ public static class ParquetTable
                     if (h.Uncompressed is < 0 or > int.MaxValue || (unpacked += h.Uncompressed) > allowance)
                         throw new DataFormatException(path, $"{page} says it expands to {h.Uncompressed:N0} bytes; with the pages before it that is more than a file of {file.Length:N0} bytes may expand to here ({allowance:N0}).");
                     if (h.Values < 0) throw new DataFormatException(path, $"{page} has no {(h.Type == 2 ? "dictionary" : "data")} page header, or a negative value count.");
+                    // Snappy and Zstandard size their output from the compressed bytes, not from the page header.
+                    if (md.Codec is Parquet.Meta.CompressionCodec.SNAPPY or Parquet.Meta.CompressionCodec.ZSTD && h.Compressed > 0)
+                    {
+                        long skip = h.Type == 3 ? Math.Min(h.LevelBytes, h.Compressed) : 0;
+                        var compressed = new byte[h.Compressed - skip];
+                        file.Seek(body + skip, SeekOrigin.Begin);
+                        file.ReadExactly(compressed);
+                        long declared;
+                        try
+                        {
+                            declared = md.Codec == Parquet.Meta.CompressionCodec.SNAPPY
+                                ? Snappier.Snappy.GetUncompressedLength(compressed)
+                                : (long)Math.Min(ZstdSharp.Decompressor.GetDecompressedSize(compressed), long.MaxValue);
+                        }
+                        catch (Exception e) when (e is not OutOfMemoryException)
+                        {
+                            throw new DataFormatException(path, $"{page}: its {md.Codec} data is damaged ({SafeText.Printable(e.Message)}).");
+                        }
+                        if ((unpacked += Math.Max(0, declared - h.Uncompressed)) > allowance || declared > int.MaxValue)
+                            throw new DataFormatException(path, $"{page}: its {md.Codec} data says it expands to {declared:N0} bytes; with the pages before it that is more than a file of {file.Length:N0} bytes may expand to here ({allowance:N0}).");
+                    }
                     if (h.Type == 2)
                     {
                         if (h.Values > h.Uncompressed) throw new DataFormatException(path, $"{page} says its dictionary holds {h.Values:N0} values in {h.Uncompressed:N0} bytes.");

@@ -1,5 +1,6 @@
 using Latent.Data;
 using Latent.Tests.TestSupport;
+using Parquet;
 using Parquet.Schema;
 
 namespace Latent.Tests.Data;
@@ -79,13 +80,26 @@ public sealed class ParquetTableTests() : TestSupport.TempFolder("latent-parquet
         "cnF1ZXQuTmV0IHZlcnNpb24gNi4xLjAgKGJ1aWxkIGMxNzlkOTdiZDI1NDliNWY0NGE5MjQxZTcyOWY4NjlkNDk0N2VlNTkpAIsB" +
         "AABQQVIx";
 
+    /// <summary>A fifth: a Snappy page whose preamble says it expands to 268 MB, which Snappy allocated before decoding.</summary>
+    private const string SnappyBomb =
+        "UEFSMRUAFSAVJCwVBBUAFQYVBhwYCAAAAAAAAABAGAgAAAAAAADwPxYAKAgAAAAAAAAAQBgIAAAAAAAA8D8AAAD/////AAAAAPA/" +
+        "AAAAAAAAAEAVABUQFRQsFQQVABUGFQYcGAQGAAAAGAQFAAAAFgAoBAYAAAAYBAUAAAAAAAAIHAUAAAAGAAAAFQAVIBUkLBUEFQAV" +
+        "BhUGHBgIAAAAAAAAEEAYCAAAAAAAAAhAFgAoCAAAAAAAABBAGAgAAAAAAAAIQAAAABA8AAAAAAAACEAAAAAAAAAQQBUAFRAVFCwV" +
+        "BBUAFQYVBhwYBAgAAAAYBAcAAAAWACgECAAAABgEBwAAAAAAAAgcBwAAAAgAAAAVAhk8SARyb290FQQAFQolABgBeAAVAiUAGAFu" +
+        "JSJMrBMgEQAAABYIGSwZLCYIHBUKGSUABhkYAXgVAhYEFpoBFp4BJgg8GAgAAAAAAAAAQBgIAAAAAAAA8D8WACgIAAAAAAAAAEAY" +
+        "CAAAAAAAAPA/AAAAJqYBHBUCGSUABhkYAW4VAhYEFmoWbiamATwYBAYAAAAYBAUAAAAWACgEBgAAABgEBQAAAAAAABaEAhYENowC" +
+        "ABksJpQCHBUKGSUABhkYAXgVAhYEFpoBFp4BJpQCPBgIAAAAAAAAEEAYCAAAAAAAAAhAFgAoCAAAAAAAABBAGAgAAAAAAAAIQAAA" +
+        "ACayAxwVAhklAAYZGAFuFQIWBBZqFm4msgM8GAQIAAAAGAQHAAAAFgAoBAgAAAAYBAcAAAAAAAAWhAIWBDaMAgAoSlBhcnF1ZXQu" +
+        "TmV0IHZlcnNpb24gNi4xLjAgKGJ1aWxkIGMxNzlkOTdiZDI1NDliNWY0NGE5MjQxZTcyOWY4NjlkNDk0N2VlNTkpAIsBAABQQVIx";
+
     [Theory]
     [InlineData(nameof(EndlessPage), "row group 0, column chunk 0: the page header at byte 4 is damaged")]
     [InlineData(nameof(HugePage), "the page header at byte 83 is damaged (1,828,063,225 bytes")]
-    public async Task DamagedPageHeadersAreRefusedBeforeParquetNetReadsThem(string which, string expected)
+    [InlineData(nameof(SnappyBomb), "its SNAPPY data says it expands to 268,435,455 bytes")]
+    public async Task DamagedPagesAreRefusedBeforeParquetNetReadsThem(string which, string expected)
     {
         string path = Path.Combine(Dir, "page.parquet");
-        File.WriteAllBytes(path, Convert.FromBase64String(which == nameof(EndlessPage) ? EndlessPage : HugePage));
+        File.WriteAllBytes(path, Convert.FromBase64String(which switch { nameof(EndlessPage) => EndlessPage, nameof(HugePage) => HugePage, _ => SnappyBomb }));
         var read = Task.Run(() => Assert.Throws<DataFormatException>(() => ParquetTable.Read(path)));
         Assert.Same(read, await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(4))));
         Assert.Contains(expected, (await read).Message);
@@ -101,6 +115,33 @@ public sealed class ParquetTableTests() : TestSupport.TempFolder("latent-parquet
         var read = Task.Run(() => Assert.Throws<DataFormatException>(() => ParquetTable.Read(path)));
         Assert.Same(read, await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(20))));
         Assert.Contains("damaged footer", (await read).Message);
+    }
+
+    [Theory]
+    [InlineData(CompressionMethod.None)]
+    [InlineData(CompressionMethod.Gzip)]
+    [InlineData(CompressionMethod.Zstd)]
+    [InlineData(CompressionMethod.Snappy)]
+    public void EveryCodecReadsAndAFrameThatClaimsTooMuchIsRefused(CompressionMethod codec)
+    {
+        var values = Enumerable.Range(0, 10_000).Select(i => i * 0.5).ToArray();   // 80 KB: a 4-byte Zstandard content size
+        string path = ParquetFiles.Write(Path.Combine(Dir, $"{codec}.parquet"), 1, codec, (new DataField<double>("x"), values));
+        Assert.Equal(values.Select(v => (float)v), ParquetTable.Read(path).Span.ToArray());
+        if (codec != CompressionMethod.Zstd) return;   // Snappy's preamble: SnappyBomb below
+
+        // Zstandard's frame header says how large the output is, and the decompressor allocates that much: claim 2 GB.
+        var bytes = File.ReadAllBytes(path);
+        {
+            int frame = bytes.AsSpan().IndexOf((ReadOnlySpan<byte>)[0x28, 0xB5, 0x2F, 0xFD]);
+            Assert.True(frame > 0);
+            byte descriptor = bytes[frame + 4];
+            Assert.Equal(2, descriptor >> 6);                       // a 4-byte content size, after the window byte if any
+            int at = frame + 5 + ((descriptor & 0x20) == 0 ? 1 : 0) + new[] { 0, 1, 2, 4 }[descriptor & 3];
+            BitConverter.GetBytes(0x7FFF0000u).CopyTo(bytes, at);
+        }
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<DataFormatException>(() => ParquetTable.Read(path));
+        Assert.Contains($"its {codec.ToString().ToUpperInvariant()} data", e.Message);
     }
 
     [Fact]

@@ -7,12 +7,17 @@ namespace Latent.Tests.TestSupport;
 internal static class ParquetFiles
 {
     /// <summary>Writes columns (name → values) as one Parquet file, <paramref name="groups"/> row groups of equal size.</summary>
-    public static string Write(string path, int groups, params (DataField Field, Array Values)[] columns)
+    public static string Write(string path, int groups, params (DataField Field, Array Values)[] columns) =>
+        Write(path, groups, CompressionMethod.Snappy, columns);
+
+    /// <summary>As <see cref="Write(string, int, ValueTuple{DataField, Array}[])"/>, with pages compressed by <paramref name="codec"/>.</summary>
+    public static string Write(string path, int groups, CompressionMethod codec, params (DataField Field, Array Values)[] columns)
     {
         Task.Run(async () =>
         {
             await using var stream = File.Create(path);
-            await using var writer = await ParquetWriter.CreateAsync(new ParquetSchema(columns.Select(c => (Field)c.Field).ToArray()), stream);
+            await using var writer = await ParquetWriter.CreateAsync(new ParquetSchema(columns.Select(c => (Field)c.Field).ToArray()), stream,
+                new ParquetOptions { CompressionMethod = codec });
             int rows = columns[0].Values.Length, per = rows / groups;
             for (int g = 0; g < groups; g++)
             {
