@@ -15,6 +15,13 @@ public static class ParquetTable
     /// <summary>The most values (rows × columns) a table may hold: 2²⁸ floats, 1 GB.</summary>
     public const long MaxValues = 1L << 28;
 
+    /// <summary>
+    /// What a file may expand to: pages decompressed, the table as floats. 32 times its size (real tables compress
+    /// far less) and 48 MB, so that a small damaged file refused after its pages are unpacked stays within its size
+    /// and 64 MB in all.
+    /// </summary>
+    private static long Allowance(long fileLength) => 32 * fileLength + (48L << 20);
+
     /// <summary>Reads the file into a (rows, columns) tensor.</summary>
     /// <param name="path">A .parquet file.</param>
     /// <param name="columns">Only these columns (names or 0-based indices), in this order.</param>
@@ -59,7 +66,7 @@ public static class ParquetTable
         // looking for the end: on a damaged page either retried at the end for ever (found by the fuzzer).
         await using var stream = new EndCheckedStream(file);
         await using var reader = await ParquetReader.CreateAsync(stream);
-        stream.Limit = CheckPages(file, reader.Metadata ?? throw new DataFormatException(path, "has no metadata."), dataEnd, 32 * file.Length + (64L << 20), path);
+        stream.Limit = CheckPages(file, reader.Metadata ?? throw new DataFormatException(path, "has no metadata."), dataEnd, Allowance(file.Length), path);
         var fields = reader.Schema.GetDataFields();
         var names = fields.Select(f => f.Name).ToArray();
         if (fields.Length == 0) throw new DataFormatException(path, "has no columns.");
@@ -72,14 +79,14 @@ public static class ParquetTable
             if (!IsNumeric(f.ClrType))
                 throw new DataFormatException(path, $"column '{SafeText.Printable(f.Name)}' holds {Describe(f.ClrType)}, not numbers: leave it out with --drop (or choose --columns).");
         }
-        long rows = 0, unpacked = 0, allowance = 32 * stream.Length + (64L << 20);
+        long rows = 0, unpacked = 0, allowance = Allowance(stream.Length);
         for (int g = 0; g < reader.RowGroupCount; g++)
         {
             using var rg = reader.OpenRowGroupReader(g);
             if (rg.RowCount < 0) throw new DataFormatException(path, $"row group {g} says it has {rg.RowCount} rows.");
             rows += rg.RowCount;
             // What the chosen columns expand to, from the footer, before a page is decompressed: a small file may not
-            // claim gigabytes (32 times its size and 64 MB are allowed; real tables compress far less).
+            // claim gigabytes (32 times its size and 48 MB are allowed; real tables compress far less).
             foreach (int c in keep)
             {
                 long values = rg.GetMetadata(fields[c])?.MetaData?.NumValues ?? -1;

@@ -32,7 +32,7 @@ public sealed class Tsne
         if (exaggerationIterations < 0) throw new ArgumentOutOfRangeException(nameof(exaggerationIterations), exaggerationIterations, $"exaggerationIterations cannot be negative. Received: {exaggerationIterations}.");
         if (learningRate is double lr && !(lr > 0 && double.IsFinite(lr))) throw new ArgumentOutOfRangeException(nameof(learningRate), lr, $"Expected a positive learning rate. Received: learningRate={lr}.");
         if (!(theta >= 0 && theta < 10)) throw new ArgumentOutOfRangeException(nameof(theta), theta, $"Expected 0 ≤ theta < 10. Received: theta={theta}.");
-        if (method is not ("barnes_hut" or "exact")) throw new ArgumentOutOfRangeException(nameof(method), method, $"Expected method barnes_hut or exact. Received: method={method}.");
+        if (method is not ("barnes_hut" or "fft" or "exact")) throw new ArgumentOutOfRangeException(nameof(method), method, $"Expected method barnes_hut, fft or exact. Received: method={method}.");
         if (init is not ("pca" or "random")) throw new ArgumentOutOfRangeException(nameof(init), init, $"Expected init pca or random. Received: init={init}.");
         Perplexity = perplexity; Seed = seed; Iterations = iterations; EarlyExaggeration = earlyExaggeration;
         ExaggerationIterations = exaggerationIterations; LearningRate = learningRate; Theta = theta; Method = method; Init = init;
@@ -167,10 +167,25 @@ public sealed class Tsne
     }
 
     /// <summary>∂C/∂y into <paramref name="grad"/> for P scaled by <paramref name="exaggeration"/>; returns the cost (KL of the scaled P).</summary>
-    private double Gradient((int[] RowStart, int[] Col, float[] Val) p, double[] y, int n, double exaggeration, double[] grad, bool withCost) =>
-        Method == "exact" ? ExactGradient(p, y, n, exaggeration, grad) : BarnesHutGradient(p, y, n, exaggeration, Theta, grad, withCost, _tree ??= new QuadTree());
+    private double Gradient((int[] RowStart, int[] Col, float[] Val) p, double[] y, int n, double exaggeration, double[] grad, bool withCost) => Method switch
+    {
+        "exact" => ExactGradient(p, y, n, exaggeration, grad),
+        "fft" => FftGradient(p, y, n, exaggeration, grad, withCost, _fft ??= new FftRepulsion()),
+        _ => BarnesHutGradient(p, y, n, exaggeration, Theta, grad, withCost, _tree ??= new QuadTree()),
+    };
 
     private QuadTree? _tree;
+    private FftRepulsion? _fft;
+
+    /// <summary>The gradient with the repulsion by FFT-accelerated interpolation; the cost only when <paramref name="withCost"/>.</summary>
+    internal static double FftGradient((int[] RowStart, int[] Col, float[] Val) p, double[] y, int n, double exaggeration, double[] grad,
+                                       bool withCost, FftRepulsion repulsion)
+    {
+        double sumQ = Math.Max(repulsion.Compute(y, n, grad), double.Epsilon);
+        double scale = -4 / sumQ;
+        for (int i = 0; i < 2 * n; i++) grad[i] *= scale;
+        return Attraction(p, y, n, exaggeration, sumQ, grad, withCost);
+    }
 
     /// <summary>The attraction <c>Σⱼ pᵢⱼ q̃ᵢⱼ (yᵢ − yⱼ)</c> into grad (times 4), and the cost <c>Σ p log(p / (q̃/Z))</c>.</summary>
     private static double Attraction((int[] RowStart, int[] Col, float[] Val) p, double[] y, int n, double exaggeration, double sumQ, double[] grad,

@@ -112,6 +112,35 @@ public class TsneTests
     }
 
     [Fact]
+    public void FftInterpolationMatchesTheExactGradientAndConvergesAsTheBoxesShrink()
+    {
+        // A small embedding: 54 boxes of 0.07, on which K is nearly quadratic.
+        var (p, y, n) = Problem(400, 5);
+        var exact = new double[2 * n];
+        double exactCost = Tsne.ExactGradient(p, y, n, 1, exact);
+        var (err, cost) = FftError(p, y, n, exact, new FftRepulsion());
+        Assert.True(err < 1e-4, $"relative error {err}");
+        Assert.Equal(exactCost, cost, 5);
+
+        // A wide one (40 units): FIt-SNE's working point is boxes of about 1, where quadratic interpolation is good
+        // to about a percent; halving the boxes must cut the error about 8 times (third order), else the grid
+        // convolution, not the interpolation, is wrong.
+        for (int i = 0; i < 2 * n; i++) y[i] *= 10;
+        Tsne.ExactGradient(p, y, n, 1, exact);
+        var errors = new[] { 54, 108, 216 }.Select(b => FftError(p, y, n, exact, new FftRepulsion { MinBoxes = b }).Error).ToArray();
+        Assert.True(errors[0] < 0.05, $"54 boxes: relative error {errors[0]}");
+        Assert.True(errors[1] < errors[0] / 5 && errors[2] < errors[1] / 5, $"relative errors {string.Join(", ", errors)} for 54, 108, 216 boxes");
+    }
+
+    private static (double Error, double Cost) FftError((int[], int[], float[]) p, double[] y, int n, double[] exact, FftRepulsion repulsion)
+    {
+        var fft = new double[2 * n];
+        double cost = Tsne.FftGradient(p, y, n, 1, fft, withCost: true, repulsion);
+        double err = Math.Sqrt(fft.Zip(exact).Sum(t => (t.First - t.Second) * (t.First - t.Second)));
+        return (err / Math.Sqrt(exact.Sum(v => v * v)), cost);
+    }
+
+    [Fact]
     public void DuplicatesAndATreeOfIdenticalPointsWork()
     {
         var y = new double[2 * 50];                 // all at the origin
