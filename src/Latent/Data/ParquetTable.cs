@@ -169,7 +169,7 @@ public static class ParquetTable
     private static long CheckPages(FileStream file, Parquet.Meta.FileMetaData meta, long dataEnd, long allowance, string path)
     {
         var chunks = new List<(long Start, long End)>();
-        var window = new byte[1 << 20];
+        var window = new byte[Math.Min(1 << 20, dataEnd)];
         long unpacked = 0;
         for (int g = 0; g < (meta.RowGroups?.Count ?? 0); g++)
         {
@@ -205,9 +205,10 @@ public static class ParquetTable
                     if (h.Type is not (0 or 2 or 3)) throw new DataFormatException(path, $"{page} is of type {h.Type}; only data and dictionary pages are read.");
                     if (h.Compressed < 0 || h.Compressed > end - body)
                         throw new DataFormatException(path, $"{page} says it takes {h.Compressed:N0} bytes, where its chunk has {end - body:N0} left.");
-                    if (h.Uncompressed is < 0 or > int.MaxValue || (unpacked += h.Uncompressed) > allowance)
-                        throw new DataFormatException(path, $"{page} says it expands to {h.Uncompressed:N0} bytes; with the pages before it that is more than a file of {file.Length:N0} bytes may expand to here ({allowance:N0}).");
                     if (h.Values < 0) throw new DataFormatException(path, $"{page} has no {(h.Type == 2 ? "dictionary" : "data")} page header, or a negative value count.");
+                    if (h.Uncompressed is < 0 or > int.MaxValue)
+                        throw new DataFormatException(path, $"{page} says it expands to {h.Uncompressed:N0} bytes.");
+                    long declared = h.Uncompressed;
                     // Snappy and Zstandard size their output from the compressed bytes, not from the page header.
                     if (md.Codec is Parquet.Meta.CompressionCodec.SNAPPY or Parquet.Meta.CompressionCodec.ZSTD && h.Compressed > 0)
                     {
@@ -215,19 +216,22 @@ public static class ParquetTable
                         var compressed = new byte[h.Compressed - skip];
                         file.Seek(body + skip, SeekOrigin.Begin);
                         file.ReadExactly(compressed);
-                        long declared;
                         try
                         {
-                            declared = md.Codec == Parquet.Meta.CompressionCodec.SNAPPY
+                            declared = Math.Max(declared, md.Codec == Parquet.Meta.CompressionCodec.SNAPPY
                                 ? Snappier.Snappy.GetUncompressedLength(compressed)
-                                : (long)Math.Min(ZstdSharp.Decompressor.GetDecompressedSize(compressed), long.MaxValue);
+                                : (long)Math.Min(ZstdSharp.Decompressor.GetDecompressedSize(compressed), long.MaxValue));
                         }
                         catch (Exception e) when (e is not OutOfMemoryException)
                         {
                             throw new DataFormatException(path, $"{page}: its {md.Codec} data is damaged ({SafeText.Printable(e.Message)}).");
                         }
-                        if ((unpacked += Math.Max(0, declared - h.Uncompressed)) > allowance || declared > int.MaxValue)
-                            throw new DataFormatException(path, $"{page}: its {md.Codec} data says it expands to {declared:N0} bytes; with the pages before it that is more than a file of {file.Length:N0} bytes may expand to here ({allowance:N0}).");
+                    }
+                    // A page's buffer comes from a pool that rounds its size up to a power of two.
+                    if (declared > int.MaxValue || (unpacked += (long)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)declared)) > allowance)
+                    {
+                        string codec = declared > h.Uncompressed ? $": its {md.Codec} data" : "";
+                        throw new DataFormatException(path, $"{page}{codec} says it expands to {declared:N0} bytes; with the pages before it that is more than a file of {file.Length:N0} bytes may expand to here ({allowance:N0}).");
                     }
                     if (h.Type == 2)
                     {
