@@ -39,9 +39,11 @@ internal static class ModelCommands
         x = x.Reshape(n, x.RowSize);
         var tsne = new Latent.Reduction.Tsne(perplexity, seed, method: method switch
         {
-            "auto" or "bh" => "barnes_hut",
+            "auto" => n < 20_000 ? "barnes_hut" : "fft",
+            "bh" => "barnes_hut",
+            "fft" => "fft",
             "exact" => n <= 5000 ? "exact" : throw new ArgumentException($"--method exact is O(N²) per step; use it for at most 5,000 points, received {n}."),
-            _ => throw new ArgumentException($"--method must be auto, bh or exact, received '{method}'."),
+            _ => throw new ArgumentException($"--method must be auto, bh, fft or exact, received '{method}'."),
         });
         string what = raw ? $"{x.RowSize} pixels" : $"{x.RowSize}-D codes";
         var sw = System.Diagnostics.Stopwatch.StartNew();

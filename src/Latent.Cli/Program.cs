@@ -90,8 +90,8 @@ manifold.SetAction(p => Guard(() => ModelCommands.Manifold(p.GetValue(manRun)!, 
 
 var tsneRun = RunArg(); var tsneData = DataOpt();
 var tsneN = new Option<int>("--n") { Description = "How many test samples", DefaultValueFactory = _ => 10000 };
-var tsneMethod = new Option<string>("--method") { Description = "auto or bh (Barnes-Hut, θ = 0.5), exact (O(N²), ≤ 5,000 points)", DefaultValueFactory = _ => "auto" };
-tsneMethod.AcceptOnlyFromAmong("auto", "bh", "exact");
+var tsneMethod = new Option<string>("--method") { Description = "auto (Barnes-Hut below 20,000 points, else FFT), bh (Barnes-Hut, θ = 0.5), fft (FFT-accelerated interpolation), exact (O(N²), ≤ 5,000 points)", DefaultValueFactory = _ => "auto" };
+tsneMethod.AcceptOnlyFromAmong("auto", "bh", "fft", "exact");
 var tsneRaw = new Option<bool>("--raw") { Description = "Embed the pixels instead of the codes" };
 var tsnePerplexity = new Option<double>("--perplexity") { Description = "Effective number of neighbours (below N/3)", DefaultValueFactory = _ => 30 };
 var tsneSeed = new Option<int>("--seed") { Description = "Seeds the PCA initialisation", DefaultValueFactory = _ => 1 };

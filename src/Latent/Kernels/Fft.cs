@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Latent.Kernels;
@@ -118,6 +119,7 @@ internal sealed class Fft
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // t-SNE runs it from its first step
     private static void Radix2(Span<Vector<float>> xr, Span<Vector<float>> xi, Span<Vector<float>> yr, Span<Vector<float>> yi,
                                int n, int s, int vb, float[] wr, float[] wi)
     {
@@ -139,6 +141,7 @@ internal sealed class Fft
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // t-SNE runs it from its first step
     private static void Radix3(Span<Vector<float>> xr, Span<Vector<float>> xi, Span<Vector<float>> yr, Span<Vector<float>> yi,
                                int n, int s, int vb, float[] wr, float[] wi)
     {
@@ -172,6 +175,7 @@ internal sealed class Fft
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // t-SNE runs it from its first step
     private static void Radix4(Span<Vector<float>> xr, Span<Vector<float>> xi, Span<Vector<float>> yr, Span<Vector<float>> yi,
                                int n, int s, int vb, float[] wr, float[] wi)
     {

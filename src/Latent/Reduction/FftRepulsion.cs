@@ -284,6 +284,7 @@ internal sealed class FftRepulsion
     }
 
     /// <summary>dst[k, r] = buffer[r, k] (· m[k, r]) for k &lt; width, r &lt; keep; buffer rows are a strip wide, dst rows keep long.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static unsafe void TransposeOut(float[] buffer, float* dst, int width, int keep, float* m)
     {
         fixed (float* b = buffer)

@@ -63,6 +63,9 @@ public sealed class Tsne
     /// <summary>Steps run (fewer than <see cref="Iterations"/> when the gradient vanished or progress stopped).</summary>
     public int IterationsRun { get; private set; }
 
+    /// <summary>The symmetric affinities P of the last fit (CSR), for exact checks of its cost.</summary>
+    internal (int[] RowStart, int[] Col, float[] Val)? LastAffinities { get; private set; }
+
     /// <summary>Called every 50 steps and at the end with (step, KL at that step).</summary>
     public Action<int, double>? Progress { get; set; }
 
@@ -85,6 +88,7 @@ public sealed class Tsne
         var (index, dist2) = Neighbors.Exact(data, n, d, k);
         var conditional = Affinities.Conditional(dist2, n, k, Perplexity);
         var p = Affinities.Symmetrize(index, conditional, n, k);
+        LastAffinities = p;
 
         var y = InitialEmbedding(x, n);
         double lr = LearningRate ?? Math.Max(n / EarlyExaggeration / 4, 50);

@@ -18,6 +18,9 @@ public sealed class TsneCliTests() : TestSupport.TempFolder("latent-tsne-cli-")
         Assert.Equal(0, ModelCommands.Tsne(run, null, 300, "bh", raw: false, perplexity: 20, seed: 1, png));
         Assert.True(File.Exists(png));
         Assert.Equal(0, ModelCommands.Tsne(run, null, 200, "exact", raw: true, perplexity: 10, seed: 1, png));
+        File.Delete(png);
+        Assert.Equal(0, ModelCommands.Tsne(run, null, 300, "fft", raw: false, perplexity: 20, seed: 1, png));
+        Assert.True(File.Exists(png));
     }
 
     [Fact]
@@ -36,7 +39,7 @@ public sealed class TsneCliTests() : TestSupport.TempFolder("latent-tsne-cli-")
             (["tsne", run, "--n", "3"], "--n must be at least 4, received 3"),
             (["tsne", run, "--perplexity", "5"], "perplexity 5 needs more than 3·perplexity = 15 points; received 6"),
             (["tsne", run, "--perplexity", "0", "--out", Path.Combine(Dir, "z.png")], "perplexity=0"),
-            (["tsne", run, "--method", "fft"], "fft"),
+            (["tsne", run, "--method", "fast"], "fast"),
         })
             CliTests.AssertUsageError(args, expected);
         Assert.Equal(0, CliTests.RunTool(["tsne", run, "--perplexity", "1.5", "--out", Path.Combine(Dir, "ok.png")]).Exit);

@@ -156,7 +156,7 @@ public class TsneTests
     }
 
     [Fact]
-    public void SeparatesClustersReproduciblyAndExactAgreesWithBarnesHut()
+    public void SeparatesClustersReproduciblyAndExactAgreesWithBarnesHutAndFft()
     {
         // 5 Gaussian clusters in 10-D.
         var rng = new Random(7);
@@ -181,6 +181,11 @@ public class TsneTests
         var exact = new Tsne(perplexity: 10, seed: 1, method: "exact");
         exact.FitTransform(x);
         Assert.Equal(tsne.KlDivergence, exact.KlDivergence, 1);
+        var fft = new Tsne(perplexity: 10, seed: 1, method: "fft");
+        var e = fft.FitTransform(x);
+        Assert.Equal(1.0, Metrics.KnnAccuracy(e, labels, neighbors: 5));
+        Assert.Equal(exact.KlDivergence, fft.KlDivergence, 1);
+        Assert.Equal(e.Span.ToArray(), new Tsne(perplexity: 10, seed: 1, method: "fft").FitTransform(x).Span.ToArray());
     }
 
     [Fact]
