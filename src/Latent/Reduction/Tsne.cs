@@ -6,13 +6,15 @@ namespace Latent.Reduction;
 /// standard deviation of 1e-4; 1000 iterations of gradient descent with gains (delta-bar-delta, +0.2 / ×0.8, at
 /// least 0.01), early exaggeration 12 with momentum 0.5 for the first 250, then momentum 0.8; learning rate "auto",
 /// <c>max(N / 12 / 4, 50)</c> on the gradient with its factor 4 (openTSNE's N/12 on the gradient without it); the
-/// repulsion by Barnes-Hut with θ = 0.5 (van der Maaten 2014), or exactly (O(N²), for small N and checks).
+/// repulsion by Barnes-Hut with θ = 0.5 (van der Maaten 2014), by FFT-accelerated interpolation (FIt-SNE, Linderman
+/// et al. 2019; <see cref="FftRepulsion"/>), or exactly (O(N²), for small N and checks).
 /// </summary>
 /// <remarks>
 /// <para>The cost is <c>KL(P‖Q) = Σ pᵢⱼ log(pᵢⱼ/qᵢⱼ)</c> with <c>qᵢⱼ = (1 + ‖yᵢ − yⱼ‖²)⁻¹ / Z</c>; its gradient
 /// <c>∂C/∂yᵢ = 4 Σⱼ (pᵢⱼ − qᵢⱼ)(1 + ‖yᵢ − yⱼ‖²)⁻¹ (yᵢ − yⱼ)</c>. New points cannot be placed into a fitted
 /// embedding: t-SNE optimises positions, not a map, and this class does not pretend otherwise (no Transform).</para>
-/// <para>FFT-accelerated interpolation (FIt-SNE) is not implemented; Barnes-Hut serves every N.</para>
+/// <para>Barnes-Hut is the faster method up to ~20,000 points on this project's machines, FFT beyond
+/// (docs/PERFORMANCE.md has the measurements).</para>
 /// </remarks>
 public sealed class Tsne
 {
@@ -20,7 +22,7 @@ public sealed class Tsne
     /// <param name="perplexity">The effective number of neighbours, 0 &lt; perplexity &lt; N/3.</param>
     /// <param name="seed">Seeds the PCA initialisation (or the random one).</param>
     /// <param name="iterations">Gradient steps in all, early exaggeration included (≥ 250 + 1 by default).</param>
-    /// <param name="method">"barnes_hut" (default) or "exact".</param>
+    /// <param name="method">"barnes_hut" (default), "fft" or "exact".</param>
     /// <param name="init">"pca" (default) or "random" (N(0, 1e-4²)).</param>
     /// <exception cref="ArgumentOutOfRangeException">A setting out of its range; the message names the value.</exception>
     public Tsne(double perplexity = 30, int seed = 0, int iterations = 1000, double earlyExaggeration = 12, int exaggerationIterations = 250,
@@ -52,7 +54,7 @@ public sealed class Tsne
     public double? LearningRate { get; }
     /// <summary>Barnes-Hut's accuracy: a cell of width w at distance d stands for its points when w/d &lt; θ.</summary>
     public double Theta { get; }
-    /// <summary>"barnes_hut" or "exact".</summary>
+    /// <summary>"barnes_hut", "fft" or "exact".</summary>
     public string Method { get; }
     /// <summary>"pca" or "random".</summary>
     public string Init { get; }
