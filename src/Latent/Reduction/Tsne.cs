@@ -89,10 +89,15 @@ public sealed class Tsne
         int k = Method == "exact" ? n - 1 : Math.Min(n - 1, (int)(3 * Perplexity + 1));
         var (index, dist2) = Neighbors.Exact(data, n, d, k);
         var conditional = Affinities.Conditional(dist2, n, k, Perplexity);
-        var p = Affinities.Symmetrize(index, conditional, n, k);
-        LastAffinities = p;
+        var p0 = Affinities.Symmetrize(index, conditional, n, k);
+        LastAffinities = p0;
 
-        var y = InitialEmbedding(x, n);
+        // The descent runs on the points relabelled in breadth-first order of P's graph, so that a point's affinities
+        // point to nearby memory: at N = 70,000 the attraction walks 9 million of them a step.
+        var (p, order) = Relabel(p0, n);
+        var y0 = InitialEmbedding(x, n);
+        var y = new double[2 * n];
+        for (int i = 0; i < n; i++) { y[2 * i] = y0[2 * order[i]]; y[2 * i + 1] = y0[2 * order[i] + 1]; }
         double lr = LearningRate ?? Math.Max(n / EarlyExaggeration / 4, 50);
         var state = new Optimizer(n);
         int exaggerated = Math.Min(ExaggerationIterations, Iterations);
@@ -107,8 +112,56 @@ public sealed class Tsne
         KlDivergence = Gradient(p, y, n, 1, grad, withCost: true);
         Progress?.Invoke(done, KlDivergence);
         var result = new Tensor([n, 2]);
-        for (int i = 0; i < 2 * n; i++) result.Span[i] = (float)y[i];
+        for (int i = 0; i < n; i++)
+        {
+            result.Span[2 * order[i]] = (float)y[2 * i];
+            result.Span[2 * order[i] + 1] = (float)y[2 * i + 1];
+        }
         return result;
+    }
+
+    /// <summary>
+    /// P with its points renumbered in breadth-first order of its graph (Cuthill–McKee without the reversal), and the
+    /// order: new point i is old point order[i]. Each row keeps its entries in their order, so sums over a row are
+    /// unchanged.
+    /// </summary>
+    internal static ((int[] RowStart, int[] Col, float[] Val) P, int[] Order) Relabel((int[] RowStart, int[] Col, float[] Val) p, int n)
+    {
+        var order = new int[n];
+        var position = new int[n];
+        Array.Fill(position, -1);
+        int head = 0, tail = 0;
+        for (int start = 0; start < n; start++)
+        {
+            if (position[start] >= 0) continue;
+            position[start] = tail;
+            order[tail++] = start;
+            while (head < tail)
+            {
+                int i = order[head++];
+                for (int s = p.RowStart[i]; s < p.RowStart[i + 1]; s++)
+                {
+                    int j = p.Col[s];
+                    if (position[j] >= 0) continue;
+                    position[j] = tail;
+                    order[tail++] = j;
+                }
+            }
+        }
+        var rowStart = new int[n + 1];
+        var col = new int[p.Col.Length];
+        var val = new float[p.Val.Length];
+        for (int i = 0; i < n; i++)
+        {
+            int old = order[i], from = p.RowStart[old], count = p.RowStart[old + 1] - from;
+            rowStart[i + 1] = rowStart[i] + count;
+            for (int t = 0; t < count; t++)
+            {
+                col[rowStart[i] + t] = position[p.Col[from + t]];
+                val[rowStart[i] + t] = p.Val[from + t];
+            }
+        }
+        return ((rowStart, col, val), order);
     }
 
     private double[] InitialEmbedding(SampleSet x, int n)

@@ -141,6 +141,32 @@ public class TsneTests
     }
 
     [Fact]
+    public void RelabellingKeepsEveryAffinityAndVisitsNeighboursTogether()
+    {
+        var (p, _, n) = Problem(60, 6);
+        var (q, order) = Tsne.Relabel(p, n);
+        Assert.Equal(Enumerable.Range(0, n), order.Order());                // a permutation
+        var position = new int[n];
+        for (int i = 0; i < n; i++) position[order[i]] = i;
+        for (int i = 0; i < n; i++)
+        {
+            int old = order[i];
+            Assert.Equal(p.Item1[old + 1] - p.Item1[old], q.RowStart[i + 1] - q.RowStart[i]);
+            for (int t = 0; t < q.RowStart[i + 1] - q.RowStart[i]; t++)
+            {
+                Assert.Equal(position[p.Item2[p.Item1[old] + t]], q.Col[q.RowStart[i] + t]);
+                Assert.Equal(p.Item3[p.Item1[old] + t], q.Val[q.RowStart[i] + t]);
+            }
+        }
+        // Two chains 0-2-4-… and 1-3-5-…, interleaved: breadth-first order puts each chain's points together.
+        int m = 10;
+        var rows = Enumerable.Range(0, m).Select(i => new[] { i - 2, i + 2 }.Where(j => j >= 0 && j < m).ToArray()).ToArray();
+        var chain = (RowStart: rows.Select(r => r.Length).Prepend(0).ToArray(), Col: rows.SelectMany(r => r).ToArray(), Val: rows.SelectMany(r => r.Select(_ => 1f)).ToArray());
+        for (int i = 0; i < m; i++) chain.RowStart[i + 1] += chain.RowStart[i];
+        Assert.Equal([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], Tsne.Relabel(chain, m).Order);
+    }
+
+    [Fact]
     public void DuplicatesAndATreeOfIdenticalPointsWork()
     {
         var y = new double[2 * 50];                 // all at the origin
