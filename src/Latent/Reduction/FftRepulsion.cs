@@ -25,7 +25,14 @@ internal sealed class FftRepulsion
     /// <summary>Interpolation nodes per box and dimension.</summary>
     public const int Nodes = 3;
 
-    private const int Strip = 16;   // columns transformed together: a multiple of Vector<float>.Count up to 512 bits
+    private const int MaxStrip = 64;
+
+    /// <summary>
+    /// Columns transformed together (a multiple of Vector&lt;float&gt;.Count up to 512 bits): wider on large grids, where
+    /// each row of a strip sits on its own memory page and reading a few cache lines a row amortises the page walk;
+    /// narrower on small ones, where the strip's buffers then stay in the core's cache.
+    /// </summary>
+    private static int StripFor(int l) => l < 512 ? 16 : l < 1024 ? 32 : MaxStrip;
 
     /// <summary>The least number of boxes per side (FIt-SNE's min_num_intervals).</summary>
     public int MinBoxes { get; init; } = 50;
@@ -97,8 +104,8 @@ internal sealed class FftRepulsion
             _tRe = new float[l * l]; _tIm = new float[l * l];
         }
         int parts = Math.Max(1, Environment.ProcessorCount);
-        if (_scratch.Length != parts || _scratch[0].Xr.Length < l * Strip)
-            _scratch = [.. Enumerable.Range(0, parts).Select(_ => new Scratch(l * Strip))];
+        if (_scratch.Length != parts || _scratch[0].Xr.Length < l * StripFor(l))
+            _scratch = [.. Enumerable.Range(0, parts).Select(_ => new Scratch(l * StripFor(l)))];
     }
 
     /// <summary>Lagrange weights of the box's 3 nodes (at 0.5, 1.5, 2.5) for a point at t ∈ [0, 3].</summary>
@@ -282,7 +289,7 @@ internal sealed class FftRepulsion
     private void Pass(Fft fft, ReadOnlySpan<float> srcRe, ReadOnlySpan<float> srcIm, int rows, int stride, int columns,
                       Span<float> dstRe, Span<float> dstIm, int keep, bool inverse, float[]? multiplier = null)
     {
-        int l = fft.Length, strips = (columns + Strip - 1) / Strip;
+        int l = fft.Length, strip = StripFor(l), strips = (columns + strip - 1) / strip;
         unsafe
         {
             fixed (float* sr = srcRe, si = srcIm, dr = dstRe, di = dstIm)
@@ -293,26 +300,26 @@ internal sealed class FftRepulsion
                 {
                     var s = _scratch[part];
                     float* srcR = (float*)p.Sr, srcI = (float*)p.Si, dstR = (float*)p.Dr, dstI = (float*)p.Di;
-                    for (int strip = part; strip < strips; strip += parts)
+                    for (int t = part; t < strips; t += parts)
                     {
-                        int c0 = strip * Strip, width = Math.Min(Strip, columns - c0);
-                        if (width < Strip) { Array.Clear(s.Xr); Array.Clear(s.Xi); }
+                        int c0 = t * strip, width = Math.Min(strip, columns - c0);
+                        if (width < strip) { Array.Clear(s.Xr); Array.Clear(s.Xi); }
                         else
                         {
-                            Array.Clear(s.Xr, rows * Strip, (l - rows) * Strip);
-                            Array.Clear(s.Xi, rows * Strip, (l - rows) * Strip);
+                            Array.Clear(s.Xr, rows * strip, (l - rows) * strip);
+                            Array.Clear(s.Xi, rows * strip, (l - rows) * strip);
                         }
                         for (int r = 0; r < rows; r++)
                         {
-                            new ReadOnlySpan<float>(srcR + (long)r * stride + c0, width).CopyTo(s.Xr.AsSpan(r * Strip, width));
-                            new ReadOnlySpan<float>(srcI + (long)r * stride + c0, width).CopyTo(s.Xi.AsSpan(r * Strip, width));
+                            new ReadOnlySpan<float>(srcR + (long)r * stride + c0, width).CopyTo(s.Xr.AsSpan(r * strip, width));
+                            new ReadOnlySpan<float>(srcI + (long)r * stride + c0, width).CopyTo(s.Xi.AsSpan(r * strip, width));
                         }
-                        bool inY = inverse ? fft.Inverse(s.Xr, s.Xi, s.Yr, s.Yi, Strip) : fft.Forward(s.Xr, s.Xi, s.Yr, s.Yi, Strip);
+                        bool inY = inverse ? fft.Inverse(s.Xr, s.Xi, s.Yr, s.Yi, strip) : fft.Forward(s.Xr, s.Xi, s.Yr, s.Yi, strip);
                         float[] or = inY ? s.Yr : s.Xr, oi = inY ? s.Yi : s.Xi;
                         fixed (float* m = multiplier)
                         {
-                            TransposeOut(or, dstR + (long)c0 * keep, width, keep, m is null ? null : m + (long)c0 * keep);
-                            TransposeOut(oi, dstI + (long)c0 * keep, width, keep, m is null ? null : m + (long)c0 * keep);
+                            TransposeOut(or, strip, dstR + (long)c0 * keep, width, keep, m is null ? null : m + (long)c0 * keep);
+                            TransposeOut(oi, strip, dstI + (long)c0 * keep, width, keep, m is null ? null : m + (long)c0 * keep);
                         }
                     }
                 });
@@ -320,9 +327,9 @@ internal sealed class FftRepulsion
         }
     }
 
-    /// <summary>dst[k, r] = buffer[r, k] (· m[k, r]) for k &lt; width, r &lt; keep; buffer rows are a strip wide, dst rows keep long.</summary>
+    /// <summary>dst[k, r] = buffer[r, k] (· m[k, r]) for k &lt; width, r &lt; keep; buffer rows are <paramref name="strip"/> wide, dst rows keep long.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void TransposeOut(float[] buffer, float* dst, int width, int keep, float* m)
+    private static unsafe void TransposeOut(float[] buffer, int strip, float* dst, int width, int keep, float* m)
     {
         fixed (float* b = buffer)
         {
@@ -335,10 +342,10 @@ internal sealed class FftRepulsion
                     for (; r + 4 <= keep; r += 4)
                     {
                         // A 4 × 4 block: rows r..r+3 of the buffer, columns k0..k0+3, turned over.
-                        var v0 = Sse.LoadVector128(b + r * Strip + k0);
-                        var v1 = Sse.LoadVector128(b + (r + 1) * Strip + k0);
-                        var v2 = Sse.LoadVector128(b + (r + 2) * Strip + k0);
-                        var v3 = Sse.LoadVector128(b + (r + 3) * Strip + k0);
+                        var v0 = Sse.LoadVector128(b + r * strip + k0);
+                        var v1 = Sse.LoadVector128(b + (r + 1) * strip + k0);
+                        var v2 = Sse.LoadVector128(b + (r + 2) * strip + k0);
+                        var v3 = Sse.LoadVector128(b + (r + 3) * strip + k0);
                         var t0 = Sse.UnpackLow(v0, v1);
                         var t1 = Sse.UnpackLow(v2, v3);
                         var t2 = Sse.UnpackHigh(v0, v1);
@@ -364,7 +371,7 @@ internal sealed class FftRepulsion
                         for (int k = k0; k < k0 + 4; k++)
                         {
                             long d = (long)k * keep + r;
-                            dst[d] = b[r * Strip + k] * (m is null ? 1 : m[d]);
+                            dst[d] = b[r * strip + k] * (m is null ? 1 : m[d]);
                         }
                 }
             }
@@ -372,7 +379,7 @@ internal sealed class FftRepulsion
                 for (int r = 0; r < keep; r++)
                 {
                     long d = (long)k * keep + r;
-                    dst[d] = b[r * Strip + k] * (m is null ? 1 : m[d]);
+                    dst[d] = b[r * strip + k] * (m is null ? 1 : m[d]);
                 }
         }
     }
