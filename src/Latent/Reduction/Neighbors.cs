@@ -45,16 +45,7 @@ internal static class Neighbors
         for (; j < n && size < k; j++)
         {
             if (j == i) continue;
-            float dj = Math.Max(ni + norms[j] - 2 * gi[j], 0f);
-            // sift up
-            int c = size++;
-            while (c > 0)
-            {
-                int p = (c - 1) >> 1;
-                if (!Worse(dj, j, outDist[p], outIndex[p])) break;
-                outDist[c] = outDist[p]; outIndex[c] = outIndex[p]; c = p;
-            }
-            outDist[c] = dj; outIndex[c] = j;
+            Push(Math.Max(ni + norms[j] - 2 * gi[j], 0f), j, size++, outIndex, outDist);
         }
         if (size == k && Vector256.IsHardwareAccelerated)
         {
@@ -79,17 +70,7 @@ internal static class Neighbors
         {
             if (j == i) continue;
             float dj = Math.Max(ni + norms[j] - 2 * gi[j], 0f);
-            if (size < k)
-            {
-                int c = size++;
-                while (c > 0)
-                {
-                    int p = (c - 1) >> 1;
-                    if (!Worse(dj, j, outDist[p], outIndex[p])) break;
-                    outDist[c] = outDist[p]; outIndex[c] = outIndex[p]; c = p;
-                }
-                outDist[c] = dj; outIndex[c] = j;
-            }
+            if (size < k) Push(dj, j, size++, outIndex, outDist);
             else Replace(dj, j, k, outIndex, outDist);
         }
         // heap → ascending order
@@ -97,6 +78,19 @@ internal static class Neighbors
         for (int t = 0; t < size; t++) pairs[t] = (outDist[t], outIndex[t]);
         Array.Sort(pairs);
         for (int t = 0; t < size; t++) { outDist[t] = pairs[t].D; outIndex[t] = pairs[t].J; }
+    }
+
+    /// <summary>Adds (dj, j) to a heap of <paramref name="size"/> entries and sifts it up.</summary>
+    private static void Push(float dj, int j, int size, Span<int> outIndex, Span<float> outDist)
+    {
+        int c = size;
+        while (c > 0)
+        {
+            int p = (c - 1) >> 1;
+            if (!Worse(dj, j, outDist[p], outIndex[p])) break;
+            outDist[c] = outDist[p]; outIndex[c] = outIndex[p]; c = p;
+        }
+        outDist[c] = dj; outIndex[c] = j;
     }
 
     /// <summary>If (dj, j) ranks before the heap's worst, replaces it and sifts down.</summary>
