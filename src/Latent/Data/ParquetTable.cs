@@ -169,7 +169,32 @@ public static class ParquetTable
     private static long CheckPages(FileStream file, Parquet.Meta.FileMetaData meta, long dataEnd, long allowance, string path)
     {
         var chunks = new List<(long Start, long End)>();
+        // Headers are read from a window of up to 1 MB of the file, read again only when a header is not inside it.
         var window = new byte[Math.Min(1 << 20, dataEnd)];
+        long windowStart = 0;
+        int windowFill = 0;
+        void Fill(long at, long end)
+        {
+            windowStart = at;
+            windowFill = (int)Math.Min(end - at, window.Length);
+            file.Seek(at, SeekOrigin.Begin);
+            file.ReadExactly(window, 0, windowFill);
+        }
+        // The header at `at`, from at most the bytes up to `end` or 1 MB: from the window when it holds them.
+        (int Length, long Type, long Uncompressed, long Compressed, long Values, long Nulls, long LevelBytes) Header(long at, long end)
+        {
+            if (at < windowStart || at >= windowStart + windowFill) Fill(at, end);
+            int offset = (int)(at - windowStart), length = (int)(Math.Min(windowStart + windowFill, end) - at);
+            try
+            {
+                return ParquetThrift.PageHeader(window, offset, length);
+            }
+            catch (FormatException) when (length < Math.Min(end - at, window.Length))
+            {
+                Fill(at, end);   // cut short by the window, not by the chunk or 1 MB: read it from its own start
+            }
+            return ParquetThrift.PageHeader(window, 0, windowFill);
+        }
         long unpacked = 0;
         for (int g = 0; g < (meta.RowGroups?.Count ?? 0); g++)
         {
@@ -188,13 +213,10 @@ public static class ParquetTable
                 long values = 0, at = start;
                 while (at < end)
                 {
-                    int n = (int)Math.Min(end - at, window.Length);
-                    file.Seek(at, SeekOrigin.Begin);
-                    file.ReadExactly(window, 0, n);
                     (int Length, long Type, long Uncompressed, long Compressed, long Values, long Nulls, long LevelBytes) h;
                     try
                     {
-                        h = ParquetThrift.PageHeader(window, n);
+                        h = Header(at, end);
                     }
                     catch (FormatException e)
                     {
@@ -209,11 +231,12 @@ public static class ParquetTable
                     if (h.Uncompressed is < 0 or > int.MaxValue)
                         throw new DataFormatException(path, $"{page} says it expands to {h.Uncompressed:N0} bytes.");
                     long declared = h.Uncompressed;
-                    // Snappy and Zstandard size their output from the compressed bytes, not from the page header.
+                    // Snappy and Zstandard size their output from the compressed bytes, not from the page header: Snappy
+                    // from its preamble (a varint of at most 5 bytes), Zstandard from its frame headers.
                     if (md.Codec is Parquet.Meta.CompressionCodec.SNAPPY or Parquet.Meta.CompressionCodec.ZSTD && h.Compressed > 0)
                     {
                         long skip = h.Type == 3 ? Math.Min(h.LevelBytes, h.Compressed) : 0;
-                        var compressed = new byte[h.Compressed - skip];
+                        var compressed = new byte[md.Codec == Parquet.Meta.CompressionCodec.SNAPPY ? Math.Min(h.Compressed - skip, 16) : h.Compressed - skip];
                         file.Seek(body + skip, SeekOrigin.Begin);
                         file.ReadExactly(compressed);
                         try

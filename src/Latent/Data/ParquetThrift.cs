@@ -65,10 +65,15 @@ internal sealed class ParquetThrift
     }
 
     private readonly byte[] _b;
+    private readonly int _start, _end;   // the walk reads _b[_start.._end); positions in messages count from _start
     private int _at;
     private short _lastField;
 
-    private ParquetThrift(byte[] bytes) => _b = bytes;
+    private ParquetThrift(byte[] bytes, int start, int end) => (_b, _start, _end, _at) = (bytes, start, end, start);
+
+    private int Position => _at - _start;
+
+    private int Left => _end - _at;
 
     /// <summary>The integer fields read, by structure and field id (the last one read of each), for the caller's checks.</summary>
     private readonly Dictionary<(string, int), long> _values = [];
@@ -80,20 +85,21 @@ internal sealed class ParquetThrift
     /// <exception cref="FormatException">What went wrong and where.</exception>
     public static void CheckFooter(byte[] footer)
     {
-        var walk = new ParquetThrift(footer);
+        var walk = new ParquetThrift(footer, 0, footer.Length);
         walk.Struct("FileMetaData", 0);
-        if (walk._at != footer.Length) throw new FormatException($"the footer's structure ends at byte {walk._at} of {footer.Length}");
+        if (walk.Left != 0) throw new FormatException($"the footer's structure ends at byte {walk.Position} of {footer.Length}");
     }
 
     /// <summary>
-    /// Reads a page header from the start of <paramref name="bytes"/> as Parquet.Net would.
+    /// Reads a page header from <paramref name="bytes"/>[<paramref name="offset"/>..+<paramref name="length"/>] as
+    /// Parquet.Net would.
     /// Returns its length in bytes and its fields: type, uncompressed and compressed sizes, and its page's value count
     /// (data page, dictionary page or data page v2; −1 if the header has none of them).
     /// </summary>
     /// <exception cref="FormatException">The header runs past the bytes given, or is malformed.</exception>
-    public static (int Length, long Type, long Uncompressed, long Compressed, long Values, long Nulls, long LevelBytes) PageHeader(byte[] bytes, int length)
+    public static (int Length, long Type, long Uncompressed, long Compressed, long Values, long Nulls, long LevelBytes) PageHeader(byte[] bytes, int offset, int length)
     {
-        var walk = new ParquetThrift(length == bytes.Length ? bytes : bytes[..length]);
+        var walk = new ParquetThrift(bytes, offset, offset + length);
         walk.Struct("PageHeader", 0);
         long Get(string s, int f) => walk._values.TryGetValue((s, f), out long v) ? v : -1;
         long type = Get("PageHeader", 1);
@@ -107,12 +113,12 @@ internal sealed class ParquetThrift
         long nulls = type == 3 ? Get("DataPageHeaderV2", 2) : 0;
         long levels = type == 3 ? Math.Max(0, Get("DataPageHeaderV2", 5)) + Math.Max(0, Get("DataPageHeaderV2", 6)) : 0;
         if (type == 3 && (Get("DataPageHeaderV2", 5) < -1 || Get("DataPageHeaderV2", 6) < -1)) levels = long.MaxValue;
-        return (walk._at, type, Get("PageHeader", 2), Get("PageHeader", 3), values, nulls, levels);
+        return (walk.Position, type, Get("PageHeader", 2), Get("PageHeader", 3), values, nulls, levels);
     }
 
     private byte Byte()
     {
-        if (_at >= _b.Length) throw new FormatException($"a value runs past the end at byte {_at}");
+        if (_at >= _end) throw new FormatException($"a value runs past the end at byte {Position}");
         return _b[_at++];
     }
 
@@ -144,7 +150,7 @@ internal sealed class ParquetThrift
 
     private void Bytes(long n)
     {
-        if (n < 0 || n > _b.Length - _at) throw new FormatException($"{n:N0} bytes at byte {_at}, where {_b.Length - _at} are left");
+        if (n < 0 || n > Left) throw new FormatException($"{n:N0} bytes at byte {Position}, where {Left} are left");
         _at += (int)n;
     }
 
@@ -160,7 +166,7 @@ internal sealed class ParquetThrift
         int n = (h >> 4) & 0x0F;
         if (n == 15) n = (int)Var32();
         // Every element of a valid list takes at least a byte, and Parquet.Net sizes the list before reading one.
-        if (n < 0 || n > _b.Length - _at) throw new FormatException($"a list of {n:N0} elements at byte {_at}, where {_b.Length - _at} bytes are left");
+        if (n < 0 || n > Left) throw new FormatException($"a list of {n:N0} elements at byte {Position}, where {Left} bytes are left");
         return (n, h & 0x0F);
     }
 
@@ -247,7 +253,7 @@ internal sealed class ParquetThrift
                 for (int i = 0; i < n; i++) Skip(elementType, depth + 1);
                 return;
             }
-            default: throw new FormatException($"a field of unknown type {type} at byte {_at}");
+            default: throw new FormatException($"a field of unknown type {type} at byte {Position}");
         }
     }
 }

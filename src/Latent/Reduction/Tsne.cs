@@ -240,10 +240,8 @@ public sealed class Tsne
     internal static double FftGradient((int[] RowStart, int[] Col, float[] Val) p, double[] y, int n, double exaggeration, double[] grad,
                                        bool withCost, FftRepulsion repulsion)
     {
-        double sumQ = Math.Max(repulsion.Compute(y, n, grad), double.Epsilon);
-        double scale = -4 / sumQ;
-        for (int i = 0; i < 2 * n; i++) grad[i] *= scale;
-        return Attraction(p, y, n, exaggeration, sumQ, grad, withCost);
+        double z = repulsion.Compute(y, n, grad);
+        return WithAttraction(p, y, n, exaggeration, z, grad, withCost);
     }
 
     /// <summary>The attraction <c>Σⱼ pᵢⱼ q̃ᵢⱼ (yᵢ − yⱼ)</c> into grad (times 4), and the cost <c>Σ p log(p / (q̃/Z))</c>.</summary>
@@ -300,7 +298,17 @@ public sealed class Tsne
             }
             sums[part] = sq;
         });
-        double sumQ = Math.Max(sums.Sum(), double.Epsilon);
+        return WithAttraction(p, y, n, exaggeration, sums.Sum(), grad, withCost);
+    }
+
+    /// <summary>
+    /// From the repulsion's <c>Σⱼ q̃ᵢⱼ²(yᵢ − yⱼ)</c> in <paramref name="grad"/> and its Z: the whole gradient
+    /// (the repulsion times −4/Z, plus the attraction) in grad; returns the cost when <paramref name="withCost"/>.
+    /// </summary>
+    private static double WithAttraction((int[] RowStart, int[] Col, float[] Val) p, double[] y, int n, double exaggeration, double z,
+                                         double[] grad, bool withCost)
+    {
+        double sumQ = Math.Max(z, double.Epsilon);
         double scale = -4 / sumQ;
         for (int i = 0; i < 2 * n; i++) grad[i] *= scale;
         return Attraction(p, y, n, exaggeration, sumQ, grad, withCost);

@@ -61,7 +61,7 @@ public sealed class ParquetThriftTests() : TempFolder("latent-thrift-")
             (int Length, long, long, long, long, long, long) header;
             try
             {
-                header = ParquetThrift.PageHeader(page, page.Length);
+                header = ParquetThrift.PageHeader(page, 0, page.Length);
             }
             catch (FormatException)
             {
