@@ -37,7 +37,10 @@ public static class ParquetTable
             // and the reading thread is left to finish or spin until the process exits.
             long length = File.Exists(path) ? new FileInfo(path).Length : 0;
             var deadline = TimeSpan.FromSeconds(5 + 2.0 * length / (1 << 20));
-            var read = Task.Run(() => ReadAsync(path, columns, drop));
+            // On a thread of its own, not the pool's: with the pool busy (a t-SNE beside it), a queued read could use
+            // up its deadline before it started, and a valid file would be refused.
+            var read = Task.Factory.StartNew(() => ReadAsync(path, columns, drop).GetAwaiter().GetResult(), CancellationToken.None,
+                                             TaskCreationOptions.LongRunning, TaskScheduler.Default);
             bool done;
             try
             {
