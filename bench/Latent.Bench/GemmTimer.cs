@@ -35,6 +35,11 @@ internal static class GemmTimer
             ("fwd 50x128 . 128x784", false, false, 50, 784, 128),
             ("dW  (50x128)T . 50x784", true, false, 128, 784, 50),
             ("dX  50x784 . (128x784)T", false, true, 50, 128, 784),
+            ("lstm proj 1792x28 . 28x256", false, false, 1792, 256, 28),   // lstm-128's encoder, one core's 64 sequences of 28 steps
+            ("lstm h.U 64x64 . 64x256", false, false, 64, 256, 64),
+            ("lstm d.Ut 64x256 . 256x64", false, false, 64, 64, 256),
+            ("lstm dU (1792x64)T . 1792x256", true, false, 64, 256, 1792),
+            ("dec dX 1792x112 . (64x112)T", false, true, 1792, 64, 112),    // its decoder's input gradient
             ("1024^3", false, false, 1024, 1024, 1024),
         ];
         foreach (var (name, ta, tb, m, n, k) in shapes)

@@ -53,6 +53,7 @@ switch (mode)
         break;
     case "profile":
         if (Environment.GetEnvironmentVariable("LATENT_PARALLEL_FLOPS") is { } pf) Latent.Kernels.Gemm.ParallelFlops = long.Parse(pf);
+        if (Environment.GetEnvironmentVariable("LATENT_GEMM_THREADS") is { } gt) Latent.Kernels.Gemm.MaxThreads = int.Parse(gt);
         foreach (var row in args.Length > 1 ? args[1].Split(',') : ["simple-256", "simple-32", "deep-100"]) PhaseProfile.Run(row, 500);
         break;
     default:

@@ -32,7 +32,7 @@ internal static unsafe partial class Gemm
     /// <summary>Caps the threads one multiply uses (tests, benchmarks).</summary>
     internal static int MaxThreads = int.MaxValue;
 
-    [ThreadStatic] private static float[]? t_packA, t_packB;
+    [ThreadStatic] private static float[]? t_packB;
     [ThreadStatic] private static GemmJob? t_job;
 
     /// <summary>The instruction set multiplies use now: <see cref="ForcedIsa"/>, or <see cref="BestIsa"/> when that is Auto.</summary>
@@ -176,13 +176,12 @@ internal static unsafe partial class Gemm
         }
         var (mr, nr) = TileOf(isa);
         int mc = mr * 16, nc = nr * 64;
-        var packA = t_packA ??= GC.AllocateUninitializedArray<float>(MaxMR * 16 * KC, pinned: true); // the widest ISA's mc: tests switch ISA on one thread
         var packB = t_packB ??= GC.AllocateUninitializedArray<float>(MaxNR * 64 * KC, pinned: true);
         float* tile = stackalloc float[MaxMR * MaxNR];
-        // Packing A pays off when each packed panel is reused across many column panels of B. With one or two
-        // (a 784→32 layer's forward, its weight gradient) the kernel reads A in place instead: element (r, p) of
-        // op(A) sits at a[r·rs + p·ks], rows along lda for A, along 1 for Aᵀ.
-        bool directA = n <= 2 * nr;
+        // A is read in place: element (r, p) of op(A) sits at a[r·rs + p·ks], rows along lda for A, along 1 for Aᵀ.
+        // The kernel broadcasts one value of each of its MR rows per k, so a row panel (MR × KC, at most 8 KB) is
+        // read from L1 by every column panel after the first; packing it first was never faster on our models'
+        // shapes and much slower on some (docs/PERFORMANCE.md).
         nint rs = transA ? 1 : lda, ks = transA ? lda : 1;
         // Likewise B, when it is stored k×n and at most eight row panels reuse it (a weight gradient with a small
         // fan-in, a half batch of 50 rows on one core): full NR-wide panels are read in place; only a partial last
@@ -190,7 +189,7 @@ internal static unsafe partial class Gemm
         // (50×784 · 784×128 on one core: 114 → 130 GFLOPS; 50×128 · 128×784: 140 → 164).
         bool directB = !transB && m <= 8 * mr && packedB == null;
         int nPad = (n + nr - 1) / nr * nr;   // a whole packed B (PackWhole): slab pc starts at pc·nPad
-        fixed (float* ap = packA, bp = packB)
+        fixed (float* bp = packB)
         {
             for (int jc = 0; jc < n; jc += nc)
             {
@@ -206,7 +205,6 @@ internal static unsafe partial class Gemm
                     for (int ic = 0; ic < m; ic += mc)
                     {
                         int mcur = Math.Min(mc, m - ic);
-                        if (!directA) PackA(transA, a, lda, ic, pc, mcur, kc, mr, ap);
                         for (int jr = 0; jr < ncur; jr += nr)
                         {
                             int nrc = Math.Min(nr, ncur - jr);
@@ -218,17 +216,16 @@ internal static unsafe partial class Gemm
                                 float* bpanel = bInPlace ? b + (long)pc * ldb + jc + jr
                                               : packedB != null ? packedB + (long)pc * nPad + (long)(jc + jr) * kc : bp + jr * kc;
                                 nint bs = bInPlace ? ldb : nr;
-                                float* apanel = directA ? a + (ic + ir) * rs + pc * ks : ap + ir * kc;
-                                nint rowStride = directA ? rs : 1, kStride = directA ? ks : mr;
-                                float* tileBias = !acc && bias != null ? bias + jc + jr : null; // first K slab only
+                                float* apanel = a + (ic + ir) * rs + pc * ks;
+                                                                float* tileBias = !acc && bias != null ? bias + jc + jr : null; // first K slab only
                                 if (mrc == mr && nrc == nr)
                                 {
-                                    Kernel(isa, kc, apanel, rowStride, kStride, mr, bpanel, bs, cp, ldc, acc, tileBias);
+                                    Kernel(isa, kc, apanel, rs, ks, mr, bpanel, bs, cp, ldc, acc, tileBias);
                                 }
                                 else
                                 {
                                     // Rows past the edge re-read the last valid row (never out of bounds); their results are dropped.
-                                    Kernel(isa, kc, apanel, rowStride, kStride, mrc, bpanel, bs, tile, nr, false, null);
+                                    Kernel(isa, kc, apanel, rs, ks, mrc, bpanel, bs, tile, nr, false, null);
                                     for (int i = 0; i < mrc; i++)
                                     for (int j = 0; j < nrc; j++)
                                         cp[(long)i * ldc + j] = acc ? cp[(long)i * ldc + j] + tile[i * nr + j]
@@ -236,44 +233,6 @@ internal static unsafe partial class Gemm
                                 }
                             }
                         }
-                    }
-                }
-            }
-        }
-    }
-
-    /// <summary>Packs rows [i0, i0+mc) × cols [p0, p0+kc) of op(A) into MR-row panels: dst[panel][p][r], zero-padded.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0/OSR code
-    private static void PackA(bool transA, float* a, int lda, int i0, int p0, int mc, int kc, int mr, float* dst)
-    {
-        for (int ir = 0; ir < mc; ir += mr)
-        {
-            int rows = Math.Min(mr, mc - ir);
-            float* panel = dst + ir * kc;
-            if (transA)
-            {
-                // A is stored k×m: the MR values of one k are contiguous.
-                for (int p = 0; p < kc; p++)
-                {
-                    float* src = a + (long)(p0 + p) * lda + i0 + ir;
-                    float* d = panel + p * mr;
-                    int r = 0;
-                    for (; r < rows; r++) d[r] = src[r];
-                    for (; r < mr; r++) d[r] = 0f;
-                }
-            }
-            else
-            {
-                for (int r = 0; r < mr; r++)
-                {
-                    if (r < rows)
-                    {
-                        float* src = a + (long)(i0 + ir + r) * lda + p0;
-                        for (int p = 0; p < kc; p++) panel[p * mr + r] = src[p];
-                    }
-                    else
-                    {
-                        for (int p = 0; p < kc; p++) panel[p * mr + r] = 0f;
                     }
                 }
             }
