@@ -254,7 +254,11 @@ internal static unsafe partial class Gemm
                 {
                     float* src = b + (long)(p0 + p) * ldb + j0 + jr;
                     float* d = panel + p * nr;
-                    if (cols == nr) Buffer.MemoryCopy(src, d, nr * sizeof(float), nr * sizeof(float));
+                    if (cols == nr)
+                    {
+                        // NR is 16 or 32: whole vectors, inline (Buffer.MemoryCopy is a call per row of B).
+                        for (int j = 0; j < nr; j += 8) Vector256.Store(Vector256.Load(src + j), d + j);
+                    }
                     else
                     {
                         int j = 0;
