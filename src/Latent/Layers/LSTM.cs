@@ -155,12 +155,19 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
         var mask = ctx.Mask;
         for (int s = steps - 1; s >= 0; s--)
         {
-            int t = TimeOfStep(s, steps);
+            int t = TimeOfStep(s, steps), tNext = s > 0 ? TimeOfStep(s - 1, steps) : -1;
             for (int b = 0; b < batch; b++)
             {
                 var row = gates.Slice((b * steps + t) * g4, g4);
                 var tc = tanhC.Slice((b * steps + t) * h, h);
                 var cPrev = cBefore.Slice((b * steps + t) * h, h);
+                if (tNext >= 0)
+                {
+                    // The next step's rows sit T rows apart, written in the forward pass long ago: ask for them a step ahead.
+                    Simd.PrefetchL2(gates.Slice((b * steps + tNext) * g4, g4));
+                    Simd.PrefetchL2(tanhC.Slice((b * steps + tNext) * h, h));
+                    Simd.PrefetchL2(cBefore.Slice((b * steps + tNext) * h, h));
+                }
                 var dh = dhAll.Slice(b * h, h);
                 var dc = dcAll.Slice(b * h, h);
                 if (Skips(mask, b, t, steps))
