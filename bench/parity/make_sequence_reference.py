@@ -8,6 +8,7 @@ Weights are made in Latent's (Keras's) layout and mapped to PyTorch's:
         swapped, weight_hh likewise from U, bias_ih and bias_hh are b's two rows swapped the same way;
   go_backwards: the input reversed in time, the outputs left in processing order (as Keras returns them).
 Regenerate with:  /usr/bin/python3 bench/parity/make_sequence_reference.py
+Another shape, for a one-off check: SEQUENCE_PARITY_SHAPE=steps,batch,batches,T,D,H SEQUENCE_PARITY_OUT=file.json
 """
 import json
 import os
@@ -22,6 +23,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import parity  # noqa: E402
 
 STEPS, BATCH, BATCHES, T, D, H = 100, 8, 20, 6, 4, 5
+if os.environ.get("SEQUENCE_PARITY_SHAPE"):
+    # Another shape for a one-off check (not the committed reference): STEPS,BATCH,BATCHES,T,D,H, written to OUT.
+    STEPS, BATCH, BATCHES, T, D, H = (int(v) for v in os.environ["SEQUENCE_PARITY_SHAPE"].split(","))
 
 
 def swap_zr(m, h):
@@ -95,7 +99,7 @@ def main():
         "init": {k: [a.ravel().tolist() for a in v] for k, v in init.items()},
         "cases": cases,
     }
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "Latent.Tests", "Parity", "torch_sequence_reference.json")
+    path = os.environ.get("SEQUENCE_PARITY_OUT") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "Latent.Tests", "Parity", "torch_sequence_reference.json")
     with open(path, "w") as f:
         json.dump(out, f)
     print(f"wrote {os.path.normpath(path)}: " + ", ".join(f"{k} {v['loss'][0]:.4f} -> {v['loss'][-1]:.4f}" for k, v in cases.items()))

@@ -4,7 +4,10 @@ Adam with Keras's defaults (lr 1e-3, eps 1e-7); batch 128, shuffled each epoch; 
 uniform input weights, orthogonal recurrent weights, forget-gate bias 1, one bias per layer: bias_hh frozen at 0).
 Prints one line per epoch (train loss over the epoch, validation loss on the 10,000 test digits, seconds).
 
-Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/pytorch/sequence.py [EPOCHS] [--seed S] [--json OUT]
+--keras-adam uses Adam in Keras 2's form (as Latent's Adam: eps added to sqrt(v) before the bias corrections,
+which fold into the step size) instead of torch.optim.Adam (eps added to the bias-corrected sqrt(v)).
+
+Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/pytorch/sequence.py [EPOCHS] [--seed S] [--keras-adam] [--json OUT]
 """
 import json
 import os
@@ -17,6 +20,9 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from epochs import load_mnist_images  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "parity"))
+from parity import KerasAdam  # noqa: E402
 
 
 def keras_init(lstm):
@@ -53,7 +59,10 @@ def main():
     x = torch.from_numpy(load_mnist_images("train")).view(-1, 28, 28)
     xt = torch.from_numpy(load_mnist_images("t10k")).view(-1, 28, 28)
     model = SequenceAutoencoder()
-    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.001, eps=1e-7)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    keras_adam = "--keras-adam" in sys.argv
+    opt = (KerasAdam(trained, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7) if keras_adam
+           else torch.optim.Adam(trained, lr=0.001, eps=1e-7))
     loss_fn = nn.MSELoss()
     g = torch.Generator().manual_seed(seed)
     history = []
@@ -78,7 +87,7 @@ def main():
     print(f"the mean sequence scores {baseline:.4f}")
     if out:
         with open(out, "w") as f:
-            json.dump({"torch": torch.__version__, "epochs": history, "mean_baseline": baseline}, f, indent=1)
+            json.dump({"torch": torch.__version__, "adam": "keras" if keras_adam else "torch", "epochs": history, "mean_baseline": baseline}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -82,7 +82,12 @@ internal sealed class GraphExecutor
             }
             int workspace = node.Layer.WorkspacePerSample(node.Inputs.Select(t => t.ShapeArray).ToArray(), node.Output.ShapeArray);
             var mask = node.InputMask is null ? null : buffers[node.InputMask];
-            _contexts[n] = new NodeContext(ins, outs, inGrad, workspace, capacity, rng.NextULong(), mask) { WeightGradients = weightGradients };
+            var repeated = node.Inputs.Select(t => t.Layer is Layers.RepeatVector).ToArray();
+            _contexts[n] = new NodeContext(ins, outs, inGrad, workspace, capacity, rng.NextULong(), mask)
+            {
+                WeightGradients = weightGradients,
+                RepeatedInputs = repeated.Any(r => r) ? repeated : null,
+            };
             _activations[n] = node.Layer.OutputActivation is { IsLinear: false } f ? f : null;
         }
 

@@ -108,6 +108,17 @@ public sealed class NodeContext
     /// <summary>What a wrapper layer keeps for this call (its inner layers' contexts), made on its first Forward.</summary>
     internal object? WrapperState { get; set; }
     internal bool[] InputGradNeeded { get; }
+
+    /// <summary>
+    /// Which inputs are a <see cref="Layers.RepeatVector"/>'s output: every step of a sample equals its first, and the
+    /// gradient reaching them is only ever summed over the steps (by the RepeatVector's backward). A recurrent layer
+    /// reading one may project the first step only, and write the step-summed input gradient into the first step
+    /// alone: the sum the RepeatVector takes is the same. Null when none is.
+    /// </summary>
+    internal bool[]? RepeatedInputs { get; init; }
+
+    /// <summary>Whether input <paramref name="i"/> repeats one vector over its steps (<see cref="RepeatedInputs"/>).</summary>
+    internal bool InputRepeated(int i) => RepeatedInputs is { } r && r[i];
     internal int WorkspacePerSample { get; }
     internal float[] WorkspaceBuffer { get; }
 

@@ -69,15 +69,16 @@ public sealed class GRU : Recurrent, IConfigurableLayer<GRU>
     /// <summary>(2, 3H): the input bias, then the recurrent bias.</summary>
     private protected override int[] BiasShape => [2, 3 * Units];
 
-    /// <summary>Gates (T·3H), the recurrent products (T·3H), the states before each step (T·H), the last state (H), dh (H), scratch (2H).</summary>
+    /// <summary>Gates (T·3H), the recurrent products (T·3H), the states before each step (T·H), the last state (H), dh (H), scratch (2H),
+    /// a repeated input's projection (3H).</summary>
     protected internal override int WorkspacePerSample(IReadOnlyList<int[]> inputShapes, int[] outputShape)
     {
         int t = inputShapes[0][0], h = Units;
-        return checked(t * 3 * h + t * 3 * h + t * h + 4 * h);
+        return checked(t * 3 * h + t * 3 * h + t * h + 7 * h);
     }
 
     private (int T, int D) Layout(NodeContext ctx, out Span<float> gates, out Span<float> rec, out Span<float> hBefore, out Span<float> hLast,
-                                  out Span<float> dh, out Span<float> scratch)
+                                  out Span<float> dh, out Span<float> scratch, out Span<float> once)
     {
         int b = ctx.Batch, t = ctx.InputShape(0)[0], d = ctx.InputShape(0)[1], h = Units;
         var ws = ctx.Workspace;
@@ -86,7 +87,8 @@ public sealed class GRU : Recurrent, IConfigurableLayer<GRU>
         hBefore = ws[..(b * t * h)]; ws = ws[hBefore.Length..];     // (B, T, H): hₜ₋₁, the state each step reads
         hLast = ws[..(b * h)]; ws = ws[hLast.Length..];             // (B, H): the state after the last step
         dh = ws[..(b * h)]; ws = ws[dh.Length..];                   // (B, H): ∂loss/∂h from later steps
-        scratch = ws[..(b * 2 * h)];                                // the general path's two rows of H
+        scratch = ws[..(b * 2 * h)]; ws = ws[scratch.Length..];     // the general path's two rows of H
+        once = ws[..(b * 3 * h)];                                   // (B, 3H): a repeated input's projection, then its δ summed over steps
         return (t, d);
     }
 
@@ -95,10 +97,9 @@ public sealed class GRU : Recurrent, IConfigurableLayer<GRU>
     protected internal override void Forward(NodeContext ctx)
     {
         int batch = ctx.Batch, h = Units, g3 = 3 * h;
-        var (steps, d) = Layout(ctx, out var gates, out var rec, out var hBefore, out var hLast, out _, out _);
+        var (steps, d) = Layout(ctx, out var gates, out var rec, out var hBefore, out var hLast, out _, out _, out var once);
         var bias = Bias is null ? default : Bias.Values;
-        Gemm.Multiply(false, false, batch * steps, g3, d, ctx.Input(0), d, Kernel!.Values, g3, gates, g3, accumulate: false,
-                      bias: bias.IsEmpty ? default : bias[..g3]);
+        ProjectInputs(ctx, gates, once, steps, d, g3, bias.IsEmpty ? default : bias[..g3]);
         if (bias.IsEmpty) rec.Clear();
         else for (int r = 0; r < batch * steps; r++) bias[g3..].CopyTo(rec.Slice(r * g3, g3));
         InitialState(ctx, hBefore, steps, 1);
@@ -143,7 +144,7 @@ public sealed class GRU : Recurrent, IConfigurableLayer<GRU>
     protected internal override void Backward(NodeContext ctx)
     {
         int batch = ctx.Batch, h = Units, g3 = 3 * h;
-        var (steps, d) = Layout(ctx, out var gates, out var rec, out var hBefore, out _, out var dhAll, out var scratch);
+        var (steps, d) = Layout(ctx, out var gates, out var rec, out var hBefore, out _, out var dhAll, out var scratch, out var once);
         var t1 = scratch[..h];
         var t2 = scratch.Slice(h, h);
         SeedStateGradients(ctx, dhAll, default);
@@ -194,16 +195,9 @@ public sealed class GRU : Recurrent, IConfigurableLayer<GRU>
         if (Trainable)
         {
             Gemm.Multiply(true, false, h, g3, rows, hBefore, h, rec, g3, ctx.WeightGrad(RecurrentKernel), g3, accumulate: true); // dU += Hᵀ·δ_rec
-            Gemm.Multiply(true, false, d, g3, rows, ctx.Input(0), d, gates, g3, ctx.WeightGrad(Kernel!), g3, accumulate: true);  // dW += Xᵀ·δ
-            if (Bias is not null)
-            {
-                var db = ctx.WeightGrad(Bias);
-                Simd.AccumulateColumnSums(gates, db[..g3], rows);
-                Simd.AccumulateColumnSums(rec, db[g3..], rows);
-            }
+            if (Bias is not null) Simd.AccumulateColumnSums(rec, ctx.WeightGrad(Bias)[g3..], rows);
         }
-        if (ctx.NeedsInputGrad(0))
-            Gemm.Multiply(false, true, rows, d, g3, gates, g3, Kernel!.Values, g3, ctx.InputGrad(0), d, accumulate: true);
+        InputSideGradients(ctx, gates, once, steps, d, g3, Bias is null ? default : ctx.WeightGrad(Bias)[..g3]);
         if (ctx.InputCount > 1 && ctx.NeedsInputGrad(1)) TensorPrimitives.Add(ctx.InputGrad(1), dhAll, ctx.InputGrad(1));
     }
 

@@ -68,15 +68,17 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
         if (UnitForgetBias) bias.Slice(Units, Units).Fill(1);
     }
 
-    /// <summary>Gates (T·4H), φ(c) (T·H), the states before each step (2·T·H), the last states (2H), dh and dc (2H), scratch (2H).</summary>
+    /// <summary>Gates (T·4H), φ(c) (T·H), the states before each step (2·T·H), the last states (2H), dh and dc (2H), scratch (2H),
+    /// a repeated input's projection (4H).</summary>
     protected internal override int WorkspacePerSample(IReadOnlyList<int[]> inputShapes, int[] outputShape)
     {
         int t = inputShapes[0][0], h = Units;
-        return checked(t * 4 * h + t * h + 2 * t * h + 6 * h);
+        return checked(t * 4 * h + t * h + 2 * t * h + 10 * h);
     }
 
     private (int T, int D) Layout(NodeContext ctx, out Span<float> gates, out Span<float> tanhC, out Span<float> hBefore, out Span<float> cBefore,
-                                  out Span<float> hLast, out Span<float> cLast, out Span<float> dh, out Span<float> dc, out Span<float> scratch)
+                                  out Span<float> hLast, out Span<float> cLast, out Span<float> dh, out Span<float> dc, out Span<float> scratch,
+                                  out Span<float> once)
     {
         int b = ctx.Batch, t = ctx.InputShape(0)[0], d = ctx.InputShape(0)[1], h = Units;
         var ws = ctx.Workspace;
@@ -88,7 +90,8 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
         cLast = ws[..(b * h)]; ws = ws[cLast.Length..];
         dh = ws[..(b * h)]; ws = ws[dh.Length..];                   // (B, H): ∂loss/∂h from later steps
         dc = ws[..(b * h)]; ws = ws[dc.Length..];                   // (B, H): ∂loss/∂c from later steps
-        scratch = ws[..(b * 2 * h)];                                // the general path's two rows of H
+        scratch = ws[..(b * 2 * h)]; ws = ws[scratch.Length..];     // the general path's two rows of H
+        once = ws[..(b * 4 * h)];                                   // (B, 4H): a repeated input's projection, then its δ summed over steps
         return (t, d);
     }
 
@@ -97,10 +100,9 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
     protected internal override void Forward(NodeContext ctx)
     {
         int batch = ctx.Batch, h = Units, g4 = 4 * h;
-        var (steps, d) = Layout(ctx, out var gates, out var tanhC, out var hBefore, out var cBefore, out var hLast, out var cLast, out _, out _, out _);
-        // All steps' input projections at once: (B·T, D)·(D, 4H) + b.
-        Gemm.Multiply(false, false, batch * steps, g4, d, ctx.Input(0), d, Kernel!.Values, g4, gates, g4, accumulate: false,
-                      bias: Bias is null ? default : Bias.Values);
+        var (steps, d) = Layout(ctx, out var gates, out var tanhC, out var hBefore, out var cBefore, out var hLast, out var cLast, out _, out _, out _,
+                                out var once);
+        ProjectInputs(ctx, gates, once, steps, d, g4, Bias is null ? default : Bias.Values);
         InitialState(ctx, hBefore, steps, 1);
         InitialState(ctx, cBefore, steps, 2);
         var packedU = PackRecurrent(RecurrentKernel!.Values, h, g4, transposed: false);
@@ -146,7 +148,8 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
     protected internal override void Backward(NodeContext ctx)
     {
         int batch = ctx.Batch, h = Units, g4 = 4 * h;
-        var (steps, d) = Layout(ctx, out var gates, out var tanhC, out var hBefore, out var cBefore, out _, out _, out var dhAll, out var dcAll, out var scratch);
+        var (steps, d) = Layout(ctx, out var gates, out var tanhC, out var hBefore, out var cBefore, out _, out _, out var dhAll, out var dcAll, out var scratch,
+                                out var once);
         var t1 = scratch[..h];
         var t2 = scratch.Slice(h, h);
         SeedStateGradients(ctx, dhAll, dcAll);
@@ -204,15 +207,9 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
             // dhₜ₋₁ = δₜ·Uᵀ, rows (b, t) of δ at stride T·4H.
             Gemm.MultiplyPacked(false, batch, h, g4, gates[(t * g4)..], steps * g4, packedUt, dhAll, h, accumulate: !mask.IsEmpty);
         }
-        int rows = batch * steps;
         if (Trainable)
-        {
-            Gemm.Multiply(true, false, h, g4, rows, hBefore, h, gates, g4, ctx.WeightGrad(RecurrentKernel), g4, accumulate: true); // dU += Hᵀ·δ
-            Gemm.Multiply(true, false, d, g4, rows, ctx.Input(0), d, gates, g4, ctx.WeightGrad(Kernel!), g4, accumulate: true);    // dW += Xᵀ·δ
-            if (Bias is not null) Simd.AccumulateColumnSums(gates, ctx.WeightGrad(Bias), rows);
-        }
-        if (ctx.NeedsInputGrad(0))
-            Gemm.Multiply(false, true, rows, d, g4, gates, g4, Kernel!.Values, g4, ctx.InputGrad(0), d, accumulate: true);
+            Gemm.Multiply(true, false, h, g4, batch * steps, hBefore, h, gates, g4, ctx.WeightGrad(RecurrentKernel), g4, accumulate: true); // dU += Hᵀ·δ
+        InputSideGradients(ctx, gates, once, steps, d, g4, Bias is null ? default : ctx.WeightGrad(Bias));
         if (ctx.InputCount > 1 && ctx.NeedsInputGrad(1)) TensorPrimitives.Add(ctx.InputGrad(1), dhAll, ctx.InputGrad(1));
         if (ctx.InputCount > 2 && ctx.NeedsInputGrad(2)) TensorPrimitives.Add(ctx.InputGrad(2), dcAll, ctx.InputGrad(2));
     }

@@ -241,6 +241,60 @@ public abstract class Recurrent : Layer
         }
     }
 
+    /// <summary>
+    /// The input side of every step at once, into <paramref name="gates"/> (B, T, G): <c>xₜ·W + b</c> for all rows,
+    /// one (B·T, D)·(D, G) product. When the input is a RepeatVector's output (<see cref="NodeContext.InputRepeated"/>)
+    /// every step's xₜ is x₀: one (B, D)·(D, G) product into <paramref name="once"/> (B, G), copied to each step's rows,
+    /// which makes a sequence decoder's projection T times cheaper. Masked inputs take the general path.
+    /// </summary>
+    private protected void ProjectInputs(NodeContext ctx, Span<float> gates, Span<float> once, int steps, int d, int g, ReadOnlySpan<float> bias)
+    {
+        int batch = ctx.Batch;
+        if (!RepeatedInput(ctx))
+        {
+            Kernels.Gemm.Multiply(false, false, batch * steps, g, d, ctx.Input(0), d, Kernel!.Values, g, gates, g, accumulate: false, bias: bias);
+            return;
+        }
+        Kernels.Gemm.Multiply(false, false, batch, g, d, ctx.Input(0), steps * d, Kernel!.Values, g, once, g, accumulate: false, bias: bias);
+        for (int b = 0; b < batch; b++)
+            for (int t = 0; t < steps; t++) once.Slice(b * g, g).CopyTo(gates.Slice((b * steps + t) * g, g));
+    }
+
+    /// <summary>
+    /// The input side's gradients from the gates' δ (B, T, G): <c>dW += Xᵀ·δ</c>, the input bias's column sums into
+    /// <paramref name="biasGrad"/> (when not empty), and <c>dX += δ·Wᵀ</c>. For a repeated input, with S = Σₜ δₜ (B, G)
+    /// summed into <paramref name="once"/>: <c>dW += x₀ᵀ·S</c>, <c>db += Σ_b S</c>, and <c>S·Wᵀ</c> is added to the first
+    /// step's slot only, since the RepeatVector sums the input gradient over the steps.
+    /// </summary>
+    private protected void InputSideGradients(NodeContext ctx, Span<float> gates, Span<float> once, int steps, int d, int g, Span<float> biasGrad)
+    {
+        int batch = ctx.Batch, rows = batch * steps;
+        bool needX = ctx.NeedsInputGrad(0);
+        if (!Trainable && !needX) return;
+        ReadOnlySpan<float> delta = gates;
+        int deltaRows = rows, lda = d;
+        if (RepeatedInput(ctx))
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                var sum = once.Slice(b * g, g);
+                gates.Slice(b * steps * g, g).CopyTo(sum);
+                for (int t = 1; t < steps; t++) Kernels.Simd.Add(sum, gates.Slice((b * steps + t) * g, g), sum);
+            }
+            delta = once[..(batch * g)];
+            deltaRows = batch;
+            lda = steps * d;
+        }
+        if (Trainable)
+        {
+            Kernels.Gemm.Multiply(true, false, d, g, deltaRows, ctx.Input(0), lda, delta, g, ctx.WeightGrad(Kernel!), g, accumulate: true);
+            if (!biasGrad.IsEmpty) Kernels.Simd.AccumulateColumnSums(delta, biasGrad, deltaRows);
+        }
+        if (needX) Kernels.Gemm.Multiply(false, true, deltaRows, d, g, delta, g, Kernel!.Values, g, ctx.InputGrad(0), lda, accumulate: true);
+    }
+
+    private static bool RepeatedInput(NodeContext ctx) => ctx.InputRepeated(0) && ctx.Mask.IsEmpty;
+
     [ThreadStatic] private static float[]? t_packed;
 
     /// <summary>

@@ -7,6 +7,9 @@ namespace Latent.Layers;
 /// <c>RepeatVector</c>. A sequence autoencoder feeds its code to the decoder's every step this way.
 /// Backward: <c>dx += Σₜ dyₜ</c>.
 /// </summary>
+/// <remarks>An <see cref="LSTM"/> or <see cref="GRU"/> reading a RepeatVector's output (unmasked) knows every step's input is
+/// the same: it projects it once per sample instead of once per step, and computes its input-side gradients from the
+/// δ summed over the steps (1/T of the work), which gives the same results as the general path (tested).</remarks>
 public sealed class RepeatVector : Layer, IConfigurableLayer<RepeatVector>
 {
     /// <summary>Creates the layer.</summary>

@@ -354,6 +354,60 @@ public class RecurrentLayerTests
         GradientChecker.AssertAll(GradientChecker.CheckLayer(new RepeatVector(4), [3], batch: 2, seed: 13));
     }
 
+    /// <summary>
+    /// A recurrent layer fed by a RepeatVector projects the first step only and puts the step-summed input gradient in
+    /// the first step's slot; the same model with an identity layer between the two runs the general path. Both must
+    /// give the same loss, weight gradients (the encoder's carry the RepeatVector's input gradient) and outputs.
+    /// </summary>
+    [Theory]
+    [InlineData("lstm", false, false, true)]
+    [InlineData("lstm", true, false, true)]
+    [InlineData("lstm", true, true, false)]
+    [InlineData("gru", false, false, true)]
+    [InlineData("gru", true, true, true)]
+    [InlineData("gru", true, false, false)]
+    public void RepeatedInputMatchesTheGeneralPath(string kind, bool sequences, bool backwards, bool bias)
+    {
+        Model Build(bool identity)
+        {
+            Randomness.SetSeed(41);
+            var input = Input.Create(5, 3);
+            var code = new LSTM(9).Apply(input);                       // nine units: a block of eight and a tail
+            var repeated = new RepeatVector(5).Apply(code);
+            if (identity) repeated = new Activation("linear").Apply(repeated);
+            Layer decoder = kind == "lstm" ? new LSTM(10, useBias: bias, returnSequences: sequences, goBackwards: backwards)
+                                           : new GRU(10, useBias: bias, returnSequences: sequences, goBackwards: backwards);
+            var model = new Model(input, decoder.Apply(repeated));
+            model.Compile("sgd", "mse");
+            return model;
+        }
+        var fast = Build(identity: false);
+        var general = Build(identity: true);
+        general.SetWeights(fast.GetWeights());
+        var rng = new Random(42);
+        var x = Tensor.FromArray(Enumerable.Range(0, 4 * 15).Select(_ => (float)rng.NextDouble()).ToArray(), 4, 5, 3);
+        int outSize = sequences ? 5 * 10 : 10;
+        var yData = Enumerable.Range(0, 4 * outSize).Select(_ => (float)rng.NextDouble()).ToArray();
+        var y = sequences ? Tensor.FromArray(yData, 4, 5, 10) : Tensor.FromArray(yData, 4, 10);
+        var gf = fast.ComputeGradients(x, y);
+        var fastGrads = fast.Weights.Select(w => gf.Of(w).ToArray()).ToArray();
+        var gg = general.ComputeGradients(x, y);
+        Assert.Equal(gg.Loss, gf.Loss, 6);
+        for (int i = 0; i < fastGrads.Length; i++)
+            for (int j = 0; j < fastGrads[i].Length; j++)
+            {
+                float a = fastGrads[i][j], b = gg.Of(general.Weights[i])[j];
+                Assert.True(Math.Abs(a - b) <= 1e-6 + 1e-4 * Math.Abs(b), $"{fast.Weights[i].Name}[{j}]: {a} with the repeated input, {b} without");
+            }
+        Assert.Equal(general.Predict(x).Span.ToArray(), fast.Predict(x).Span.ToArray(), new FloatTolerance(1e-6f));
+    }
+
+    private sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
+    {
+        public bool Equals(float a, float b) => Math.Abs(a - b) <= tolerance;
+        public int GetHashCode(float v) => 0;
+    }
+
     [Fact]
     public void KerasInitialisation()
     {
