@@ -68,16 +68,24 @@ internal static class EpochTimer
         {
             var (model, batch) = Build(row);
             model.Fit(xTrain.SliceRows(0, 2048), xTrain.SliceRows(0, 2048), epochs: 1, batchSize: batch, verbose: 0, seed: 1); // warm-up: JIT, pool
+            // LATENT_AB_DIRECTB=a,b: alternate Gemm.DirectBRows between a and b epoch by epoch, so both see the same
+            // phases of this machine's drifting speed, and print each one's median.
+            int[]? ab = Environment.GetEnvironmentVariable("LATENT_AB_DIRECTB")?.Split(',').Select(int.Parse).ToArray();
+            var abTimes = new List<double>[2] { new(), new() };
             for (int r = 0; r < repetitions; r++)
             {
+                if (ab is not null) Latent.Kernels.Gemm.DirectBRows = ab[r % 2];
                 int gcs = GC.CollectionCount(0);
                 var pause = GC.GetTotalPauseDuration();
                 var sw = Stopwatch.StartNew();
                 var h = model.Fit(xTrain, xTrain, epochs: 1, batchSize: batch, shuffle: true, verbose: 0, seed: r);
                 double s = sw.Elapsed.TotalSeconds;
+                if (ab is not null) { abTimes[r % 2].Add(s); Console.Write($"[{ab[r % 2]}] "); }
                 Console.WriteLine(plain ? FormattableString.Invariant($"{row} {s:F4} {h.Loss[0]:F4}")
                                         : $"{row,-12} {s,8:F3} s/epoch  loss {h.Loss[0]:F4}  GCs {GC.CollectionCount(0) - gcs} ({(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:F1} ms)");
             }
+            if (ab is not null)
+                Console.WriteLine($"{row} medians: " + string.Join(", ", ab.Select((v, i) => $"{v}: {abTimes[i].Order().ElementAt(abTimes[i].Count / 2):F4}")));
             if (plain || row.StartsWith("conv", StringComparison.Ordinal) || row.StartsWith("lstm", StringComparison.Ordinal) || row.Contains("vae", StringComparison.Ordinal)) continue;
             var encoder = new Model(model.Inputs[0], model.Nodes.Length > 2 ? model.GetLayerOutput(model.Layers[3].Name) : model.GetLayerOutput(model.Layers[1].Name));
             encoder.Predict(xTest, batchSize: 256);

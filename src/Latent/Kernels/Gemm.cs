@@ -21,6 +21,8 @@ namespace Latent.Kernels;
 internal static unsafe partial class Gemm
 {
     private const int KC = 256;
+    /// <summary>The most row panels (of MR rows) for which B stored k×n is read in place (benchmarks vary it).</summary>
+    internal static int DirectBRows = 16;
     private const int MaxMR = 8, MaxNR = 32;
 
     /// <summary>Below this many flops (2·M·N·K) a multiply runs on one core: the split costs more than it saves.</summary>
@@ -183,11 +185,11 @@ internal static unsafe partial class Gemm
         // read from L1 by every column panel after the first; packing it first was never faster on our models'
         // shapes and much slower on some (docs/PERFORMANCE.md).
         nint rs = transA ? 1 : lda, ks = transA ? lda : 1;
-        // Likewise B, when it is stored k×n and at most eight row panels reuse it (a weight gradient with a small
-        // fan-in, a half batch of 50 rows on one core): full NR-wide panels are read in place; only a partial last
-        // panel is packed. A 32-wide panel of one KC slab is 32 KB and stays in L1 across the row panels
-        // (50×784 · 784×128 on one core: 114 → 130 GFLOPS; 50×128 · 128×784: 140 → 164).
-        bool directB = !transB && m <= 8 * mr && packedB == null;
+        // Likewise B, when it is stored k×n and at most sixteen row panels reuse it (a weight gradient with a small
+        // fan-in, a half batch of 50 rows on one core, an LSTM's 64 sequences): full NR-wide panels are read in
+        // place; only a partial last panel is packed. A 32-wide panel of one KC slab is 32 KB and stays in L1 across
+        // the row panels; packing streamed the whole weight matrix through memory on every call.
+        bool directB = !transB && m <= DirectBRows * mr && packedB == null;
         int nPad = (n + nr - 1) / nr * nr;   // a whole packed B (PackWhole): slab pc starts at pc·nPad
         fixed (float* bp = packB)
         {
