@@ -63,11 +63,28 @@ internal readonly record struct ConvGeometry(int H, int W, int C, int KH, int KW
                     int ih = ih0 + i;
                     if ((uint)ih >= (uint)H || inside == 0) { Unsafe.InitBlockUnaligned(dst, 0, (uint)rowLen * sizeof(float)); continue; }
                     if (j0 > 0) Unsafe.InitBlockUnaligned(dst, 0, (uint)(j0 * C) * sizeof(float));
-                    Unsafe.CopyBlockUnaligned(dst + j0 * C, px + (ih * W + iw0 + j0) * C, inside);
+                    Copy(px + (ih * W + iw0 + j0) * C, dst + j0 * C, (j1 - j0) * C);
                     if (j1 < KW) Unsafe.InitBlockUnaligned(dst + j1 * C, 0, (uint)((KW - j1) * C) * sizeof(float));
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Copies <paramref name="n"/> floats inline: a window row is 3–200 values, and a call to memmove per row cost more
+    /// than the copy. From eight values on, whole vectors and one last vector that may overlap the one before.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Copy(float* src, float* dst, int n)
+    {
+        if (n >= 8 && Vector256.IsHardwareAccelerated)
+        {
+            int k = 0;
+            for (; k + 8 <= n; k += 8) Vector256.Load(src + k).Store(dst + k);
+            if (k < n) Vector256.Load(src + n - 8).Store(dst + n - 8);
+            return;
+        }
+        for (int k = 0; k < n; k++) dst[k] = src[k];
     }
 
     /// <summary>
