@@ -68,13 +68,21 @@ internal static class EpochTimer
         {
             var (model, batch) = Build(row);
             model.Fit(xTrain.SliceRows(0, 2048), xTrain.SliceRows(0, 2048), epochs: 1, batchSize: batch, verbose: 0, seed: 1); // warm-up: JIT, pool
-            // LATENT_AB_DIRECTB=a,b: alternate Gemm.DirectBRows between a and b epoch by epoch, so both see the same
-            // phases of this machine's drifting speed, and print each one's median.
-            int[]? ab = Environment.GetEnvironmentVariable("LATENT_AB_DIRECTB")?.Split(',').Select(int.Parse).ToArray();
+            // LATENT_AB=KNOB=a,b: alternate a knob between a and b epoch by epoch, so both see the same phases of this
+            // machine's drifting speed, and print each one's median. Knobs: DirectBRows (Gemm: row panels for which
+            // B is read in place), StepMinRows (fewest rows per core for the data-parallel step).
+            string[]? abSpec = Environment.GetEnvironmentVariable("LATENT_AB")?.Split('=');
+            int[]? ab = abSpec?[1].Split(',').Select(int.Parse).ToArray();
+            void SetKnob(int v)
+            {
+                if (abSpec![0] == "DirectBRows") Latent.Kernels.Gemm.DirectBRows = v;
+                else if (abSpec[0] == "StepMinRows") Model.ParallelStepMinRows = v;
+                else throw new ArgumentException($"Unknown knob '{abSpec[0]}'. Knobs: DirectBRows, StepMinRows.");
+            }
             var abTimes = new List<double>[2] { new(), new() };
             for (int r = 0; r < repetitions; r++)
             {
-                if (ab is not null) Latent.Kernels.Gemm.DirectBRows = ab[r % 2];
+                if (ab is not null) SetKnob(ab[r % 2]);
                 int gcs = GC.CollectionCount(0);
                 var pause = GC.GetTotalPauseDuration();
                 var sw = Stopwatch.StartNew();
