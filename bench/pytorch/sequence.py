@@ -4,10 +4,13 @@ Adam with Keras's defaults (lr 1e-3, eps 1e-7); batch 128, shuffled each epoch; 
 uniform input weights, orthogonal recurrent weights, forget-gate bias 1, one bias per layer: bias_hh frozen at 0).
 Prints one line per epoch (train loss over the epoch, validation loss on the 10,000 test digits, seconds).
 
+--save-init FILE.npz writes the initial weights in Latent's layout (enc_W (28, 256), enc_U (64, 256), enc_b (256), dec_W
+(64, 112), dec_U (28, 112), dec_b (112); W = weight_ih^T, U = weight_hh^T, b = bias_ih + bias_hh), for
+`Latent.Bench sequence-from-init FILE.npz` to train from the same weights.
 --keras-adam uses Adam in Keras 2's form (as Latent's Adam: eps added to sqrt(v) before the bias corrections,
 which fold into the step size) instead of torch.optim.Adam (eps added to the bias-corrected sqrt(v)).
 
-Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/pytorch/sequence.py [EPOCHS] [--seed S] [--keras-adam] [--json OUT]
+Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/pytorch/sequence.py [EPOCHS] [--seed S] [--keras-adam] [--save-init FILE.npz] [--json OUT]
 """
 import json
 import os
@@ -59,6 +62,11 @@ def main():
     x = torch.from_numpy(load_mnist_images("train")).view(-1, 28, 28)
     xt = torch.from_numpy(load_mnist_images("t10k")).view(-1, 28, 28)
     model = SequenceAutoencoder()
+    if "--save-init" in sys.argv:
+        layers = {"enc": model.encoder, "dec": model.decoder}
+        np.savez(sys.argv[sys.argv.index("--save-init") + 1], **{
+            f"{k}_{name}": np.ascontiguousarray(a.detach().numpy(), dtype=np.float32) for k, lstm in layers.items() for name, a in
+            (("W", lstm.weight_ih_l0.T), ("U", lstm.weight_hh_l0.T), ("b", lstm.bias_ih_l0 + lstm.bias_hh_l0))})
     trained = [p for p in model.parameters() if p.requires_grad]
     keras_adam = "--keras-adam" in sys.argv
     opt = (KerasAdam(trained, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7) if keras_adam
