@@ -35,7 +35,7 @@ internal static unsafe partial class Gemm
     /// <summary>Caps the threads one multiply uses (tests, benchmarks).</summary>
     internal static int MaxThreads = int.MaxValue;
 
-    [ThreadStatic] private static float[]? t_packB;
+    [ThreadStatic] private static float[]? t_packA, t_packB;
     [ThreadStatic] private static GemmJob? t_job;
 
     /// <summary>The instruction set multiplies use now: <see cref="ForcedIsa"/>, or <see cref="BestIsa"/> when that is Auto.</summary>
@@ -181,18 +181,22 @@ internal static unsafe partial class Gemm
         int mc = mr * 16, nc = nr * 64;
         var packB = t_packB ??= GC.AllocateUninitializedArray<float>(MaxNR * 64 * KC, pinned: true);
         float* tile = stackalloc float[MaxMR * MaxNR];
-        // A is read in place: element (r, p) of op(A) sits at a[r·rs + p·ks], rows along lda for A, along 1 for Aᵀ.
-        // The kernel broadcasts one value of each of its MR rows per k, so a row panel (MR × KC, at most 8 KB) is
-        // read from L1 by every column panel after the first; packing it first was never faster on our models'
-        // shapes and much slower on some (docs/PERFORMANCE.md).
-        nint rs = transA ? 1 : lda, ks = transA ? lda : 1;
+        // With 256-bit vectors A is read in place: element (r, p) of op(A) sits at a[r·rs + p·ks], rows along lda for
+        // A, along 1 for Aᵀ. The kernel broadcasts one value of each of its MR rows per k, so a row panel (MR × KC, at
+        // most 8 KB) is read from L1 by every column panel after the first; packing it first was never faster on our
+        // models' shapes on AVX2 and much slower on some (docs/PERFORMANCE.md). The 512-bit kernel was tuned on a
+        // packed panel (one pointer walking it) and is kept so, with the panels now packed by vector copies and
+        // 8×8 transposes; in-place A there is unmeasured.
+        bool packA = isa == GemmIsa.Vector512;
+        var packAPanels = packA ? t_packA ??= GC.AllocateUninitializedArray<float>(MaxMR * 16 * KC, pinned: true) : null;
+        nint rs = packA ? 1 : transA ? 1 : lda, ks = packA ? mr : transA ? lda : 1;
         // Likewise B, when it is stored k×n and at most sixteen row panels reuse it (a weight gradient with a small
         // fan-in, a half batch of 50 rows on one core, an LSTM's 64 sequences): full NR-wide panels are read in
         // place; only a partial last panel is packed. A 32-wide panel of one KC slab is 32 KB and stays in L1 across
         // the row panels; packing streamed the whole weight matrix through memory on every call.
         bool directB = !transB && m <= DirectBRows * mr && packedB == null;
         int nPad = (n + nr - 1) / nr * nr;   // a whole packed B (PackWhole): slab pc starts at pc·nPad
-        fixed (float* bp = packB)
+        fixed (float* bp = packB, ap = packAPanels)
         {
             for (int jc = 0; jc < n; jc += nc)
             {
@@ -208,6 +212,7 @@ internal static unsafe partial class Gemm
                     for (int ic = 0; ic < m; ic += mc)
                     {
                         int mcur = Math.Min(mc, m - ic);
+                        if (packA) PackA8(transA, a, lda, ic, pc, mcur, kc, ap);
                         for (int jr = 0; jr < ncur; jr += nr)
                         {
                             int nrc = Math.Min(nr, ncur - jr);
@@ -219,8 +224,8 @@ internal static unsafe partial class Gemm
                                 float* bpanel = bInPlace ? b + (long)pc * ldb + jc + jr
                                               : packedB != null ? packedB + (long)pc * nPad + (long)(jc + jr) * kc : bp + jr * kc;
                                 nint bs = bInPlace ? ldb : nr;
-                                float* apanel = a + (ic + ir) * rs + pc * ks;
-                                                                float* tileBias = !acc && bias != null ? bias + jc + jr : null; // first K slab only
+                                float* apanel = packA ? ap + ir * kc : a + (ic + ir) * rs + pc * ks;
+                                float* tileBias = !acc && bias != null ? bias + jc + jr : null; // first K slab only
                                 if (mrc == mr && nrc == nr)
                                 {
                                     Kernel(isa, kc, apanel, rs, ks, mr, bpanel, bs, cp, ldc, acc, tileBias);
@@ -292,6 +297,45 @@ internal static unsafe partial class Gemm
                         for (int p = 0; p < kc; p++) panel[p * nr + j] = 0f;
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Packs rows [i0, i0+mc) × cols [p0, p0+kc) of op(A) into eight-row panels, dst[panel][p][r], zero-padded:
+    /// for Aᵀ one vector copy per k, for A the 8×8 transposes of <see cref="PackTransposed8"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackA8(bool transA, float* a, int lda, int i0, int p0, int mc, int kc, float* dst)
+    {
+        for (int ir = 0; ir < mc; ir += 8)
+        {
+            int rows = Math.Min(8, mc - ir);
+            float* panel = dst + ir * kc;
+            if (transA)
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = a + (long)(p0 + p) * lda + i0 + ir;
+                    float* d = panel + p * 8;
+                    if (rows == 8) Vector256.Store(Vector256.Load(src), d);
+                    else
+                    {
+                        int r = 0;
+                        for (; r < rows; r++) d[r] = src[r];
+                        for (; r < 8; r++) d[r] = 0f;
+                    }
+                }
+            }
+            else if (rows == 8 && Avx.IsSupported)
+            {
+                PackTransposed8(a + (long)(i0 + ir) * lda + p0, lda, kc, panel, 8);
+            }
+            else
+            {
+                for (int p = 0; p < kc; p++)
+                    for (int r = 0; r < 8; r++)
+                        panel[p * 8 + r] = r < rows ? a[(long)(i0 + ir + r) * lda + p0 + p] : 0f;
             }
         }
     }
