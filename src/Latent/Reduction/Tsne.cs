@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Latent.Reduction;
 
 /// <summary>
@@ -254,6 +256,11 @@ public sealed class Tsne
         {
             int start = (int)((long)n * part / parts), end = (int)((long)n * (part + 1) / parts);
             double c = 0;
+            if (!withCost && System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+            {
+                AttractionRows(p, y, start, end, exaggeration, grad);
+                return;
+            }
             for (int i = start; i < end; i++)
             {
                 double fx = 0, fy = 0, yx = y[2 * i], yy = y[2 * i + 1];
@@ -273,6 +280,56 @@ public sealed class Tsne
             cost[part] = c;
         });
         return cost.Sum();
+    }
+
+    /// <summary>
+    /// <see cref="Attraction"/> without the cost, for rows [start, end), four affinities at a time: the neighbours'
+    /// coordinates gathered (AVX2), <c>q = 1/(1 + d²)</c> by one four-lane division. The steps that report no cost
+    /// (all but every fiftieth) take this path.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void AttractionRows((int[] RowStart, int[] Col, float[] Val) p, double[] y, int start, int end, double exaggeration,
+                                              double[] grad)
+    {
+        if (p.Col.Length < p.RowStart[end] || p.Val.Length < p.RowStart[end] || grad.Length < 2 * end)
+            throw new ArgumentException("The affinities and positions do not match.");
+        var one = Vector256<double>.One;
+        fixed (double* py = y)
+        fixed (int* col = p.Col)
+        fixed (float* val = p.Val)
+        {
+            for (int i = start; i < end; i++)
+            {
+                var yx = Vector256.Create(py[2 * i]);
+                var yy = Vector256.Create(py[2 * i + 1]);
+                var fx = Vector256<double>.Zero;
+                var fy = Vector256<double>.Zero;
+                int s = p.RowStart[i], e = p.RowStart[i + 1];
+                for (; s + 4 <= e; s += 4)
+                {
+                    var j2 = System.Runtime.Intrinsics.X86.Sse2.ShiftLeftLogical(System.Runtime.Intrinsics.X86.Sse2.LoadVector128(col + s), 1); // 2j
+                    var gx = System.Runtime.Intrinsics.X86.Avx2.GatherVector256(py, j2, 8);
+                    var gy = System.Runtime.Intrinsics.X86.Avx2.GatherVector256(py + 1, j2, 8);
+                    var pij = System.Runtime.Intrinsics.X86.Avx.ConvertToVector256Double(System.Runtime.Intrinsics.X86.Sse.LoadVector128(val + s));
+                    var dx = yx - gx;
+                    var dy = yy - gy;
+                    var w = pij / Vector256.FusedMultiplyAdd(dy, dy, Vector256.FusedMultiplyAdd(dx, dx, one));   // p·q
+                    fx = Vector256.FusedMultiplyAdd(w, dx, fx);
+                    fy = Vector256.FusedMultiplyAdd(w, dy, fy);
+                }
+                double sx = Vector256.Sum(fx), sy = Vector256.Sum(fy);
+                for (; s < e; s++)
+                {
+                    int j = col[s];
+                    double dx = py[2 * i] - py[2 * j], dy = py[2 * i + 1] - py[2 * j + 1];
+                    double w = val[s] / (1 + dx * dx + dy * dy);
+                    sx += w * dx;
+                    sy += w * dy;
+                }
+                grad[2 * i] += 4 * exaggeration * sx;
+                grad[2 * i + 1] += 4 * exaggeration * sy;
+            }
+        }
     }
 
     /// <summary>The gradient with the repulsion by Barnes-Hut; the cost only when <paramref name="withCost"/> (else 0).</summary>
