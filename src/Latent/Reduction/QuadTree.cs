@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Latent.Reduction;
 
 /// <summary>
@@ -7,6 +9,9 @@ namespace Latent.Reduction;
 internal sealed class QuadTree
 {
     private const int MaxDepth = 64;
+
+    /// <summary>Whether Barnes-Hut takes <see cref="RepulsionGrouped"/> (tests and benchmarks turn it off).</summary>
+    internal static bool GroupedTraversal = true;
     private double[] _cx = new double[64], _cy = new double[64], _hw = new double[64], _sx = new double[64], _sy = new double[64];
     private int[] _count = new int[64], _child = new int[64];
     private int _nodes;
@@ -44,13 +49,23 @@ internal sealed class QuadTree
         Array.Sort(_keys, _order);
         foreach (int i in _order) Insert(y[2 * i], y[2 * i + 1]);
         if (_cells.Length < _nodes) _cells = new Cell[_count.Length];
+        if (_gx.Length < _nodes)
+        {
+            _gx = new double[_count.Length]; _gy = new double[_count.Length]; _gw2 = new double[_count.Length];
+            _gc = new double[_count.Length]; _gkid = new long[_count.Length];
+        }
         for (int c = 0; c < _nodes; c++)
         {
             int count = _count[c];
             double w = 2 * _hw[c];
             _cells[c] = new Cell { X = count > 0 ? _sx[c] / count : 0, Y = count > 0 ? _sy[c] / count : 0, Width2 = w * w, Count = count, Child = _child[c] };
+            _gx[c] = _cells[c].X; _gy[c] = _cells[c].Y; _gw2[c] = w * w; _gc[c] = count; _gkid[c] = _child[c];
         }
     }
+
+    // The same cells as columns, for the four-at-a-time traversal: a node's four children are consecutive.
+    private double[] _gx = [], _gy = [], _gw2 = [], _gc = [];
+    private long[] _gkid = [];
 
     private int[] _order = [];
     private ulong[] _keys = [];
@@ -149,6 +164,67 @@ internal sealed class QuadTree
             }
         }
         return (fx, fy, sumQ);
+    }
+
+    /// <summary>
+    /// <see cref="Repulsion"/> a group of four sibling cells at a time (AVX2): the four distances, the leaf-or-narrow
+    /// tests and the accepted cells' terms are vector operations with masks, and only the opened cells' child groups
+    /// go on the stack, which holds group starts. The same sums, added in another order.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public unsafe (double Fx, double Fy, double SumQ) RepulsionGrouped(double px, double py, double theta, Span<int> stack)
+    {
+        double theta2 = theta * theta;
+        ref readonly Cell root = ref _cells[0];
+        if (root.Count == 0) return (0, 0, 0);
+        if (root.Child < 0)
+        {
+            // One leaf holds every point: all at one place, or one point.
+            double dx = px - root.X, dy = py - root.Y, d2 = dx * dx + dy * dy;
+            if (d2 == 0) return (0, 0, root.Count - 1);
+            double q = 1 / (1 + d2), cq = root.Count * q;
+            return (cq * q * dx, cq * q * dy, cq);
+        }
+        var vpx = Vector256.Create(px);
+        var vpy = Vector256.Create(py);
+        var vt2 = Vector256.Create(theta2);
+        var one = Vector256<double>.One;
+        var fx = Vector256<double>.Zero;
+        var fy = Vector256<double>.Zero;
+        var sq = Vector256<double>.Zero;
+        int top = 0;
+        stack[top++] = root.Child;
+        fixed (double* gx = _gx, gy = _gy, gw2 = _gw2, gc = _gc)
+        fixed (long* kid = _gkid)
+        {
+            while (top > 0)
+            {
+                int g = stack[--top];
+                var c = Vector256.Load(gc + g);
+                var dx = vpx - Vector256.Load(gx + g);
+                var dy = vpy - Vector256.Load(gy + g);
+                var d2 = Vector256.FusedMultiplyAdd(dy, dy, dx * dx);
+                var kids = Vector256.Load(kid + g);
+                var leaf = Vector256.LessThan(kids, Vector256<long>.Zero).AsDouble();
+                var nonEmpty = Vector256.GreaterThan(c, Vector256<double>.Zero);
+                var self = leaf & Vector256.Equals(d2, Vector256<double>.Zero) & nonEmpty;   // the point itself and its duplicates
+                var accept = nonEmpty & ~self & (leaf | Vector256.LessThan(Vector256.Load(gw2 + g), vt2 * d2));
+                var q = one / (one + d2);
+                var cq = (c * q) & accept;
+                sq += cq + ((c - one) & self);
+                var cqq = cq * q;
+                fx = Vector256.FusedMultiplyAdd(cqq, dx, fx);
+                fy = Vector256.FusedMultiplyAdd(cqq, dy, fy);
+                uint open = (uint)(nonEmpty & ~leaf & ~accept).ExtractMostSignificantBits();
+                while (open != 0)
+                {
+                    int k = System.Numerics.BitOperations.TrailingZeroCount(open);
+                    stack[top++] = (int)kid[g + k];
+                    open &= open - 1;
+                }
+            }
+        }
+        return (Vector256.Sum(fx), Vector256.Sum(fy), Vector256.Sum(sq));
     }
 
     /// <summary>Stack room a traversal needs: 3 per level plus the root.</summary>

@@ -337,6 +337,7 @@ public sealed class Tsne
                                              bool withCost, QuadTree tree)
     {
         tree.Build(y, n);
+        bool grouped = QuadTree.GroupedTraversal && Vector256.IsHardwareAccelerated;
         var neg = grad;   // the repulsion is written first, then scaled in place
         int parts = Math.Max(1, Environment.ProcessorCount) * 4;
         var sums = new double[parts];
@@ -349,7 +350,8 @@ public sealed class Tsne
             for (int t = start; t < end; t++)
             {
                 int i = order[t];
-                var (fx, fy, s) = tree.Repulsion(y[2 * i], y[2 * i + 1], theta, stack);
+                var (fx, fy, s) = grouped ? tree.RepulsionGrouped(y[2 * i], y[2 * i + 1], theta, stack)
+                                          : tree.Repulsion(y[2 * i], y[2 * i + 1], theta, stack);
                 neg[2 * i] = fx; neg[2 * i + 1] = fy;
                 sq += s;
             }

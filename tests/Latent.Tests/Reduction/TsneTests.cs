@@ -166,6 +166,32 @@ public class TsneTests
         Assert.Equal([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], Tsne.Relabel(chain, m).Order);
     }
 
+    /// <summary>The four-at-a-time traversal sums the same cells as the one-at-a-time one, duplicates included.</summary>
+    [Fact]
+    public void GroupedTraversalMatchesTheOneCellTraversal()
+    {
+        var rng = new Random(5);
+        int n = 500;
+        var y = new double[2 * n];
+        for (int i = 0; i < 2 * n; i++) y[i] = rng.NextDouble() * 40 - 20;
+        for (int i = 0; i < 20; i++) { y[2 * (n - 1 - i)] = y[2 * i]; y[2 * (n - 1 - i) + 1] = y[2 * i + 1]; }   // duplicates
+        var tree = new QuadTree();
+        tree.Build(y, n);
+        Span<int> stack = stackalloc int[QuadTree.StackSize];
+        foreach (double theta in new[] { 0.0, 0.5, 1.0 })
+            for (int i = 0; i < n; i++)
+            {
+                var a = tree.Repulsion(y[2 * i], y[2 * i + 1], theta, stack);
+                var b = tree.RepulsionGrouped(y[2 * i], y[2 * i + 1], theta, stack);
+                Assert.Equal(a.SumQ, b.SumQ, 1e-9 * Math.Max(1, Math.Abs(a.SumQ)));
+                Assert.Equal(a.Fx, b.Fx, 1e-9 * Math.Max(1, Math.Abs(a.Fx)));
+                Assert.Equal(a.Fy, b.Fy, 1e-9 * Math.Max(1, Math.Abs(a.Fy)));
+            }
+        var same = new double[2 * 50];                  // a tree that is one leaf
+        tree.Build(same, 50);
+        Assert.Equal((0.0, 0.0, 49.0), tree.RepulsionGrouped(0, 0, 0.5, stack));
+    }
+
     [Fact]
     public void DuplicatesAndATreeOfIdenticalPointsWork()
     {
