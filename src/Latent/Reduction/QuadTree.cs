@@ -63,6 +63,11 @@ internal sealed class QuadTree
         }
     }
 
+    private double[] _attraction = [];
+
+    /// <summary>A buffer of at least <paramref name="length"/> values kept with the tree (the attraction computed beside its build).</summary>
+    public double[] AttractionBuffer(int length) => _attraction.Length >= length ? _attraction : _attraction = new double[length];
+
     // The same cells as columns, for the four-at-a-time traversal: a node's four children are consecutive.
     private double[] _gx = [], _gy = [], _gw2 = [], _gc = [];
     private long[] _gkid = [];

@@ -336,7 +336,18 @@ public sealed class Tsne
     internal static double BarnesHutGradient((int[] RowStart, int[] Col, float[] Val) p, double[] y, int n, double exaggeration, double theta, double[] grad,
                                              bool withCost, QuadTree tree)
     {
+        // The tree is built on one core; the attraction (which needs no tree) runs beside it on the others, into a
+        // buffer of its own, on the steps that report no cost (the cost needs the repulsion's Z first).
+        Task? attraction = null;
+        var attracted = tree.AttractionBuffer(2 * n);
+        if (!withCost)
+            attraction = Task.Run(() =>
+            {
+                Array.Clear(attracted, 0, 2 * n);
+                Attraction(p, y, n, exaggeration, 1, attracted, withCost: false);
+            });
         tree.Build(y, n);
+        attraction?.Wait();
         bool grouped = QuadTree.GroupedTraversal && Vector256.IsHardwareAccelerated;
         var neg = grad;   // the repulsion is written first, then scaled in place
         int parts = Math.Max(1, Environment.ProcessorCount) * 4;
@@ -357,7 +368,10 @@ public sealed class Tsne
             }
             sums[part] = sq;
         });
-        return WithAttraction(p, y, n, exaggeration, sums.Sum(), grad, withCost);
+        if (attraction is null) return WithAttraction(p, y, n, exaggeration, sums.Sum(), grad, withCost);
+        double scale = -4 / Math.Max(sums.Sum(), double.Epsilon);
+        for (int i = 0; i < 2 * n; i++) grad[i] = grad[i] * scale + attracted[i];
+        return 0;
     }
 
     /// <summary>
