@@ -156,6 +156,25 @@ public static partial class Figures
         }
     }
 
+    /// <summary>Breaks <paramref name="title"/> at spaces into lines of at most <paramref name="width"/> characters (a longer word stays whole).</summary>
+    internal static string WrapTitle(string title, int width)
+    {
+        var lines = new List<string>();
+        var line = new System.Text.StringBuilder();
+        foreach (var word in title.Split(' '))
+        {
+            if (line.Length > 0 && line.Length + 1 + word.Length > width)
+            {
+                lines.Add(line.ToString());
+                line.Clear();
+            }
+            if (line.Length > 0) line.Append(' ');
+            line.Append(word);
+        }
+        lines.Add(line.ToString());
+        return string.Join('\n', lines);
+    }
+
     /// <summary>
     /// 2-D points (N, 2) coloured by class with a legend (<paramref name="classNames"/> by label, else the numbers):
     /// a t-SNE or PCA of codes, a latent plane.
@@ -180,7 +199,7 @@ public static partial class Figures
                                            ScottPlot.MarkerShape.FilledCircle, 3, palette.GetColor(cls).WithAlpha(0.6));
             markers.LegendText = classNames is not null && cls >= 0 && cls < classNames.Count ? classNames[cls] : cls.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
-        plot.Title(title);
+        plot.Title(WrapTitle(title, 70));   // centred over the data, which the legend narrows: a long line ran off the left
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
         plot.ShowLegend(ScottPlot.Edge.Right);
