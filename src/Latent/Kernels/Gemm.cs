@@ -185,8 +185,8 @@ internal static unsafe partial class Gemm
         // A, along 1 for Aᵀ. The kernel broadcasts one value of each of its MR rows per k, so a row panel (MR × KC, at
         // most 8 KB) is read from L1 by every column panel after the first; packing it first was never faster on our
         // models' shapes on AVX2 and much slower on some (docs/PERFORMANCE.md). The 512-bit kernel was tuned on a
-        // packed panel (one pointer walking it) and is kept so, with the panels now packed by vector copies and
-        // 8×8 transposes; in-place A there is unmeasured.
+        // packed panel (one pointer walking it) and is kept so, packed as op(A)ᵀ's column panels by PackB (vector
+        // copies and 8×8 transposes); in-place A there is unmeasured.
         bool packA = isa == GemmIsa.Vector512;
         var packAPanels = packA ? t_packA ??= GC.AllocateUninitializedArray<float>(MaxMR * 16 * KC, pinned: true) : null;
         nint rs = packA ? 1 : transA ? 1 : lda, ks = packA ? mr : transA ? lda : 1;
@@ -212,7 +212,7 @@ internal static unsafe partial class Gemm
                     for (int ic = 0; ic < m; ic += mc)
                     {
                         int mcur = Math.Min(mc, m - ic);
-                        if (packA) PackA8(transA, a, lda, ic, pc, mcur, kc, ap);
+                        if (packA) PackB(!transA, a, lda, pc, ic, kc, mcur, mr, ap);   // A's MR-row panels are op(A)ᵀ's column panels
                         for (int jr = 0; jr < ncur; jr += nr)
                         {
                             int nrc = Math.Min(nr, ncur - jr);
@@ -297,45 +297,6 @@ internal static unsafe partial class Gemm
                         for (int p = 0; p < kc; p++) panel[p * nr + j] = 0f;
                     }
                 }
-            }
-        }
-    }
-
-    /// <summary>
-    /// Packs rows [i0, i0+mc) × cols [p0, p0+kc) of op(A) into eight-row panels, dst[panel][p][r], zero-padded:
-    /// for Aᵀ one vector copy per k, for A the 8×8 transposes of <see cref="PackTransposed8"/>.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackA8(bool transA, float* a, int lda, int i0, int p0, int mc, int kc, float* dst)
-    {
-        for (int ir = 0; ir < mc; ir += 8)
-        {
-            int rows = Math.Min(8, mc - ir);
-            float* panel = dst + ir * kc;
-            if (transA)
-            {
-                for (int p = 0; p < kc; p++)
-                {
-                    float* src = a + (long)(p0 + p) * lda + i0 + ir;
-                    float* d = panel + p * 8;
-                    if (rows == 8) Vector256.Store(Vector256.Load(src), d);
-                    else
-                    {
-                        int r = 0;
-                        for (; r < rows; r++) d[r] = src[r];
-                        for (; r < 8; r++) d[r] = 0f;
-                    }
-                }
-            }
-            else if (rows == 8 && Avx.IsSupported)
-            {
-                PackTransposed8(a + (long)(i0 + ir) * lda + p0, lda, kc, panel, 8);
-            }
-            else
-            {
-                for (int p = 0; p < kc; p++)
-                    for (int r = 0; r < 8; r++)
-                        panel[p * 8 + r] = r < rows ? a[(long)(i0 + ir + r) * lda + p0 + p] : 0f;
             }
         }
     }
