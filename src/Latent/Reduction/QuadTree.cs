@@ -10,19 +10,9 @@ internal sealed class QuadTree
 {
     private const int MaxDepth = 64;
 
-    /// <summary>Whether Barnes-Hut takes <see cref="RepulsionGrouped"/> (tests and benchmarks turn it off).</summary>
-    internal static bool GroupedTraversal = true;
     private double[] _cx = new double[64], _cy = new double[64], _hw = new double[64], _sx = new double[64], _sy = new double[64];
     private int[] _count = new int[64], _child = new int[64];
     private int _nodes;
-    private Cell[] _cells = new Cell[64];
-
-    /// <summary>What a traversal reads of a node, packed in one cache line's half: centre of mass, width², count, first child.</summary>
-    private struct Cell
-    {
-        public double X, Y, Width2;
-        public int Count, Child;
-    }
 
     /// <summary>Rebuilds the tree over the n points of <paramref name="y"/> (x₀, y₀, x₁, y₁, …).</summary>
     public void Build(ReadOnlySpan<double> y, int n)
@@ -48,7 +38,6 @@ internal sealed class QuadTree
         }
         Array.Sort(_keys, _order);
         foreach (int i in _order) Insert(y[2 * i], y[2 * i + 1]);
-        if (_cells.Length < _nodes) _cells = new Cell[_count.Length];
         if (_gx.Length < _nodes)
         {
             _gx = new double[_count.Length]; _gy = new double[_count.Length]; _gw2 = new double[_count.Length];
@@ -58,17 +47,13 @@ internal sealed class QuadTree
         {
             int count = _count[c];
             double w = 2 * _hw[c];
-            _cells[c] = new Cell { X = count > 0 ? _sx[c] / count : 0, Y = count > 0 ? _sy[c] / count : 0, Width2 = w * w, Count = count, Child = _child[c] };
-            _gx[c] = _cells[c].X; _gy[c] = _cells[c].Y; _gw2[c] = w * w; _gc[c] = count; _gkid[c] = _child[c];
+            _gx[c] = count > 0 ? _sx[c] / count : 0; _gy[c] = count > 0 ? _sy[c] / count : 0;
+            _gw2[c] = w * w; _gc[c] = count; _gkid[c] = _child[c];
         }
     }
 
-    private double[] _attraction = [];
-
-    /// <summary>A buffer of at least <paramref name="length"/> values kept with the tree (the attraction computed beside its build).</summary>
-    public double[] AttractionBuffer(int length) => _attraction.Length >= length ? _attraction : _attraction = new double[length];
-
-    // The same cells as columns, for the four-at-a-time traversal: a node's four children are consecutive.
+    // What a traversal reads of a node, as columns (a node's four children are consecutive, so the grouped traversal
+    // loads them as vectors): centre of mass, width², count, first child (−1 for a leaf).
     private double[] _gx = [], _gy = [], _gw2 = [], _gc = [];
     private long[] _gkid = [];
 
@@ -142,20 +127,19 @@ internal sealed class QuadTree
         double fx = 0, fy = 0, sumQ = 0, theta2 = theta * theta;
         int top = 0;
         stack[top++] = 0;
-        var cells = _cells;
         while (top > 0)
         {
-            ref readonly Cell cell = ref cells[stack[--top]];
-            int c = cell.Count;
+            int node = stack[--top];
+            double c = _gc[node];
             if (c == 0) continue;
-            double dx = px - cell.X, dy = py - cell.Y, d2 = dx * dx + dy * dy;
-            bool leaf = cell.Child < 0;
+            double dx = px - _gx[node], dy = py - _gy[node], d2 = dx * dx + dy * dy;
+            bool leaf = _gkid[node] < 0;
             if (leaf && d2 == 0)
             {
                 sumQ += c - 1;   // the point itself and its duplicates: q̃ = 1, no force
                 continue;
             }
-            if (leaf || cell.Width2 < theta2 * d2)
+            if (leaf || _gw2[node] < theta2 * d2)
             {
                 double q = 1 / (1 + d2), cq = c * q;
                 sumQ += cq;
@@ -164,7 +148,7 @@ internal sealed class QuadTree
             }
             else
             {
-                int first = cell.Child;
+                int first = (int)_gkid[node];
                 stack[top++] = first; stack[top++] = first + 1; stack[top++] = first + 2; stack[top++] = first + 3;
             }
         }
@@ -179,17 +163,8 @@ internal sealed class QuadTree
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public unsafe (double Fx, double Fy, double SumQ) RepulsionGrouped(double px, double py, double theta, Span<int> stack)
     {
+        if (_gkid[0] < 0) return Repulsion(px, py, theta, stack);   // the root is a leaf: no groups of four to walk
         double theta2 = theta * theta;
-        ref readonly Cell root = ref _cells[0];
-        if (root.Count == 0) return (0, 0, 0);
-        if (root.Child < 0)
-        {
-            // One leaf holds every point: all at one place, or one point.
-            double dx = px - root.X, dy = py - root.Y, d2 = dx * dx + dy * dy;
-            if (d2 == 0) return (0, 0, root.Count - 1);
-            double q = 1 / (1 + d2), cq = root.Count * q;
-            return (cq * q * dx, cq * q * dy, cq);
-        }
         var vpx = Vector256.Create(px);
         var vpy = Vector256.Create(py);
         var vt2 = Vector256.Create(theta2);
@@ -198,7 +173,7 @@ internal sealed class QuadTree
         var fy = Vector256<double>.Zero;
         var sq = Vector256<double>.Zero;
         int top = 0;
-        stack[top++] = root.Child;
+        stack[top++] = (int)_gkid[0];
         fixed (double* gx = _gx, gy = _gy, gw2 = _gw2, gc = _gc)
         fixed (long* kid = _gkid)
         {

@@ -232,10 +232,12 @@ public sealed class Tsne
     {
         "exact" => ExactGradient(p, y, n, exaggeration, grad),
         "fft" => FftGradient(p, y, n, exaggeration, grad, withCost, _fft ??= new FftRepulsion()),
-        _ => BarnesHutGradient(p, y, n, exaggeration, Theta, grad, withCost, _tree ??= new QuadTree()),
+        _ => BarnesHutGradient(p, y, n, exaggeration, Theta, grad, withCost, _tree ??= new QuadTree(),
+                               _attracted is { } a && a.Length == 2 * n ? a : _attracted = new double[2 * n]),
     };
 
     private QuadTree? _tree;
+    private double[]? _attracted;
     private FftRepulsion? _fft;
 
     /// <summary>The gradient with the repulsion by FFT-accelerated interpolation; the cost only when <paramref name="withCost"/>.</summary>
@@ -333,22 +335,25 @@ public sealed class Tsne
     }
 
     /// <summary>The gradient with the repulsion by Barnes-Hut; the cost only when <paramref name="withCost"/> (else 0).</summary>
+    /// <param name="attracted">2n values for the attraction computed beside the tree's build (allocated when null).</param>
     internal static double BarnesHutGradient((int[] RowStart, int[] Col, float[] Val) p, double[] y, int n, double exaggeration, double theta, double[] grad,
-                                             bool withCost, QuadTree tree)
+                                             bool withCost, QuadTree tree, double[]? attracted = null)
     {
         // The tree is built on one core; the attraction (which needs no tree) runs beside it on the others, into a
         // buffer of its own, on the steps that report no cost (the cost needs the repulsion's Z first).
         Task? attraction = null;
-        var attracted = tree.AttractionBuffer(2 * n);
         if (!withCost)
+        {
+            attracted ??= new double[2 * n];
             attraction = Task.Run(() =>
             {
                 Array.Clear(attracted, 0, 2 * n);
                 Attraction(p, y, n, exaggeration, 1, attracted, withCost: false);
             });
+        }
         tree.Build(y, n);
         attraction?.Wait();
-        bool grouped = QuadTree.GroupedTraversal && Vector256.IsHardwareAccelerated;
+        bool grouped = Vector256.IsHardwareAccelerated;
         var neg = grad;   // the repulsion is written first, then scaled in place
         int parts = Math.Max(1, Environment.ProcessorCount) * 4;
         var sums = new double[parts];
@@ -370,7 +375,7 @@ public sealed class Tsne
         });
         if (attraction is null) return WithAttraction(p, y, n, exaggeration, sums.Sum(), grad, withCost);
         double scale = -4 / Math.Max(sums.Sum(), double.Epsilon);
-        for (int i = 0; i < 2 * n; i++) grad[i] = grad[i] * scale + attracted[i];
+        for (int i = 0; i < 2 * n; i++) grad[i] = grad[i] * scale + attracted![i];
         return 0;
     }
 
