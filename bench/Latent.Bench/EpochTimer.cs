@@ -64,21 +64,21 @@ internal static class EpochTimer
         // A knob for experiments: the fewest rows per core before a step goes data-parallel.
         if (Environment.GetEnvironmentVariable("LATENT_STEP_MIN_ROWS") is { } minRows) Model.ParallelStepMinRows = int.Parse(minRows, System.Globalization.CultureInfo.InvariantCulture);
         var (xTrain, _, xTest, _) = Mnist.LoadBytes(); // bytes, read as value / 255 per batch: a quarter of the memory of floats
+        // LATENT_AB=KNOB=a,b: alternate a knob between a and b epoch by epoch, so both see the same phases of this
+        // machine's drifting speed, and print each one's median. Knobs: DirectBRows (Gemm: row panels for which
+        // B is read in place), StepMinRows (fewest rows per core for the data-parallel step).
+        string[]? abSpec = Environment.GetEnvironmentVariable("LATENT_AB")?.Split('=');
+        int[]? ab = abSpec?[1].Split(',').Select(int.Parse).ToArray();
+        void SetKnob(int v)
+        {
+            if (abSpec![0] == "DirectBRows") Latent.Kernels.Gemm.DirectBRows = v;
+            else if (abSpec[0] == "StepMinRows") Model.ParallelStepMinRows = v;
+            else throw new ArgumentException($"Unknown knob '{abSpec[0]}'. Knobs: DirectBRows, StepMinRows.");
+        }
         foreach (var row in rows)
         {
             var (model, batch) = Build(row);
             model.Fit(xTrain.SliceRows(0, 2048), xTrain.SliceRows(0, 2048), epochs: 1, batchSize: batch, verbose: 0, seed: 1); // warm-up: JIT, pool
-            // LATENT_AB=KNOB=a,b: alternate a knob between a and b epoch by epoch, so both see the same phases of this
-            // machine's drifting speed, and print each one's median. Knobs: DirectBRows (Gemm: row panels for which
-            // B is read in place), StepMinRows (fewest rows per core for the data-parallel step).
-            string[]? abSpec = Environment.GetEnvironmentVariable("LATENT_AB")?.Split('=');
-            int[]? ab = abSpec?[1].Split(',').Select(int.Parse).ToArray();
-            void SetKnob(int v)
-            {
-                if (abSpec![0] == "DirectBRows") Latent.Kernels.Gemm.DirectBRows = v;
-                else if (abSpec[0] == "StepMinRows") Model.ParallelStepMinRows = v;
-                else throw new ArgumentException($"Unknown knob '{abSpec[0]}'. Knobs: DirectBRows, StepMinRows.");
-            }
             var abTimes = new List<double>[2] { new(), new() };
             for (int r = 0; r < repetitions; r++)
             {
