@@ -11,7 +11,7 @@ namespace Latent.Bench;
 /// (seed 1), raw pixels, or an .npy of codes; t-SNE with perplexity 30, seed 1; prints seconds, KL,
 /// trustworthiness@10 and 5-fold 10-NN accuracy in 2-D as one JSON line, and optionally writes the input it used
 /// (.npy, so scikit-learn gets the same numbers), the embedding and a scatter.
-/// Usage: tsne [N] [--input pca50|raw|FILE.npy] [--method barnes_hut|fft|exact] [--save-input F.npy] [--out PREFIX] [--verbose] [--exact-kl]
+/// Usage: tsne [N] [--input pca50|raw|FILE.npy] [--method barnes_hut|fft|exact] [--save-input F.npy] [--out PREFIX] [--verbose] [--exact-kl] [--no-metrics]
 ///        tsne-pair N CODES.npy OUT.png   (t-SNE of the raw pixels beside t-SNE of the codes)
 /// </summary>
 internal static class TsneRun
@@ -39,7 +39,7 @@ internal static class TsneRun
     }
 
     public static (Tensor Embedding, double Seconds, double Kl, double Trust, double Knn, int Iterations) Embed(Tensor x, int[] labels, string method, bool verbose,
-                                                                                                           bool exactKl = false)
+                                                                                                           bool exactKl = false, bool metrics = true)
     {
         var tsne = new Tsne(perplexity: 30, seed: 1, method: method);
         var sw = Stopwatch.StartNew();
@@ -52,6 +52,7 @@ internal static class TsneRun
             var yd = y.Span.ToArray().Select(v => (double)v).ToArray();
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  exact KL {Tsne.ExactCost(tsne.LastAffinities!.Value, yd, y.Rows):F4} (the method's estimate {tsne.KlDivergence:F4})"));
         }
+        if (!metrics) return (y, seconds, tsne.KlDivergence, double.NaN, double.NaN, tsne.IterationsRun);
         return (y, seconds, tsne.KlDivergence, Metrics.Trustworthiness(x, y, 10), Metrics.KnnAccuracy(y, labels, 10, 5, seed: 1), tsne.IterationsRun);
     }
 
@@ -62,7 +63,8 @@ internal static class TsneRun
         string input = Opt("--input") ?? "pca50";
         var (x, labels, prep) = Input(input, n);
         if (Opt("--save-input") is { } save) Latent.Data.Npy.Write(save, x);
-        var r = Embed(x, labels, Opt("--method") ?? "barnes_hut", args.Contains("--verbose"), args.Contains("--exact-kl"));
+        var r = Embed(x, labels, Opt("--method") ?? "barnes_hut", args.Contains("--verbose"), args.Contains("--exact-kl"),
+                  metrics: !args.Contains("--no-metrics"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{{\"engine\": \"latent\", \"n\": {x.Rows}, \"dims\": {x.RowSize}, \"input\": \"{Path.GetFileName(input)}\", \"seconds\": {r.Seconds:F2}, \"prep_seconds\": {prep:F2}, \"kl\": {r.Kl:F4}, \"trust10\": {r.Trust:F4}, \"knn10\": {r.Knn:F4}, \"iterations\": {r.Iterations}}}"));
         if (Opt("--out") is { } prefix)

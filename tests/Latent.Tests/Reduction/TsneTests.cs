@@ -111,6 +111,22 @@ public class TsneTests
         Assert.True(err < 0.05 * norm, $"θ = 0.5: relative error {err / norm}");
     }
 
+    /// <summary>The steps without the cost take the vectorised single-precision attraction; it matches the double one.</summary>
+    [Theory]
+    [InlineData(301)]
+    [InlineData(64)]
+    public void TheFastAttractionMatchesTheDoubleOne(int n)
+    {
+        var (p, y, _) = Problem(n, 7);
+        for (int i = 0; i < 2 * n; i++) y[i] = y[i] * 10 + 1000;   // wide, and far from the origin
+        var withCost = new double[2 * n];
+        var fast = new double[2 * n];
+        Tsne.FftGradient(p, y, n, 12, withCost, withCost: true, new FftRepulsion());
+        Tsne.FftGradient(p, y, n, 12, fast, withCost: false, new FftRepulsion());
+        double norm = Math.Sqrt(withCost.Sum(v => v * v)) / Math.Sqrt(n);
+        for (int i = 0; i < 2 * n; i++) Assert.True(Math.Abs(withCost[i] - fast[i]) < 1e-5 * norm, $"{i}: {fast[i]} vs {withCost[i]}");
+    }
+
     [Fact]
     public void FftInterpolationMatchesTheExactGradientAndConvergesAsTheBoxesShrink()
     {
