@@ -89,4 +89,37 @@ internal static class TsneRun
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"pixels: {a.Seconds:F1} s, KL {a.Kl:F4}, trust {a.Trust:F4}, 10-NN {a.Knn:F4}; codes: {b.Seconds:F1} s, KL {b.Kl:F4}, trust {b.Trust:F4}, 10-NN {b.Knn:F4}"));
     }
+
+    /// <summary>Times <see cref="FftRepulsion.Compute"/> on n points in ten Gaussian clusters across a span-wide square.</summary>
+    public static void FftTimer(int n, double span, int reps)
+    {
+        var rng = new Random(1);
+        var y = new double[2 * n];
+        for (int i = 0; i < n; i++)
+        {
+            int c = i % 10;
+            double cx = span * (0.15 + 0.7 * (c % 4) / 3), cy = span * (0.15 + 0.7 * (c / 4) / 2);
+            for (int d = 0; d < 2; d++)
+            {
+                double g = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+                y[2 * i + d] = Math.Clamp((d == 0 ? cx : cy) + g * span / 20, 0, span);
+            }
+        }
+        var repulsion = Environment.GetEnvironmentVariable("LATENT_TILE") is { } tile ? new FftRepulsion { Tile = int.Parse(tile) } : new FftRepulsion();
+        var rep = new double[2 * n];
+        var times = new List<double>();
+        for (int r = 0; r < 3; r++) repulsion.Compute(y, n, rep);   // warm: JIT, buffers
+        Array.Clear(repulsion.Phases);
+        for (int r = 0; r < reps; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            repulsion.Compute(y, n, rep);
+            times.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        times.Sort();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"FFT repulsion, {n} points over {span} units ({repulsion.Boxes} boxes): median {times[times.Count / 2]:F1} ms, best {times[0]:F1} ms; " +
+            $"mean ms: spread {Ms(0):F1}, kernel {Ms(1):F1}, convolutions {Ms(2):F1}, gather {Ms(3):F1}"));
+        double Ms(int phase) => repulsion.Phases[phase] * 1000.0 / Stopwatch.Frequency / reps;
+    }
 }

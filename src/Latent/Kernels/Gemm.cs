@@ -309,31 +309,7 @@ internal static unsafe partial class Gemm
     private static void PackTransposed8(float* src, int ldb, int kc, float* dst, int nr)
     {
         int p = 0;
-        for (; p + 8 <= kc; p += 8)
-        {
-            float* s0 = src + p;
-            var v0 = Vector256.Load(s0); var v1 = Vector256.Load(s0 + ldb);
-            var v2 = Vector256.Load(s0 + 2L * ldb); var v3 = Vector256.Load(s0 + 3L * ldb);
-            var v4 = Vector256.Load(s0 + 4L * ldb); var v5 = Vector256.Load(s0 + 5L * ldb);
-            var v6 = Vector256.Load(s0 + 6L * ldb); var v7 = Vector256.Load(s0 + 7L * ldb);
-            var t0 = Avx.UnpackLow(v0, v1); var t1 = Avx.UnpackHigh(v0, v1);
-            var t2 = Avx.UnpackLow(v2, v3); var t3 = Avx.UnpackHigh(v2, v3);
-            var t4 = Avx.UnpackLow(v4, v5); var t5 = Avx.UnpackHigh(v4, v5);
-            var t6 = Avx.UnpackLow(v6, v7); var t7 = Avx.UnpackHigh(v6, v7);
-            var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
-            var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
-            var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
-            var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
-            float* d = dst + (long)p * nr;
-            Avx.Permute2x128(u0, u4, 0x20).Store(d);
-            Avx.Permute2x128(u1, u5, 0x20).Store(d + nr);
-            Avx.Permute2x128(u2, u6, 0x20).Store(d + 2 * nr);
-            Avx.Permute2x128(u3, u7, 0x20).Store(d + 3 * nr);
-            Avx.Permute2x128(u0, u4, 0x31).Store(d + 4 * nr);
-            Avx.Permute2x128(u1, u5, 0x31).Store(d + 5 * nr);
-            Avx.Permute2x128(u2, u6, 0x31).Store(d + 6 * nr);
-            Avx.Permute2x128(u3, u7, 0x31).Store(d + 7 * nr);
-        }
+        for (; p + 8 <= kc; p += 8) Simd.Transpose8x8(src + p, ldb, dst + (long)p * nr, nr);
         for (; p < kc; p++)
             for (int i = 0; i < 8; i++) dst[(long)p * nr + i] = src[(long)i * ldb + p];
     }

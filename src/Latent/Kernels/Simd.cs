@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Latent.Kernels;
 
@@ -25,6 +26,35 @@ internal interface IBinaryOp
 /// </summary>
 internal static class Simd
 {
+    /// <summary>
+    /// <c>dst[j·dstStride + i] = src[i·srcStride + j]</c> for i, j &lt; 8: an 8 × 8 block turned over in registers (AVX:
+    /// unpack pairs, shuffle quads, swap 128-bit halves). Callers check <see cref="System.Runtime.Intrinsics.X86.Avx.IsSupported"/>.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Transpose8x8(float* src, long srcStride, float* dst, long dstStride)
+    {
+        var v0 = Vector256.Load(src); var v1 = Vector256.Load(src + srcStride);
+        var v2 = Vector256.Load(src + 2 * srcStride); var v3 = Vector256.Load(src + 3 * srcStride);
+        var v4 = Vector256.Load(src + 4 * srcStride); var v5 = Vector256.Load(src + 5 * srcStride);
+        var v6 = Vector256.Load(src + 6 * srcStride); var v7 = Vector256.Load(src + 7 * srcStride);
+        var t0 = Avx.UnpackLow(v0, v1); var t1 = Avx.UnpackHigh(v0, v1);
+        var t2 = Avx.UnpackLow(v2, v3); var t3 = Avx.UnpackHigh(v2, v3);
+        var t4 = Avx.UnpackLow(v4, v5); var t5 = Avx.UnpackHigh(v4, v5);
+        var t6 = Avx.UnpackLow(v6, v7); var t7 = Avx.UnpackHigh(v6, v7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Permute2x128(u0, u4, 0x20).Store(dst);
+        Avx.Permute2x128(u1, u5, 0x20).Store(dst + dstStride);
+        Avx.Permute2x128(u2, u6, 0x20).Store(dst + 2 * dstStride);
+        Avx.Permute2x128(u3, u7, 0x20).Store(dst + 3 * dstStride);
+        Avx.Permute2x128(u0, u4, 0x31).Store(dst + 4 * dstStride);
+        Avx.Permute2x128(u1, u5, 0x31).Store(dst + 5 * dstStride);
+        Avx.Permute2x128(u2, u6, 0x31).Store(dst + 6 * dstStride);
+        Avx.Permute2x128(u3, u7, 0x31).Store(dst + 7 * dstStride);
+    }
+
     /// <summary><c>dst[i] = op(x[i])</c>.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public static void Map<TOp>(TOp op, ReadOnlySpan<float> x, Span<float> dst) where TOp : struct, IUnaryOp

@@ -25,14 +25,12 @@ internal sealed class FftRepulsion
     /// <summary>Interpolation nodes per box and dimension.</summary>
     public const int Nodes = 3;
 
-    private const int MaxStrip = 64;
-
     /// <summary>
-    /// Columns transformed together (a multiple of Vector&lt;float&gt;.Count up to 512 bits): wider on large grids, where
-    /// each row of a strip sits on its own memory page and reading a few cache lines a row amortises the page walk;
-    /// narrower on small ones, where the strip's buffers then stay in the core's cache.
+    /// Columns per tile (a multiple of 8 and of Vector&lt;float&gt;.Count): every grid is stored in tiles of this many
+    /// columns, each tile's rows contiguous, so that a strip of columns, which the transform takes together, is one
+    /// contiguous block; small enough that a strip's four buffers of L rows stay in a core's L2 cache.
     /// </summary>
-    private static int StripFor(int l) => l < 512 ? 16 : l < 1024 ? 32 : MaxStrip;
+    public int Tile { get; init; } = Math.Max(16, Vector<float>.Count);
 
     /// <summary>The least number of boxes per side (FIt-SNE's min_num_intervals).</summary>
     public int MinBoxes { get; init; } = 50;
@@ -47,10 +45,20 @@ internal sealed class FftRepulsion
     public int Boxes { get; private set; }
 
     private readonly Dictionary<int, Fft> _plans = [];
-    private float[] _w = [], _psi = [];                                      // 4 charges, then 4 potentials: (4, G, G)
-    private float[] _sRe = [], _sIm = [], _tRe = [], _tIm = [], _kernel = []; // spectra (L, L), half transforms (G, L)
+    // Tiled grids (see Address): 4 charges (G, G); 4 potentials, transposed; two half-transformed grids; K's spectrum (L, L).
+    private float[] _w = [], _psi = [], _aRe = [], _aIm = [], _bRe = [], _bIm = [];
     private int[] _cell = [], _order = [], _count = [], _sortedCell = [];
     private double _centre;
+    private readonly List<(int L, int Level, float[] Spectrum)> _spectra = [];   // most recently used first
+
+    /// <summary>Levels an octave of the box sides whose K spectra are computed; sides between two are interpolated.</summary>
+    private const int BoxLevels = 128;
+
+    /// <summary>Spectra kept (three in use, one spare for a grid that shrinks back).</summary>
+    private const int SpectraKept = 4;
+
+    /// <summary>Spectra computed so far (for tests and benchmarks).</summary>
+    internal int SpectraComputed { get; private set; }
     private double[] _weights = [];
     private Scratch[] _scratch = [];
 
@@ -60,52 +68,85 @@ internal sealed class FftRepulsion
     }
 
     /// <summary>
+    /// Where element (row, col) of a tiled grid with <paramref name="rows"/> rows a tile sits: tile col / W holds rows
+    /// × W values, row after row.
+    /// </summary>
+    private static int Address(int row, int col, int rows, int w) => (col / w * rows + row) * w + col % w;
+
+    /// <summary><see cref="Address"/> of (0, col) for a power-of-two w = 2^shift: add row·w for the row.</summary>
+    private static int ColumnBase(int col, int rows, int shift) => ((col >> shift) * rows << shift) + (col & ((1 << shift) - 1));
+
+    private static int RoundUp(int n, int m) => (n + m - 1) / m * m;
+
+    /// <summary>
     /// Writes <c>Σⱼ q̃ᵢⱼ²(yᵢ − yⱼ)</c> into <paramref name="rep"/> (2N, interleaved x, y like <paramref name="y"/>) and
     /// returns Z.
     /// </summary>
     public double Compute(ReadOnlySpan<double> y, int n, Span<double> rep)
     {
+        if (Tile < Math.Max(8, Vector<float>.Count) || !BitOperations.IsPow2(Tile))
+            throw new InvalidOperationException($"Tile must be a power of two ≥ 8 and ≥ {Vector<float>.Count}. Received: {Tile}.");
         double lo = double.MaxValue, hi = double.MinValue;
         for (int i = 0; i < 2 * n; i++) { lo = Math.Min(lo, y[i]); hi = Math.Max(hi, y[i]); }
-        // A new grid every step, on the points' square: a grid kept over many steps (only K's spectrum saved) kept
-        // its interpolation error in the same places, and the embedding settled 2% worse in KL; a moving grid
-        // dithers it.
+        // A new grid every step, on the points' square, so that its interpolation error moves smoothly with them (a
+        // grid that stays put for some steps, or jumps about, makes the error a noise that the gains' sign test
+        // reads as a change of direction: the embedding settled 3-4% worse in KL).
         double extent = Math.Max(hi - lo, 1e-12);
         int boxes = Fft.NextSupported(Math.Min(MaxBoxes, Math.Max(MinBoxes, (int)Math.Ceiling(extent * BoxesPerUnit))));
         double box = extent / boxes;
+        // K's spectrum depends only on the box side and the grid's size: it is computed for sides on a ladder of
+        // BoxLevels an octave and kept, and the side between rungs gets the three nearest spectra interpolated
+        // quadratically in log h (from one rung to the next the spectrum changes by up to ~2%; the interpolation's
+        // error is ~1e-7 of it).
+        double rung = Math.Log2(box) * BoxLevels;
+        int level = (int)Math.Round(rung);
+        double t = rung - level;   // in [−½, ½]: Lagrange weights on the rungs level − 1, level, level + 1
+        var weights = ((float)(t * (t - 1) / 2), (float)(1 - t * t), (float)(t * (t + 1) / 2));
         Boxes = boxes;
-        int g = boxes * Nodes, l = 2 * g;
-        Ensure(n, g, l);
+        int g = boxes * Nodes, l = 2 * g, w = Tile, gp = RoundUp(g, w), lp = RoundUp(l, w);
+        Ensure(n, gp, lp);
         _centre = (lo + hi) / 2;   // charges about the centre: smaller ‖y‖², less cancellation in single precision
-        Spread(y, n, lo, box, g);
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        Spread(y, n, lo, box, g, gp);
+        long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
         var fft = _plans.TryGetValue(l, out var plan) ? plan : _plans[l] = new Fft(l);
-        KernelSpectrum(fft, g, l, box / Nodes);
+        float[] below = Spectrum(fft, g, l, lp, level - 1), at = Spectrum(fft, g, l, lp, level), above = Spectrum(fft, g, l, lp, level + 1);
+        long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
         // Two real charge grids per complex transform: K is real, so their convolutions stay apart in re and im.
-        for (int pair = 0; pair < 2; pair++)
+        // The charges w[y, x] go along y (into a[x, fy]), then along x, times K's spectrum, and back along x in one
+        // strip (into b[fy, x]), then back along y: the potentials come out transposed, psi[x, y].
+        unsafe
         {
-            var re = _w.AsSpan(2 * pair * g * g, g * g);
-            var im = _w.AsSpan((2 * pair + 1) * g * g, g * g);
-            Pass(fft, re, im, rows: g, stride: g, columns: g, _tRe, _tIm, keep: l, inverse: false);
-            Pass(fft, _tRe, _tIm, rows: g, stride: l, columns: l, _sRe, _sIm, keep: l, inverse: false, multiplier: _kernel);
-            Pass(fft, _sRe, _sIm, rows: l, stride: l, columns: l, _tRe, _tIm, keep: g, inverse: true);
-            Pass(fft, _tRe, _tIm, rows: l, stride: g, columns: g,
-                 _psi.AsSpan(2 * pair * g * g, g * g), _psi.AsSpan((2 * pair + 1) * g * g, g * g), keep: g, inverse: true);
+            fixed (float* wp = _w, pp = _psi, ar = _aRe, ai = _aIm, br = _bRe, bi = _bIm, k0 = below, k1 = at, k2 = above)
+                for (int pair = 0; pair < 2; pair++)
+                {
+                    long re = 2L * pair * gp * gp, im = re + (long)gp * gp;
+                    Pass(fft, wp + re, wp + im, gp, g, gp / w, ar, ai, gp, l, inverse: false);
+                    Pass(fft, ar, ai, gp, g, lp / w, br, bi, lp, g, inverse: false, kernel: ((nint)k0, (nint)k1, (nint)k2, weights));
+                    Pass(fft, br, bi, lp, l, gp / w, pp + re, pp + im, gp, g, inverse: true);
+                }
         }
-        return Gather(y, n, g, rep);
+        long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
+        double z = Gather(y, n, g, gp, rep);
+        long t4 = System.Diagnostics.Stopwatch.GetTimestamp();
+        Phases[0] += t1 - t0; Phases[1] += t2 - t1; Phases[2] += t3 - t2; Phases[3] += t4 - t3;
+        return z;
     }
 
-    private void Ensure(int n, int g, int l)
+    /// <summary>Stopwatch ticks spent in spreading, K's spectrum, the convolutions and gathering, summed over calls.</summary>
+    internal long[] Phases { get; } = new long[4];
+
+    private void Ensure(int n, int gp, int lp)
     {
         if (_cell.Length < n) { _cell = new int[n]; _order = new int[n]; _sortedCell = new int[n]; _weights = new double[6 * n]; }
-        if (_w.Length < 4 * g * g) { _w = new float[4 * g * g]; _psi = new float[4 * g * g]; }
-        if (_sRe.Length < l * l)
+        if (_w.Length < 4 * gp * gp) { _w = new float[4 * gp * gp]; _psi = new float[4 * gp * gp]; }
+        if (_aRe.Length < lp * lp)
         {
-            _sRe = new float[l * l]; _sIm = new float[l * l]; _kernel = new float[l * l];
-            _tRe = new float[l * l]; _tIm = new float[l * l];
+            _aRe = new float[lp * lp]; _aIm = new float[lp * lp]; _bRe = new float[lp * lp]; _bIm = new float[lp * lp];
         }
         int parts = Math.Max(1, Environment.ProcessorCount);
-        if (_scratch.Length != parts || _scratch[0].Xr.Length < l * StripFor(l))
-            _scratch = [.. Enumerable.Range(0, parts).Select(_ => new Scratch(l * StripFor(l)))];
+        if (_scratch.Length != parts || _scratch[0].Xr.Length < lp * Tile)
+            _scratch = [.. Enumerable.Range(0, parts).Select(_ => new Scratch(lp * Tile))];
     }
 
     /// <summary>Lagrange weights of the box's 3 nodes (at 0.5, 1.5, 2.5) for a point at t ∈ [0, 3].</summary>
@@ -118,9 +159,9 @@ internal sealed class FftRepulsion
     /// its own, so the cores spread disjoint bands of box rows without locks; and the sorted order walks the grid (and
     /// the arrays) in sequence instead of at random.
     /// </summary>
-    private void Spread(ReadOnlySpan<double> y, int n, double lo, double box, int g)
+    private void Spread(ReadOnlySpan<double> y, int n, double lo, double box, int g, int gp)
     {
-        int boxes = g / Nodes, gg = g * g, parts = _scratch.Length;
+        int boxes = g / Nodes, gg = gp * gp, parts = _scratch.Length, w = Tile;
         if (_count.Length < boxes * boxes + 1) _count = new int[boxes * boxes + 1];
         Array.Clear(_count, 0, boxes * boxes + 1);
         unsafe
@@ -149,7 +190,9 @@ internal sealed class FftRepulsion
                     double* yy = (double*)yAddress;
                     // A band of box rows per part, cut where the points are halved; its grid rows are its own.
                     int rowStart = BandStart(part, parts, n, boxes), rowEnd = BandStart(part + 1, parts, n, boxes);
-                    for (int c = 0; c < 4; c++) Array.Clear(_w, c * gg + rowStart * Nodes * g, (rowEnd - rowStart) * Nodes * g);
+                    for (int c = 0; c < 4; c++)
+                        for (int tile = 0; tile < gp / w; tile++)
+                            Array.Clear(_w, c * gg + (tile * gp + rowStart * Nodes) * w, (rowEnd - rowStart) * Nodes * w);
                     for (int t = _count[rowStart * boxes]; t < _count[rowEnd * boxes]; t++)
                     {
                         int i = _order[t], cell = _cell[i], bx = cell % boxes, by = cell / boxes;
@@ -162,18 +205,20 @@ internal sealed class FftRepulsion
                         wt[0] = x0; wt[1] = x1; wt[2] = x2; wt[3] = y0; wt[4] = y1; wt[5] = y2;
                         _sortedCell[t] = cell;
                         double c3 = px * px + py * py;
-                        int corner = by * Nodes * g + bx * Nodes;
+                        int shift = BitOperations.Log2((uint)w);
+                        int c0 = ColumnBase(bx * Nodes, gp, shift), c1 = ColumnBase(bx * Nodes + 1, gp, shift), c2 = ColumnBase(bx * Nodes + 2, gp, shift);
                         for (int a = 0; a < Nodes; a++)
                         {
-                            int row = corner + a * g;
                             double wa = wt[3 + a];
+                            int rowOffset = (by * Nodes + a) * w;
                             for (int b = 0; b < Nodes; b++)
                             {
-                                double w = wa * wt[b];
-                                _w[row + b] += (float)w;
-                                _w[gg + row + b] += (float)(w * px);
-                                _w[2 * gg + row + b] += (float)(w * py);
-                                _w[3 * gg + row + b] += (float)(w * c3);
+                                int at = (b == 0 ? c0 : b == 1 ? c1 : c2) + rowOffset;   // w[y, x]
+                                double wab = wa * wt[b];
+                                _w[at] += (float)wab;
+                                _w[gg + at] += (float)(wab * px);
+                                _w[2 * gg + at] += (float)(wab * py);
+                                _w[3 * gg + at] += (float)(wab * c3);
                             }
                         }
                     }
@@ -194,9 +239,9 @@ internal sealed class FftRepulsion
     }
 
     /// <summary>The potentials at the points from the node potentials; the repulsion into rep; returns Z.</summary>
-    private double Gather(ReadOnlySpan<double> y, int n, int g, Span<double> rep)
+    private double Gather(ReadOnlySpan<double> y, int n, int g, int gp, Span<double> rep)
     {
-        int gg = g * g, boxes = g / Nodes, parts = _scratch.Length * 4;
+        int gg = gp * gp, boxes = g / Nodes, parts = _scratch.Length * 4, w = Tile;
         double scale = 1.0 / (4.0 * g * g);   // the inverse FFT's 1/L²
         var sums = new double[parts];
         unsafe
@@ -213,19 +258,22 @@ internal sealed class FftRepulsion
                     {
                         int i = _order[t], cell = _sortedCell[t];
                         var wt = _weights.AsSpan(6 * t, 6);
-                        int corner = cell / boxes * Nodes * g + cell % boxes * Nodes;
+                        int by = cell / boxes * Nodes, bx = cell % boxes * Nodes;
                         double p1 = 0, px = 0, py = 0, p3 = 0;
-                        for (int a = 0; a < Nodes; a++)
+                        int shift = BitOperations.Log2((uint)w);
+                        int c0 = ColumnBase(by, gp, shift), c1 = ColumnBase(by + 1, gp, shift), c2 = ColumnBase(by + 2, gp, shift);
+                        for (int b = 0; b < Nodes; b++)
                         {
-                            int row = corner + a * g;
-                            double wa = wt[3 + a];
-                            for (int b = 0; b < Nodes; b++)
+                            double wb = wt[b];
+                            int rowOffset = (bx + b) * w;
+                            for (int a = 0; a < Nodes; a++)
                             {
-                                double w = wa * wt[b];
-                                p1 += w * _psi[row + b];
-                                px += w * _psi[gg + row + b];
-                                py += w * _psi[2 * gg + row + b];
-                                p3 += w * _psi[3 * gg + row + b];
+                                int at = (a == 0 ? c0 : a == 1 ? c1 : c2) + rowOffset;   // psi[x, y]
+                                double wab = wb * wt[3 + a];
+                                p1 += wab * _psi[at];
+                                px += wab * _psi[gg + at];
+                                py += wab * _psi[2 * gg + at];
+                                p3 += wab * _psi[3 * gg + at];
                             }
                         }
                         p1 *= scale; px *= scale; py *= scale; p3 *= scale;
@@ -241,146 +289,148 @@ internal sealed class FftRepulsion
         return sums.Sum() - n;
     }
 
+    /// <summary>K's spectrum for the box side 2^(level / BoxLevels) on a grid of L, from the kept ones or computed.</summary>
+    private float[] Spectrum(Fft fft, int g, int l, int lp, int level)
+    {
+        for (int i = 0; i < _spectra.Count; i++)
+            if (_spectra[i].L == l && _spectra[i].Level == level && _spectra[i].Spectrum.Length >= lp * lp)
+            {
+                var hit = _spectra[i];
+                _spectra.RemoveAt(i);
+                _spectra.Insert(0, hit);
+                return hit.Spectrum;
+            }
+        float[] spectrum;
+        if (_spectra.Count < SpectraKept) spectrum = new float[lp * lp];
+        else
+        {
+            spectrum = _spectra[^1].Spectrum;
+            _spectra.RemoveAt(_spectra.Count - 1);
+            if (spectrum.Length < lp * lp) spectrum = new float[lp * lp];
+        }
+        KernelSpectrum(fft, g, l, lp, Math.Pow(2, (double)level / BoxLevels) / Nodes, spectrum);
+        SpectraComputed++;
+        _spectra.Insert(0, (l, level, spectrum));
+        return spectrum;
+    }
+
     /// <summary>
-    /// The spectrum of K on the (L, L) circulant grid of node offsets (offset d for index d &lt; G, d − L above G):
-    /// real, since K is even in both offsets.
+    /// The spectrum of K on the (L, L) circulant grid of node offsets (offset d for index d &lt; G, d − L above G),
+    /// tiled: real, since K is even in both offsets, and symmetric, so either index may be read as x's.
     /// </summary>
-    private void KernelSpectrum(Fft fft, int g, int l, double h)
+    private void KernelSpectrum(Fft fft, int g, int l, int lp, double h, float[] spectrum)
     {
         // (h·d)² along one axis; the unused offset G gets +∞, so that K is 0 on its row and column.
-        var axis = new float[l];
-        for (int a = 0; a < l; a++)
+        var axis = new float[lp];
+        for (int a = 0; a < lp; a++)
         {
             double d = a < g ? a : a - l;
-            axis[a] = a == g ? float.PositiveInfinity : (float)(h * h * d * d);
+            axis[a] = a >= l ? float.PositiveInfinity : a == g ? float.PositiveInfinity : (float)(h * h * d * d);
         }
-        int vectors = l / Vector<float>.Count * Vector<float>.Count;
+        int w = Tile, tiles = lp / w;
         Parallel.For(0, _scratch.Length, part =>
         {
-            for (int a = part; a < l; a += _scratch.Length)
+            for (int tile = part; tile < tiles; tile += _scratch.Length)
             {
-                var rowTerm = new Vector<float>(1 + axis[a]);
-                var row = _sRe.AsSpan(a * l, l);
-                int b = 0;
-                for (; b < vectors; b += Vector<float>.Count)
+                for (int a = 0; a < l; a++)
                 {
-                    var k = Vector<float>.One / (rowTerm + new Vector<float>(axis.AsSpan(b)));
-                    (k * k).CopyTo(row[b..]);
+                    var row = _bRe.AsSpan((tile * lp + a) * w, w);
+                    var rowTerm = new Vector<float>(1 + axis[a]);
+                    for (int c = 0; c < w; c += Vector<float>.Count)
+                    {
+                        var k = Vector<float>.One / (rowTerm + new Vector<float>(axis, tile * w + c));
+                        (k * k).CopyTo(row[c..]);
+                    }
                 }
-                for (; b < l; b++)
-                {
-                    float k = 1 / (1 + axis[a] + axis[b]);
-                    row[b] = k * k;
-                }
-                _sIm.AsSpan(a * l, l).Clear();
+                _bIm.AsSpan(tile * lp * w, l * w).Clear();
             }
         });
-        Pass(fft, _sRe, _sIm, rows: l, stride: l, columns: l, _tRe, _tIm, keep: l, inverse: false);
-        Pass(fft, _tRe, _tIm, rows: l, stride: l, columns: l, _kernel, _sIm, keep: l, inverse: false);
+        unsafe
+        {
+            fixed (float* ar = _aRe, ai = _aIm, br = _bRe, bi = _bIm, k = spectrum)
+            {
+                Pass(fft, br, bi, lp, l, tiles, ar, ai, lp, l, inverse: false);
+                Pass(fft, ar, ai, lp, l, tiles, k, bi, lp, l, inverse: false);
+            }
+        }
     }
 
     /// <summary>
-    /// One direction of a 2-D transform, written transposed: for every source column c &lt; <paramref name="columns"/>,
-    /// the L-point transform of (src[0, c], …, src[rows − 1, c], 0, …, 0) goes to dst[c, 0..<paramref name="keep"/>),
-    /// times <paramref name="multiplier"/>[c, ·] when one is given. Two such passes make the 2-D transform in the
-    /// original orientation. Columns go a strip at a time through buffers that stay in cache, the strips shared among
-    /// the cores.
+    /// One direction of a 2-D transform, written transposed: for every source column c (in <paramref name="tiles"/>
+    /// tiles of W columns, <paramref name="srcRows"/> rows a tile, the first <paramref name="rows"/> read), the L-point
+    /// transform of (src[0, c], …, src[rows − 1, c], 0, …, 0) goes to dst[c, 0..<paramref name="keep"/>) (tiled,
+    /// <paramref name="dstRows"/> rows a tile). With a <paramref name="kernel"/> (K's tiled spectrum) the strip is
+    /// also multiplied by it and transformed back before it is written: a whole convolution along the axis in cache.
+    /// Strips are shared among the cores; each writes its own rows of dst.
     /// </summary>
-    private void Pass(Fft fft, ReadOnlySpan<float> srcRe, ReadOnlySpan<float> srcIm, int rows, int stride, int columns,
-                      Span<float> dstRe, Span<float> dstIm, int keep, bool inverse, float[]? multiplier = null)
+    private unsafe void Pass(Fft fft, float* srcRe, float* srcIm, int srcRows, int rows, int tiles,
+                             float* dstRe, float* dstIm, int dstRows, int keep, bool inverse,
+                             (nint Below, nint At, nint Above, (float, float, float) Weights) kernel = default)
     {
-        int l = fft.Length, strip = StripFor(l), strips = (columns + strip - 1) / strip;
-        unsafe
+        int l = fft.Length, w = Tile;
+        var p = (Sr: (nint)srcRe, Si: (nint)srcIm, Dr: (nint)dstRe, Di: (nint)dstIm);
+        int parts = Math.Min(_scratch.Length, tiles);
+        Parallel.For(0, parts, part =>
         {
-            fixed (float* sr = srcRe, si = srcIm, dr = dstRe, di = dstIm)
+            var s = _scratch[part];
+            fixed (float* xr = s.Xr, xi = s.Xi, yr = s.Yr, yi = s.Yi)
             {
-                var p = (Sr: (nint)sr, Si: (nint)si, Dr: (nint)dr, Di: (nint)di);
-                int parts = Math.Min(_scratch.Length, strips);
-                Parallel.For(0, parts, part =>
+                for (int t = part; t < tiles; t += parts)
                 {
-                    var s = _scratch[part];
-                    float* srcR = (float*)p.Sr, srcI = (float*)p.Si, dstR = (float*)p.Dr, dstI = (float*)p.Di;
-                    for (int t = part; t < strips; t += parts)
+                    long block = (long)t * srcRows * w;
+                    Buffer.MemoryCopy((float*)p.Sr + block, xr, (long)rows * w * 4, (long)rows * w * 4);
+                    Buffer.MemoryCopy((float*)p.Si + block, xi, (long)rows * w * 4, (long)rows * w * 4);
+                    new Span<float>(xr + rows * w, (l - rows) * w).Clear();
+                    new Span<float>(xi + rows * w, (l - rows) * w).Clear();
+                    bool inY = inverse ? fft.Inverse(s.Xr, s.Xi, s.Yr, s.Yi, w) : fft.Forward(s.Xr, s.Xi, s.Yr, s.Yi, w);
+                    if (kernel.Below != 0)
                     {
-                        int c0 = t * strip, width = Math.Min(strip, columns - c0);
-                        if (width < strip) { Array.Clear(s.Xr); Array.Clear(s.Xi); }
-                        else
-                        {
-                            Array.Clear(s.Xr, rows * strip, (l - rows) * strip);
-                            Array.Clear(s.Xi, rows * strip, (l - rows) * strip);
-                        }
-                        for (int r = 0; r < rows; r++)
-                        {
-                            new ReadOnlySpan<float>(srcR + (long)r * stride + c0, width).CopyTo(s.Xr.AsSpan(r * strip, width));
-                            new ReadOnlySpan<float>(srcI + (long)r * stride + c0, width).CopyTo(s.Xi.AsSpan(r * strip, width));
-                        }
-                        bool inY = inverse ? fft.Inverse(s.Xr, s.Xi, s.Yr, s.Yi, strip) : fft.Forward(s.Xr, s.Xi, s.Yr, s.Yi, strip);
-                        float[] or = inY ? s.Yr : s.Xr, oi = inY ? s.Yi : s.Xi;
-                        fixed (float* m = multiplier)
-                        {
-                            TransposeOut(or, strip, dstR + (long)c0 * keep, width, keep, m is null ? null : m + (long)c0 * keep);
-                            TransposeOut(oi, strip, dstI + (long)c0 * keep, width, keep, m is null ? null : m + (long)c0 * keep);
-                        }
+                        long tile = (long)t * RoundUp(l, w) * w;   // the spectrum's tiles have L rows, rounded up
+                        Multiply(inY ? yr : xr, inY ? yi : xi, (float*)kernel.Below + tile, (float*)kernel.At + tile, (float*)kernel.Above + tile,
+                                 kernel.Weights, l * w);
+                        inY = inY ? !fft.Inverse(s.Yr, s.Yi, s.Xr, s.Xi, w) : fft.Inverse(s.Xr, s.Xi, s.Yr, s.Yi, w);
                     }
-                });
+                    WriteTransposed(inY ? yr : xr, w, keep, (float*)p.Dr, dstRows, t * w);
+                    WriteTransposed(inY ? yi : xi, w, keep, (float*)p.Di, dstRows, t * w);
+                }
             }
+        });
+    }
+
+    /// <summary>(re, im) ·= a·k₀ + b·k₁ + c·k₂ for weights (a, b, c).</summary>
+    private static unsafe void Multiply(float* re, float* im, float* k0, float* k1, float* k2, (float A, float B, float C) weights, int count)
+    {
+        int i = 0;
+        Vector<float> a = new(weights.A), b = new(weights.B), c = new(weights.C);
+        for (; i + Vector<float>.Count <= count; i += Vector<float>.Count)
+        {
+            var kv = a * Vector.Load(k0 + i) + b * Vector.Load(k1 + i) + c * Vector.Load(k2 + i);
+            Vector.Store(Vector.Load(re + i) * kv, re + i);
+            Vector.Store(Vector.Load(im + i) * kv, im + i);
+        }
+        for (; i < count; i++)
+        {
+            float kv = weights.A * k0[i] + weights.B * k1[i] + weights.C * k2[i];
+            re[i] *= kv;
+            im[i] *= kv;
         }
     }
 
-    /// <summary>dst[k, r] = buffer[r, k] (· m[k, r]) for k &lt; width, r &lt; keep; buffer rows are <paramref name="strip"/> wide, dst rows keep long.</summary>
+    /// <summary>
+    /// dst[c0 + j, k] = buffer[k, j] for k &lt; keep, j &lt; w, into a grid tiled over k (w columns a tile,
+    /// <paramref name="dstRows"/> rows): each 8 × 8 block lands in 8 rows of one tile, 32 contiguous bytes each.
+    /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void TransposeOut(float[] buffer, int strip, float* dst, int width, int keep, float* m)
+    private static unsafe void WriteTransposed(float* buffer, int w, int keep, float* dst, int dstRows, int c0)
     {
-        fixed (float* b = buffer)
-        {
-            int k0 = 0;
-            if (Sse.IsSupported)
+        int k0 = 0;
+        if (Avx.IsSupported)
+            for (; k0 + 8 <= keep; k0 += 8)
             {
-                for (; k0 + 4 <= width; k0 += 4)
-                {
-                    int r = 0;
-                    for (; r + 4 <= keep; r += 4)
-                    {
-                        // A 4 × 4 block: rows r..r+3 of the buffer, columns k0..k0+3, turned over.
-                        var v0 = Sse.LoadVector128(b + r * strip + k0);
-                        var v1 = Sse.LoadVector128(b + (r + 1) * strip + k0);
-                        var v2 = Sse.LoadVector128(b + (r + 2) * strip + k0);
-                        var v3 = Sse.LoadVector128(b + (r + 3) * strip + k0);
-                        var t0 = Sse.UnpackLow(v0, v1);
-                        var t1 = Sse.UnpackLow(v2, v3);
-                        var t2 = Sse.UnpackHigh(v0, v1);
-                        var t3 = Sse.UnpackHigh(v2, v3);
-                        var o0 = Sse.MoveLowToHigh(t0, t1);
-                        var o1 = Sse.MoveHighToLow(t1, t0);
-                        var o2 = Sse.MoveLowToHigh(t2, t3);
-                        var o3 = Sse.MoveHighToLow(t3, t2);
-                        long d = (long)k0 * keep + r;
-                        if (m is not null)
-                        {
-                            o0 = Sse.Multiply(o0, Sse.LoadVector128(m + d));
-                            o1 = Sse.Multiply(o1, Sse.LoadVector128(m + d + keep));
-                            o2 = Sse.Multiply(o2, Sse.LoadVector128(m + d + 2 * keep));
-                            o3 = Sse.Multiply(o3, Sse.LoadVector128(m + d + 3 * keep));
-                        }
-                        Sse.Store(dst + d, o0);
-                        Sse.Store(dst + d + keep, o1);
-                        Sse.Store(dst + d + 2 * keep, o2);
-                        Sse.Store(dst + d + 3 * keep, o3);
-                    }
-                    for (; r < keep; r++)
-                        for (int k = k0; k < k0 + 4; k++)
-                        {
-                            long d = (long)k * keep + r;
-                            dst[d] = b[r * strip + k] * (m is null ? 1 : m[d]);
-                        }
-                }
+                float* tile = dst + ((long)(k0 / w) * dstRows + c0) * w + k0 % w;
+                for (int j = 0; j < w; j += 8) Simd.Transpose8x8(buffer + (long)k0 * w + j, w, tile + (long)j * w, w);
             }
-            for (int k = k0; k < width; k++)
-                for (int r = 0; r < keep; r++)
-                {
-                    long d = (long)k * keep + r;
-                    dst[d] = b[r * strip + k] * (m is null ? 1 : m[d]);
-                }
-        }
+        for (int k = k0; k < keep; k++)
+            for (int j = 0; j < w; j++) dst[Address(c0 + j, k, dstRows, w)] = buffer[(long)k * w + j];
     }
 }
