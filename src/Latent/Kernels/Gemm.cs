@@ -123,9 +123,10 @@ internal static unsafe partial class Gemm
     }
 
     /// <summary><c>C[m×n] (+)= op(A)·B</c> with B packed by <see cref="PackWhole"/> (same k, n and instruction set).</summary>
+    /// <param name="serial">On the calling thread only (the caller runs its own parts in parallel).</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public static void MultiplyPacked(bool transA, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> packedB,
-                                      Span<float> c, int ldc, bool accumulate)
+                                      Span<float> c, int ldc, bool accumulate, bool serial = false)
     {
         if (m < 0 || n < 0 || k <= 0) throw new ArgumentException($"Sizes must be positive, received m={m}, n={n}, k={k}.");
         if (m == 0 || n == 0) return;
@@ -138,7 +139,7 @@ internal static unsafe partial class Gemm
         {
             long flops = 2L * m * n * k;
             int units = (m + mr - 1) / mr;
-            int threads = Math.Min(Math.Min(MaxThreads, ComputePool.Shared.ThreadsHere), units);
+            int threads = serial ? 1 : Math.Min(Math.Min(MaxThreads, ComputePool.Shared.ThreadsHere), units);
             if (threads <= 1 || flops < ParallelFlops)
             {
                 Core(isa, false, transA, false, m, n, k, pa, lda, null, 0, pc, ldc, accumulate, null, pb);

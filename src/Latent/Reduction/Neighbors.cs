@@ -7,73 +7,108 @@ namespace Latent.Reduction;
 /// <summary>Exact k-nearest neighbours by squared Euclidean distance, in blocks of rows against all rows through GEMM.</summary>
 internal static class Neighbors
 {
+    /// <summary>Rows a worker takes together, and columns a tile of their distances spans (the tile stays in L2).</summary>
+    private const int BlockRows = 64, BlockColumns = 512;
+
     /// <summary>
     /// For each row of x (N×D, row-major) its k nearest other rows (ascending distance, ties by index), with the
     /// squared distances <c>‖xᵢ‖² + ‖xⱼ‖² − 2xᵢ·xⱼ</c> clamped at 0 (duplicates are at distance 0).
     /// </summary>
+    /// <remarks>
+    /// Cache-blocked: xᵀ is packed once for the GEMM in blocks of 512 columns; each worker takes 64 rows at a time
+    /// and, block by block, computes their 64 × 512 dot products into a tile of its own (in L2) and folds the tile into
+    /// the rows' bounded heaps. Writing all N dot products of a row block to memory and reading them back made the
+    /// search memory-bound.
+    /// </remarks>
     public static (int[] Index, float[] Dist2) Exact(float[] x, int n, int d, int k)
     {
         var norms = new float[n];
         for (int i = 0; i < n; i++) norms[i] = System.Numerics.Tensors.TensorPrimitives.Dot(x.AsSpan(i * d, d), x.AsSpan(i * d, d));
         var index = new int[(long)n * k];
         var dist = new float[(long)n * k];
-        int block = Math.Clamp((int)(16_000_000L / Math.Max(n, 1)), 16, 1024);
-        var g = new float[(long)block * n];
-        for (int r0 = 0; r0 < n; r0 += block)
+        int columnBlocks = (n + BlockColumns - 1) / BlockColumns;
+        int packedBlock = Gemm.PackedLength(d, BlockColumns);
+        var packed = new float[(long)columnBlocks * packedBlock];
+        Parallel.For(0, columnBlocks, cb =>
         {
-            int rows = Math.Min(block, n - r0);
-            Gemm.Multiply(false, true, rows, n, d, x.AsSpan(r0 * d, rows * d), d, x, d, g, n, accumulate: false);
-            Parallel.For(0, rows, r =>
+            int c0 = cb * BlockColumns, cols = Math.Min(BlockColumns, n - c0);
+            Gemm.PackWhole(true, x.AsSpan(c0 * d, cols * d), d, d, cols, packed.AsSpan(cb * packedBlock, packedBlock));
+        });
+        int rowBlocks = (n + BlockRows - 1) / BlockRows;
+        Parallel.For(0, rowBlocks, () => new float[BlockRows * BlockColumns], (rb, _, tile) =>
+        {
+            int r0 = rb * BlockRows, rows = Math.Min(BlockRows, n - r0);
+            Span<int> sizes = stackalloc int[BlockRows];
+            sizes.Clear();
+            for (int cb = 0; cb < columnBlocks; cb++)
+            {
+                int c0 = cb * BlockColumns, cols = Math.Min(BlockColumns, n - c0);
+                Gemm.MultiplyPacked(false, rows, cols, d, x.AsSpan(r0 * d, rows * d), d, packed.AsSpan(cb * packedBlock, packedBlock),
+                                    tile, BlockColumns, accumulate: false, serial: true);
+                for (int r = 0; r < rows; r++)
+                {
+                    int i = r0 + r;
+                    Scan(tile.AsSpan(r * BlockColumns, cols), c0, norms, i, k, ref sizes[r], index.AsSpan(i * k, k), dist.AsSpan(i * k, k));
+                }
+            }
+            for (int r = 0; r < rows; r++)
             {
                 int i = r0 + r;
-                var gi = g.AsSpan(r * n, n);
-                SelectSmallest(gi, norms, i, k, index.AsSpan(i * k, k), dist.AsSpan(i * k, k));
-            });
-        }
+                Sort(sizes[r], index.AsSpan(i * k, k), dist.AsSpan(i * k, k));
+            }
+            return tile;
+        }, _ => { });
         return (index, dist);
     }
 
     /// <summary>
-    /// The k smallest of <c>nᵢ + nⱼ − 2gⱼ</c> over j ≠ i, by a bounded max-heap, then sorted ascending. Once the heap
-    /// is full, eight candidates at a time are compared with its worst in one vector instruction: almost all of them
-    /// lose (k of N are kept), and only the lanes that win go through the heap, in order.
+    /// Folds candidates j = c0 + t (t &lt; gi.Length), at <c>nᵢ + nⱼ − 2gₜ</c>, j ≠ i, into row i's bounded max-heap of
+    /// <paramref name="size"/> entries (at most k). Once the heap is full, eight candidates at a time are compared with
+    /// its worst in one vector instruction: almost all of them lose (k of N are kept), and only the lanes that win go
+    /// through the heap, in order.
     /// </summary>
-    private static void SelectSmallest(ReadOnlySpan<float> gi, float[] norms, int i, int k, Span<int> outIndex, Span<float> outDist)
+    private static void Scan(ReadOnlySpan<float> gi, int c0, float[] norms, int i, int k, ref int size, Span<int> outIndex, Span<float> outDist)
     {
         float ni = norms[i];
-        int size = 0, j = 0, n = gi.Length;
-        for (; j < n && size < k; j++)
+        int t = 0, count = gi.Length;
+        for (; t < count && size < k; t++)
         {
+            int j = c0 + t;
             if (j == i) continue;
-            Push(Math.Max(ni + norms[j] - 2 * gi[j], 0f), j, size++, outIndex, outDist);
+            Push(Math.Max(ni + norms[j] - 2 * gi[t], 0f), j, size++, outIndex, outDist);
         }
         if (size == k && Vector256.IsHardwareAccelerated)
         {
             var vni = Vector256.Create(ni);
             var two = Vector256.Create(2f);
             ref float g0 = ref MemoryMarshal.GetReference(gi);
-            ref float n0 = ref norms[0];
-            for (; j + 8 <= n; j += 8)
+            ref float n0 = ref norms[c0];
+            for (; t + 8 <= count; t += 8)
             {
-                var d = Vector256.Max(vni + Vector256.LoadUnsafe(ref n0, (nuint)j) - two * Vector256.LoadUnsafe(ref g0, (nuint)j), Vector256<float>.Zero);
+                var d = Vector256.Max(vni + Vector256.LoadUnsafe(ref n0, (nuint)t) - two * Vector256.LoadUnsafe(ref g0, (nuint)t), Vector256<float>.Zero);
                 // A later index never beats an equal distance already kept, so only strictly smaller ones matter.
                 uint wins = Vector256.LessThan(d, Vector256.Create(outDist[0])).ExtractMostSignificantBits();
                 while (wins != 0)
                 {
                     int lane = System.Numerics.BitOperations.TrailingZeroCount(wins);
                     wins &= wins - 1;
-                    if (j + lane != i) Replace(d.GetElement(lane), j + lane, k, outIndex, outDist);
+                    if (c0 + t + lane != i) Replace(d.GetElement(lane), c0 + t + lane, k, outIndex, outDist);
                 }
             }
         }
-        for (; j < n; j++)
+        for (; t < count; t++)
         {
+            int j = c0 + t;
             if (j == i) continue;
-            float dj = Math.Max(ni + norms[j] - 2 * gi[j], 0f);
+            float dj = Math.Max(ni + norms[j] - 2 * gi[t], 0f);
             if (size < k) Push(dj, j, size++, outIndex, outDist);
             else Replace(dj, j, k, outIndex, outDist);
         }
-        // heap → ascending order
+    }
+
+    /// <summary>A heap of <paramref name="size"/> entries into ascending order (distance, then index).</summary>
+    private static void Sort(int size, Span<int> outIndex, Span<float> outDist)
+    {
         var pairs = new (float D, int J)[size];
         for (int t = 0; t < size; t++) pairs[t] = (outDist[t], outIndex[t]);
         Array.Sort(pairs);

@@ -33,6 +33,30 @@ public class TsneTests
         Assert.Equal(0, dist[0]);
     }
 
+    /// <summary>Several row and column blocks of the cache-blocked search, and more dimensions than one GEMM slab.</summary>
+    [Fact]
+    public void NeighborsAcrossBlocksMatchABruteForceSort()
+    {
+        int n = 1100, d = 300, k = 12;
+        var x = Points(n, d, 9);
+        x.AsSpan(3 * d, d).CopyTo(x.AsSpan(1000 * d, d));      // a duplicate in another column block
+        var (index, dist) = Neighbors.Exact(x, n, d, k);
+        for (int i = 0; i < n; i += 37)
+        {
+            var expected = Enumerable.Range(0, n).Where(j => j != i)
+                .Select(j => (D: Enumerable.Range(0, d).Sum(c => (double)(x[i * d + c] - x[j * d + c]) * (x[i * d + c] - x[j * d + c])), J: j))
+                .OrderBy(p => p.D).ThenBy(p => p.J).Take(k).ToArray();
+            for (int a = 0; a < k; a++)
+            {
+                Assert.True(Math.Abs(expected[a].D - dist[i * k + a]) < 1e-3, $"row {i}, neighbour {a}: {dist[i * k + a]} vs {expected[a].D}");
+                if (a + 1 < k && Math.Abs(expected[a].D - expected[a + 1].D) > 1e-2) Assert.Equal(expected[a].J, index[i * k + a]);
+            }
+        }
+        Assert.Equal(1000, index[3 * k]);
+        Assert.Equal(3, index[1000 * k]);
+        Assert.True(dist[1000 * k] < 1e-3, $"{dist[1000 * k]}");   // ‖a‖² + ‖b‖² − 2a·b in single precision: ~1e-4 from 0 at ‖a‖² ≈ 100
+    }
+
     [Fact]
     public void PerplexityCalibrationMatchesABruteForceBisection()
     {
