@@ -28,37 +28,24 @@ public static partial class Metrics
         original.CopyRows(0, n, x);
         var y = new float[(long)n * e];
         embedded.CopyRows(0, n, y);
+        // An embedded neighbour among the k original ones has rank ≤ k and adds nothing: only the others (few, in a
+        // good embedding) need their rank, counted over their row's distances.
         var (embIndex, _) = Neighbors.Exact(y, n, e, k);
-        var norms = new float[n];
-        for (int i = 0; i < n; i++) norms[i] = System.Numerics.Tensors.TensorPrimitives.Dot(x.AsSpan(i * d, d), x.AsSpan(i * d, d));
-        int block = Math.Clamp((int)(8_000_000L / n), 8, 512);
-        var g = new float[(long)block * n];
-        double total = 0;
-        for (int r0 = 0; r0 < n; r0 += block)
+        var (origIndex, _) = Neighbors.Exact(x, n, d, k);
+        var rows = new List<int>();
+        var missing = new List<int>();   // per row in rows: its embedded neighbours that are not original ones
+        var starts = new List<int> { 0 };
+        for (int i = 0; i < n; i++)
         {
-            int rows = Math.Min(block, n - r0);
-            Kernels.Gemm.Multiply(false, true, rows, n, d, x.AsSpan(r0 * d, rows * d), d, x, d, g, n, accumulate: false);
-            var partial = new double[rows];
-            Parallel.For(0, rows, r =>
-            {
-                int i = r0 + r;
-                var row = g.AsSpan(r * n, n);
-                float ni = norms[i];
-                for (int j = 0; j < n; j++) row[j] = Math.Max(ni + norms[j] - 2 * row[j], 0f);
-                double sum = 0;
-                for (int a = 0; a < k; a++)
-                {
-                    int j = embIndex[(long)i * k + a];
-                    float dj = row[j];
-                    int rank = 1;   // 1 + the points before j in i's original order (distance, then index), i excluded
-                    for (int m = 0; m < n; m++)
-                        if (m != i && (row[m] < dj || (row[m] == dj && m < j))) rank++;
-                    if (rank > k) sum += rank - k;
-                }
-                partial[r] = sum;
-            });
-            total += partial.Sum();
+            var kept = origIndex.AsSpan(i * k, k);
+            int before = missing.Count;
+            foreach (int j in embIndex.AsSpan(i * k, k))
+                if (!kept.Contains(j)) missing.Add(j);
+            if (missing.Count > before) { rows.Add(i); starts.Add(missing.Count); }
         }
+        var ranks = Neighbors.Ranks(x, n, d, [.. rows], [.. starts], [.. missing]);
+        double total = 0;
+        foreach (int rank in ranks) total += Math.Max(rank - k, 0);
         return 1 - total * 2.0 / (n * (double)k * (2.0 * n - 3.0 * k - 1.0));
     }
 

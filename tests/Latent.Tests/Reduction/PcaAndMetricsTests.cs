@@ -84,6 +84,19 @@ public class PcaAndMetricsTests
         Assert.Equal(1.0, Metrics.Trustworthiness(Tensor.FromArray(x, n, d), Tensor.FromArray(x, n, d), 5), 12);
     }
 
+    /// <summary>Enough points for several row and column blocks of the cache-blocked ranks.</summary>
+    [Fact]
+    public void TrustworthinessAcrossBlocksMatchesTheNaiveDefinition()
+    {
+        var rng = new Random(8);
+        int n = 700, d = 5, k = 7;
+        var x = Enumerable.Range(0, n * d).Select(_ => (float)rng.NextDouble()).ToArray();
+        var y = Enumerable.Range(0, n * 2).Select(i => x[i / 2 * d + i % 2] + (float)(0.5 * rng.NextDouble())).ToArray();
+        double t = Metrics.Trustworthiness(Tensor.FromArray(x, n, d), Tensor.FromArray(y, n, 2), k);
+        Assert.Equal(NaiveTrustworthiness(x, d, y, 2, n, k), t, 10);
+        Assert.InRange(t, 0.5, 0.99);   // a noisy embedding: many embedded neighbours are ranked
+    }
+
     [Fact]
     public void KnnAccuracySeesSeparatedClassesAndNotNoise()
     {
