@@ -71,7 +71,7 @@ internal static class TsneRun
         {
             Latent.Data.Npy.Write(prefix + ".npy", r.Embedding);
             Latent.Plotting.Figures.Scatter(prefix + ".png", r.Embedding, labels, string.Create(CultureInfo.InvariantCulture,
-                $"t-SNE of {x.Rows:N0} MNIST test digits ({input}): {r.Seconds:F1} s, 10-NN accuracy {r.Knn:F3}"));
+                $"t-SNE of {x.Rows:N0} MNIST {(x.Rows > 10000 ? "" : "test ")}digits ({Path.GetFileNameWithoutExtension(input)}): {r.Seconds:F1} s, 10-NN accuracy {r.Knn:F3}"));
         }
     }
 

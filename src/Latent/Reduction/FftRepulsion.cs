@@ -19,6 +19,10 @@ namespace Latent.Reduction;
 /// weights, the node potentials are the grid's exact convolution with K (by 2-D FFT of twice the grid's side in single
 /// precision, two charges per complex transform), and they are interpolated back with the same weights. The error is that of
 /// interpolating K by quadratics on a box of side ≤ 1 (FIt-SNE's defaults).</para>
+/// <para>K's spectrum is computed for box sides on a ladder of <see cref="BoxLevels"/> rungs an octave and kept; a side
+/// between rungs gets the three nearest spectra interpolated quadratically in log h (~1e-7 of the spectrum), so the grid
+/// can still follow the points exactly every step. Grids are stored in tiles of <see cref="Tile"/> columns so that
+/// every strip the transform takes is contiguous.</para>
 /// </remarks>
 internal sealed class FftRepulsion
 {
