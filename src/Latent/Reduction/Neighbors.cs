@@ -26,14 +26,7 @@ internal static class Neighbors
         for (int i = 0; i < n; i++) norms[i] = System.Numerics.Tensors.TensorPrimitives.Dot(x.AsSpan(i * d, d), x.AsSpan(i * d, d));
         var index = new int[(long)n * k];
         var dist = new float[(long)n * k];
-        int columnBlocks = (n + BlockColumns - 1) / BlockColumns;
-        int packedBlock = Gemm.PackedLength(d, BlockColumns);
-        var packed = new float[(long)columnBlocks * packedBlock];
-        Parallel.For(0, columnBlocks, cb =>
-        {
-            int c0 = cb * BlockColumns, cols = Math.Min(BlockColumns, n - c0);
-            Gemm.PackWhole(true, x.AsSpan(c0 * d, cols * d), d, d, cols, packed.AsSpan(cb * packedBlock, packedBlock));
-        });
+        var (packed, packedBlock, columnBlocks) = PackColumns(x, n, d);
         int rowBlocks = (n + BlockRows - 1) / BlockRows;
         Parallel.For(0, rowBlocks, () => new float[BlockRows * BlockColumns], (rb, _, tile) =>
         {
@@ -61,6 +54,20 @@ internal static class Neighbors
         return (index, dist);
     }
 
+    /// <summary>xᵀ packed for the GEMM in blocks of <see cref="BlockColumns"/> columns, each block on its own.</summary>
+    private static (float[] Packed, int PackedBlock, int ColumnBlocks) PackColumns(float[] x, int n, int d)
+    {
+        int columnBlocks = (n + BlockColumns - 1) / BlockColumns;
+        int packedBlock = Gemm.PackedLength(d, BlockColumns);
+        var packed = new float[(long)columnBlocks * packedBlock];
+        Parallel.For(0, columnBlocks, cb =>
+        {
+            int c0 = cb * BlockColumns, cols = Math.Min(BlockColumns, n - c0);
+            Gemm.PackWhole(true, x.AsSpan(c0 * d, cols * d), d, d, cols, packed.AsSpan(cb * packedBlock, packedBlock));
+        });
+        return (packed, packedBlock, columnBlocks);
+    }
+
     /// <summary>
     /// For rows[r] = i and each target j in targets[starts[r]..starts[r + 1]), j's rank among i's neighbours: 1 + the
     /// points m ≠ i nearer than j, or as near with m &lt; j (the order of <see cref="Exact"/>). Two passes over the
@@ -72,14 +79,7 @@ internal static class Neighbors
         for (int i = 0; i < n; i++) norms[i] = System.Numerics.Tensors.TensorPrimitives.Dot(x.AsSpan(i * d, d), x.AsSpan(i * d, d));
         var ranks = new int[targets.Length];
         if (rows.Length == 0) return ranks;
-        int columnBlocks = (n + BlockColumns - 1) / BlockColumns;
-        int packedBlock = Gemm.PackedLength(d, BlockColumns);
-        var packed = new float[(long)columnBlocks * packedBlock];
-        Parallel.For(0, columnBlocks, cb =>
-        {
-            int c0 = cb * BlockColumns, cols = Math.Min(BlockColumns, n - c0);
-            Gemm.PackWhole(true, x.AsSpan(c0 * d, cols * d), d, d, cols, packed.AsSpan(cb * packedBlock, packedBlock));
-        });
+        var (packed, packedBlock, columnBlocks) = PackColumns(x, n, d);
         var targetDist = new float[targets.Length];
         int rowBlocks = (rows.Length + BlockRows - 1) / BlockRows;
         Parallel.For(0, rowBlocks, () => (Tile: new float[BlockRows * BlockColumns], A: new float[BlockRows * d], Row: new float[BlockColumns]), (rb, _, buffers) =>
