@@ -30,7 +30,7 @@ internal sealed class FftRepulsion
     public const int Nodes = 3;
 
     /// <summary>
-    /// Columns per tile (a multiple of 8 and of Vector&lt;float&gt;.Count): every grid is stored in tiles of this many
+    /// Columns per tile (a power of two, at least 8 and Vector&lt;float&gt;.Count): every grid is stored in tiles of this many
     /// columns, each tile's rows contiguous, so that a strip of columns, which the transform takes together, is one
     /// contiguous block; small enough that a strip's four buffers of L rows stay in a core's L2 cache.
     /// </summary>
@@ -49,7 +49,8 @@ internal sealed class FftRepulsion
     public int Boxes { get; private set; }
 
     private readonly Dictionary<int, Fft> _plans = [];
-    // Tiled grids (see Address): 4 charges (G, G); 4 potentials, transposed; two half-transformed grids; K's spectrum (L, L).
+    // Tiled grids (see Address): 4 charges (G, G); 4 potentials, transposed; two half-transformed grids (also K's and its
+    // half-transformed spectrum while one is computed).
     private float[] _w = [], _psi = [], _aRe = [], _aIm = [], _bRe = [], _bIm = [];
     private int[] _cell = [], _order = [], _count = [], _sortedCell = [];
     private double _centre;
@@ -165,7 +166,7 @@ internal sealed class FftRepulsion
     /// </summary>
     private void Spread(ReadOnlySpan<double> y, int n, double lo, double box, int g, int gp)
     {
-        int boxes = g / Nodes, gg = gp * gp, parts = _scratch.Length, w = Tile;
+        int boxes = g / Nodes, gg = gp * gp, parts = _scratch.Length, w = Tile, shift = BitOperations.Log2((uint)w);
         if (_count.Length < boxes * boxes + 1) _count = new int[boxes * boxes + 1];
         Array.Clear(_count, 0, boxes * boxes + 1);
         unsafe
@@ -209,7 +210,6 @@ internal sealed class FftRepulsion
                         wt[0] = x0; wt[1] = x1; wt[2] = x2; wt[3] = y0; wt[4] = y1; wt[5] = y2;
                         _sortedCell[t] = cell;
                         double c3 = px * px + py * py;
-                        int shift = BitOperations.Log2((uint)w);
                         int c0 = ColumnBase(bx * Nodes, gp, shift), c1 = ColumnBase(bx * Nodes + 1, gp, shift), c2 = ColumnBase(bx * Nodes + 2, gp, shift);
                         for (int a = 0; a < Nodes; a++)
                         {
@@ -245,7 +245,7 @@ internal sealed class FftRepulsion
     /// <summary>The potentials at the points from the node potentials; the repulsion into rep; returns Z.</summary>
     private double Gather(ReadOnlySpan<double> y, int n, int g, int gp, Span<double> rep)
     {
-        int gg = gp * gp, boxes = g / Nodes, parts = _scratch.Length * 4, w = Tile;
+        int gg = gp * gp, boxes = g / Nodes, parts = _scratch.Length * 4, w = Tile, shift = BitOperations.Log2((uint)w);
         double scale = 1.0 / (4.0 * g * g);   // the inverse FFT's 1/L²
         var sums = new double[parts];
         unsafe
@@ -264,7 +264,6 @@ internal sealed class FftRepulsion
                         var wt = _weights.AsSpan(6 * t, 6);
                         int by = cell / boxes * Nodes, bx = cell % boxes * Nodes;
                         double p1 = 0, px = 0, py = 0, p3 = 0;
-                        int shift = BitOperations.Log2((uint)w);
                         int c0 = ColumnBase(by, gp, shift), c1 = ColumnBase(by + 1, gp, shift), c2 = ColumnBase(by + 2, gp, shift);
                         for (int b = 0; b < Nodes; b++)
                         {

@@ -172,6 +172,39 @@ public class TsneTests
         Assert.True(errors[1] < errors[0] / 5 && errors[2] < errors[1] / 5, $"relative errors {string.Join(", ", errors)} for 54, 108, 216 boxes");
     }
 
+    /// <summary>The tiling is a layout only; K's spectra are kept across calls and give what fresh ones give.</summary>
+    [Fact]
+    public void FftTilesAndKeptSpectraDoNotChangeTheRepulsion()
+    {
+        var (_, y, n) = Problem(300, 8);
+        for (int i = 0; i < 2 * n; i++) y[i] *= 30;   // ~120 units: a grid of 128 boxes, L = 768
+        double[] Repulse(FftRepulsion r, double[] at)
+        {
+            var rep = new double[2 * n];
+            double z = r.Compute(at, n, rep);
+            return [.. rep, z];
+        }
+        static void Close(double[] expected, double[] actual, double tolerance)
+        {
+            double scale = expected.Max(Math.Abs);
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance * scale, $"{i}: {actual[i]} vs {expected[i]}");
+        }
+        var reference = Repulse(new FftRepulsion { Tile = 16 }, y);
+        foreach (int tile in new[] { 8, 32 }) Close(reference, Repulse(new FftRepulsion { Tile = tile }, y), 1e-5);
+
+        var kept = new FftRepulsion();
+        Repulse(kept, y);
+        Assert.Equal(3, kept.SpectraComputed);            // the rungs below, at and above the box side
+        Close(reference, Repulse(kept, y), 0);
+        Assert.Equal(3, kept.SpectraComputed);            // the same grid: nothing computed
+        var wider = y.Select(v => v * 1.0005).ToArray();  // a box side 0.05% longer, between the same rungs or the next
+        var fromKept = Repulse(kept, wider);
+        Assert.InRange(kept.SpectraComputed, 3, 4);
+        Close(Repulse(new FftRepulsion(), wider), fromKept, 0);
+        Assert.Throws<InvalidOperationException>(() => Repulse(new FftRepulsion { Tile = 24 }, y));
+    }
+
     private static (double Error, double Cost) FftError((int[], int[], float[]) p, double[] y, int n, double[] exact, FftRepulsion repulsion)
     {
         var fft = new double[2 * n];
