@@ -31,7 +31,8 @@ public static partial class Metrics
         // An embedded neighbour among the k original ones has rank ≤ k and adds nothing: only the others (few, in a
         // good embedding) need their rank, counted over their row's distances.
         var (embIndex, _) = Neighbors.Exact(y, n, e, k);
-        var (origIndex, _) = Neighbors.Exact(x, n, d, k);
+        var points = Neighbors.Pack(x, n, d);   // packed once for the search and the ranks
+        var (origIndex, _) = Neighbors.Exact(points, k);
         var rows = new List<int>();
         var missing = new List<int>();   // per row in rows: its embedded neighbours that are not original ones
         var starts = new List<int> { 0 };
@@ -43,7 +44,7 @@ public static partial class Metrics
                 if (!kept.Contains(j)) missing.Add(j);
             if (missing.Count > before) { rows.Add(i); starts.Add(missing.Count); }
         }
-        var ranks = Neighbors.Ranks(x, n, d, [.. rows], [.. starts], [.. missing]);
+        var ranks = Neighbors.Ranks(points, [.. rows], [.. starts], [.. missing]);
         double total = 0;
         foreach (int rank in ranks) total += Math.Max(rank - k, 0);
         return 1 - total * 2.0 / (n * (double)k * (2.0 * n - 3.0 * k - 1.0));

@@ -20,24 +20,23 @@ internal static class Neighbors
     /// the rows' bounded heaps. Writing all N dot products of a row block to memory and reading them back made the
     /// search memory-bound.
     /// </remarks>
-    public static (int[] Index, float[] Dist2) Exact(float[] x, int n, int d, int k)
+    public static (int[] Index, float[] Dist2) Exact(float[] x, int n, int d, int k) => Exact(Pack(x, n, d), k);
+
+    /// <inheritdoc cref="Exact(float[], int, int, int)"/>
+    public static (int[] Index, float[] Dist2) Exact(PackedPoints points, int k)
     {
-        var norms = new float[n];
-        for (int i = 0; i < n; i++) norms[i] = System.Numerics.Tensors.TensorPrimitives.Dot(x.AsSpan(i * d, d), x.AsSpan(i * d, d));
+        var (x, n, d, norms) = (points.X, points.N, points.D, points.Norms);
         var index = new int[(long)n * k];
         var dist = new float[(long)n * k];
-        var (packed, packedBlock, columnBlocks) = PackColumns(x, n, d);
         int rowBlocks = (n + BlockRows - 1) / BlockRows;
         Parallel.For(0, rowBlocks, () => new float[BlockRows * BlockColumns], (rb, _, tile) =>
         {
             int r0 = rb * BlockRows, rows = Math.Min(BlockRows, n - r0);
             Span<int> sizes = stackalloc int[BlockRows];
             sizes.Clear();
-            for (int cb = 0; cb < columnBlocks; cb++)
+            for (int cb = 0; cb < points.ColumnBlocks; cb++)
             {
-                int c0 = cb * BlockColumns, cols = Math.Min(BlockColumns, n - c0);
-                Gemm.MultiplyPacked(false, rows, cols, d, x.AsSpan(r0 * d, rows * d), d, packed.AsSpan(cb * packedBlock, packedBlock),
-                                    tile, BlockColumns, accumulate: false, serial: true);
+                int c0 = cb * BlockColumns, cols = points.Products(cb, x.AsSpan(r0 * d, rows * d), rows, tile);
                 for (int r = 0; r < rows; r++)
                 {
                     int i = r0 + r;
@@ -54,9 +53,38 @@ internal static class Neighbors
         return (index, dist);
     }
 
-    /// <summary>xᵀ packed for the GEMM in blocks of <see cref="BlockColumns"/> columns, each block on its own.</summary>
-    private static (float[] Packed, int PackedBlock, int ColumnBlocks) PackColumns(float[] x, int n, int d)
+    /// <summary>
+    /// Points (N×D, row-major) made ready for the cache-blocked searches: their squared norms, and xᵀ packed for the GEMM
+    /// in blocks of <see cref="BlockColumns"/> columns, each block on its own.
+    /// </summary>
+    internal sealed class PackedPoints
     {
+        public required float[] X { get; init; }
+        public required int N { get; init; }
+        public required int D { get; init; }
+        public required float[] Norms { get; init; }
+        public required float[] Packed { get; init; }
+        public required int PackedBlock { get; init; }
+        public int ColumnBlocks => (N + BlockColumns - 1) / BlockColumns;
+
+        /// <summary>
+        /// The dot products of <paramref name="rows"/> points a (rows×D) with column block cb into tile (rows of
+        /// <see cref="BlockColumns"/>), on the calling thread; returns the block's column count.
+        /// </summary>
+        public int Products(int cb, ReadOnlySpan<float> a, int rows, float[] tile)
+        {
+            int cols = Math.Min(BlockColumns, N - cb * BlockColumns);
+            Gemm.MultiplyPacked(false, rows, cols, D, a, D, Packed.AsSpan(cb * PackedBlock, PackedBlock), tile, BlockColumns,
+                                accumulate: false, serial: true);
+            return cols;
+        }
+    }
+
+    /// <summary>Norms and packed blocks of x, for <see cref="Exact(PackedPoints, int)"/> and <see cref="Ranks"/>.</summary>
+    public static PackedPoints Pack(float[] x, int n, int d)
+    {
+        var norms = new float[n];
+        for (int i = 0; i < n; i++) norms[i] = System.Numerics.Tensors.TensorPrimitives.Dot(x.AsSpan(i * d, d), x.AsSpan(i * d, d));
         int columnBlocks = (n + BlockColumns - 1) / BlockColumns;
         int packedBlock = Gemm.PackedLength(d, BlockColumns);
         var packed = new float[(long)columnBlocks * packedBlock];
@@ -65,21 +93,19 @@ internal static class Neighbors
             int c0 = cb * BlockColumns, cols = Math.Min(BlockColumns, n - c0);
             Gemm.PackWhole(true, x.AsSpan(c0 * d, cols * d), d, d, cols, packed.AsSpan(cb * packedBlock, packedBlock));
         });
-        return (packed, packedBlock, columnBlocks);
+        return new PackedPoints { X = x, N = n, D = d, Norms = norms, Packed = packed, PackedBlock = packedBlock };
     }
 
     /// <summary>
     /// For rows[r] = i and each target j in targets[starts[r]..starts[r + 1]), j's rank among i's neighbours: 1 + the
-    /// points m ≠ i nearer than j, or as near with m &lt; j (the order of <see cref="Exact"/>). Two passes over the
-    /// same cache-blocked tiles as <see cref="Exact"/>: the first reads the targets' distances, the second counts.
+    /// points m ≠ i nearer than j, or as near with m &lt; j (the order of <see cref="Exact(PackedPoints, int)"/>). Two passes over the
+    /// same cache-blocked tiles as <see cref="Exact(PackedPoints, int)"/>: the first reads the targets' distances, the second counts.
     /// </summary>
-    public static int[] Ranks(float[] x, int n, int d, int[] rows, int[] starts, int[] targets)
+    public static int[] Ranks(PackedPoints points, int[] rows, int[] starts, int[] targets)
     {
-        var norms = new float[n];
-        for (int i = 0; i < n; i++) norms[i] = System.Numerics.Tensors.TensorPrimitives.Dot(x.AsSpan(i * d, d), x.AsSpan(i * d, d));
+        var (x, d, norms) = (points.X, points.D, points.Norms);
         var ranks = new int[targets.Length];
         if (rows.Length == 0) return ranks;
-        var (packed, packedBlock, columnBlocks) = PackColumns(x, n, d);
         var targetDist = new float[targets.Length];
         int rowBlocks = (rows.Length + BlockRows - 1) / BlockRows;
         Parallel.For(0, rowBlocks, () => (Tile: new float[BlockRows * BlockColumns], A: new float[BlockRows * d], Row: new float[BlockColumns]), (rb, _, buffers) =>
@@ -87,11 +113,9 @@ internal static class Neighbors
             int r0 = rb * BlockRows, count = Math.Min(BlockRows, rows.Length - r0);
             for (int r = 0; r < count; r++) x.AsSpan(rows[r0 + r] * d, d).CopyTo(buffers.A.AsSpan(r * d, d));
             for (int pass = 0; pass < 2; pass++)
-                for (int cb = 0; cb < columnBlocks; cb++)
+                for (int cb = 0; cb < points.ColumnBlocks; cb++)
                 {
-                    int c0 = cb * BlockColumns, cols = Math.Min(BlockColumns, n - c0);
-                    Gemm.MultiplyPacked(false, count, cols, d, buffers.A, d, packed.AsSpan(cb * packedBlock, packedBlock),
-                                        buffers.Tile, BlockColumns, accumulate: false, serial: true);
+                    int c0 = cb * BlockColumns, cols = points.Products(cb, buffers.A, count, buffers.Tile);
                     for (int r = 0; r < count; r++)
                     {
                         int i = rows[r0 + r];
