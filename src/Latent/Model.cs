@@ -22,6 +22,7 @@ public partial class Model
     private Layer[] _layers = [];
     private Weight[] _weights = [];
     private bool _needsWholeBatch;
+    private bool _sumsOverShares;  // a layer meets the other shares of a data-parallel step (batch statistics)
 
     /// <summary>A model from one input to one output.</summary>
     public Model(SymbolicTensor input, SymbolicTensor output, string? name = null)
@@ -129,6 +130,7 @@ public partial class Model
         _regularized = _weights.Where(w => w.Regularizer is not null).ToArray();
         // A masked output's loss is a mean over the unmasked steps of the whole batch: one executor sees them all.
         _needsWholeBatch = _layers.Any(l => l.NeedsWholeBatch) || _outputs.Any(o => o.Mask is not null);
+        _sumsOverShares = _layers.Any(l => l.SumsOverShares);
         InvalidateExecutors();
     }
 

@@ -163,6 +163,16 @@ internal sealed class GraphExecutor
     public ReadOnlySpan<float> Output(int j, int batch) =>
         (_outputs[j].Fused ? _outputs[j].Activated! : _outputs[j].Buffer.Value).AsSpan(0, batch * _outputs[j].Buffer.SampleSize);
 
+    /// <summary>Makes this executor replica <paramref name="replica"/> of a data-parallel step whose layers meet at <paramref name="sums"/>.</summary>
+    public void JoinReplicas(ReplicaSums sums, int replica)
+    {
+        foreach (var ctx in _contexts)
+        {
+            ctx.Sums = sums;
+            ctx.Replica = replica;
+        }
+    }
+
     /// <summary>
     /// Makes output <paramref name="j"/>'s loss read its targets from model input <paramref name="input"/> (−1: from
     /// <see cref="Targets"/>): an autoencoder's targets are its inputs, so Fit need not copy each batch twice.

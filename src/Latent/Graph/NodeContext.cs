@@ -67,6 +67,8 @@ public sealed class NodeContext
         Capacity = capacity;
         Random = new LayerRandom(0);
         WeightGradients = parent.WeightGradients;
+        Sums = parent.Sums;
+        Replica = parent.Replica;
     }
 
     /// <summary>
@@ -127,6 +129,10 @@ public sealed class NodeContext
     /// replica's private array of the store's length (a data-parallel step sums the replicas afterwards).
     /// </summary>
     internal float[]? WeightGradients { get; set; }
+
+    /// <summary>Where a data-parallel step's replicas meet to sum over the batch (null on one executor), and this replica's index.</summary>
+    internal ReplicaSums? Sums { get; set; }
+    internal int Replica { get; set; }
 
     /// <summary>Σ of this call's <see cref="AddLoss"/> values since the executor cleared it.</summary>
     internal double AddedLoss { get; set; }
@@ -206,6 +212,23 @@ public sealed class NodeContext
 
     /// <summary>Scratch kept from Forward to Backward: Batch × the layer's per-sample workspace size.</summary>
     public Span<float> Workspace => WorkspaceBuffer.AsSpan(WorkspaceOffset, Batch * WorkspacePerSample);
+
+    /// <summary>
+    /// Turns <paramref name="values"/>, sums over this call's samples, into the same sums over the whole batch: in a
+    /// data-parallel step every share of the batch calls this at the same point of its Forward or Backward and each
+    /// gets the same totals (added in a fixed order, so a seed still reproduces a run); on one executor the values
+    /// are already whole-batch sums and stay as they are. This is how statistics over the batch (batch
+    /// normalization's mean and variance) stay exact when the batch is split across cores. Only a layer that
+    /// declares <see cref="Layers.Layer.SumsOverShares"/> may call it, and every share must make the same calls with
+    /// the same lengths (the shares wait for each other).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called on a share by a layer that does not declare it, or another share failed.</exception>
+    public void SumOverShares(Span<double> values)
+    {
+        if (Sums is not null) Sums.Sum(Replica, values);
+        else if (Batch != FullBatch)
+            throw new InvalidOperationException("SumOverShares on a share of a data-parallel step needs the layer to declare SumsOverShares.");
+    }
 
     /// <summary>
     /// Adds a term to the loss (a VAE's KL divergence, a sparsity penalty), from Forward. Pass the term for the

@@ -77,6 +77,30 @@ internal sealed class ComputePool
             for (int p = 0; p < parts; p++) work.Execute(p);
             return;
         }
+        RunEntered(work, parts);
+    }
+
+    /// <summary>
+    /// Like <see cref="Run"/>, but every part on its own thread, at the same time, so parts may wait for each other
+    /// (a data-parallel step's replicas summing batch statistics): waits for the pool if another thread uses it.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">More parts than <see cref="ThreadsHere"/>.</exception>
+    public void RunConcurrently(IParallelWork work, int parts)
+    {
+        if (parts > ThreadsHere)
+            throw new InvalidOperationException($"{parts} parts cannot run at once on {ThreadsHere} thread(s).");
+        if (parts <= 1)
+        {
+            if (parts == 1) work.Execute(0);
+            return;
+        }
+        Monitor.Enter(_callerGate);
+        RunEntered(work, parts);
+    }
+
+    /// <summary>Runs a job with <see cref="_callerGate"/> held, and releases it.</summary>
+    private void RunEntered(IParallelWork work, int parts)
+    {
         try
         {
             _work = work;
@@ -86,6 +110,7 @@ internal sealed class ComputePool
             if (Volatile.Read(ref _sleepers) > 0)
                 lock (_sleepGate) Monitor.PulseAll(_sleepGate);
 
+            Exception? workerError;
             try
             {
                 t_inPart = true;
@@ -94,13 +119,14 @@ internal sealed class ComputePool
             finally
             {
                 t_inPart = false;
-                // Even if our part threw, the workers must finish before the job's buffers can be reused.
+                // Even if our part threw, the workers must finish before the job's buffers can be reused, and their
+                // error is taken now either way: left behind, it would surface in the next job.
                 var spin = new SpinWait();
                 while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
                 _work = null;
+                workerError = Interlocked.Exchange(ref _error, null);
             }
-            if (Interlocked.Exchange(ref _error, null) is { } error)
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+            if (workerError is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(workerError);
         }
         finally
         {

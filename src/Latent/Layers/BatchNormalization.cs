@@ -1,4 +1,5 @@
 using Latent.Initializers;
+using Latent.Kernels;
 using Latent.Serialization;
 
 namespace Latent.Layers;
@@ -12,9 +13,9 @@ namespace Latent.Layers;
 /// <c>dγ += Σ dy·x̂</c>, <c>dβ += Σ dy</c>, <c>dx += γ/(N·√(σ²_B + ε))·(N·dy − Σ dy − x̂·Σ dy·x̂)</c>.
 /// </summary>
 /// <remarks>
-/// The statistics are over the whole batch, so a model with this layer trains each batch on one executor (its
-/// matrix products still use every core) rather than splitting the batch across cores, where each share would
-/// see different statistics (<see cref="Layer.NeedsWholeBatch"/>).
+/// The statistics are over the whole batch even when Fit splits it across cores: the shares add their sums
+/// (<see cref="NodeContext.SumOverShares"/>, Σx, then Σ(x − μ_B)², and in Backward Σdy and Σdy·x̂) so each one
+/// normalises with the batch's μ_B and σ²_B, as on one core (PyTorch's SyncBatchNorm, not per-share statistics).
 /// </remarks>
 public sealed class BatchNormalization : Layer, IConfigurableLayer<BatchNormalization>
 {
@@ -43,7 +44,7 @@ public sealed class BatchNormalization : Layer, IConfigurableLayer<BatchNormaliz
     public bool Scale { get; }
 
     /// <inheritdoc />
-    protected internal override bool NeedsWholeBatch => true;
+    protected internal override bool SumsOverShares => true;
 
     /// <inheritdoc />
     protected override void Build(IReadOnlyList<int[]> inputShapes)
@@ -74,80 +75,107 @@ public sealed class BatchNormalization : Layer, IConfigurableLayer<BatchNormaliz
     {
         var x = ctx.Input(0);
         var y = ctx.OutputValues;
-        int c = _movingMean!.Length, n = x.Length / c;
+        int c = _movingMean!.Length;
+        var floats = System.Buffers.ArrayPool<float>.Shared.Rent(4 * c);   // per-call factors, no allocation per step
+        var scale = floats.AsSpan(0, c);
+        var shift = floats.AsSpan(c, c);
+        var gamma = Scale ? _gamma!.Values : Fill(floats.AsSpan(2 * c, c), 1f);
+        var beta = Center ? _beta!.Values : Fill(floats.AsSpan(3 * c, c), 0f);
         var mean = _movingMean.Values;
         var variance = _movingVariance!.Values;
-        var gamma = Scale ? _gamma!.Values : default;
-        var beta = Center ? _beta!.Values : default;
         if (!ctx.Training)
         {
-            for (int i = 0; i < x.Length; i++)
+            for (int k = 0; k < c; k++)
             {
-                int k = i % c;
-                float xh = (x[i] - mean[k]) / MathF.Sqrt(variance[k] + (float)Epsilon);
-                y[i] = (Scale ? gamma[k] : 1f) * xh + (Center ? beta[k] : 0f);
+                scale[k] = gamma[k] / MathF.Sqrt(variance[k] + (float)Epsilon);
+                shift[k] = beta[k] - mean[k] * scale[k];
             }
+            ChannelKernels.Affine(x, c, scale, shift, y);
+            System.Buffers.ArrayPool<float>.Shared.Return(floats);
             return;
         }
         var ws = ctx.Workspace;
         var xhat = ws[..x.Length];
         var invStd = ws.Slice(x.Length, c);
-        var pooled = System.Buffers.ArrayPool<double>.Shared.Rent(2 * c);   // per-call sums in double, no allocation per step
-        var mu = pooled.AsSpan(0, c);
-        var sq = pooled.AsSpan(c, c);
-        mu.Clear();
+        var doubles = System.Buffers.ArrayPool<double>.Shared.Rent(2 * c + 1);
+        var sum = doubles.AsSpan(0, c + 1);                                  // Σx per channel, then the count
+        var sq = doubles.AsSpan(c + 1, c);
+        sum.Clear();
         sq.Clear();
-        for (int i = 0; i < x.Length; i++) mu[i % c] += x[i];
-        for (int k = 0; k < c; k++) mu[k] /= n;
-        for (int i = 0; i < x.Length; i++) { double d = x[i] - mu[i % c]; sq[i % c] += d * d; }
+        ChannelKernels.Sum(x, c, sum[..c]);
+        sum[c] = x.Length / c;
+        ctx.SumOverShares(sum);                                              // the whole batch's, on every core
+        double n = sum[c];
+        var m = shift;                                                       // μ_B rounded to float, the centre of Σ(x − m)²
+        for (int k = 0; k < c; k++) m[k] = (float)(sum[k] / n);
+        ChannelKernels.SumSquaredDeviations(x, c, m, sq);
+        ctx.SumOverShares(sq);
+        bool first = ctx.BatchOffset == 0;                                   // one share updates the shared moving statistics
         for (int k = 0; k < c; k++)
         {
-            double v = sq[k] / n;
+            double mu = sum[k] / n, d = mu - m[k];
+            double v = Math.Max(0, sq[k] / n - d * d);                       // biased variance about μ_B, not about m
             invStd[k] = (float)(1 / Math.Sqrt(v + Epsilon));
-            mean[k] = (float)(Momentum * mean[k] + (1 - Momentum) * mu[k]);
-            variance[k] = (float)(Momentum * variance[k] + (1 - Momentum) * v);
+            if (first)
+            {
+                mean[k] = (float)(Momentum * mean[k] + (1 - Momentum) * mu);
+                variance[k] = (float)(Momentum * variance[k] + (1 - Momentum) * v);
+            }
+            scale[k] = invStd[k];
+            shift[k] = (float)(-mu * invStd[k]);
         }
-        for (int i = 0; i < x.Length; i++)
-        {
-            int k = i % c;
-            float xh = (float)((x[i] - mu[k]) * invStd[k]);
-            xhat[i] = xh;
-            y[i] = (Scale ? gamma[k] : 1f) * xh + (Center ? beta[k] : 0f);
-        }
-        System.Buffers.ArrayPool<double>.Shared.Return(pooled);
+        ChannelKernels.Affine(x, c, scale, shift, xhat);                    // x̂ = (x − μ_B)/√(σ²_B + ε)
+        ChannelKernels.Affine(xhat, c, gamma, beta, y);
+        System.Buffers.ArrayPool<double>.Shared.Return(doubles);
+        System.Buffers.ArrayPool<float>.Shared.Return(floats);
     }
 
     /// <inheritdoc />
     protected internal override void Backward(NodeContext ctx)
     {
         var dy = ctx.OutputGrad;
-        int c = _movingMean!.Length, n = dy.Length / c;
+        int c = _movingMean!.Length;
         var ws = ctx.Workspace;
         var xhat = ws[..dy.Length];
         var invStd = ws.Slice(dy.Length, c);
-        var pooled = System.Buffers.ArrayPool<double>.Shared.Rent(2 * c);
-        var sumDy = pooled.AsSpan(0, c);
-        var sumDyXhat = pooled.AsSpan(c, c);
-        sumDy.Clear();
-        sumDyXhat.Clear();
-        for (int i = 0; i < dy.Length; i++) { sumDy[i % c] += dy[i]; sumDyXhat[i % c] += dy[i] * xhat[i]; }
-        if (Trainable)
+        var doubles = System.Buffers.ArrayPool<double>.Shared.Rent(2 * c + 1);
+        var sums = doubles.AsSpan(0, 2 * c + 1);                            // Σ dy, Σ dy·x̂, count
+        sums.Clear();
+        var sumDy = sums[..c];
+        var sumDyXhat = sums.Slice(c, c);
+        ChannelKernels.SumAndProducts(dy, xhat, c, sumDy, sumDyXhat);
+        if (Trainable)                                                       // this share's part; the shares' parts add up
         {
             if (Scale) { var dg = ctx.WeightGrad(_gamma!); for (int k = 0; k < c; k++) dg[k] += (float)sumDyXhat[k]; }
             if (Center) { var db = ctx.WeightGrad(_beta!); for (int k = 0; k < c; k++) db[k] += (float)sumDy[k]; }
         }
         if (ctx.NeedsInputGrad(0))
         {
-            var dx = ctx.InputGrad(0);
+            sums[2 * c] = dy.Length / c;
+            ctx.SumOverShares(sums);                                         // dx needs the whole batch's sums
+            double n = sums[2 * c];
+            var floats = System.Buffers.ArrayPool<float>.Shared.Rent(3 * c);
+            var onDy = floats.AsSpan(0, c);
+            var onXhat = floats.AsSpan(c, c);
+            var constant = floats.AsSpan(2 * c, c);
             var gamma = Scale ? _gamma!.Values : default;
-            for (int i = 0; i < dy.Length; i++)
+            for (int k = 0; k < c; k++)
             {
-                int k = i % c;
                 double g = (Scale ? gamma[k] : 1f) * invStd[k] / n;
-                dx[i] += (float)(g * (n * dy[i] - sumDy[k] - xhat[i] * sumDyXhat[k]));
+                onDy[k] = (float)(g * n);
+                onXhat[k] = (float)(-g * sumDyXhat[k]);
+                constant[k] = (float)(-g * sumDy[k]);
             }
+            ChannelKernels.AccumulateAffine2(dy, xhat, c, onDy, onXhat, constant, ctx.InputGrad(0));
+            System.Buffers.ArrayPool<float>.Shared.Return(floats);
         }
-        System.Buffers.ArrayPool<double>.Shared.Return(pooled);
+        System.Buffers.ArrayPool<double>.Shared.Return(doubles);
+    }
+
+    private static Span<float> Fill(Span<float> span, float value)
+    {
+        span.Fill(value);
+        return span;
     }
 
     /// <inheritdoc />

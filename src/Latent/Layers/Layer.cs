@@ -208,6 +208,14 @@ public abstract class Layer
     protected internal virtual bool NeedsWholeBatch => false;
 
     /// <summary>
+    /// True for a layer that calls <see cref="NodeContext.SumOverShares"/> in training (statistics over the batch):
+    /// a model with one still splits each batch across the cores, and runs the shares at the same time so they can
+    /// meet to add their sums. Such a layer updates state shared by the shares (moving statistics) only where
+    /// <see cref="NodeContext.BatchOffset"/> is 0, in exactly one share.
+    /// </summary>
+    protected internal virtual bool SumsOverShares => false;
+
+    /// <summary>
     /// The activation applied to this layer's output, declared rather than applied: Forward writes the
     /// pre-activation z and the executor computes <c>y = f(z)</c> in place; before Backward it turns ∂loss/∂y into
     /// ∂loss/∂z. Where a loss has a fused form for f (binary cross-entropy from a sigmoid's logits) the executor

@@ -45,6 +45,9 @@ public sealed class TimeDistributed : Layer, IConfigurableLayer<TimeDistributed>
     protected internal override bool NeedsWholeBatch => InnerLayer.NeedsWholeBatch;
 
     /// <inheritdoc />
+    protected internal override bool SumsOverShares => InnerLayer.SumsOverShares;
+
+    /// <inheritdoc />
     protected internal override bool PropagatesMask => true;
 
     /// <inheritdoc />

@@ -26,8 +26,14 @@ internal sealed class DataParallelStep : IParallelWork
     private IReadOnlyList<SampleSet>? _xs, _ys;
     private int[]? _order;
     private int _start, _count;
+    private readonly ReplicaSums? _sums;        // where layers' batch statistics meet (null when no layer needs it)
+    private readonly bool[]? _active;           // per replica, whether its share of this step is non-empty
+    private Exception? _failure;                // the first replica's own error (the others then fail at the barrier)
 
-    public DataParallelStep(Model model, int capacity, IReadOnlyList<Loss> losses, IReadOnlyList<double> lossWeights, ulong seed, ParameterStore store, int replicas)
+    /// <param name="sumsOverShares">Whether layers meet to sum over the batch (<see cref="Layers.Layer.SumsOverShares"/>):
+    /// then the replicas run at the same time, one per core.</param>
+    public DataParallelStep(Model model, int capacity, IReadOnlyList<Loss> losses, IReadOnlyList<double> lossWeights, ulong seed, ParameterStore store, int replicas,
+                            bool sumsOverShares = false)
     {
         Capacity = capacity;
         Store = store;
@@ -39,6 +45,12 @@ internal sealed class DataParallelStep : IParallelWork
             _grads[p] = p == 0 ? store.Grads : new float[store.Length];
             // One seed for all: a sample's random numbers depend on its place in the batch, not on its replica.
             _replicas[p] = new GraphExecutor(model, per, withGradients: true, losses, lossWeights, seed, p == 0 ? null : _grads[p]);
+        }
+        if (sumsOverShares)
+        {
+            _sums = new ReplicaSums(replicas);
+            _active = new bool[replicas];
+            for (int p = 0; p < replicas; p++) _replicas[p].JoinReplicas(_sums, p);
         }
         _dataLosses = new double[replicas];
         _penalties = new double[replicas];
@@ -94,7 +106,21 @@ internal sealed class DataParallelStep : IParallelWork
         if ((uint)count > (uint)Capacity || count == 0)
             throw new ArgumentOutOfRangeException(nameof(count), count, $"Batch must be in [1, {Capacity}].");
         (_xs, _ys, _order, _start, _count) = (xs, ys, order, start, count);
-        ComputePool.Shared.Run(this, _replicas.Length);
+        if (_sums is null) ComputePool.Shared.Run(this, _replicas.Length);
+        else
+        {
+            for (int p = 0; p < _active!.Length; p++) _active[p] = ShareLength(p) > 0;
+            _sums.BeginStep(_active);
+            _failure = null;
+            try
+            {
+                ComputePool.Shared.RunConcurrently(this, _replicas.Length);
+            }
+            catch when (_failure is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_failure);
+            }
+        }
         double data = 0, penalty = 0, added = 0;
         Array.Clear(OutputLosses);
         for (int p = 0; p < _replicas.Length; p++)
@@ -112,6 +138,30 @@ internal sealed class DataParallelStep : IParallelWork
     /// <summary>Replica <paramref name="part"/>'s share of the step.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
     public void Execute(int part)
+    {
+        if (_sums is null)
+        {
+            ExecuteShare(part);
+            return;
+        }
+        try
+        {
+            ExecuteShare(part);
+        }
+        catch (Exception e)
+        {
+            if (!_sums.IsBroken) Interlocked.CompareExchange(ref _failure, e, null);
+            _sums.Break();
+            throw;
+        }
+    }
+
+    /// <summary>How many of the step's samples replica <paramref name="part"/> runs.</summary>
+    private int ShareLength(int part) =>
+        (int)((long)_count * (part + 1) / _replicas.Length) - (int)((long)_count * part / _replicas.Length);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
+    private void ExecuteShare(int part)
     {
         var ex = _replicas[part];
         _grads[part].AsSpan().Clear();

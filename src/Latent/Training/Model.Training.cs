@@ -518,12 +518,13 @@ public partial class Model
         int replicas = (int)Math.Min(Kernels.ComputePool.Shared.Threads, capacity / Math.Max(1L, ParallelStepMinRows));
         // Replicas read rows from several threads at once: only the library's sample sets promise that is safe.
         // Layers are safe by contract (no per-call state in fields; see Layer), the user's as well as ours.
-        _stepIsParallel = replicas > 1 && AllLibrarySets(xs) && AllLibrarySets(ys) && !_needsWholeBatch;
+        _stepIsParallel = replicas > 1 && AllLibrarySets(xs) && AllLibrarySets(ys) && !_needsWholeBatch &&
+                          (!_sumsOverShares || replicas <= Kernels.ComputePool.Shared.ThreadsHere);
         if (_stepIsParallel)
         {
             if (_parallelStep is null || !ReferenceEquals(_parallelStep.Store, _store) ||
                 (exact ? _parallelStep.Capacity != capacity : _parallelStep.Capacity < capacity) || _parallelStep.Replicas != replicas)
-                _parallelStep = new DataParallelStep(this, capacity, _losses!, _lossWeights, seed, _store!, replicas);
+                _parallelStep = new DataParallelStep(this, capacity, _losses!, _lossWeights, seed, _store!, replicas, _sumsOverShares);
             _parallelStep.SetTargetInputs(targetInputs);
         }
         else
@@ -644,7 +645,7 @@ public partial class Model
     {
         RequireCompiled("training");
         EnsureStore();
-        return new DataParallelStep(this, capacity, _losses!, _lossWeights, seed, _store!, Math.Min(Kernels.ComputePool.Shared.Threads, Math.Max(1, capacity / ParallelStepMinRows)));
+        return new DataParallelStep(this, capacity, _losses!, _lossWeights, seed, _store!, Math.Min(Kernels.ComputePool.Shared.Threads, Math.Max(1, capacity / ParallelStepMinRows)), _sumsOverShares);
     }
 
     /// <summary>Plans a training executor for tests and moves the weights into this model's store.</summary>

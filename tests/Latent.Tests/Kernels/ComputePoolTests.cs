@@ -5,14 +5,46 @@ namespace Latent.Tests.Kernels;
 [Collection(GemmSettingsCollection.Name)] // uses the shared pool exclusively
 public class ComputePoolTests
 {
-    private sealed class Job(int failOn) : IParallelWork
+    private sealed class Job(int failOn, int failAlsoOn = -1) : IParallelWork
     {
         public int[] Done = new int[8];
         public void Execute(int part)
         {
-            if (part == failOn) throw new InvalidOperationException($"part {part} failed");
+            if (part == failOn || part == failAlsoOn) throw new InvalidOperationException($"part {part} failed");
             Done[part]++;
         }
+    }
+
+    /// <summary>Parts 0 and 1 wait for each other: they only finish if they run at the same time.</summary>
+    private sealed class Rendezvous : IParallelWork
+    {
+        private int _arrived;
+        public void Execute(int part)
+        {
+            Interlocked.Increment(ref _arrived);
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _arrived) < 2) spin.SpinOnce(sleep1Threshold: -1);
+        }
+    }
+
+    [Fact]
+    public void WhenTheCallersPartAndAWorkersPartBothFailTheWorkersErrorDoesNotReachTheNextJob()
+    {
+        if (ComputePool.Shared.Threads < 2) return;
+        var e = Assert.Throws<InvalidOperationException>(() => ComputePool.Shared.Run(new Job(0, 1), 2));
+        Assert.Contains("part 0", e.Message);
+        var ok = new Job(failOn: -1);
+        ComputePool.Shared.Run(ok, 2);          // threw the left-over "part 1" error before
+        Assert.Equal([1, 1], ok.Done[..2]);
+    }
+
+    [Fact]
+    public void RunConcurrentlyRunsThePartsAtTheSameTime()
+    {
+        if (ComputePool.Shared.Threads < 2) return;
+        ComputePool.Shared.RunConcurrently(new Rendezvous(), 2);   // would spin forever if run one after the other
+        var e = Assert.Throws<InvalidOperationException>(() => ComputePool.Shared.RunConcurrently(new Job(-1), ComputePool.Shared.Threads + 1));
+        Assert.Contains("cannot run at once", e.Message);
     }
 
     [Fact]
