@@ -80,6 +80,18 @@ internal static partial class Conv
     {
         int p = g.PatchSize, pos = g.Positions, chunk = ChunkPositions(g), image = g.H * g.W * g.C;
         bool wantK = !dKernel.IsEmpty, wantX = !dsrc.IsEmpty;
+        if (wantX && UseInputGradByForward(g))
+        {
+            InputGradByForward(g, batch, dz, kernel, f, dsrc);
+            wantX = false;
+            dsrc = default;
+        }
+        if (wantK && UseDirectKernelGrad(g, f))
+        {
+            DirectKernelGrad(g, batch, src, dz, f, dKernel);
+            wantK = false;
+            dKernel = default;
+        }
         if (!wantK && !wantX) return;
         if (f < SmallFilters)
         {

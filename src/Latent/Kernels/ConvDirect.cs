@@ -4,10 +4,9 @@ using System.Runtime.Intrinsics;
 namespace Latent.Kernels;
 
 /// <summary>
-/// Convolutions with few filters (F &lt; 8), computed from the image itself: a window row of a position whose window
-/// lies inside the image is KW·C contiguous values of x, so each output is a sum of KH dot products of such runs
-/// with rows of Kᵀ, four positions at a time sharing each load of the kernel. Positions at the border unroll their
-/// one window (zeros outside). Backward adds <c>dz·(kernel row)</c> onto the image runs and <c>dz·(image run)</c>
+/// Convolutions with few filters (F &lt; 8), computed from the image itself: in the zero-padded copy of a sample
+/// (<see cref="Pad"/>) a window row is KW·C contiguous values, so each output is a sum of KH dot products of such
+/// runs with rows of Kᵀ, four positions at a time sharing each load of the kernel. Backward adds <c>dz·(kernel row)</c> onto the image runs and <c>dz·(image run)</c>
 /// onto Kᵀ's rows.
 /// </summary>
 internal static partial class Conv
@@ -18,38 +17,30 @@ internal static partial class Conv
                                              int f, Span<float> dst, bool accumulate)
     {
         int p = g.PatchSize, seg = g.KW * g.C, image = g.H * g.W * g.C, positions = g.Positions;
-        var row = Scratch(ref t_cols, p);
-        fixed (float* xs = src, k = kt, ys = dst, bb = bias, r = row)
+        var (hp, wp) = PaddedSize(g);                      // every window inside, as in WideForward
+        var padded = Scratch(ref t_padded, hp * wp * g.C);
+        long step = (long)g.SW * g.C, rowStride = (long)wp * g.C;
+        fixed (float* xs = src, k = kt, ys = dst, bb = bias, xp = padded)
         {
             for (int b = 0; b < batch; b++)
             {
-                float* x = xs + (long)b * image, y = ys + (long)b * positions * f;
+                Pad(g, xs + (long)b * image, xp, hp, wp);
+                float* y = ys + (long)b * positions * f;
                 for (int oh = 0; oh < g.OH; oh++)
                 {
-                    int ih0 = oh * g.SH - g.PadTop;
-                    bool rowsInside = ih0 >= 0 && ih0 + g.KH <= g.H;
-                    int ow = 0;
-                    while (ow < g.OW)
+                    float* row = xp + (long)oh * g.SH * rowStride;
+                    for (int ow = 0; ow < g.OW; ow += 4)
                     {
-                        int pos = oh * g.OW + ow;
-                        if (rowsInside && FourInside(g, ow))
+                        int n = Math.Min(4, g.OW - ow);          // a last group past the row's end reads padding, stores only n
+                        float* x0 = row + ow * step, at = y + (long)(oh * g.OW + ow) * f;
+                        for (int j = 0; j < f; j++)
                         {
-                            float* x0 = x + ((long)ih0 * g.W + ow * g.SW - g.PadLeft) * g.C;
-                            long step = (long)g.SW * g.C, rowStride = (long)g.W * g.C;
-                            for (int j = 0; j < f; j++)
-                            {
-                                var (s0, s1, s2, s3) = Dot4(x0, step, rowStride, k + (long)j * p, g.KH, seg);
-                                Store(y + (long)pos * f + j, s0, bb, j, accumulate);
-                                Store(y + (long)(pos + 1) * f + j, s1, bb, j, accumulate);
-                                Store(y + (long)(pos + 2) * f + j, s2, bb, j, accumulate);
-                                Store(y + (long)(pos + 3) * f + j, s3, bb, j, accumulate);
-                            }
-                            ow += 4;
-                            continue;
+                            var (s0, s1, s2, s3) = Dot4(x0, step, rowStride, k + (long)j * p, g.KH, seg);
+                            Store(at + j, s0, bb, j, accumulate);
+                            if (n > 1) Store(at + f + j, s1, bb, j, accumulate);
+                            if (n > 2) Store(at + 2 * f + j, s2, bb, j, accumulate);
+                            if (n > 3) Store(at + 3 * f + j, s3, bb, j, accumulate);
                         }
-                        g.Im2Col(new ReadOnlySpan<float>(x, image), new Span<float>(r, p), pos, 1);
-                        for (int j = 0; j < f; j++) Store(y + (long)pos * f + j, Dot(r, k + (long)j * p, p), bb, j, accumulate);
-                        ow++;
                     }
                 }
             }
@@ -116,9 +107,6 @@ internal static partial class Conv
         return iw0 >= 0 && iw0 + g.KW <= g.W;
     }
 
-    /// <summary>Whether the windows of column positions ow … ow + 3 all lie inside the image horizontally.</summary>
-    private static bool FourInside(in ConvGeometry g, int ow) => ow + 3 < g.OW && Inside(g, ow) && Inside(g, ow + 3);
-
     private static unsafe void Store(float* at, float v, float* bias, int j, bool accumulate) =>
         *at = accumulate ? *at + v : bias == null ? v : v + bias[j];
 
@@ -180,7 +168,9 @@ internal static partial class Conv
 /// The forward convolution for a multiple of eight filters, straight from the image: each output position's
 /// filters are one or two 8-lane accumulators, four positions at a time, and every input value of a window is
 /// broadcast once against the kernel row it meets (K is (P, F), so the F values for one tap and channel are
-/// contiguous). No window is unrolled; positions at the border skip the taps outside the image.
+/// contiguous). No window is unrolled: each sample is copied into a zero-padded image (<see cref="Pad"/>) in which
+/// every window, and every group of four, lies inside, so the border takes the same register blocks as the middle
+/// (a border position on its own, one accumulator chain, cost up to seven times a middle one).
 /// </summary>
 internal static partial class Conv
 {
@@ -192,47 +182,31 @@ internal static partial class Conv
                                            int f, Span<float> dst, bool accumulate)
     {
         int image = g.H * g.W * g.C, positions = g.Positions, seg = g.KW * g.C;
-        fixed (float* xs = src, k = kernel, ys = dst, bb = bias)
+        var (hp, wp) = PaddedSize(g);
+        var padded = Scratch(ref t_padded, hp * wp * g.C);
+        var tail = Scratch(ref t_tail, 4 * f);
+        long step = (long)g.SW * g.C, rowStride = (long)wp * g.C;
+        fixed (float* xs = src, k = kernel, ys = dst, bb = bias, xp = padded, tl = tail)
         {
             for (int b = 0; b < batch; b++)
             {
-                float* x = xs + (long)b * image, y = ys + (long)b * positions * f;
+                Pad(g, xs + (long)b * image, xp, hp, wp);
+                float* y = ys + (long)b * positions * f;
                 for (int oh = 0; oh < g.OH; oh++)
                 {
-                    int ih0 = oh * g.SH - g.PadTop;
-                    bool rowsInside = ih0 >= 0 && ih0 + g.KH <= g.H;
-                    int ow = 0;
-                    while (ow < g.OW)
+                    float* row = xp + (long)oh * g.SH * rowStride;
+                    for (int ow = 0; ow < g.OW; ow += 4)
                     {
-                        int pos = oh * g.OW + ow;
-                        if (rowsInside && FourInside(g, ow))
+                        int n = Math.Min(4, g.OW - ow);          // the last group of a row may run past it, into the padding
+                        float* at = y + (long)(oh * g.OW + ow) * f, out_ = n == 4 ? at : tl;
+                        if (n < 4 && accumulate) Buffer.MemoryCopy(at, tl, 4L * f * sizeof(float), (long)n * f * sizeof(float));
+                        float* x0 = row + ow * step;
+                        for (int fc = 0; fc < f; fc += 16)
                         {
-                            float* x0 = x + ((long)ih0 * g.W + ow * g.SW - g.PadLeft) * g.C;
-                            long step = (long)g.SW * g.C, rowStride = (long)g.W * g.C;
-                            for (int fc = 0; fc < f; fc += 16)
-                            {
-                                if (fc + 16 <= f) Block4x16(x0, step, rowStride, g.KH, seg, k + fc, f, bb == null ? null : bb + fc, y + (long)pos * f + fc, f, accumulate);
-                                else Block4x8(x0, step, rowStride, g.KH, seg, k + fc, f, bb == null ? null : bb + fc, y + (long)pos * f + fc, f, accumulate);
-                            }
-                            ow += 4;
-                            continue;
+                            if (fc + 16 <= f) Block4x16(x0, step, rowStride, g.KH, seg, k + fc, f, bb == null ? null : bb + fc, out_ + fc, f, accumulate);
+                            else Block4x8(x0, step, rowStride, g.KH, seg, k + fc, f, bb == null ? null : bb + fc, out_ + fc, f, accumulate);
                         }
-                        int iw0 = ow * g.SW - g.PadLeft;
-                        int i0 = Math.Max(0, -ih0), i1 = Math.Min(g.KH, g.H - ih0), j0 = Math.Max(0, -iw0), j1 = Math.Min(g.KW, g.W - iw0);
-                        for (int fc = 0; fc < f; fc += 8)
-                        {
-                            var acc = accumulate ? Vector256.Load(y + (long)pos * f + fc) : bb == null ? Vector256<float>.Zero : Vector256.Load(bb + fc);
-                            for (int i = i0; i < i1; i++)
-                            for (int j = j0; j < j1; j++)
-                            {
-                                float* xp = x + ((long)(ih0 + i) * g.W + iw0 + j) * g.C;
-                                float* kp = k + (long)((i * g.KW + j) * g.C) * f + fc;
-                                for (int c = 0; c < g.C; c++, kp += f)
-                                    acc = Vector256.FusedMultiplyAdd(Vector256.Create(xp[c]), Vector256.Load(kp), acc);
-                            }
-                            acc.Store(y + (long)pos * f + fc);
-                        }
-                        ow++;
+                        if (n < 4) Buffer.MemoryCopy(tl, at, (long)n * f * sizeof(float), (long)n * f * sizeof(float));
                     }
                 }
             }

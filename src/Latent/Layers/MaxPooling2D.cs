@@ -58,27 +58,31 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
 
     /// <inheritdoc />
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
-    protected internal override void Forward(NodeContext ctx)
+    protected internal override unsafe void Forward(NodeContext ctx)
     {
         var g = Geometry(ctx.InputShape(0));
         int c = g.C, inSize = g.H * g.W * c, outSize = g.Positions * c;
+        int vec = Vector256.IsHardwareAccelerated ? c & ~7 : 0;
         var x = ctx.Input(0);
         var y = ctx.OutputValues;
         var arg = MemoryMarshal.Cast<float, int>(ctx.Workspace);    // the winner's index within the sample
-        for (int b = 0; b < ctx.Batch; b++)
+        if (x.Length < ctx.Batch * inSize || y.Length < ctx.Batch * outSize || arg.Length < ctx.Batch * outSize)
+            throw new InvalidOperationException("MaxPooling2D: a buffer is shorter than the batch.");
+        fixed (float* px = x, py = y)
+        fixed (int* pa = arg)
         {
-            var xs = x.Slice(b * inSize, inSize);
-            for (int oh = 0; oh < g.OH; oh++)
-            for (int ow = 0; ow < g.OW; ow++)
+            for (int b = 0; b < ctx.Batch; b++)
             {
-                int o = b * outSize + (oh * g.OW + ow) * c;
-                var yo = y.Slice(o, c);
-                var ao = arg.Slice(o, c);
-                int ih0 = oh * g.SH - g.PadTop, iw0 = ow * g.SW - g.PadLeft;
-                int i0 = Math.Max(0, -ih0), i1 = Math.Min(g.KH, g.H - ih0), j0 = Math.Max(0, -iw0), j1 = Math.Min(g.KW, g.W - iw0);
-                int k = 0;
-                if (Vector256.IsHardwareAccelerated)
-                    for (; k + 8 <= c; k += 8)                      // eight channels at a time: the running max and its index
+                float* xs = px + (long)b * inSize;
+                for (int oh = 0; oh < g.OH; oh++)
+                for (int ow = 0; ow < g.OW; ow++)
+                {
+                    long o = (long)b * outSize + (oh * g.OW + ow) * c;
+                    float* yo = py + o;
+                    int* ao = pa + o;
+                    int ih0 = oh * g.SH - g.PadTop, iw0 = ow * g.SW - g.PadLeft;
+                    int i0 = Math.Max(0, -ih0), i1 = Math.Min(g.KH, g.H - ih0), j0 = Math.Max(0, -iw0), j1 = Math.Min(g.KW, g.W - iw0);
+                    for (int k = 0; k < vec; k += 8)                  // eight channels at a time: the running max and its index
                     {
                         var best = Vector256.Create(float.NegativeInfinity);
                         var where = Vector256<int>.Zero;
@@ -86,34 +90,35 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
                         for (int j = j0; j < j1; j++)
                         {
                             int at = ((ih0 + i) * g.W + iw0 + j) * c + k;
-                            var v = Vector256.Create(xs.Slice(at, 8));
+                            var v = Vector256.Load(xs + at);
                             var take = Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v);   // larger, or NaN
                             best = Vector256.ConditionalSelect(take, v, best);
                             where = Vector256.ConditionalSelect(take.AsInt32(), Vector256.Create(at) + Lanes, where);
                         }
-                        best.CopyTo(yo.Slice(k, 8));
-                        where.CopyTo(ao.Slice(k, 8));
+                        best.Store(yo + k);
+                        where.Store(ao + k);
                     }
-                for (; k < c; k++)
-                {
-                    float best = float.NegativeInfinity;
-                    int where = 0;
-                    for (int i = i0; i < i1; i++)
-                    for (int j = j0; j < j1; j++)
+                    for (int k = vec; k < c; k++)
                     {
-                        int at = ((ih0 + i) * g.W + iw0 + j) * c + k;
-                        float v = xs[at];
-                        if (v > best || float.IsNaN(v)) { best = v; where = at; }
+                        float best = float.NegativeInfinity;
+                        int where = 0;
+                        for (int i = i0; i < i1; i++)
+                        for (int j = j0; j < j1; j++)
+                        {
+                            int at = ((ih0 + i) * g.W + iw0 + j) * c + k;
+                            float v = xs[at];
+                            if (v > best || float.IsNaN(v)) { best = v; where = at; }
+                        }
+                        yo[k] = best;
+                        ao[k] = where;
                     }
-                    yo[k] = best;
-                    ao[k] = where;
                 }
             }
         }
     }
 
     /// <inheritdoc />
-    protected internal override void Backward(NodeContext ctx)
+    protected internal override unsafe void Backward(NodeContext ctx)
     {
         if (!ctx.NeedsInputGrad(0)) return;
         var g = Geometry(ctx.InputShape(0));
@@ -121,10 +126,17 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
         var dy = ctx.OutputGrad;
         var dx = ctx.InputGrad(0);
         var arg = MemoryMarshal.Cast<float, int>(ctx.Workspace);
-        for (int b = 0; b < ctx.Batch; b++)
+        if (dx.Length < ctx.Batch * inSize || dy.Length < ctx.Batch * outSize || arg.Length < ctx.Batch * outSize)
+            throw new InvalidOperationException("MaxPooling2D: a buffer is shorter than the batch.");
+        fixed (float* pdx = dx, pdy = dy)
+        fixed (int* pa = arg)
         {
-            var dxs = dx.Slice(b * inSize, inSize);
-            for (int o = b * outSize; o < (b + 1) * outSize; o++) dxs[arg[o]] += dy[o];
+            for (int b = 0; b < ctx.Batch; b++)
+            {
+                float* dxs = pdx + (long)b * inSize;      // arg holds indices within the sample, all below inSize
+                long end = (long)(b + 1) * outSize;
+                for (long o = (long)b * outSize; o < end; o++) dxs[pa[o]] += pdy[o];
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Latent.Kernels;
 using Latent.Serialization;
 
@@ -42,11 +43,21 @@ public sealed class UpSampling2D : Layer, IConfigurableLayer<UpSampling2D>
         {
             var xr = x.Slice(r * w * c, w * c);
             var first = y.Slice(r * sh * ow * c, ow * c);
-            for (int q = 0; q < w; q++)
+            if (c % 8 == 0 && Vector256.IsHardwareAccelerated)
             {
-                var px = xr.Slice(q * c, c);
-                for (int e = 0; e < sw; e++) px.CopyTo(first.Slice((q * sw + e) * c, c));
+                for (int q = 0; q < w; q++)                         // pixels of 8·n channels: vectors, not a copy call each
+                    for (int k = 0; k < c; k += 8)
+                    {
+                        var v = Vector256.Create(xr.Slice(q * c + k, 8));
+                        for (int e = 0; e < sw; e++) v.CopyTo(first.Slice((q * sw + e) * c + k, 8));
+                    }
             }
+            else
+                for (int q = 0; q < w; q++)
+                {
+                    var px = xr.Slice(q * c, c);
+                    for (int e = 0; e < sw; e++) px.CopyTo(first.Slice((q * sw + e) * c, c));
+                }
             for (int a = 1; a < sh; a++) first.CopyTo(y.Slice((r * sh + a) * ow * c, ow * c));
         }
     }
@@ -67,11 +78,22 @@ public sealed class UpSampling2D : Layer, IConfigurableLayer<UpSampling2D>
             for (int a = 0; a < sh; a++)
             {
                 var dyr = dy.Slice((r * sh + a) * ow * c, ow * c);
-                for (int q = 0; q < w; q++)
+                if (c % 8 == 0 && Vector256.IsHardwareAccelerated)
                 {
-                    var d = dxr.Slice(q * c, c);
-                    for (int e = 0; e < sw; e++) Simd.Add(d, dyr.Slice((q * sw + e) * c, c), d);
+                    for (int q = 0; q < w; q++)
+                        for (int k = 0; k < c; k += 8)
+                        {
+                            var acc = Vector256.Create((ReadOnlySpan<float>)dxr.Slice(q * c + k, 8));
+                            for (int e = 0; e < sw; e++) acc += Vector256.Create((ReadOnlySpan<float>)dyr.Slice((q * sw + e) * c + k, 8));
+                            acc.CopyTo(dxr.Slice(q * c + k, 8));
+                        }
                 }
+                else
+                    for (int q = 0; q < w; q++)
+                    {
+                        var d = dxr.Slice(q * c, c);
+                        for (int e = 0; e < sw; e++) Simd.Add(d, dyr.Slice((q * sw + e) * c, c), d);
+                    }
             }
         }
     }

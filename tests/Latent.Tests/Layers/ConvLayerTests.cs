@@ -148,6 +148,14 @@ public class ConvLayerTests
         for (int c = 0; c < 2; c++)
             Assert.Equal(x[((b * 3 + r / 2) * 4 + q / 3) * 2 + c], up[((b * 6 + r) * 12 + q) * 2 + c]);
 
+        var x16 = Synthetic.Uniform(2 * 3 * 4 * 16, 7);                        // channels in whole vectors
+        var up16 = Run(new UpSampling2D((2, 3)), [3, 4, 16], 2, x16);
+        for (int b = 0; b < 2; b++)
+        for (int r = 0; r < 6; r++)
+        for (int q = 0; q < 12; q++)
+        for (int c = 0; c < 16; c++)
+            Assert.Equal(x16[((b * 3 + r / 2) * 4 + q / 3) * 16 + c], up16[((b * 6 + r) * 12 + q) * 16 + c]);
+
         var padded = Run(new ZeroPadding2D(((1, 2), (0, 3))), [3, 4, 2], 2, x);   // → 6 × 7
         var cropped = Run(new Cropping2D(((1, 2), (0, 3))), [6, 7, 2], 2, padded);
         Assert.Equal(x, cropped);
@@ -194,6 +202,9 @@ public class ConvLayerTests
         GradientChecker.AssertAll(GradientChecker.CheckLayer(new Conv2D(3, (3, 3), padding: "same"), [5, 4, 8], batch: 2, seed: 44));
         GradientChecker.AssertAll(GradientChecker.CheckLayer(new Conv2D(16, (3, 2)), [6, 5, 16], batch: 2, seed: 45));
         GradientChecker.AssertAll(GradientChecker.CheckLayer(new Conv2D(8, (2, 3), padding: "same"), [4, 5, 8], batch: 1, seed: 46));
+        // Up-sampling and pooling over whole vectors of channels.
+        GradientChecker.AssertAll(GradientChecker.CheckLayer(new UpSampling2D((2, 2)), [3, 2, 16], batch: 2, seed: 47));
+        GradientChecker.AssertAll(GradientChecker.CheckLayer(new MaxPooling2D((2, 2), padding: "same"), [5, 4, 8], batch: 2, seed: 48));
     }
 
     [Fact]
