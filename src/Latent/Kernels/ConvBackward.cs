@@ -53,7 +53,7 @@ internal static partial class Conv
     {
         int hp = (g.OH - 1) * g.SH + g.KH, wp = (g.OW - 1) * g.SW + g.KW;   // every window inside
         int c = g.C, p = g.PatchSize, seg = g.KW * c, image = g.H * g.W * c, positions = g.Positions;
-        var padded = Scratch(ref t_padded, hp * wp * c);
+        var padded = Scratch(ref t_padded, hp * wp * c + 16);   // slack: a group's last entries may read past the end
         if (t_offsets is null || t_offsets.Length < p) t_offsets = new int[Math.Max(p, 64)];
         var offsets = t_offsets;     // window entry q = (i, j, c) → its offset from the window's corner in the padded image
         for (int q = 0; q < p; q++) offsets[q] = q / seg * wp * c + q % seg;
@@ -69,11 +69,27 @@ internal static partial class Conv
                     KernelGradFew(g, xp, wp, db, f, dk, seg);
                     continue;
                 }
+                // Groups of entries along one window row (contiguous in the padded image: one pointer, fixed
+                // displacements) when a row holds a whole group; else any entries, through their offsets.
                 int fo = 0;
                 for (; fo + 16 <= f; fo += 16)
-                    for (int q0 = 0; q0 < p; q0 += 6) KernelGrad16(g, xp, wp, off, q0, Math.Min(6, p - q0), db + fo, f, dk + fo);
+                {
+                    if (seg >= 6)
+                        for (int i = 0; i < g.KH; i++)
+                            for (int t = 0; t < seg; t += 6)
+                                KernelGrad16Run(g, xp + off[i * seg + t], wp, i * seg + t, Math.Min(6, seg - t), db + fo, f, dk + fo);
+                    else
+                        for (int q0 = 0; q0 < p; q0 += 6) KernelGrad16(g, xp, wp, off, q0, Math.Min(6, p - q0), db + fo, f, dk + fo);
+                }
                 for (; fo < f; fo += 8)
-                    for (int q0 = 0; q0 < p; q0 += 12) KernelGrad8(g, xp, wp, off, q0, Math.Min(12, p - q0), db + fo, f, dk + fo);
+                {
+                    if (seg >= 12)
+                        for (int i = 0; i < g.KH; i++)
+                            for (int t = 0; t < seg; t += 12)
+                                KernelGrad8Run(g, xp + off[i * seg + t], wp, i * seg + t, Math.Min(12, seg - t), db + fo, f, dk + fo);
+                    else
+                        for (int q0 = 0; q0 < p; q0 += 12) KernelGrad8(g, xp, wp, off, q0, Math.Min(12, p - q0), db + fo, f, dk + fo);
+                }
             }
         }
     }
@@ -146,18 +162,12 @@ internal static partial class Conv
             }
         }
         float* r = dk + (long)q0 * f;
-        Add2(r, a0, a1);
-        if (n > 1) Add2(r + f, b0, b1);
-        if (n > 2) Add2(r + 2 * f, c0, c1);
-        if (n > 3) Add2(r + 3 * f, d0, d1);
-        if (n > 4) Add2(r + 4 * f, e0, e1);
-        if (n > 5) Add2(r + 5 * f, h0, h1);
-
-        static void Add2(float* at, Vector256<float> lo, Vector256<float> hi)
-        {
-            (Vector256.Load(at) + lo).Store(at);
-            (Vector256.Load(at + 8) + hi).Store(at + 8);
-        }
+        Add16(r, a0, a1);
+        if (n > 1) Add16(r + f, b0, b1);
+        if (n > 2) Add16(r + 2 * f, c0, c1);
+        if (n > 3) Add16(r + 3 * f, d0, d1);
+        if (n > 4) Add16(r + 4 * f, e0, e1);
+        if (n > 5) Add16(r + 5 * f, h0, h1);
     }
 
     /// <summary>Window entries q0 … q0 + n − 1 (n ≤ 12) × filters fo … fo + 7, as <see cref="KernelGrad16"/>.</summary>
@@ -194,8 +204,122 @@ internal static partial class Conv
             }
         }
         float* r = dk + (long)q0 * f;
-        Span<Vector256<float>> acc = [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11];
-        for (int q = 0; q < n; q++) (Vector256.Load(r + (long)q * f) + acc[q]).Store(r + (long)q * f);
+        Add8(r, a0);
+        if (n > 1) Add8(r + f, a1);
+        if (n > 2) Add8(r + 2 * f, a2);
+        if (n > 3) Add8(r + 3 * f, a3);
+        if (n > 4) Add8(r + 4 * f, a4);
+        if (n > 5) Add8(r + 5 * f, a5);
+        if (n > 6) Add8(r + 6 * f, a6);
+        if (n > 7) Add8(r + 7 * f, a7);
+        if (n > 8) Add8(r + 8 * f, a8);
+        if (n > 9) Add8(r + 9 * f, a9);
+        if (n > 10) Add8(r + 10 * f, a10);
+        if (n > 11) Add8(r + 11 * f, a11);
+    }
+
+    /// <summary>
+    /// Window entries q0 … q0 + n − 1 (n ≤ 6) of one window row × filters fo … fo + 15: the entries are x[0 … n − 1]
+    /// from each window's start <paramref name="x0"/>, fixed displacements from one pointer (twelve offsets would
+    /// not fit the registers beside the accumulators). Entries past n are read (within the padding) and dropped.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void KernelGrad16Run(in ConvGeometry g, float* x0, int wp, int q0, int n, float* dz, int f, float* dk)
+    {
+        Vector256<float> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default;
+        Vector256<float> d0 = default, d1 = default, e0 = default, e1 = default, h0 = default, h1 = default;
+        long step = (long)g.SW * g.C, rowStep = (long)g.SH * wp * g.C;
+        float* row = x0;
+        for (int oh = 0; oh < g.OH; oh++, row += rowStep)
+        {
+            float* x = row;
+            float* dzr = dz + (long)oh * g.OW * f;
+            for (int ow = 0; ow < g.OW; ow++, x += step, dzr += f)
+            {
+                var z0 = Vector256.Load(dzr);
+                var z1 = Vector256.Load(dzr + 8);
+                var v = Vector256.Create(x[0]);
+                a0 = Vector256.FusedMultiplyAdd(v, z0, a0); a1 = Vector256.FusedMultiplyAdd(v, z1, a1);
+                v = Vector256.Create(x[1]);
+                b0 = Vector256.FusedMultiplyAdd(v, z0, b0); b1 = Vector256.FusedMultiplyAdd(v, z1, b1);
+                v = Vector256.Create(x[2]);
+                c0 = Vector256.FusedMultiplyAdd(v, z0, c0); c1 = Vector256.FusedMultiplyAdd(v, z1, c1);
+                v = Vector256.Create(x[3]);
+                d0 = Vector256.FusedMultiplyAdd(v, z0, d0); d1 = Vector256.FusedMultiplyAdd(v, z1, d1);
+                v = Vector256.Create(x[4]);
+                e0 = Vector256.FusedMultiplyAdd(v, z0, e0); e1 = Vector256.FusedMultiplyAdd(v, z1, e1);
+                v = Vector256.Create(x[5]);
+                h0 = Vector256.FusedMultiplyAdd(v, z0, h0); h1 = Vector256.FusedMultiplyAdd(v, z1, h1);
+            }
+        }
+        // Stored one by one: gathering the accumulators into a span made the JIT keep them in memory in the loop.
+        float* r = dk + (long)q0 * f;
+        Add16(r, a0, a1);
+        if (n > 1) Add16(r + f, b0, b1);
+        if (n > 2) Add16(r + 2 * f, c0, c1);
+        if (n > 3) Add16(r + 3 * f, d0, d1);
+        if (n > 4) Add16(r + 4 * f, e0, e1);
+        if (n > 5) Add16(r + 5 * f, h0, h1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Add16(float* at, Vector256<float> lo, Vector256<float> hi)
+    {
+        (Vector256.Load(at) + lo).Store(at);
+        (Vector256.Load(at + 8) + hi).Store(at + 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Add8(float* at, Vector256<float> v) => (Vector256.Load(at) + v).Store(at);
+
+    /// <summary><c>at[e·stride] += v[e]</c> for the 8 lanes.</summary>
+    private static unsafe void Scatter(float* at, Vector256<float> v, int stride)
+    {
+        for (int e = 0; e < 8; e++) at[(long)e * stride] += v.GetElement(e);
+    }
+
+    /// <summary>Window entries q0 … q0 + n − 1 (n ≤ 12) of one window row × filters fo … fo + 7, as <see cref="KernelGrad16Run"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void KernelGrad8Run(in ConvGeometry g, float* x0, int wp, int q0, int n, float* dz, int f, float* dk)
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
+        Vector256<float> a6 = default, a7 = default, a8 = default, a9 = default, a10 = default, a11 = default;
+        long step = (long)g.SW * g.C, rowStep = (long)g.SH * wp * g.C;
+        float* row = x0;
+        for (int oh = 0; oh < g.OH; oh++, row += rowStep)
+        {
+            float* x = row;
+            float* dzr = dz + (long)oh * g.OW * f;
+            for (int ow = 0; ow < g.OW; ow++, x += step, dzr += f)
+            {
+                var z = Vector256.Load(dzr);
+                a0 = Vector256.FusedMultiplyAdd(Vector256.Create(x[0]), z, a0);
+                a1 = Vector256.FusedMultiplyAdd(Vector256.Create(x[1]), z, a1);
+                a2 = Vector256.FusedMultiplyAdd(Vector256.Create(x[2]), z, a2);
+                a3 = Vector256.FusedMultiplyAdd(Vector256.Create(x[3]), z, a3);
+                a4 = Vector256.FusedMultiplyAdd(Vector256.Create(x[4]), z, a4);
+                a5 = Vector256.FusedMultiplyAdd(Vector256.Create(x[5]), z, a5);
+                a6 = Vector256.FusedMultiplyAdd(Vector256.Create(x[6]), z, a6);
+                a7 = Vector256.FusedMultiplyAdd(Vector256.Create(x[7]), z, a7);
+                a8 = Vector256.FusedMultiplyAdd(Vector256.Create(x[8]), z, a8);
+                a9 = Vector256.FusedMultiplyAdd(Vector256.Create(x[9]), z, a9);
+                a10 = Vector256.FusedMultiplyAdd(Vector256.Create(x[10]), z, a10);
+                a11 = Vector256.FusedMultiplyAdd(Vector256.Create(x[11]), z, a11);
+            }
+        }
+        float* r = dk + (long)q0 * f;
+        Add8(r, a0);
+        if (n > 1) Add8(r + f, a1);
+        if (n > 2) Add8(r + 2 * f, a2);
+        if (n > 3) Add8(r + 3 * f, a3);
+        if (n > 4) Add8(r + 4 * f, a4);
+        if (n > 5) Add8(r + 5 * f, a5);
+        if (n > 6) Add8(r + 6 * f, a6);
+        if (n > 7) Add8(r + 7 * f, a7);
+        if (n > 8) Add8(r + 8 * f, a8);
+        if (n > 9) Add8(r + 9 * f, a9);
+        if (n > 10) Add8(r + 10 * f, a10);
+        if (n > 11) Add8(r + 11 * f, a11);
     }
 
     /// <summary>
@@ -232,12 +356,13 @@ internal static partial class Conv
                         a5 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t5), z, a5);
                     }
                 }
-                Span<Vector256<float>> acc = [a0, a1, a2, a3, a4, a5];
-                for (int v = 0; v < n; v++)
-                {
-                    int q = (v0 + v) * 8;
-                    for (int e = 0; e < 8; e++) dk[(long)(q + e) * f + j] += acc[v].GetElement(e);
-                }
+                float* r = dk + (long)v0 * 8 * f + j;
+                Scatter(r, a0, f);
+                if (n > 1) Scatter(r + 8 * f, a1, f);
+                if (n > 2) Scatter(r + 16 * f, a2, f);
+                if (n > 3) Scatter(r + 24 * f, a3, f);
+                if (n > 4) Scatter(r + 32 * f, a4, f);
+                if (n > 5) Scatter(r + 40 * f, a5, f);
             }
         }
     }
