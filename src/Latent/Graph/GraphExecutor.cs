@@ -25,7 +25,7 @@ internal sealed class GraphExecutor
     private readonly bool[] _logitGrad;                   // per node: the loss wrote ∂loss/∂z this step
     private readonly TensorBuffer[] _inputs;
     private readonly OutputSlot[] _outputs;
-    private readonly TensorBuffer[] _gradBuffers;         // cleared before Backward: every gradient but the outputs'
+    private readonly TensorBuffer[][] _clearBefore;       // per node, the gradients to clear before its Backward
     private readonly LossJob _lossJob = new();
 
     /// <summary>One model output: where its values are, its loss and targets.</summary>
@@ -125,7 +125,19 @@ internal sealed class GraphExecutor
         ForwardTicks = new long[_nodes.Length];
         BackwardTicks = new long[_nodes.Length];
         var outputBuffers = _outputs.Select(o => o.Buffer).ToHashSet(ReferenceEqualityComparer.Instance);
-        _gradBuffers = _contexts.SelectMany(c => c.Outputs).Where(b => b.Grad is not null && !outputBuffers.Contains(b)).ToArray();
+        var gradBuffers = _contexts.SelectMany(c => c.Outputs).Where(b => b.Grad is not null && !outputBuffers.Contains(b)).ToArray();   // all but the outputs'
+        // Each gradient is cleared just before the first layer that adds into it runs backward (the last reader in
+        // graph order; its producer when nothing reads it), so the clear leaves the lines in cache for the adds.
+        var clearAt = new List<TensorBuffer>[_contexts.Length];
+        for (int n = 0; n < clearAt.Length; n++) clearAt[n] = [];
+        foreach (var b in gradBuffers)
+        {
+            int at = -1;
+            for (int n = 0; n < _contexts.Length; n++)
+                if (_contexts[n].Inputs.Contains(b) || (at < 0 && _contexts[n].Outputs.Contains(b))) at = n;
+            clearAt[at].Add(b);
+        }
+        _clearBefore = [.. clearAt.Select(l => l.ToArray())];
     }
 
     /// <summary>Per-node forward and backward times in Stopwatch ticks, accumulated while <see cref="Profile"/> is set (benchmarks).</summary>
@@ -289,9 +301,9 @@ internal sealed class GraphExecutor
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public void Backward(int batch)
     {
-        foreach (var b in _gradBuffers) b.Grad.AsSpan(0, batch * b.SampleSize).Clear();
         for (int n = _contexts.Length - 1; n >= 0; n--)
         {
+            foreach (var b in _clearBefore[n]) b.Grad.AsSpan(0, batch * b.SampleSize).Clear();
             var ctx = _contexts[n];
             if (ctx.Output.Grad is null) continue;
             var layer = _nodes[n].Layer;

@@ -76,19 +76,21 @@ internal static partial class Conv
                 {
                     if (seg >= 6)
                         for (int i = 0; i < g.KH; i++)
-                            for (int t = 0; t < seg; t += 6)
-                                KernelGrad16Run(g, xp + off[i * seg + t], wp, i * seg + t, Math.Min(6, seg - t), db + fo, f, dk + fo);
+                            for (int t = 0, q0 = i * seg; t < seg; t += 6, q0 += 6)
+                                KernelGrad16(g, xp + off[q0], wp, default(Consecutive), q0, Math.Min(6, seg - t), db + fo, f, dk + fo);
                     else
-                        for (int q0 = 0; q0 < p; q0 += 6) KernelGrad16(g, xp, wp, off, q0, Math.Min(6, p - q0), db + fo, f, dk + fo);
+                        for (int q0 = 0; q0 < p; q0 += 6)
+                            KernelGrad16(g, xp + off[q0], wp, new Listed(off, q0, Math.Min(6, p - q0)), q0, Math.Min(6, p - q0), db + fo, f, dk + fo);
                 }
                 for (; fo < f; fo += 8)
                 {
                     if (seg >= 12)
                         for (int i = 0; i < g.KH; i++)
-                            for (int t = 0; t < seg; t += 12)
-                                KernelGrad8Run(g, xp + off[i * seg + t], wp, i * seg + t, Math.Min(12, seg - t), db + fo, f, dk + fo);
+                            for (int t = 0, q0 = i * seg; t < seg; t += 12, q0 += 12)
+                                KernelGrad8(g, xp + off[q0], wp, default(Consecutive), q0, Math.Min(12, seg - t), db + fo, f, dk + fo);
                     else
-                        for (int q0 = 0; q0 < p; q0 += 12) KernelGrad8(g, xp, wp, off, q0, Math.Min(12, p - q0), db + fo, f, dk + fo);
+                        for (int q0 = 0; q0 < p; q0 += 12)
+                            KernelGrad8(g, xp + off[q0], wp, new Listed(off, q0, Math.Min(12, p - q0)), q0, Math.Min(12, p - q0), db + fo, f, dk + fo);
                 }
             }
         }
@@ -126,19 +128,55 @@ internal static partial class Conv
         new Span<float>(dst, (int)((hp - g.PadTop - rows) * rowLen)).Clear();
     }
 
+    /// <summary>Where a group's window entries sit, relative to its first one's place in the padded image.</summary>
+    private interface IEntries
+    {
+        int At(int e);
+    }
+
+    /// <summary>Consecutive entries of one window row: fixed displacements 0, 1, 2, … from one pointer.</summary>
+    private readonly struct Consecutive : IEntries
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int At(int e) => e;
+    }
+
+    /// <summary>
+    /// Any entries, by their offsets (a group spanning window rows, when a row is shorter than a group). Entries
+    /// past the group's n repeat its last. Twelve of them do not fit the registers beside the accumulators, which
+    /// is why rows long enough take <see cref="Consecutive"/>.
+    /// </summary>
+    private readonly struct Listed : IEntries
+    {
+        private readonly int _o1, _o2, _o3, _o4, _o5, _o6, _o7, _o8, _o9, _o10, _o11;
+
+        public unsafe Listed(int* off, int q0, int n)
+        {
+            int O(int e) => off[q0 + Math.Min(e, n - 1)] - off[q0];
+            (_o1, _o2, _o3, _o4, _o5, _o6) = (O(1), O(2), O(3), O(4), O(5), O(6));
+            (_o7, _o8, _o9, _o10, _o11) = (O(7), O(8), O(9), O(10), O(11));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int At(int e) => e switch
+        {
+            0 => 0, 1 => _o1, 2 => _o2, 3 => _o3, 4 => _o4, 5 => _o5, 6 => _o6, 7 => _o7, 8 => _o8, 9 => _o9, 10 => _o10, _ => _o11,
+        };
+    }
+
     /// <summary>
     /// Window entries q0 … q0 + n − 1 (n ≤ 6) × filters fo … fo + 15: twelve accumulators over every position of one
-    /// sample, then added to dK's rows. Unused entries repeat q0 and are dropped.
+    /// sample, then added to dK's rows. <paramref name="x0"/> is entry q0 of the first window; entries past n are
+    /// read (within the padding) and dropped.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void KernelGrad16(in ConvGeometry g, float* xp, int wp, int* off, int q0, int n, float* dz, int f, float* dk)
+    private static unsafe void KernelGrad16<T>(in ConvGeometry g, float* x0, int wp, T at, int q0, int n, float* dz, int f, float* dk)
+        where T : struct, IEntries
     {
-        int o0 = off[q0], o1 = off[q0 + Math.Min(1, n - 1)], o2 = off[q0 + Math.Min(2, n - 1)];
-        int o3 = off[q0 + Math.Min(3, n - 1)], o4 = off[q0 + Math.Min(4, n - 1)], o5 = off[q0 + Math.Min(5, n - 1)];
         Vector256<float> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default;
         Vector256<float> d0 = default, d1 = default, e0 = default, e1 = default, h0 = default, h1 = default;
         long step = (long)g.SW * g.C, rowStep = (long)g.SH * wp * g.C;
-        float* row = xp;
+        float* row = x0;
         for (int oh = 0; oh < g.OH; oh++, row += rowStep)
         {
             float* x = row;
@@ -147,20 +185,21 @@ internal static partial class Conv
             {
                 var z0 = Vector256.Load(dzr);
                 var z1 = Vector256.Load(dzr + 8);
-                var v = Vector256.Create(x[o0]);
+                var v = Vector256.Create(x[at.At(0)]);
                 a0 = Vector256.FusedMultiplyAdd(v, z0, a0); a1 = Vector256.FusedMultiplyAdd(v, z1, a1);
-                v = Vector256.Create(x[o1]);
+                v = Vector256.Create(x[at.At(1)]);
                 b0 = Vector256.FusedMultiplyAdd(v, z0, b0); b1 = Vector256.FusedMultiplyAdd(v, z1, b1);
-                v = Vector256.Create(x[o2]);
+                v = Vector256.Create(x[at.At(2)]);
                 c0 = Vector256.FusedMultiplyAdd(v, z0, c0); c1 = Vector256.FusedMultiplyAdd(v, z1, c1);
-                v = Vector256.Create(x[o3]);
+                v = Vector256.Create(x[at.At(3)]);
                 d0 = Vector256.FusedMultiplyAdd(v, z0, d0); d1 = Vector256.FusedMultiplyAdd(v, z1, d1);
-                v = Vector256.Create(x[o4]);
+                v = Vector256.Create(x[at.At(4)]);
                 e0 = Vector256.FusedMultiplyAdd(v, z0, e0); e1 = Vector256.FusedMultiplyAdd(v, z1, e1);
-                v = Vector256.Create(x[o5]);
+                v = Vector256.Create(x[at.At(5)]);
                 h0 = Vector256.FusedMultiplyAdd(v, z0, h0); h1 = Vector256.FusedMultiplyAdd(v, z1, h1);
             }
         }
+        // Stored one by one: gathering the accumulators into a span made the JIT keep them in memory in the loop.
         float* r = dk + (long)q0 * f;
         Add16(r, a0, a1);
         if (n > 1) Add16(r + f, b0, b1);
@@ -172,16 +211,13 @@ internal static partial class Conv
 
     /// <summary>Window entries q0 … q0 + n − 1 (n ≤ 12) × filters fo … fo + 7, as <see cref="KernelGrad16"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void KernelGrad8(in ConvGeometry g, float* xp, int wp, int* off, int q0, int n, float* dz, int f, float* dk)
+    private static unsafe void KernelGrad8<T>(in ConvGeometry g, float* x0, int wp, T at, int q0, int n, float* dz, int f, float* dk)
+        where T : struct, IEntries
     {
-        int last = n - 1;
-        int o0 = off[q0], o1 = off[q0 + Math.Min(1, last)], o2 = off[q0 + Math.Min(2, last)], o3 = off[q0 + Math.Min(3, last)];
-        int o4 = off[q0 + Math.Min(4, last)], o5 = off[q0 + Math.Min(5, last)], o6 = off[q0 + Math.Min(6, last)], o7 = off[q0 + Math.Min(7, last)];
-        int o8 = off[q0 + Math.Min(8, last)], o9 = off[q0 + Math.Min(9, last)], o10 = off[q0 + Math.Min(10, last)], o11 = off[q0 + Math.Min(11, last)];
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
         Vector256<float> a6 = default, a7 = default, a8 = default, a9 = default, a10 = default, a11 = default;
         long step = (long)g.SW * g.C, rowStep = (long)g.SH * wp * g.C;
-        float* row = xp;
+        float* row = x0;
         for (int oh = 0; oh < g.OH; oh++, row += rowStep)
         {
             float* x = row;
@@ -189,18 +225,18 @@ internal static partial class Conv
             for (int ow = 0; ow < g.OW; ow++, x += step, dzr += f)
             {
                 var z = Vector256.Load(dzr);
-                a0 = Vector256.FusedMultiplyAdd(Vector256.Create(x[o0]), z, a0);
-                a1 = Vector256.FusedMultiplyAdd(Vector256.Create(x[o1]), z, a1);
-                a2 = Vector256.FusedMultiplyAdd(Vector256.Create(x[o2]), z, a2);
-                a3 = Vector256.FusedMultiplyAdd(Vector256.Create(x[o3]), z, a3);
-                a4 = Vector256.FusedMultiplyAdd(Vector256.Create(x[o4]), z, a4);
-                a5 = Vector256.FusedMultiplyAdd(Vector256.Create(x[o5]), z, a5);
-                a6 = Vector256.FusedMultiplyAdd(Vector256.Create(x[o6]), z, a6);
-                a7 = Vector256.FusedMultiplyAdd(Vector256.Create(x[o7]), z, a7);
-                a8 = Vector256.FusedMultiplyAdd(Vector256.Create(x[o8]), z, a8);
-                a9 = Vector256.FusedMultiplyAdd(Vector256.Create(x[o9]), z, a9);
-                a10 = Vector256.FusedMultiplyAdd(Vector256.Create(x[o10]), z, a10);
-                a11 = Vector256.FusedMultiplyAdd(Vector256.Create(x[o11]), z, a11);
+                a0 = Vector256.FusedMultiplyAdd(Vector256.Create(x[at.At(0)]), z, a0);
+                a1 = Vector256.FusedMultiplyAdd(Vector256.Create(x[at.At(1)]), z, a1);
+                a2 = Vector256.FusedMultiplyAdd(Vector256.Create(x[at.At(2)]), z, a2);
+                a3 = Vector256.FusedMultiplyAdd(Vector256.Create(x[at.At(3)]), z, a3);
+                a4 = Vector256.FusedMultiplyAdd(Vector256.Create(x[at.At(4)]), z, a4);
+                a5 = Vector256.FusedMultiplyAdd(Vector256.Create(x[at.At(5)]), z, a5);
+                a6 = Vector256.FusedMultiplyAdd(Vector256.Create(x[at.At(6)]), z, a6);
+                a7 = Vector256.FusedMultiplyAdd(Vector256.Create(x[at.At(7)]), z, a7);
+                a8 = Vector256.FusedMultiplyAdd(Vector256.Create(x[at.At(8)]), z, a8);
+                a9 = Vector256.FusedMultiplyAdd(Vector256.Create(x[at.At(9)]), z, a9);
+                a10 = Vector256.FusedMultiplyAdd(Vector256.Create(x[at.At(10)]), z, a10);
+                a11 = Vector256.FusedMultiplyAdd(Vector256.Create(x[at.At(11)]), z, a11);
             }
         }
         float* r = dk + (long)q0 * f;
@@ -216,50 +252,6 @@ internal static partial class Conv
         if (n > 9) Add8(r + 9 * f, a9);
         if (n > 10) Add8(r + 10 * f, a10);
         if (n > 11) Add8(r + 11 * f, a11);
-    }
-
-    /// <summary>
-    /// Window entries q0 … q0 + n − 1 (n ≤ 6) of one window row × filters fo … fo + 15: the entries are x[0 … n − 1]
-    /// from each window's start <paramref name="x0"/>, fixed displacements from one pointer (twelve offsets would
-    /// not fit the registers beside the accumulators). Entries past n are read (within the padding) and dropped.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void KernelGrad16Run(in ConvGeometry g, float* x0, int wp, int q0, int n, float* dz, int f, float* dk)
-    {
-        Vector256<float> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default;
-        Vector256<float> d0 = default, d1 = default, e0 = default, e1 = default, h0 = default, h1 = default;
-        long step = (long)g.SW * g.C, rowStep = (long)g.SH * wp * g.C;
-        float* row = x0;
-        for (int oh = 0; oh < g.OH; oh++, row += rowStep)
-        {
-            float* x = row;
-            float* dzr = dz + (long)oh * g.OW * f;
-            for (int ow = 0; ow < g.OW; ow++, x += step, dzr += f)
-            {
-                var z0 = Vector256.Load(dzr);
-                var z1 = Vector256.Load(dzr + 8);
-                var v = Vector256.Create(x[0]);
-                a0 = Vector256.FusedMultiplyAdd(v, z0, a0); a1 = Vector256.FusedMultiplyAdd(v, z1, a1);
-                v = Vector256.Create(x[1]);
-                b0 = Vector256.FusedMultiplyAdd(v, z0, b0); b1 = Vector256.FusedMultiplyAdd(v, z1, b1);
-                v = Vector256.Create(x[2]);
-                c0 = Vector256.FusedMultiplyAdd(v, z0, c0); c1 = Vector256.FusedMultiplyAdd(v, z1, c1);
-                v = Vector256.Create(x[3]);
-                d0 = Vector256.FusedMultiplyAdd(v, z0, d0); d1 = Vector256.FusedMultiplyAdd(v, z1, d1);
-                v = Vector256.Create(x[4]);
-                e0 = Vector256.FusedMultiplyAdd(v, z0, e0); e1 = Vector256.FusedMultiplyAdd(v, z1, e1);
-                v = Vector256.Create(x[5]);
-                h0 = Vector256.FusedMultiplyAdd(v, z0, h0); h1 = Vector256.FusedMultiplyAdd(v, z1, h1);
-            }
-        }
-        // Stored one by one: gathering the accumulators into a span made the JIT keep them in memory in the loop.
-        float* r = dk + (long)q0 * f;
-        Add16(r, a0, a1);
-        if (n > 1) Add16(r + f, b0, b1);
-        if (n > 2) Add16(r + 2 * f, c0, c1);
-        if (n > 3) Add16(r + 3 * f, d0, d1);
-        if (n > 4) Add16(r + 4 * f, e0, e1);
-        if (n > 5) Add16(r + 5 * f, h0, h1);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -276,50 +268,6 @@ internal static partial class Conv
     private static unsafe void Scatter(float* at, Vector256<float> v, int stride)
     {
         for (int e = 0; e < 8; e++) at[(long)e * stride] += v.GetElement(e);
-    }
-
-    /// <summary>Window entries q0 … q0 + n − 1 (n ≤ 12) of one window row × filters fo … fo + 7, as <see cref="KernelGrad16Run"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void KernelGrad8Run(in ConvGeometry g, float* x0, int wp, int q0, int n, float* dz, int f, float* dk)
-    {
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
-        Vector256<float> a6 = default, a7 = default, a8 = default, a9 = default, a10 = default, a11 = default;
-        long step = (long)g.SW * g.C, rowStep = (long)g.SH * wp * g.C;
-        float* row = x0;
-        for (int oh = 0; oh < g.OH; oh++, row += rowStep)
-        {
-            float* x = row;
-            float* dzr = dz + (long)oh * g.OW * f;
-            for (int ow = 0; ow < g.OW; ow++, x += step, dzr += f)
-            {
-                var z = Vector256.Load(dzr);
-                a0 = Vector256.FusedMultiplyAdd(Vector256.Create(x[0]), z, a0);
-                a1 = Vector256.FusedMultiplyAdd(Vector256.Create(x[1]), z, a1);
-                a2 = Vector256.FusedMultiplyAdd(Vector256.Create(x[2]), z, a2);
-                a3 = Vector256.FusedMultiplyAdd(Vector256.Create(x[3]), z, a3);
-                a4 = Vector256.FusedMultiplyAdd(Vector256.Create(x[4]), z, a4);
-                a5 = Vector256.FusedMultiplyAdd(Vector256.Create(x[5]), z, a5);
-                a6 = Vector256.FusedMultiplyAdd(Vector256.Create(x[6]), z, a6);
-                a7 = Vector256.FusedMultiplyAdd(Vector256.Create(x[7]), z, a7);
-                a8 = Vector256.FusedMultiplyAdd(Vector256.Create(x[8]), z, a8);
-                a9 = Vector256.FusedMultiplyAdd(Vector256.Create(x[9]), z, a9);
-                a10 = Vector256.FusedMultiplyAdd(Vector256.Create(x[10]), z, a10);
-                a11 = Vector256.FusedMultiplyAdd(Vector256.Create(x[11]), z, a11);
-            }
-        }
-        float* r = dk + (long)q0 * f;
-        Add8(r, a0);
-        if (n > 1) Add8(r + f, a1);
-        if (n > 2) Add8(r + 2 * f, a2);
-        if (n > 3) Add8(r + 3 * f, a3);
-        if (n > 4) Add8(r + 4 * f, a4);
-        if (n > 5) Add8(r + 5 * f, a5);
-        if (n > 6) Add8(r + 6 * f, a6);
-        if (n > 7) Add8(r + 7 * f, a7);
-        if (n > 8) Add8(r + 8 * f, a8);
-        if (n > 9) Add8(r + 9 * f, a9);
-        if (n > 10) Add8(r + 10 * f, a10);
-        if (n > 11) Add8(r + 11 * f, a11);
     }
 
     /// <summary>

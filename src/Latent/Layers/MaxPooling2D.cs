@@ -128,14 +128,35 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
         var arg = MemoryMarshal.Cast<float, int>(ctx.Workspace);
         if (dx.Length < ctx.Batch * inSize || dy.Length < ctx.Batch * outSize || arg.Length < ctx.Batch * outSize)
             throw new InvalidOperationException("MaxPooling2D: a buffer is shorter than the batch.");
+        int c = g.C, vec = Vector256.IsHardwareAccelerated ? c & ~7 : 0;
         fixed (float* pdx = dx, pdy = dy)
         fixed (int* pa = arg)
         {
             for (int b = 0; b < ctx.Batch; b++)
             {
                 float* dxs = pdx + (long)b * inSize;      // arg holds indices within the sample, all below inSize
-                long end = (long)(b + 1) * outSize;
-                for (long o = (long)b * outSize; o < end; o++) dxs[pa[o]] += pdy[o];
+                for (int oh = 0; oh < g.OH; oh++)
+                for (int ow = 0; ow < g.OW; ow++)
+                {
+                    long o = (long)b * outSize + (oh * g.OW + ow) * c;
+                    int ih0 = oh * g.SH - g.PadTop, iw0 = ow * g.SW - g.PadLeft;
+                    int i0 = Math.Max(0, -ih0), i1 = Math.Min(g.KH, g.H - ih0), j0 = Math.Max(0, -iw0), j1 = Math.Min(g.KW, g.W - iw0);
+                    // Eight channels at a time, in order through the window: each cell adds dy where it is the winner
+                    // (the same sums as adding dy at each winner, without the scattered read-modify-writes).
+                    for (int k = 0; k < vec; k += 8)
+                    {
+                        var winner = Vector256.Load(pa + o + k);
+                        var d = Vector256.Load(pdy + o + k);
+                        for (int i = i0; i < i1; i++)
+                        for (int j = j0; j < j1; j++)
+                        {
+                            int at = ((ih0 + i) * g.W + iw0 + j) * c + k;
+                            var hit = Vector256.Equals(winner, Vector256.Create(at) + Lanes).AsSingle();
+                            (Vector256.Load(dxs + at) + (d & hit)).Store(dxs + at);
+                        }
+                    }
+                    for (int k = vec; k < c; k++) dxs[pa[o + k]] += pdy[o + k];
+                }
             }
         }
     }
