@@ -8,7 +8,8 @@ namespace Latent.Kernels;
 /// <list type="bullet">
 /// <item>The input gradient of a stride-1 convolution is itself a convolution: dz (OH, OW, F) through the kernel
 /// flipped in both axes, with F and C swapped, padded by <c>K − 1 − pad</c>, gives (H, W, C). It runs on the
-/// forward kernels (<see cref="WideForward"/>: four positions × 16 channels in registers).</item>
+/// forward kernels (<see cref="WideForward"/>: four positions × 16 channels in registers; for fewer than 8
+/// channels, a transposed convolution's output to an image, <see cref="DirectForward"/>).</item>
 /// <item>The kernel gradient <c>dK[q, f] = Σ_positions x[window(q)]·dz[position, f]</c> over the P = KH·KW·C window
 /// entries q: the sample is copied once into a zero-padded image so that every window lies inside it, then groups
 /// of window entries keep their rows of dK in registers while the positions stream past (<see cref="KernelGrad16"/>:
@@ -23,7 +24,7 @@ internal static partial class Conv
     [ThreadStatic] private static int[]? t_offsets;
 
     /// <summary>Whether the input gradient is computed as a forward convolution of dz (<see cref="InputGradByForward"/>).</summary>
-    private static bool UseInputGradByForward(in ConvGeometry g) => g.SH == 1 && g.SW == 1 && UseWide(g.C) &&
+    private static bool UseInputGradByForward(in ConvGeometry g) => g.SH == 1 && g.SW == 1 && (UseWide(g.C) || g.C < SmallFilters) &&
                                                                      g.PadTop < g.KH && g.PadLeft < g.KW;
 
     /// <summary><c>dsrc (B, H, W, C) += </c> the input gradient of a stride-1 convolution, for dz (B, OH, OW, F) and K (P, F).</summary>
@@ -40,7 +41,7 @@ internal static partial class Conv
             for (int cc = 0; cc < c; cc++)
                 for (int ff = 0; ff < f; ff++) kf[to + ff * c + cc] = kernel[from + cc * f + ff];
         }
-        WideForward(flipped, batch, dz, kf.AsSpan(0, p * f), default, c, dsrc, accumulate: true);
+        Forward(flipped, batch, dz, kf.AsSpan(0, p * f), default, c, dsrc, accumulate: true);   // few channels: the dot-product kernel
     }
 
     /// <summary>Whether <see cref="DirectKernelGrad"/> takes this shape.</summary>
