@@ -14,7 +14,7 @@ namespace Latent.Kernels;
 /// entries q: the sample is copied once into a zero-padded image so that every window lies inside it, then groups
 /// of window entries keep their rows of dK in registers while the positions stream past (<see cref="KernelGrad16"/>:
 /// six entries × 16 filters; <see cref="KernelGrad8"/>: twelve × 8; <see cref="KernelGradFew"/> for fewer than 8
-/// filters: twelve vectors of 8 consecutive entries).</item>
+/// filters: six vectors of 8 consecutive entries).</item>
 /// </list>
 /// The unrolled-window GEMMs these replace ran with N = 8 or 16 columns (half a tile wasted at 8) or with K = 9.
 /// </summary>
@@ -52,7 +52,7 @@ internal static partial class Conv
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void DirectKernelGrad(in ConvGeometry g, int batch, ReadOnlySpan<float> src, ReadOnlySpan<float> dz, int f, Span<float> dKernel)
     {
-        int hp = (g.OH - 1) * g.SH + g.KH, wp = (g.OW - 1) * g.SW + g.KW;   // every window inside
+        var (hp, wp) = PaddedSize(g);
         int c = g.C, p = g.PatchSize, seg = g.KW * c, image = g.H * g.W * c, positions = g.Positions;
         var padded = Scratch(ref t_padded, hp * wp * c + 16);   // slack: a group's last entries may read past the end
         if (t_offsets is null || t_offsets.Length < p) t_offsets = new int[Math.Max(p, 64)];

@@ -6,8 +6,8 @@ namespace Latent.Kernels;
 /// <summary>
 /// Convolutions with few filters (F &lt; 8), computed from the image itself: in the zero-padded copy of a sample
 /// (<see cref="Pad"/>) a window row is KW·C contiguous values, so each output is a sum of KH dot products of such
-/// runs with rows of Kᵀ, four positions at a time sharing each load of the kernel. Backward adds <c>dz·(kernel row)</c> onto the image runs and <c>dz·(image run)</c>
-/// onto Kᵀ's rows.
+/// runs with rows of Kᵀ, four positions at a time sharing each load of the kernel. Backward (for the shapes
+/// ConvBackward.cs leaves to it) adds <c>dz·(kernel row)</c> onto the image runs and <c>dz·(image run)</c> onto Kᵀ's rows.
 /// </summary>
 internal static partial class Conv
 {
@@ -132,22 +132,6 @@ internal static partial class Conv
             for (; c < seg; c++) { float w = k[c]; s0 += x0[c] * w; s1 += x1[c] * w; s2 += x2[c] * w; s3 += x3[c] * w; }
         }
         return (s0 + Vector256.Sum(a0), s1 + Vector256.Sum(a1), s2 + Vector256.Sum(a2), s3 + Vector256.Sum(a3));
-    }
-
-    /// <summary>
-    /// <c>Σ a[i]·b[i]</c> in one 8-lane accumulator then a scalar tail (for a border position). Kept rather than
-    /// TensorPrimitives.Dot, whose other summation order would change trained weights in the last bits.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe float Dot(float* a, float* b, int n)
-    {
-        var acc = Vector256<float>.Zero;
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-            for (; i + 8 <= n; i += 8) acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), acc);
-        float s = Vector256.Sum(acc);
-        for (; i < n; i++) s += a[i] * b[i];
-        return s;
     }
 
     /// <summary><c>dst[i] += a·src[i]</c> for n values.</summary>

@@ -56,6 +56,13 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
 
     private static readonly Vector256<int> Lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
 
+    /// <summary>Output (oh, ow)'s window: its top-left input cell, and the rows [i0, i1) and columns [j0, j1) inside the image.</summary>
+    private static (int Ih0, int Iw0, int I0, int I1, int J0, int J1) Window(in ConvGeometry g, int oh, int ow)
+    {
+        int ih0 = oh * g.SH - g.PadTop, iw0 = ow * g.SW - g.PadLeft;
+        return (ih0, iw0, Math.Max(0, -ih0), Math.Min(g.KH, g.H - ih0), Math.Max(0, -iw0), Math.Min(g.KW, g.W - iw0));
+    }
+
     /// <inheritdoc />
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
     protected internal override unsafe void Forward(NodeContext ctx)
@@ -80,8 +87,7 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
                     long o = (long)b * outSize + (oh * g.OW + ow) * c;
                     float* yo = py + o;
                     int* ao = pa + o;
-                    int ih0 = oh * g.SH - g.PadTop, iw0 = ow * g.SW - g.PadLeft;
-                    int i0 = Math.Max(0, -ih0), i1 = Math.Min(g.KH, g.H - ih0), j0 = Math.Max(0, -iw0), j1 = Math.Min(g.KW, g.W - iw0);
+                    var (ih0, iw0, i0, i1, j0, j1) = Window(g, oh, ow);
                     for (int k = 0; k < vec; k += 8)                  // eight channels at a time: the running max and its index
                     {
                         var best = Vector256.Create(float.NegativeInfinity);
@@ -139,8 +145,7 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
                 for (int ow = 0; ow < g.OW; ow++)
                 {
                     long o = (long)b * outSize + (oh * g.OW + ow) * c;
-                    int ih0 = oh * g.SH - g.PadTop, iw0 = ow * g.SW - g.PadLeft;
-                    int i0 = Math.Max(0, -ih0), i1 = Math.Min(g.KH, g.H - ih0), j0 = Math.Max(0, -iw0), j1 = Math.Min(g.KW, g.W - iw0);
+                    var (ih0, iw0, i0, i1, j0, j1) = Window(g, oh, ow);
                     // Eight channels at a time, in order through the window: each cell adds dy where it is the winner
                     // (the same sums as adding dy at each winner, without the scattered read-modify-writes).
                     for (int k = 0; k < vec; k += 8)

@@ -27,7 +27,6 @@ internal sealed class DataParallelStep : IParallelWork
     private int[]? _order;
     private int _start, _count;
     private readonly ReplicaSums? _sums;        // where layers' batch statistics meet (null when no layer needs it)
-    private readonly bool[]? _active;           // per replica, whether its share of this step is non-empty
     private Exception? _failure;                // the first replica's own error (the others then fail at the barrier)
 
     /// <param name="sumsOverShares">Whether layers meet to sum over the batch (<see cref="Layers.Layer.SumsOverShares"/>):
@@ -49,7 +48,6 @@ internal sealed class DataParallelStep : IParallelWork
         if (sumsOverShares)
         {
             _sums = new ReplicaSums(replicas);
-            _active = new bool[replicas];
             for (int p = 0; p < replicas; p++) _replicas[p].JoinReplicas(_sums, p);
         }
         _dataLosses = new double[replicas];
@@ -109,8 +107,9 @@ internal sealed class DataParallelStep : IParallelWork
         if (_sums is null) ComputePool.Shared.Run(this, _replicas.Length);
         else
         {
-            for (int p = 0; p < _active!.Length; p++) _active[p] = ShareLength(p) > 0;
-            _sums.BeginStep(_active);
+            Span<bool> active = stackalloc bool[_replicas.Length];   // a share may be empty when the batch is small
+            for (int p = 0; p < active.Length; p++) active[p] = Share(p).Count > 0;
+            _sums.BeginStep(active);
             _failure = null;
             try
             {
@@ -156,17 +155,19 @@ internal sealed class DataParallelStep : IParallelWork
         }
     }
 
-    /// <summary>How many of the step's samples replica <paramref name="part"/> runs.</summary>
-    private int ShareLength(int part) =>
-        (int)((long)_count * (part + 1) / _replicas.Length) - (int)((long)_count * part / _replicas.Length);
+    /// <summary>Replica <paramref name="part"/>'s samples of the step: rows <c>[count·p/P, count·(p+1)/P)</c> of the batch.</summary>
+    private (int Start, int Count) Share(int part)
+    {
+        int lo = (int)((long)_count * part / _replicas.Length), hi = (int)((long)_count * (part + 1) / _replicas.Length);
+        return (lo, hi - lo);
+    }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
     private void ExecuteShare(int part)
     {
         var ex = _replicas[part];
         _grads[part].AsSpan().Clear();
-        int lo = (int)((long)_count * part / _replicas.Length), hi = (int)((long)_count * (part + 1) / _replicas.Length);
-        int n = hi - lo;
+        var (lo, n) = Share(part);
         _dataLosses[part] = _penalties[part] = _added[part] = 0;
         Array.Clear(_outputLosses[part]);
         if (n == 0)
