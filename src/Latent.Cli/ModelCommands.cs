@@ -15,8 +15,16 @@ internal static class ModelCommands
         var input = config.Noise > 0 ? (SampleSet)Noise.AddGaussian(data.Test, config.Noise, config.Seed + 1) : data.Test;
         var (loss, penalty) = model.EvaluateParts(input, data.Test, config.BatchSize);
         Console.WriteLine($"{model.Name} after {epochs} epochs: test loss {Describe(loss, penalty, config.IsVariational)} ({model.Loss?.Name}, {data.Test.Rows:N0} samples of {data.Name}, batch {config.BatchSize})");
+        if (config.Noise > 0) Console.WriteLine(DescribePsnr(DenoisingPsnr(model, input, data.Test, config.BatchSize)));
         return 0;
     }
+
+    /// <summary>A denoiser's mean PSNR against the clean test images: of its noisy inputs, and of its restorations.</summary>
+    public static (double Noisy, double Restored) DenoisingPsnr(Model model, SampleSet noisy, SampleSet clean, int batchSize) =>
+        (Metrics.Psnr(noisy, clean).Mean, Metrics.Psnr(model.Predict(noisy, batchSize: batchSize), clean).Mean);
+
+    public static string DescribePsnr((double Noisy, double Restored) psnr) =>
+        $"PSNR against the clean test images: noisy {psnr.Noisy:F2} dB, restored {psnr.Restored:F2} dB";
 
     /// <summary>"0.0917", or "0.1540 (reconstruction 0.1316 + penalty 0.0224)" when there is a penalty (a VAE's is its KL term).</summary>
     public static string Describe(double loss, double penalty, bool variational = false) =>

@@ -120,7 +120,8 @@ internal sealed class RunFolder(string path)
         }).ToList();
     }
 
-    public void WriteRun(RunConfig config, DataSource data, Model model, IReadOnlyList<EpochLogs> history, double? testLoss)
+    public void WriteRun(RunConfig config, DataSource data, Model model, IReadOnlyList<EpochLogs> history, double? testLoss,
+                         (double Noisy, double Restored)? psnr = null)
     {
         var json = new JsonObject
         {
@@ -133,6 +134,7 @@ internal sealed class RunFolder(string path)
                 ["val_loss"] = history.Count > 0 ? history[^1].ValLoss : null,
                 ["test_loss"] = testLoss,
             },
+            ["test_psnr"] = psnr is { } p ? new JsonObject { ["noisy"] = p.Noisy, ["restored"] = p.Restored } : null,
             ["params"] = model.CountParams(),
             ["latent_version"] = typeof(Model).Assembly.GetName().Version?.ToString(),
             ["machine"] = new JsonObject

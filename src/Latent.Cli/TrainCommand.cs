@@ -164,9 +164,11 @@ internal static class TrainCommand
         run.WriteHistory(history);
         // At the training batch size, so a batch-summed activity penalty is on the same scale as val_loss.
         var (testLoss, testPenalty) = autoencoder.EvaluateParts(testIn, data.Test, config.BatchSize);
-        run.WriteRun(config, data, autoencoder, history, testLoss);
+        var psnr = config.Noise > 0 ? ModelCommands.DenoisingPsnr(autoencoder, testIn, data.Test, config.BatchSize) : ((double, double)?)null;
+        run.WriteRun(config, data, autoencoder, history, testLoss, psnr);
         string title = $"{config.Model} {(config.IsVariational ? "" : "autoencoder")}".TrimEnd() + $", {data.Name}, {done} epochs";
         var figures = run.WriteFigures(autoencoder, encoder, data, history, title, config.Noise > 0 ? testIn : null);
+        if (psnr is { } p) Console.WriteLine(ModelCommands.DescribePsnr(p));
         Console.WriteLine($"Test loss {ModelCommands.Describe(testLoss, testPenalty, config.IsVariational)}. Wrote {run.Path}/: model.safetensors, history.csv, {string.Join(", ", figures)}, run.json");
         return 0;
     }

@@ -43,6 +43,10 @@ public sealed class ConvCliTests : IDisposable
         foreach (var f in new[] { "model.safetensors", "history.csv", "loss.png", "reconstructions.png", "codes.png", "run.json" })
             Assert.True(File.Exists(Path.Combine(run, f)), f);
         Assert.Contains("\"Noise\": 0.3", File.ReadAllText(Path.Combine(run, "run.json")));
+        var psnr = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(run, "run.json")))!["test_psnr"]!;
+        double noisyDb = (double)psnr["noisy"]!, restoredDb = (double)psnr["restored"]!;
+        Assert.InRange(noisyDb, 5, 40);      // σ 0.3 noise, clipped: around 12 dB
+        Assert.InRange(restoredDb, 1, 60);   // one short epoch: a number, not yet a better one
         using (var figure = SKBitmap.Decode(Path.Combine(run, "reconstructions.png")))
             Assert.True(figure.Height > 3 * 16 * 4, $"three rows of images expected (noisy, restored, clean), height {figure.Height}");
 
