@@ -9,7 +9,7 @@ see bench/blas_probe.py) and both programs' versions.
 
 PyTorch's OpenBLAS threads (1 or 2) are chosen per row by timing one epoch with each (--blas-threads auto).
 
-Usage: python3 bench/compare.py [--reps 3] [--epochs 2] [--rows simple-256,simple-32,deep-100,conv-128,vae-100,conv-vae-128]
+Usage: python3 bench/compare.py [--reps 3] [--epochs 2] [--rows simple-256,simple-32,deep-100,conv-128,denoise-128,denoise-keras-128,vae-100,conv-vae-128]
 """
 import argparse
 import json

@@ -67,7 +67,7 @@ internal static class DenoiseRun
     }
 
     /// <summary>The blog post's denoiser (the CLI's <c>--model denoise</c>), Adadelta.</summary>
-    private static Model Blog()
+    internal static Model Blog()
     {
         var img = Input.Create(28, 28, 1);
         var x = new Conv2D(32, (3, 3), activation: "relu", padding: "same").Apply(img);
@@ -84,7 +84,7 @@ internal static class DenoiseRun
     }
 
     /// <summary>keras.io's denoiser: a Conv2DTranspose decoder, Adam.</summary>
-    private static Model Keras()
+    internal static Model Keras()
     {
         var img = Input.Create(28, 28, 1);
         var x = new Conv2D(32, (3, 3), activation: "relu", padding: "same").Apply(img);

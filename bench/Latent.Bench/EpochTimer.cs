@@ -39,6 +39,10 @@ internal static class EpochTimer
                 m.Compile("adadelta", "binary_crossentropy");
                 return (m, 128);
             }
+            case "denoise-128":
+                return (DenoiseRun.Blog(), 128);          // the blog's denoiser, Adadelta (timed on clean → clean: the same work)
+            case "denoise-keras-128":
+                return (DenoiseRun.Keras(), 128);         // keras.io's, Conv2DTranspose decoder, Adam
             case "vae-100":
                 return (Latent.Models.VariationalAutoencoder.Dense().Model, 100);      // the blog's VAE, RMSprop
             case "conv-vae-128":
@@ -54,7 +58,7 @@ internal static class EpochTimer
                 return (m, int.Parse(row["lstm-".Length..]));
             }
             default:
-                throw new ArgumentException($"Unknown row '{row}'. Rows: simple-256, simple-32, deep-100, conv-128, vae-100, conv-vae-128, lstm-128, lstm-64 (one core's share of lstm-128).");
+                throw new ArgumentException($"Unknown row '{row}'. Rows: simple-256, simple-32, deep-100, conv-128, denoise-128, denoise-keras-128, vae-100, conv-vae-128, lstm-128, lstm-64 (one core's share of lstm-128).");
         }
     }
 
@@ -94,7 +98,7 @@ internal static class EpochTimer
             }
             if (ab is not null)
                 Console.WriteLine($"{row} medians: " + string.Join(", ", ab.Select((v, i) => $"{v}: {abTimes[i].Order().ElementAt(abTimes[i].Count / 2):F4}")));
-            if (plain || row.StartsWith("conv", StringComparison.Ordinal) || row.StartsWith("lstm", StringComparison.Ordinal) || row.Contains("vae", StringComparison.Ordinal)) continue;
+            if (plain || row.StartsWith("conv", StringComparison.Ordinal) || row.StartsWith("denoise", StringComparison.Ordinal) || row.StartsWith("lstm", StringComparison.Ordinal) || row.Contains("vae", StringComparison.Ordinal)) continue;
             var encoder = new Model(model.Inputs[0], model.Nodes.Length > 2 ? model.GetLayerOutput(model.Layers[3].Name) : model.GetLayerOutput(model.Layers[1].Name));
             encoder.Predict(xTest, batchSize: 256);
             var p = Stopwatch.StartNew();

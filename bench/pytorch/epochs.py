@@ -57,6 +57,12 @@ def build(row):
             conv(16, 1), nn.Flatten())
         opt = torch.optim.Adadelta(model.parameters(), lr=1.0, rho=0.95, eps=1e-7)
         return model, opt, 128
+    if row in ("denoise-128", "denoise-keras-128"):
+        import denoise  # the denoising issue's models, as bench/pytorch/denoise.py trains them
+        model = nn.Sequential(nn.Unflatten(1, (1, 28, 28)), denoise.Denoiser("blog" if row == "denoise-128" else "keras"), nn.Flatten())
+        opt = (torch.optim.Adadelta(model.parameters(), lr=1.0, rho=0.95, eps=1e-7) if row == "denoise-128"
+               else torch.optim.Adam(model.parameters(), lr=0.001, eps=1e-7))
+        return model, opt, 128
     if row in ("vae-100", "conv-vae-128"):
         import vae  # the VAE issue's models, as bench/pytorch/vae.py trains them; torch's own optimizers here
         model = vae.DenseVae() if row == "vae-100" else vae.ConvVae()
