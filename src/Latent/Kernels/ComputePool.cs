@@ -13,6 +13,9 @@ internal interface IParallelWork
 /// allocation and, while training keeps the workers hot, well under a microsecond of hand-off, which is
 /// what makes splitting a 256×784×32 multiply worth it. <see cref="System.Threading.Tasks.Parallel"/>
 /// allocates per call and wakes threads through the thread pool, which costs more than such a multiply.
+/// A worker claims its parts before running them; a caller that finishes its own parts first takes the parts of
+/// any worker that has not yet claimed them (outside <see cref="RunConcurrently"/>), so on a machine whose cores are
+/// busy with other programs a job never waits for a descheduled worker to be given a core.
 /// </summary>
 internal sealed class ComputePool
 {
@@ -30,11 +33,17 @@ internal sealed class ComputePool
     private int _pending;
     private int _sleepers;
     private Exception? _error;
+    // Per worker, for the current job: 2·generation while its parts are unclaimed, 2·generation + 1 once the worker
+    // or the caller has claimed them. Tagged with the generation, so a worker that wakes late for a finished job
+    // fails its claim instead of running a later job's parts under the old one's bookkeeping.
+    private readonly int[] _claims;
 
-    private ComputePool(int threads)
+    /// <summary>A pool of <paramref name="threads"/> threads, the caller's included (tests; code uses <see cref="Shared"/>).</summary>
+    internal ComputePool(int threads)
     {
         Threads = Math.Max(1, threads);
         _workers = new Thread[Threads - 1];
+        _claims = new int[_workers.Length];
         for (int i = 0; i < _workers.Length; i++)
         {
             int id = i + 1;
@@ -42,6 +51,9 @@ internal sealed class ComputePool
             _workers[i].Start();
         }
     }
+
+    /// <summary>Tests: called on a worker that has seen a job, before it claims its parts (to hold it back).</summary>
+    internal Action<int>? BeforeClaimForTests { get; init; }
 
     /// <summary>Number of threads a job can use, the caller's included.</summary>
     public int Threads { get; }
@@ -77,7 +89,7 @@ internal sealed class ComputePool
             for (int p = 0; p < parts; p++) work.Execute(p);
             return;
         }
-        RunEntered(work, parts);
+        RunEntered(work, parts, concurrent: false);
     }
 
     /// <summary>
@@ -95,17 +107,22 @@ internal sealed class ComputePool
             return;
         }
         Monitor.Enter(_callerGate);
-        RunEntered(work, parts);
+        RunEntered(work, parts, concurrent: true);
     }
 
-    /// <summary>Runs a job with <see cref="_callerGate"/> held, and releases it.</summary>
-    private void RunEntered(IParallelWork work, int parts)
+    /// <summary>
+    /// Runs a job with <see cref="_callerGate"/> held, and releases it. Unless <paramref name="concurrent"/>, the
+    /// caller also runs the parts of workers that have not claimed theirs by the time its own are done.
+    /// </summary>
+    private void RunEntered(IParallelWork work, int parts, bool concurrent)
     {
         try
         {
             _work = work;
             _parts = parts;
             Volatile.Write(ref _pending, _workers.Length);
+            int generation = unchecked(_generation + 1);
+            for (int w = 0; w < _claims.Length; w++) Volatile.Write(ref _claims[w], unchecked(2 * generation));
             Interlocked.Increment(ref _generation);
             if (Volatile.Read(ref _sleepers) > 0)
                 lock (_sleepGate) Monitor.PulseAll(_sleepGate);
@@ -115,6 +132,14 @@ internal sealed class ComputePool
             {
                 t_inPart = true;
                 for (int p = 0; p < parts; p += Threads) work.Execute(p);
+                for (int w = 0; w < _claims.Length && !concurrent; w++)
+                {
+                    if (Interlocked.CompareExchange(ref _claims[w], unchecked(2 * generation + 1), unchecked(2 * generation)) != unchecked(2 * generation))
+                        continue;
+                    // Decremented before the parts run: if one throws, the wait below must still end.
+                    Interlocked.Decrement(ref _pending);
+                    for (int p = w + 1; p < parts; p += Threads) work.Execute(p);
+                }
             }
             finally
             {
@@ -157,6 +182,10 @@ internal sealed class ComputePool
                 }
             }
             seen = _generation;
+            BeforeClaimForTests?.Invoke(id);
+            // A job the caller finished alone (it took these parts) or one already replaced by the next: skip it.
+            if (Interlocked.CompareExchange(ref _claims[id - 1], unchecked(2 * seen + 1), unchecked(2 * seen)) != unchecked(2 * seen))
+                continue;
             var work = _work!;
             int parts = _parts;
             try

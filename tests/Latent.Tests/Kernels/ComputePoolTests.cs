@@ -67,4 +67,40 @@ public class ComputePoolTests
         ComputePool.Shared.Run(ok, 4);
         Assert.Equal([1, 1, 1, 1], ok.Done[..4]);
     }
+
+    /// <summary>Records the thread each part ran on.</summary>
+    private sealed class ThreadJob : IParallelWork
+    {
+        public int[] Runs = new int[4];
+        public int[] Threads = new int[4];
+        public void Execute(int part)
+        {
+            Interlocked.Increment(ref Runs[part]);
+            Threads[part] = Environment.CurrentManagedThreadId;
+        }
+    }
+
+    [Fact]
+    public async Task TheCallerRunsThePartsOfAWorkerThatHasNotStarted()
+    {
+        // A worker kept from its core (a busy machine) must not hold a job up: the caller takes its parts.
+        using var held = new ManualResetEventSlim(false);
+        var pool = new ComputePool(2) { BeforeClaimForTests = _ => held.Wait() };
+        var first = new ThreadJob();
+        int caller = -1;
+        var run = Task.Run(() => { caller = Environment.CurrentManagedThreadId; pool.Run(first, 4); });
+        await run.WaitAsync(TimeSpan.FromSeconds(60));        // TimeoutException: the job waited for the held worker
+        Assert.All(first.Runs, r => Assert.Equal(1, r));
+        Assert.All(first.Threads, t => Assert.Equal(caller, t));
+
+        held.Set();                                           // the worker wakes for a job already done: it must skip it
+        for (int i = 0; i < 50; i++)
+        {
+            var next = new ThreadJob();
+            pool.Run(next, 4);
+            Assert.All(next.Runs, r => Assert.Equal(1, r));
+        }
+        Assert.All(first.Runs, r => Assert.Equal(1, r));
+        pool.RunConcurrently(new Rendezvous(), 2);           // and the released worker still takes its share
+    }
 }
