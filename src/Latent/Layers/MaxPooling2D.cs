@@ -63,6 +63,58 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
         return (ih0, iw0, Math.Max(0, -ih0), Math.Min(g.KH, g.H - ih0), Math.Max(0, -iw0), Math.Min(g.KW, g.W - iw0));
     }
 
+    /// <summary>A 2×2 window wholly inside the image (every window of the usual pooling but a "same" edge's):
+    /// its four cells are at fixed offsets, so the window loops unroll (the loops' bounds cost more than the maxima).</summary>
+    private static bool IsFullQuad(in ConvGeometry g, int i0, int i1, int j0, int j1) =>
+        g.KH == 2 && g.KW == 2 && i0 == 0 && j0 == 0 && i1 == 2 && j1 == 2;
+
+    /// <summary>The generic loop's running max and index over cells at, at + c, at + down, at + down + c, in its order.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static unsafe void MaxQuad(float* xs, int at, int down, int c, int vec, float* yo, int* ao)
+    {
+        for (int k = 0; k < vec; k += 8)
+        {
+            var index = Vector256.Create(at + k) + Lanes;
+            float* p = xs + at + k;
+            var best = Vector256.Create(float.NegativeInfinity);
+            var where = Vector256<int>.Zero;
+            Take(Vector256.Load(p), index, ref best, ref where);
+            Take(Vector256.Load(p + c), index + Vector256.Create(c), ref best, ref where);
+            Take(Vector256.Load(p + down), index + Vector256.Create(down), ref best, ref where);
+            Take(Vector256.Load(p + down + c), index + Vector256.Create(down + c), ref best, ref where);
+            best.Store(yo + k);
+            where.Store(ao + k);
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void Take(Vector256<float> v, Vector256<int> index, ref Vector256<float> best, ref Vector256<int> where)
+    {
+        var take = Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v);   // larger, or NaN
+        best = Vector256.ConditionalSelect(take, v, best);
+        where = Vector256.ConditionalSelect(take.AsInt32(), index, where);
+    }
+
+    /// <summary>Backward of <see cref="MaxQuad"/>: each of the four cells adds dy where it is the winner.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static unsafe void RouteQuad(float* dxs, int at, int down, int c, int vec, float* dy, int* winners)
+    {
+        for (int k = 0; k < vec; k += 8)
+        {
+            var winner = Vector256.Load(winners + k);
+            var d = Vector256.Load(dy + k);
+            var index = Vector256.Create(at + k) + Lanes;
+            float* p = dxs + at + k;
+            Add(p, d, winner, index);
+            Add(p + c, d, winner, index + Vector256.Create(c));
+            Add(p + down, d, winner, index + Vector256.Create(down));
+            Add(p + down + c, d, winner, index + Vector256.Create(down + c));
+        }
+
+        static void Add(float* cell, Vector256<float> d, Vector256<int> winner, Vector256<int> index) =>
+            (Vector256.Load(cell) + (d & Vector256.Equals(winner, index).AsSingle())).Store(cell);
+    }
+
     /// <inheritdoc />
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
     protected internal override unsafe void Forward(NodeContext ctx)
@@ -88,7 +140,9 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
                     float* yo = py + o;
                     int* ao = pa + o;
                     var (ih0, iw0, i0, i1, j0, j1) = Window(g, oh, ow);
-                    for (int k = 0; k < vec; k += 8)                  // eight channels at a time: the running max and its index
+                    bool quad = IsFullQuad(g, i0, i1, j0, j1);
+                    if (quad) MaxQuad(xs, (ih0 * g.W + iw0) * c, g.W * c, c, vec, yo, ao);
+                    for (int k = quad ? vec : 0; k < vec; k += 8)     // eight channels at a time: the running max and its index
                     {
                         var best = Vector256.Create(float.NegativeInfinity);
                         var where = Vector256<int>.Zero;
@@ -146,9 +200,11 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
                 {
                     long o = (long)b * outSize + (oh * g.OW + ow) * c;
                     var (ih0, iw0, i0, i1, j0, j1) = Window(g, oh, ow);
+                    bool quad = IsFullQuad(g, i0, i1, j0, j1);
+                    if (quad) RouteQuad(dxs, (ih0 * g.W + iw0) * c, g.W * c, c, vec, pdy + o, pa + o);
                     // Eight channels at a time, in order through the window: each cell adds dy where it is the winner
                     // (the same sums as adding dy at each winner, without the scattered read-modify-writes).
-                    for (int k = 0; k < vec; k += 8)
+                    for (int k = quad ? vec : 0; k < vec; k += 8)
                     {
                         var winner = Vector256.Load(pa + o + k);
                         var d = Vector256.Load(pdy + o + k);

@@ -113,6 +113,8 @@ public class ConvLayerTests
     [InlineData(7, 5, 3, 2, 2, true)]    // odd sizes, "same": the last window hangs over the edge
     [InlineData(7, 7, 1, 3, 2, false)]   // overlapping windows
     [InlineData(5, 8, 2, 3, 1, true)]
+    [InlineData(6, 6, 16, 2, 2, false)]  // whole 2×2 windows, channels in whole vectors
+    [InlineData(7, 5, 19, 2, 2, true)]   // the same with a channel tail and edge windows
     public void MaxPooling2DMatchesTheNaiveLoop(int h, int w, int c, int p, int s, bool same)
     {
         int batch = 2;
@@ -205,6 +207,7 @@ public class ConvLayerTests
         // Up-sampling and pooling over whole vectors of channels.
         GradientChecker.AssertAll(GradientChecker.CheckLayer(new UpSampling2D((2, 2)), [3, 2, 16], batch: 2, seed: 47));
         GradientChecker.AssertAll(GradientChecker.CheckLayer(new MaxPooling2D((2, 2), padding: "same"), [5, 4, 8], batch: 2, seed: 48));
+        GradientChecker.AssertAll(GradientChecker.CheckLayer(new MaxPooling2D((2, 2)), [6, 5, 19], batch: 2, seed: 49));
     }
 
     [Fact]
