@@ -67,34 +67,31 @@ internal static class DenoiseRun
     }
 
     /// <summary>The blog post's denoiser (the CLI's <c>--model denoise</c>), Adadelta.</summary>
-    internal static Model Blog()
+    internal static Model Blog() => Denoiser("blog_denoiser", "adadelta", x =>
     {
-        var img = Input.Create(28, 28, 1);
-        var x = new Conv2D(32, (3, 3), activation: "relu", padding: "same").Apply(img);
-        x = new MaxPooling2D((2, 2), padding: "same").Apply(x);
-        x = new Conv2D(32, (3, 3), activation: "relu", padding: "same").Apply(x);
-        x = new MaxPooling2D((2, 2), padding: "same").Apply(x);
         x = new Conv2D(32, (3, 3), activation: "relu", padding: "same").Apply(x);
         x = new UpSampling2D((2, 2)).Apply(x);
         x = new Conv2D(32, (3, 3), activation: "relu", padding: "same").Apply(x);
-        x = new UpSampling2D((2, 2)).Apply(x);
-        var model = new Model(img, new Conv2D(1, (3, 3), activation: "sigmoid", padding: "same").Apply(x), name: "blog_denoiser");
-        model.Compile(optimizer: "adadelta", loss: "binary_crossentropy");
-        return model;
-    }
+        return new UpSampling2D((2, 2)).Apply(x);
+    });
 
     /// <summary>keras.io's denoiser: a Conv2DTranspose decoder, Adam.</summary>
-    internal static Model Keras()
+    internal static Model Keras() => Denoiser("keras_denoiser", "adam", x =>
+    {
+        x = new Conv2DTranspose(32, (3, 3), strides: (2, 2), activation: "relu", padding: "same").Apply(x);
+        return new Conv2DTranspose(32, (3, 3), strides: (2, 2), activation: "relu", padding: "same").Apply(x);
+    });
+
+    /// <summary>Both denoisers' encoder (Conv32-Pool twice, code 7×7×32), then <paramref name="upsample"/> to 28×28, then Conv 1 sigmoid.</summary>
+    private static Model Denoiser(string name, string optimizer, Func<SymbolicTensor, SymbolicTensor> upsample)
     {
         var img = Input.Create(28, 28, 1);
         var x = new Conv2D(32, (3, 3), activation: "relu", padding: "same").Apply(img);
         x = new MaxPooling2D((2, 2), padding: "same").Apply(x);
         x = new Conv2D(32, (3, 3), activation: "relu", padding: "same").Apply(x);
         x = new MaxPooling2D((2, 2), padding: "same").Apply(x);
-        x = new Conv2DTranspose(32, (3, 3), strides: (2, 2), activation: "relu", padding: "same").Apply(x);
-        x = new Conv2DTranspose(32, (3, 3), strides: (2, 2), activation: "relu", padding: "same").Apply(x);
-        var model = new Model(img, new Conv2D(1, (3, 3), activation: "sigmoid", padding: "same").Apply(x), name: "keras_denoiser");
-        model.Compile(optimizer: "adam", loss: "binary_crossentropy");
+        var model = new Model(img, new Conv2D(1, (3, 3), activation: "sigmoid", padding: "same").Apply(upsample(x)), name: name);
+        model.Compile(optimizer: optimizer, loss: "binary_crossentropy");
         return model;
     }
 
