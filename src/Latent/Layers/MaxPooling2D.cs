@@ -87,6 +87,7 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
         }
     }
 
+    /// <summary>One cell of the running max over a window, eight channels: taken if larger than the best so far, or NaN.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static void Take(Vector256<float> v, Vector256<int> index, ref Vector256<float> best, ref Vector256<int> where)
     {
@@ -105,15 +106,17 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
             var d = Vector256.Load(dy + k);
             var index = Vector256.Create(at + k) + Lanes;
             float* p = dxs + at + k;
-            Add(p, d, winner, index);
-            Add(p + c, d, winner, index + Vector256.Create(c));
-            Add(p + down, d, winner, index + Vector256.Create(down));
-            Add(p + down + c, d, winner, index + Vector256.Create(down + c));
+            AddWhereWinner(p, d, winner, index);
+            AddWhereWinner(p + c, d, winner, index + Vector256.Create(c));
+            AddWhereWinner(p + down, d, winner, index + Vector256.Create(down));
+            AddWhereWinner(p + down + c, d, winner, index + Vector256.Create(down + c));
         }
-
-        static void Add(float* cell, Vector256<float> d, Vector256<int> winner, Vector256<int> index) =>
-            (Vector256.Load(cell) + (d & Vector256.Equals(winner, index).AsSingle())).Store(cell);
     }
+
+    /// <summary>Eight cells (input indices <paramref name="index"/>) add dy in the lanes where they are the winner.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static unsafe void AddWhereWinner(float* cell, Vector256<float> d, Vector256<int> winner, Vector256<int> index) =>
+        (Vector256.Load(cell) + (d & Vector256.Equals(winner, index).AsSingle())).Store(cell);
 
     /// <inheritdoc />
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
@@ -150,10 +153,7 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
                         for (int j = j0; j < j1; j++)
                         {
                             int at = ((ih0 + i) * g.W + iw0 + j) * c + k;
-                            var v = Vector256.Load(xs + at);
-                            var take = Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v);   // larger, or NaN
-                            best = Vector256.ConditionalSelect(take, v, best);
-                            where = Vector256.ConditionalSelect(take.AsInt32(), Vector256.Create(at) + Lanes, where);
+                            Take(Vector256.Load(xs + at), Vector256.Create(at) + Lanes, ref best, ref where);
                         }
                         best.Store(yo + k);
                         where.Store(ao + k);
@@ -212,8 +212,7 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
                         for (int j = j0; j < j1; j++)
                         {
                             int at = ((ih0 + i) * g.W + iw0 + j) * c + k;
-                            var hit = Vector256.Equals(winner, Vector256.Create(at) + Lanes).AsSingle();
-                            (Vector256.Load(dxs + at) + (d & hit)).Store(dxs + at);
+                            AddWhereWinner(dxs + at, d, winner, Vector256.Create(at) + Lanes);
                         }
                     }
                     for (int k = vec; k < c; k++) dxs[pa[o + k]] += pdy[o + k];
