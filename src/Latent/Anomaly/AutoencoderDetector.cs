@@ -152,18 +152,8 @@ public sealed class AutoencoderDetector
             int count = Math.Min(chunk, input.Rows - start);
             var x = new Tensor([count, .. input.Shape.Skip(1)]);
             input.CopyRows(start, count, x.Span);
-            var y = Autoencoder!.Predict(x).Span;
-            int size = x.RowSize;
-            for (int i = 0; i < count; i++)
-            {
-                double sum = 0;
-                for (int j = 0; j < size; j++)
-                {
-                    double d = y[i * size + j] - x.Span[i * size + j];
-                    sum += d * d;
-                }
-                result[start + i] = sum / size;
-            }
+            var y = Autoencoder!.Predict(x);
+            Metrics.MeanSquaredErrorPerRow(y.Span, x.Span, x.RowSize, result.AsSpan(start, count));
         }
         return result;
     }
