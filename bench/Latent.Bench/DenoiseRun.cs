@@ -14,7 +14,10 @@ namespace Latent.Bench;
 /// stride 2 → Conv1), Adam, first clean → clean (--clean-epochs, 50), then noise 0.4, noisy → clean.
 /// One JSON line per epoch, then the test loss and PSNR (noisy and restored against clean); a figure of noisy,
 /// restored and clean test digits.
-/// Usage: denoise blog|keras EPOCHS [--clean-epochs N] [--seed S] [--json OUT] [--figure OUT.png]
+/// With --checkpoint FILE the model, its optimizer state and the rows so far are saved after every epoch (temporary
+/// file, then rename) and a run started again with the same arguments continues from there with the batches it would
+/// have seen (Fit's initialEpoch), so a run longer than a session survives being killed.
+/// Usage: denoise blog|keras EPOCHS [--clean-epochs N] [--seed S] [--json OUT] [--figure OUT.png] [--checkpoint FILE]
 /// </summary>
 internal static class DenoiseRun
 {
@@ -38,13 +41,27 @@ internal static class DenoiseRun
         Tensor trainNoisy = Noise.AddGaussian(train, noise, seed), testNoisy = Noise.AddGaussian(test, noise, seed + 1);
 
         var rows = new List<Dictionary<string, object?>>();
-        if (cleanEpochs > 0)
+        string? checkpoint = Opt("--checkpoint");
+        if (checkpoint is not null && File.Exists(checkpoint))
+        {
+            model = Model.Load(checkpoint, out var meta);
+            rows = JsonSerializer.Deserialize<List<Dictionary<string, JsonElement>>>(meta["rows"])!
+                .Select(r => r.ToDictionary(kv => kv.Key, kv => kv.Value.ValueKind == JsonValueKind.String
+                    ? (object?)kv.Value.GetString() : kv.Value.GetDouble()))
+                .ToList();
+            Console.WriteLine($"Continuing from {checkpoint}: {rows.Count} epochs done.");
+        }
+        int cleanDone = Math.Min(rows.Count, cleanEpochs), noisyDone = rows.Count - cleanDone;
+        if (cleanDone < cleanEpochs)
         {
             model.Fit(train, train, epochs: cleanEpochs, batchSize: Batch, shuffle: true, verbose: 0, seed: seed,
-                      validationData: (test, test), callbacks: [new EpochLog(rows, "clean")]);
+                      validationData: (test, test), callbacks: [new EpochLog(rows, "clean", checkpoint)], initialEpoch: cleanDone);
         }
-        model.Fit(trainNoisy, train, epochs: epochs, batchSize: Batch, shuffle: true, verbose: 0, seed: seed + 1,
-                  validationData: (testNoisy, test), callbacks: [new EpochLog(rows, "noisy")]);
+        if (noisyDone < epochs)
+        {
+            model.Fit(trainNoisy, train, epochs: epochs, batchSize: Batch, shuffle: true, verbose: 0, seed: seed + 1,
+                      validationData: (testNoisy, test), callbacks: [new EpochLog(rows, "noisy", checkpoint)], initialEpoch: noisyDone);
+        }
 
         var restored = model.Predict(testNoisy, batchSize: Batch);
         var result = new Dictionary<string, object?>
@@ -95,7 +112,7 @@ internal static class DenoiseRun
         return model;
     }
 
-    private sealed class EpochLog(List<Dictionary<string, object?>> rows, string phase) : Callback
+    private sealed class EpochLog(List<Dictionary<string, object?>> rows, string phase, string? checkpoint) : Callback
     {
         public override void OnEpochEnd(EpochLogs logs)
         {
@@ -105,6 +122,7 @@ internal static class DenoiseRun
             };
             rows.Add(row);
             Console.WriteLine(JsonSerializer.Serialize(row));
+            if (checkpoint is not null) Model.Save(checkpoint, new Dictionary<string, string> { ["rows"] = JsonSerializer.Serialize(rows) });
         }
     }
 }

@@ -88,6 +88,14 @@ class KerasAdam:
         for p in self.params:
             p.grad = None
 
+    def state_dict(self):
+        return {"t": self.t, "m": [m.clone() for m in self.m], "v": [v.clone() for v in self.v]}
+
+    def load_state_dict(self, state):
+        self.t = state["t"]
+        for dst, src in zip(self.m + self.v, state["m"] + state["v"]):
+            dst.copy_(src)
+
     @torch.no_grad()
     def step(self):
         self.t += 1

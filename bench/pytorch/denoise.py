@@ -13,7 +13,11 @@ noisy copies clip(x + f*N(0, 1), 0, 1) drawn once.
 Prints one JSON line per epoch, then the test loss and the mean per-image PSNR of the noisy and the restored test
 digits against the clean ones.
 
+With --checkpoint FILE the model, optimizer, shuffling generator and rows so far are saved after every epoch
+(temporary file, then rename); started again with the same arguments, the run continues from there as if never stopped.
+
 Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/pytorch/denoise.py blog|keras EPOCHS [--clean-epochs N] [--json OUT]
+       [--checkpoint FILE]
 """
 import argparse
 import json
@@ -95,6 +99,7 @@ def main():
     ap.add_argument("--clean-epochs", type=int, default=50)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json")
+    ap.add_argument("--checkpoint")
     args = ap.parse_args()
     torch.set_num_threads(2)
     torch.manual_seed(args.seed)
@@ -109,14 +114,27 @@ def main():
            else KerasAdam(params, 0.001, 0.9, 0.999, 1e-7))
     g = torch.Generator().manual_seed(args.seed)
     history = []
+    if args.checkpoint and os.path.exists(args.checkpoint):
+        state = torch.load(args.checkpoint)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        g.set_state(state["generator"])
+        history = state["history"]
+        print(f"Continuing from {args.checkpoint}: {len(history)} epochs done.", flush=True)
+    done = len(history)
     for phase, epochs, x_in, x_test_in in (("clean", clean_epochs, train, test), ("noisy", args.epochs, train_noisy, test_noisy)):
-        for e in range(epochs):
+        skip, done = min(done, epochs), done - min(done, epochs)
+        for e in range(skip, epochs):
             t = time.perf_counter()
             loss = run_epoch(model, opt, x_in, train, 128, g, True)
             val = run_epoch(model, opt, x_test_in, test, 128, g, False)
             row = {"phase": phase, "epoch": e + 1, "loss": loss, "val_loss": val, "seconds": time.perf_counter() - t}
             history.append(row)
             print(json.dumps(row), flush=True)
+            if args.checkpoint:
+                torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "generator": g.get_state(), "history": history},
+                           args.checkpoint + ".tmp")
+                os.replace(args.checkpoint + ".tmp", args.checkpoint)
     with torch.no_grad():
         restored = torch.cat([torch.sigmoid(model(test_noisy[s:s + 1000])) for s in range(0, 10000, 1000)])
     result = {"engine": "pytorch", "kind": args.kind, "noise": factor, "clean_epochs": clean_epochs, "epochs": args.epochs,
