@@ -41,22 +41,36 @@ internal static partial class Conv
         return kt;
     }
 
-    /// <summary><c>dst (B, OH·OW, F) (+)= im2col(src)·K</c>, plus <paramref name="bias"/> (F,) unless empty (not with accumulate).</summary>
+    /// <summary>
+    /// <c>dst (B, OH·OW, F) (+)= im2col(src)·K</c>, plus <paramref name="bias"/> (F,) unless empty (not with accumulate);
+    /// with <paramref name="relu"/> (not with accumulate) <c>max(·, 0)</c> of that, in the kernel's store where it can,
+    /// else sample by sample while the sample's output is in cache.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path
     public static void Forward(in ConvGeometry g, int batch, ReadOnlySpan<float> src, ReadOnlySpan<float> kernel, ReadOnlySpan<float> bias,
-                               int f, Span<float> dst, bool accumulate)
+                               int f, Span<float> dst, bool accumulate, bool relu = false)
     {
+        if (relu && accumulate) throw new ArgumentException("A ReLU cannot follow an accumulating convolution.", nameof(relu));
+        int image = g.H * g.W * g.C, outSize = g.Positions * f;
         if (f < SmallFilters)
         {
-            DirectForward(g, batch, src, Transposed(kernel, g.PatchSize, f), bias, f, dst, accumulate);
+            var kt = Transposed(kernel, g.PatchSize, f);
+            if (!relu) DirectForward(g, batch, src, kt, bias, f, dst, accumulate);
+            else
+                for (int b = 0; b < batch; b++)
+                {
+                    var y = dst.Slice(b * outSize, outSize);
+                    DirectForward(g, 1, src.Slice(b * image, image), kt, bias, f, y, accumulate);
+                    Activations.Relu.Instance.Forward(y, y, f);
+                }
             return;
         }
         if (UseWide(f))
         {
-            WideForward(g, batch, src, kernel, bias, f, dst, accumulate);
+            WideForward(g, batch, src, kernel, bias, f, dst, accumulate, relu);
             return;
         }
-        int p = g.PatchSize, pos = g.Positions, chunk = ChunkPositions(g), image = g.H * g.W * g.C;
+        int p = g.PatchSize, pos = g.Positions, chunk = ChunkPositions(g);
         var cols = Scratch(ref t_cols, chunk * p);
         for (int b = 0; b < batch; b++)
         {
@@ -68,6 +82,7 @@ internal static partial class Conv
                 Gemm.Multiply(false, false, n, f, p, cols, p, kernel, f, dst.Slice((b * pos + start) * f, n * f), f, accumulate,
                               accumulate ? default : bias);
             }
+            if (relu) Activations.Relu.Instance.Forward(dst.Slice(b * outSize, outSize), dst.Slice(b * outSize, outSize), f);
         }
     }
 

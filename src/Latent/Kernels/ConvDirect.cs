@@ -163,7 +163,7 @@ internal static partial class Conv
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void WideForward(in ConvGeometry g, int batch, ReadOnlySpan<float> src, ReadOnlySpan<float> kernel, ReadOnlySpan<float> bias,
-                                           int f, Span<float> dst, bool accumulate)
+                                           int f, Span<float> dst, bool accumulate, bool relu)
     {
         int image = g.H * g.W * g.C, positions = g.Positions, seg = g.KW * g.C;
         var (hp, wp) = PaddedSize(g);
@@ -187,8 +187,8 @@ internal static partial class Conv
                         float* x0 = row + ow * step;
                         for (int fc = 0; fc < f; fc += 16)
                         {
-                            if (fc + 16 <= f) Block4x16(x0, step, rowStride, g.KH, seg, k + fc, f, bb == null ? null : bb + fc, out_ + fc, f, accumulate);
-                            else Block4x8(x0, step, rowStride, g.KH, seg, k + fc, f, bb == null ? null : bb + fc, out_ + fc, f, accumulate);
+                            if (fc + 16 <= f) Block4x16(x0, step, rowStride, g.KH, seg, k + fc, f, bb == null ? null : bb + fc, out_ + fc, f, accumulate, relu);
+                            else Block4x8(x0, step, rowStride, g.KH, seg, k + fc, f, bb == null ? null : bb + fc, out_ + fc, f, accumulate, relu);
                         }
                         if (n < 4) Buffer.MemoryCopy(tl, at, (long)n * f * sizeof(float), (long)n * f * sizeof(float));
                     }
@@ -199,7 +199,7 @@ internal static partial class Conv
 
     /// <summary>Four positions × 16 filters: eight accumulators; each window value broadcast once against K's two vectors.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Block4x16(float* x0, long step, long rowStride, int rows, int seg, float* k, int f, float* bias, float* y, int ldy, bool accumulate)
+    private static unsafe void Block4x16(float* x0, long step, long rowStride, int rows, int seg, float* k, int f, float* bias, float* y, int ldy, bool accumulate, bool relu)
     {
         Vector256<float> a0, a1, b0, b1, c0, c1, d0, d1;
         if (accumulate)
@@ -233,15 +233,24 @@ internal static partial class Conv
                 d0 = Vector256.FusedMultiplyAdd(v, k0, d0); d1 = Vector256.FusedMultiplyAdd(v, k1, d1);
             }
         }
+        if (relu)
+        {
+            var zero = Vector256<float>.Zero;
+            (a0, a1, b0, b1) = (Vector256.Max(a0, zero), Vector256.Max(a1, zero), Vector256.Max(b0, zero), Vector256.Max(b1, zero));
+            (c0, c1, d0, d1) = (Vector256.Max(c0, zero), Vector256.Max(c1, zero), Vector256.Max(d0, zero), Vector256.Max(d1, zero));
+        }
         a0.Store(y); a1.Store(y + 8);
         b0.Store(y + ldy); b1.Store(y + ldy + 8);
         c0.Store(y + 2 * ldy); c1.Store(y + 2 * ldy + 8);
         d0.Store(y + 3 * ldy); d1.Store(y + 3 * ldy + 8);
     }
 
-    /// <summary>Four positions × 8 filters.</summary>
+    /// <summary>
+    /// Four positions × 8 filters. Four accumulators alone would leave the FMA units waiting on their latency; even
+    /// and odd taps go to two sets of four, summed at the end.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Block4x8(float* x0, long step, long rowStride, int rows, int seg, float* k, int f, float* bias, float* y, int ldy, bool accumulate)
+    private static unsafe void Block4x8(float* x0, long step, long rowStride, int rows, int seg, float* k, int f, float* bias, float* y, int ldy, bool accumulate, bool relu)
     {
         Vector256<float> a, b, c, d;
         if (accumulate) (a, b, c, d) = (Vector256.Load(y), Vector256.Load(y + ldy), Vector256.Load(y + 2 * ldy), Vector256.Load(y + 3 * ldy));
@@ -250,11 +259,26 @@ internal static partial class Conv
             var init = bias == null ? Vector256<float>.Zero : Vector256.Load(bias);
             (a, b, c, d) = (init, init, init, init);
         }
+        Vector256<float> a2 = Vector256<float>.Zero, b2 = a2, c2 = a2, d2 = a2;
         for (int i = 0; i < rows; i++, x0 += rowStride)
         {
             float* x1 = x0 + step, x2 = x1 + step, x3 = x2 + step;
             float* kp = k + (long)i * seg * f;
-            for (int t = 0; t < seg; t++, kp += f)
+            int t = 0;
+            for (; t + 2 <= seg; t += 2, kp += 2 * f)
+            {
+                var kv = Vector256.Load(kp);
+                var kw = Vector256.Load(kp + f);
+                a = Vector256.FusedMultiplyAdd(Vector256.Create(x0[t]), kv, a);
+                b = Vector256.FusedMultiplyAdd(Vector256.Create(x1[t]), kv, b);
+                c = Vector256.FusedMultiplyAdd(Vector256.Create(x2[t]), kv, c);
+                d = Vector256.FusedMultiplyAdd(Vector256.Create(x3[t]), kv, d);
+                a2 = Vector256.FusedMultiplyAdd(Vector256.Create(x0[t + 1]), kw, a2);
+                b2 = Vector256.FusedMultiplyAdd(Vector256.Create(x1[t + 1]), kw, b2);
+                c2 = Vector256.FusedMultiplyAdd(Vector256.Create(x2[t + 1]), kw, c2);
+                d2 = Vector256.FusedMultiplyAdd(Vector256.Create(x3[t + 1]), kw, d2);
+            }
+            if (t < seg)
             {
                 var kv = Vector256.Load(kp);
                 a = Vector256.FusedMultiplyAdd(Vector256.Create(x0[t]), kv, a);
@@ -262,6 +286,12 @@ internal static partial class Conv
                 c = Vector256.FusedMultiplyAdd(Vector256.Create(x2[t]), kv, c);
                 d = Vector256.FusedMultiplyAdd(Vector256.Create(x3[t]), kv, d);
             }
+        }
+        (a, b, c, d) = (a + a2, b + b2, c + c2, d + d2);
+        if (relu)
+        {
+            var zero = Vector256<float>.Zero;
+            (a, b, c, d) = (Vector256.Max(a, zero), Vector256.Max(b, zero), Vector256.Max(c, zero), Vector256.Max(d, zero));
         }
         a.Store(y); b.Store(y + ldy); c.Store(y + 2 * ldy); d.Store(y + 3 * ldy);
     }

@@ -1,3 +1,4 @@
+using Latent.Activations;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -89,6 +90,87 @@ internal static class Simd
             for (; i <= n - 8; i += 8)
                 op.Invoke(Vector256.LoadUnsafe(ref xs, (nuint)i), Vector256.LoadUnsafe(ref ys, (nuint)i)).StoreUnsafe(ref ds, (nuint)i);
         for (; i < n; i++) Unsafe.Add(ref ds, i) = op.Invoke(Unsafe.Add(ref xs, i), Unsafe.Add(ref ys, i));
+    }
+
+    /// <summary>
+    /// <c>y[r, j] = f(y[r, j] + bias[j])</c> in place over a rows × F matrix, f the ReLU when <paramref name="relu"/> else
+    /// the identity; an empty bias adds nothing. When F divides 64 the matrix streams as a flat array 64 values at a
+    /// time against eight bias vectors laid out with that period.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
+    public static unsafe void AddBiasRelu(Span<float> y, ReadOnlySpan<float> bias, int f, bool relu)
+    {
+        if (!bias.IsEmpty && bias.Length != f) throw new ArgumentException($"bias has {bias.Length} elements for {f} columns.");
+        if (y.Length % f != 0) throw new ArgumentException($"y has {y.Length} elements, not a multiple of {f} columns.");
+        if (bias.IsEmpty && !relu) return;
+        int n = y.Length;
+        float lower = relu ? 0f : float.NegativeInfinity;
+        fixed (float* py = y, pb = bias)
+        {
+            int i = 0;
+            if (64 % f == 0 && Vector256.IsHardwareAccelerated)
+            {
+                var period = stackalloc float[64];
+                for (int k = 0; k < 64; k++) period[k] = pb == null ? 0f : pb[k % f];
+                var lo = Vector256.Create(lower);
+                for (; i + 64 <= n; i += 64)
+                    for (int k = 0; k < 64; k += 8)
+                        Vector256.Max(Vector256.Load(py + i + k) + Vector256.Load(period + k), lo).Store(py + i + k);
+            }
+            for (; i < n; i++) py[i] = MathF.Max(py[i] + (pb == null ? 0f : pb[i % f]), lower);
+        }
+    }
+
+    /// <summary>
+    /// ReLU's backward fused with the bias gradient, one pass over a rows × F matrix: <c>dz[r, j] = y[r, j] &gt; 0 ? dz[r, j] : 0</c>
+    /// in place, and unless <paramref name="sum"/> is empty <c>sum[j] += Σ_r dz[r, j]</c>. When F divides 64 the
+    /// matrix streams as a flat array 64 values at a time, eight accumulators each owning fixed columns; otherwise the
+    /// two passes run one after the other.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
+    public static unsafe void ReluBackwardColumnSums(ReadOnlySpan<float> y, Span<float> dz, Span<float> sum, int rows, int f)
+    {
+        long n = (long)rows * f;
+        if (y.Length < n || dz.Length < n || (!sum.IsEmpty && sum.Length != f))
+            throw new ArgumentException($"y has {y.Length}, dz {dz.Length} and sum {sum.Length} elements for {rows}×{f}.");
+        if (sum.IsEmpty || 64 % f != 0 || !Vector256.IsHardwareAccelerated)
+        {
+            Relu.Instance.Backward(y[..(int)n], dz[..(int)n], dz[..(int)n], f);
+            if (!sum.IsEmpty) AccumulateColumnSums(dz, sum, rows);
+            return;
+        }
+        fixed (float* py = y, pd = dz, ps = sum)
+        {
+            var zero = Vector256<float>.Zero;
+            Vector256<float> a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;
+            long i = 0;
+            for (; i + 64 <= n; i += 64)
+            {
+                float* yy = py + i, d = pd + i;
+                var v0 = Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(yy), zero), Vector256.Load(d), zero);
+                var v1 = Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(yy + 8), zero), Vector256.Load(d + 8), zero);
+                var v2 = Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(yy + 16), zero), Vector256.Load(d + 16), zero);
+                var v3 = Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(yy + 24), zero), Vector256.Load(d + 24), zero);
+                var v4 = Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(yy + 32), zero), Vector256.Load(d + 32), zero);
+                var v5 = Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(yy + 40), zero), Vector256.Load(d + 40), zero);
+                var v6 = Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(yy + 48), zero), Vector256.Load(d + 48), zero);
+                var v7 = Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(yy + 56), zero), Vector256.Load(d + 56), zero);
+                v0.Store(d); v1.Store(d + 8); v2.Store(d + 16); v3.Store(d + 24);
+                v4.Store(d + 32); v5.Store(d + 40); v6.Store(d + 48); v7.Store(d + 56);
+                a0 += v0; a1 += v1; a2 += v2; a3 += v3; a4 += v4; a5 += v5; a6 += v6; a7 += v7;
+            }
+            // Accumulator k holds columns (8k mod F) … +7 (F divides 64, hence also every block's start).
+            Span<Vector256<float>> acc = [a0, a1, a2, a3, a4, a5, a6, a7];
+            for (int k = 0; k < 8; k++)
+                for (int lane = 0; lane < 8; lane++)
+                    ps[(8 * k + lane) % f] += acc[k].GetElement(lane);
+            for (; i < n; i++)
+            {
+                float v = py[i] > 0 ? pd[i] : 0f;
+                pd[i] = v;
+                ps[i % f] += v;
+            }
+        }
     }
 
     /// <summary>

@@ -63,13 +63,13 @@ public sealed class Conv2D : Conv2DBase, IConfigurableLayer<Conv2D>
     /// <inheritdoc />
     protected internal override void Forward(NodeContext ctx) =>
         Conv.Forward(GeometryOf(ctx), ctx.Batch, ctx.Input(0), Kernel!.Values, Bias is null ? default : Bias.Values, Filters,
-                     ctx.OutputValues, accumulate: false);
+                     ctx.OutputValues, accumulate: false, relu: OwnsRelu);
 
     /// <inheritdoc />
     protected internal override void Backward(NodeContext ctx)
     {
+        ActivationAndBiasBackward(ctx);
         var dz = ctx.OutputGrad;                                    // (B·OH·OW, filters)
-        if (Trainable && Bias is not null) Simd.AccumulateColumnSums(dz, ctx.WeightGrad(Bias), dz.Length / Filters);
         Conv.Backward(GeometryOf(ctx), ctx.Batch, ctx.Input(0), dz, Kernel!.Values, Filters,
                       Trainable ? ctx.WeightGrad(Kernel) : default, ctx.NeedsInputGrad(0) ? ctx.InputGrad(0) : default);
     }

@@ -57,8 +57,27 @@ public abstract class Conv2DBase : Layer
     /// <summary>The bias, shape (filters,); null until built or without bias.</summary>
     public Weight? Bias { get; private set; }
 
+    /// <summary>
+    /// A ReLU is the layer's own: its kernels apply it as they store the output, and <see cref="ActivationAndBiasBackward"/>
+    /// applies its derivative in the same pass as the bias gradient, instead of the executor's two passes over the output.
+    /// </summary>
+    private protected bool OwnsRelu => Activation is Relu;
+
     /// <inheritdoc />
-    public override ActivationFunction? OutputActivation => Activation.IsLinear ? null : Activation;
+    public override ActivationFunction? OutputActivation => Activation.IsLinear || OwnsRelu ? null : Activation;
+
+    /// <summary>
+    /// First step of Backward: ∂loss/∂y → ∂loss/∂z in place for an owned ReLU (<c>dz = dy·[y &gt; 0]</c>), and the bias
+    /// gradient <c>dbias += Σ_rows dz</c> when the bias trains, in one pass over the (B·OH·OW, filters) gradient.
+    /// </summary>
+    private protected void ActivationAndBiasBackward(NodeContext ctx)
+    {
+        var dz = ctx.OutputGrad;
+        int rows = dz.Length / Filters;
+        var sums = Trainable && Bias is not null ? ctx.WeightGrad(Bias) : default;
+        if (OwnsRelu) Kernels.Simd.ReluBackwardColumnSums(ctx.OutputValues, dz, sums, rows, Filters);
+        else if (!sums.IsEmpty) Kernels.Simd.AccumulateColumnSums(dz, sums, rows);
+    }
 
     /// <summary>K's shape for <paramref name="channels"/> input channels.</summary>
     private protected abstract int[] KernelShape(int channels);

@@ -73,11 +73,7 @@ public sealed class Conv2DTranspose : Conv2DBase, IConfigurableLayer<Conv2DTrans
         y.Clear();
         // The forward pass of a transposed convolution is the input gradient of the convolution g describes.
         Conv.Backward(g, ctx.Batch, default, ctx.Input(0), Kernel!.Values, s[2], default, y);
-        if (Bias is not null)
-        {
-            var bias = Bias.Values;
-            for (int r = 0; r < y.Length / Filters; r++) { var row = y.Slice(r * Filters, Filters); Simd.Add(row, bias, row); }
-        }
+        Simd.AddBiasRelu(y, Bias is null ? default : Bias.Values, Filters, OwnsRelu);
     }
 
     /// <inheritdoc />
@@ -85,12 +81,9 @@ public sealed class Conv2DTranspose : Conv2DBase, IConfigurableLayer<Conv2DTrans
     {
         var s = ctx.InputShape(0);
         var g = Geometry(s[0], s[1]);
+        ActivationAndBiasBackward(ctx);
         var dz = ctx.OutputGrad;                                    // (B, OH, OW, filters)
-        if (Trainable)
-        {
-            if (Bias is not null) Simd.AccumulateColumnSums(dz, ctx.WeightGrad(Bias), dz.Length / Filters);
-            Conv.Backward(g, ctx.Batch, dz, ctx.Input(0), Kernel!.Values, s[2], ctx.WeightGrad(Kernel), default);
-        }
+        if (Trainable) Conv.Backward(g, ctx.Batch, dz, ctx.Input(0), Kernel!.Values, s[2], ctx.WeightGrad(Kernel), default);
         if (ctx.NeedsInputGrad(0))
             Conv.Forward(g, ctx.Batch, dz, Kernel!.Values, default, s[2], ctx.InputGrad(0), accumulate: true);
     }

@@ -48,8 +48,15 @@ public class ConvLayerTests
     [MemberData(nameof(ConvCases))]
     public void Conv2DMatchesTheNaiveLoop(int h, int w, int c, int f, int k, int s, int batch, bool same)
     {
+        foreach (bool relu in new[] { false, true }) CheckConv2D(h, w, c, f, k, s, batch, same, relu);
+    }
+
+    // A ReLU is applied in the convolution's own store (the layer owns it), so it is checked here, not only in the executor.
+    private static void CheckConv2D(int h, int w, int c, int f, int k, int s, int batch, bool same, bool relu)
+    {
         Randomness.SetSeed(h * 100 + w);
-        var layer = new Conv2D(f, (k, k), strides: (s, s), padding: same ? "same" : "valid", biasInitializer: new Latent.Initializers.RandomNormal(0, 1));
+        var layer = new Conv2D(f, (k, k), strides: (s, s), padding: same ? "same" : "valid", activation: relu ? "relu" : null,
+                               biasInitializer: new Latent.Initializers.RandomNormal(0, 1));
         var x = Synthetic.Uniform(batch * h * w * c, 3);
         var y = Run(layer, [h, w, c], batch, x);
         var kernel = layer.Kernel!.Values.ToArray();
@@ -71,7 +78,7 @@ public class ConvLayerTests
                 for (int cc = 0; cc < c; cc++)
                     sum += (double)x[((b * h + ih) * w + iw) * c + cc] * kernel[((i * k + j) * c + cc) * f + ff];
             }
-            Close(sum, y[((b * oh + o) * ow + q) * f + ff]);
+            Close(relu ? Math.Max(sum, 0) : sum, y[((b * oh + o) * ow + q) * f + ff]);
         }
     }
 
@@ -79,8 +86,14 @@ public class ConvLayerTests
     [MemberData(nameof(ConvCases))]
     public void Conv2DTransposeMatchesTheNaiveLoop(int h, int w, int c, int f, int k, int s, int batch, bool same)
     {
+        foreach (bool relu in new[] { false, true }) CheckConv2DTranspose(h, w, c, f, k, s, batch, same, relu);
+    }
+
+    private static void CheckConv2DTranspose(int h, int w, int c, int f, int k, int s, int batch, bool same, bool relu)
+    {
         Randomness.SetSeed(h * 10 + w);
-        var layer = new Conv2DTranspose(f, (k, k), strides: (s, s), padding: same ? "same" : "valid", biasInitializer: new Latent.Initializers.RandomNormal(0, 1));
+        var layer = new Conv2DTranspose(f, (k, k), strides: (s, s), padding: same ? "same" : "valid", activation: relu ? "relu" : null,
+                                        biasInitializer: new Latent.Initializers.RandomNormal(0, 1));
         var x = Synthetic.Uniform(batch * h * w * c, 4);
         var y = Run(layer, [h, w, c], batch, x);
         var kernel = layer.Kernel!.Values.ToArray();                 // (k, k, f, c)
@@ -105,7 +118,7 @@ public class ConvLayerTests
                 expected[((b * oh + o) * ow + q) * f + ff] += (double)x[((b * h + ih) * w + iw) * c + cc] * kernel[((i * k + j) * f + ff) * c + cc];
         }
         Assert.Equal(expected.Length, y.Length);
-        for (int i = 0; i < y.Length; i++) Close(expected[i], y[i]);
+        for (int i = 0; i < y.Length; i++) Close(relu ? Math.Max(expected[i], 0) : expected[i], y[i]);
     }
 
     [Theory]
@@ -165,13 +178,17 @@ public class ConvLayerTests
         Assert.Equal(x.Sum(), padded.Sum(), 3);
     }
 
-    public static TheoryData<string> LayerNames() => new(["conv", "conv-same-s2", "conv-wide", "transpose", "transpose-wide", "transpose-same-s2", "pool", "pool-same", "up", "pad", "crop", "flatten", "reshape", "noise"]);
+    public static TheoryData<string> LayerNames() => new(["conv", "conv-same-s2", "conv-wide", "conv-relu", "conv-relu-few", "transpose", "transpose-relu", "transpose-wide", "transpose-same-s2", "pool", "pool-same", "up", "pad", "crop", "flatten", "reshape", "noise"]);
 
     private static Layer Make(string name) => name switch
     {
         "conv" => new Conv2D(3, (3, 2), activation: "tanh"),
         "conv-same-s2" => new Conv2D(2, (3, 3), strides: (2, 2), padding: "same"),
         "conv-wide" => new Conv2D(9, (3, 3), strides: (2, 1), padding: "same", activation: "elu"),
+        // ReLU is the layer's own: applied in its kernels' store, its derivative fused with the bias gradient.
+        "conv-relu" => new Conv2D(16, (3, 3), padding: "same", activation: "relu", biasInitializer: new Latent.Initializers.Constant(0.1f)),
+        "conv-relu-few" => new Conv2D(3, (2, 2), activation: "relu", biasInitializer: new Latent.Initializers.Constant(0.1f)),
+        "transpose-relu" => new Conv2DTranspose(8, (3, 3), strides: (2, 2), padding: "same", activation: "relu", biasInitializer: new Latent.Initializers.Constant(0.5f)),
         "transpose-wide" => new Conv2DTranspose(9, (2, 3), strides: (1, 2), padding: "same"),
         "transpose" => new Conv2DTranspose(2, (3, 3), activation: "sigmoid"),
         "transpose-same-s2" => new Conv2DTranspose(3, (3, 2), strides: (2, 2), padding: "same"),
@@ -184,6 +201,48 @@ public class ConvLayerTests
         "reshape" => new Reshape([-1, 5]),
         _ => new GaussianNoise(0.3),
     };
+
+    [Theory]
+    [InlineData(false, 16, 1)]     // the direct 16-wide kernels
+    [InlineData(false, 8, 1)]
+    [InlineData(false, 12, 1)]     // the unrolled-window product; 12 does not divide 64
+    [InlineData(false, 3, 2)]      // few filters, strided
+    [InlineData(true, 8, 2)]
+    [InlineData(true, 16, 1)]
+    [InlineData(true, 3, 2)]
+    public void AnOwnedReluEqualsAReluLayerAfterTheConvolution(bool transpose, int filters, int stride)
+    {
+        // The layer applies its ReLU in its kernels and fuses the derivative with the bias gradient; the executor
+        // applies a separate Activation layer's. Away from the kink both are the same function.
+        Layer Conv(string? activation) => transpose
+            ? new Conv2DTranspose(filters, (3, 3), strides: (stride, stride), padding: "same", activation: activation, name: "c")
+            : new Conv2D(filters, (3, 3), strides: (stride, stride), padding: "same", activation: activation, name: "c");
+        Randomness.SetSeed(filters + stride);
+        var fusedIn = Input.Create(7, 6, 3);
+        var fused = new Model(fusedIn, Conv("relu").Apply(fusedIn));
+        var plainIn = Input.Create(7, 6, 3);
+        var plain = new Model(plainIn, new Latent.Layers.Activation("relu").Apply(Conv(null).Apply(plainIn)));
+        var weights = fused.GetWeights();
+        for (int i = 0; i < weights.Length; i++) weights[i] = weights[i].Select((v, j) => i == 1 ? 0.3f * MathF.Sin(j) : v).ToArray();
+        fused.SetWeights(weights);
+        plain.SetWeights(weights);
+        fused.Compile(optimizer: "sgd", loss: "mse");
+        plain.Compile(optimizer: "sgd", loss: "mse");
+        var x = Tensor.FromArray(Synthetic.Uniform(4 * 7 * 6 * 3, 9), 4, 7, 6, 3);
+        var yFused = fused.Predict(x);
+        var target = Tensor.FromArray(Synthetic.Uniform(yFused.Length, 10), [.. yFused.Shape]);
+        var yPlain = plain.Predict(x);
+        Assert.Equal(yPlain.ToArray(), yFused.ToArray());
+        Assert.Contains(yFused.ToArray(), v => v == 0);                 // the ReLU clips some outputs
+        var gFused = fused.ComputeGradients(x, target);
+        var gPlain = plain.ComputeGradients(x, target);
+        Assert.Equal(gPlain.Loss, gFused.Loss, 10);
+        foreach (var (wf, wp) in fused.Weights.Zip(plain.Weights))
+        {
+            var (a, b) = (gFused.Of(wf).ToArray(), gPlain.Of(wp).ToArray());
+            for (int i = 0; i < a.Length; i++) Close(b[i], a[i]);
+        }
+    }
 
     [Theory]
     [MemberData(nameof(LayerNames))]
