@@ -130,12 +130,17 @@ internal sealed class GraphExecutor
         // graph order; its producer when nothing reads it), so the clear leaves the lines in cache for the adds.
         var clearAt = new List<TensorBuffer>[_contexts.Length];
         for (int n = 0; n < clearAt.Length; n++) clearAt[n] = [];
+        // A layer that can write its input gradient (not add) and reads the tensor once takes the clear's place.
         foreach (var b in gradBuffers)
         {
             int at = -1;
             for (int n = 0; n < _contexts.Length; n++)
                 if (_contexts[n].Inputs.Contains(b) || (at < 0 && _contexts[n].Outputs.Contains(b))) at = n;
-            clearAt[at].Add(b);
+            var ctx = _contexts[at];
+            int input = Array.IndexOf(ctx.Inputs, b);
+            if (input >= 0 && _nodes[at].Layer.CanWriteInputGrads && ctx.NeedsInputGrad(input) && ctx.Output.Grad is not null && ctx.Inputs.Count(i => ReferenceEquals(i, b)) == 1)
+                (ctx.FreshInputGrads ??= new bool[ctx.Inputs.Length])[input] = true;
+            else clearAt[at].Add(b);
         }
         _clearBefore = [.. clearAt.Select(l => l.ToArray())];
     }

@@ -197,6 +197,16 @@ public sealed class NodeContext
     /// <summary>Whether Backward must produce ∂loss/∂input <paramref name="i"/> (false for a model input).</summary>
     public bool NeedsInputGrad(int i) => InputGradNeeded[i];
 
+    /// <summary>Per input, whether the executor left its gradient uncleared for this layer to write (see <see cref="WritesInputGrad"/>).</summary>
+    internal bool[]? FreshInputGrads { get; set; }
+
+    /// <summary>
+    /// Whether Backward must <b>write</b> all of ∂loss/∂input <paramref name="i"/> rather than add into it: this layer is
+    /// the first to produce that gradient and the buffer holds stale values, not zeros. Only for layers that declare
+    /// <see cref="Layers.Layer.CanWriteInputGrads"/>; saves the executor a clearing pass over the buffer.
+    /// </summary>
+    internal bool WritesInputGrad(int i) => FreshInputGrads is { } f && f[i];
+
     /// <summary>∂loss/∂input <paramref name="i"/>; Backward <b>adds</b> into it, so a tensor used twice sums its gradients.</summary>
     public Span<float> InputGrad(int i) => Inputs[i].Grad.AsSpan(0, Batch * Inputs[i].SampleSize);
 

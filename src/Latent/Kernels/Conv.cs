@@ -87,20 +87,22 @@ internal static partial class Conv
     }
 
     /// <summary>
-    /// Unless empty, <c>dKernel (P, F) += im2col(src)ᵀ·dz</c> and <c>dsrc (B, H, W, C) += col2im(dz·Kᵀ)</c>, with dz (B, OH·OW, F).
+    /// Unless empty, <c>dKernel (P, F) += im2col(src)ᵀ·dz</c> and <c>dsrc (B, H, W, C) += col2im(dz·Kᵀ)</c>, with dz (B, OH·OW, F);
+    /// with <paramref name="overwriteSrc"/> <c>dsrc =</c> instead (its old values are never read).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path
     public static void Backward(in ConvGeometry g, int batch, ReadOnlySpan<float> src, ReadOnlySpan<float> dz, ReadOnlySpan<float> kernel,
-                                int f, Span<float> dKernel, Span<float> dsrc)
+                                int f, Span<float> dKernel, Span<float> dsrc, bool overwriteSrc = false)
     {
         int p = g.PatchSize, pos = g.Positions, chunk = ChunkPositions(g), image = g.H * g.W * g.C;
         bool wantK = !dKernel.IsEmpty, wantX = !dsrc.IsEmpty;
         if (wantX && UseInputGradByForward(g))
         {
-            InputGradByForward(g, batch, dz, kernel, f, dsrc);
+            InputGradByForward(g, batch, dz, kernel, f, dsrc, overwriteSrc);
             wantX = false;
             dsrc = default;
         }
+        else if (wantX && overwriteSrc) dsrc[..(batch * image)].Clear();     // the other paths add window by window
         if (wantK && UseDirectKernelGrad(g, f))
         {
             DirectKernelGrad(g, batch, src, dz, f, dKernel);

@@ -65,13 +65,16 @@ public sealed class Conv2D : Conv2DBase, IConfigurableLayer<Conv2D>
         Conv.Forward(GeometryOf(ctx), ctx.Batch, ctx.Input(0), Kernel!.Values, Bias is null ? default : Bias.Values, Filters,
                      ctx.OutputValues, accumulate: false, relu: OwnsRelu);
 
+    internal override bool CanWriteInputGrads => true;
+
     /// <inheritdoc />
     protected internal override void Backward(NodeContext ctx)
     {
         ActivationAndBiasBackward(ctx);
         var dz = ctx.OutputGrad;                                    // (B·OH·OW, filters)
         Conv.Backward(GeometryOf(ctx), ctx.Batch, ctx.Input(0), dz, Kernel!.Values, Filters,
-                      Trainable ? ctx.WeightGrad(Kernel) : default, ctx.NeedsInputGrad(0) ? ctx.InputGrad(0) : default);
+                      Trainable ? ctx.WeightGrad(Kernel) : default, ctx.NeedsInputGrad(0) ? ctx.InputGrad(0) : default,
+                      overwriteSrc: ctx.WritesInputGrad(0));
     }
 
     /// <inheritdoc />

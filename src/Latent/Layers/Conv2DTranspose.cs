@@ -76,6 +76,8 @@ public sealed class Conv2DTranspose : Conv2DBase, IConfigurableLayer<Conv2DTrans
         Simd.AddBiasRelu(y, Bias is null ? default : Bias.Values, Filters, OwnsRelu);
     }
 
+    internal override bool CanWriteInputGrads => true;
+
     /// <inheritdoc />
     protected internal override void Backward(NodeContext ctx)
     {
@@ -85,7 +87,7 @@ public sealed class Conv2DTranspose : Conv2DBase, IConfigurableLayer<Conv2DTrans
         var dz = ctx.OutputGrad;                                    // (B, OH, OW, filters)
         if (Trainable) Conv.Backward(g, ctx.Batch, dz, ctx.Input(0), Kernel!.Values, s[2], ctx.WeightGrad(Kernel), default);
         if (ctx.NeedsInputGrad(0))
-            Conv.Forward(g, ctx.Batch, dz, Kernel!.Values, default, s[2], ctx.InputGrad(0), accumulate: true);
+            Conv.Forward(g, ctx.Batch, dz, Kernel!.Values, default, s[2], ctx.InputGrad(0), accumulate: !ctx.WritesInputGrad(0));
     }
 
     /// <inheritdoc />

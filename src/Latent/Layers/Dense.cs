@@ -112,6 +112,8 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
                       bias: _bias is null ? default : _bias.Values);
     }
 
+    internal override bool CanWriteInputGrads => true;
+
     /// <inheritdoc />
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Backward(NodeContext ctx)
@@ -125,7 +127,7 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
             if (_bias is not null) Simd.AccumulateColumnSums(dz, ctx.WeightGrad(_bias), rows);
         }
         if (ctx.NeedsInputGrad(0))
-            Gemm.Multiply(false, true, rows, inF, Units, dz, Units, _kernel!.Values, Units, ctx.InputGrad(0), inF, accumulate: true);
+            Gemm.Multiply(false, true, rows, inF, Units, dz, Units, _kernel!.Values, Units, ctx.InputGrad(0), inF, accumulate: !ctx.WritesInputGrad(0));
     }
 
     /// <inheritdoc />

@@ -216,6 +216,12 @@ public abstract class Layer
     protected internal virtual bool SumsOverShares => false;
 
     /// <summary>
+    /// Whether Backward honours <see cref="NodeContext.WritesInputGrad"/>: when the executor says so it writes every
+    /// value of that input's gradient instead of adding, and the executor skips clearing the buffer first.
+    /// </summary>
+    internal virtual bool CanWriteInputGrads => false;
+
+    /// <summary>
     /// The activation applied to this layer's output, declared rather than applied: Forward writes the
     /// pre-activation z and the executor computes <c>y = f(z)</c> in place; before Backward it turns ∂loss/∂y into
     /// ∂loss/∂z. Where a loss has a fused form for f (binary cross-entropy from a sigmoid's logits) the executor

@@ -177,6 +177,8 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
         }
     }
 
+    internal override bool CanWriteInputGrads => true;
+
     /// <inheritdoc />
     protected internal override unsafe void Backward(NodeContext ctx)
     {
@@ -189,12 +191,14 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
         if (dx.Length < ctx.Batch * inSize || dy.Length < ctx.Batch * outSize || arg.Length < ctx.Batch * outSize)
             throw new InvalidOperationException("MaxPooling2D: a buffer is shorter than the batch.");
         int c = g.C, vec = Vector256.IsHardwareAccelerated ? c & ~7 : 0;
+        bool write = ctx.WritesInputGrad(0);
         fixed (float* pdx = dx, pdy = dy)
         fixed (int* pa = arg)
         {
             for (int b = 0; b < ctx.Batch; b++)
             {
                 float* dxs = pdx + (long)b * inSize;      // arg holds indices within the sample, all below inSize
+                if (write) new Span<float>(dxs, inSize).Clear();   // one sample's gradient, cleared while it fits in cache
                 for (int oh = 0; oh < g.OH; oh++)
                 for (int ow = 0; ow < g.OW; ow++)
                 {

@@ -37,10 +37,14 @@ public sealed class Reshape : Layer, IConfigurableLayer<Reshape>
     /// <inheritdoc />
     protected internal override void Forward(NodeContext ctx) => ctx.Input(0).CopyTo(ctx.OutputValues);
 
+    internal override bool CanWriteInputGrads => true;
+
     /// <inheritdoc />
     protected internal override void Backward(NodeContext ctx)
     {
-        if (ctx.NeedsInputGrad(0)) Kernels.Simd.Add(ctx.InputGrad(0), ctx.OutputGrad, ctx.InputGrad(0));
+        if (!ctx.NeedsInputGrad(0)) return;
+        if (ctx.WritesInputGrad(0)) ctx.OutputGrad.CopyTo(ctx.InputGrad(0));
+        else Kernels.Simd.Add(ctx.InputGrad(0), ctx.OutputGrad, ctx.InputGrad(0));
     }
 
     /// <inheritdoc />

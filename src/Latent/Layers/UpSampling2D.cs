@@ -62,6 +62,8 @@ public sealed class UpSampling2D : Layer, IConfigurableLayer<UpSampling2D>
         }
     }
 
+    internal override bool CanWriteInputGrads => true;
+
     /// <inheritdoc />
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
     protected internal override void Backward(NodeContext ctx)
@@ -72,9 +74,11 @@ public sealed class UpSampling2D : Layer, IConfigurableLayer<UpSampling2D>
         int h = s[0], w = s[1], c = s[2], ow = w * sw;
         var dy = ctx.OutputGrad;
         var dx = ctx.InputGrad(0);
+        bool write = ctx.WritesInputGrad(0);
         for (int r = 0; r < ctx.Batch * h; r++)
         {
             var dxr = dx.Slice(r * w * c, w * c);
+            if (write && !(c % 8 == 0 && Vector256.IsHardwareAccelerated)) dxr.Clear();
             for (int a = 0; a < sh; a++)
             {
                 var dyr = dy.Slice((r * sh + a) * ow * c, ow * c);
@@ -83,7 +87,7 @@ public sealed class UpSampling2D : Layer, IConfigurableLayer<UpSampling2D>
                     for (int q = 0; q < w; q++)
                         for (int k = 0; k < c; k += 8)
                         {
-                            var acc = Vector256.Create((ReadOnlySpan<float>)dxr.Slice(q * c + k, 8));
+                            var acc = write && a == 0 ? Vector256<float>.Zero : Vector256.Create((ReadOnlySpan<float>)dxr.Slice(q * c + k, 8));
                             for (int e = 0; e < sw; e++) acc += Vector256.Create((ReadOnlySpan<float>)dyr.Slice((q * sw + e) * c + k, 8));
                             acc.CopyTo(dxr.Slice(q * c + k, 8));
                         }
