@@ -110,17 +110,34 @@ internal static partial class Conv
     private static unsafe void Store(float* at, float v, float* bias, int j, bool accumulate) =>
         *at = accumulate ? *at + v : bias == null ? v : v + bias[j];
 
-    /// <summary>Four positions' sums over <paramref name="rows"/> window rows of <paramref name="seg"/> values against one kernel row.</summary>
+    /// <summary>
+    /// Four positions' sums over <paramref name="rows"/> window rows of <paramref name="seg"/> values against one kernel
+    /// row. Even and odd vectors of a run go to two sets of four accumulators (four chains alone wait on the FMA latency).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe (float, float, float, float) Dot4(float* x0, long step, long rowStride, float* k, int rows, int seg)
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
         float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int vec = Vector256.IsHardwareAccelerated ? seg & ~7 : 0;
         for (int i = 0; i < rows; i++, x0 += rowStride, k += seg)
         {
             float* x1 = x0 + step, x2 = x1 + step, x3 = x2 + step;
             int c = 0;
+            for (; c + 16 <= vec; c += 16)
+            {
+                var w = Vector256.Load(k + c);
+                var v = Vector256.Load(k + c + 8);
+                a0 = Vector256.FusedMultiplyAdd(Vector256.Load(x0 + c), w, a0);
+                a1 = Vector256.FusedMultiplyAdd(Vector256.Load(x1 + c), w, a1);
+                a2 = Vector256.FusedMultiplyAdd(Vector256.Load(x2 + c), w, a2);
+                a3 = Vector256.FusedMultiplyAdd(Vector256.Load(x3 + c), w, a3);
+                b0 = Vector256.FusedMultiplyAdd(Vector256.Load(x0 + c + 8), v, b0);
+                b1 = Vector256.FusedMultiplyAdd(Vector256.Load(x1 + c + 8), v, b1);
+                b2 = Vector256.FusedMultiplyAdd(Vector256.Load(x2 + c + 8), v, b2);
+                b3 = Vector256.FusedMultiplyAdd(Vector256.Load(x3 + c + 8), v, b3);
+            }
             for (; c < vec; c += 8)
             {
                 var w = Vector256.Load(k + c);
@@ -131,7 +148,7 @@ internal static partial class Conv
             }
             for (; c < seg; c++) { float w = k[c]; s0 += x0[c] * w; s1 += x1[c] * w; s2 += x2[c] * w; s3 += x3[c] * w; }
         }
-        return (s0 + Vector256.Sum(a0), s1 + Vector256.Sum(a1), s2 + Vector256.Sum(a2), s3 + Vector256.Sum(a3));
+        return (s0 + Vector256.Sum(a0 + b0), s1 + Vector256.Sum(a1 + b1), s2 + Vector256.Sum(a2 + b2), s3 + Vector256.Sum(a3 + b3));
     }
 
     /// <summary><c>dst[i] += a·src[i]</c> for n values.</summary>
