@@ -77,10 +77,16 @@ internal static class ModelCommands
     /// and writes <paramref name="output"/> (CSV: index, score, outlier) and beside it a PNG: the score histogram with
     /// the threshold, and the most unusual samples when they are images.
     /// </summary>
-    public static int Anomalies(string runPath, string? dataset, double contamination, string output)
+    public static int Anomalies(string runPath, string? dataset, double contamination, string output, string score = "loss")
     {
         if (!(contamination > 0 && contamination <= 0.5))
             throw new ArgumentException($"--contamination must be in (0, 0.5], received {contamination}.");
+        var by = score switch
+        {
+            "loss" => Latent.Anomaly.ReconstructionScore.Loss,
+            "mse" => Latent.Anomaly.ReconstructionScore.SquaredError,
+            _ => throw new ArgumentException($"--score must be loss or mse, received '{score}'."),
+        };
         var run = new RunFolder(runPath);
         var (model, _) = run.LoadModel();
         var config = RunFolder.ReadConfig(runPath);
@@ -90,15 +96,15 @@ internal static class ModelCommands
         SampleSet x = dataset is null ? training.Test : Concat(target.Train, target.Test);
         if (x.RowSize != model.Inputs[0].Size)
             throw new ArgumentException($"{runPath} takes {model.Inputs[0].Size} values per sample; {target.Name} has {x.RowSize}.");
-        var trainScores = model.LossPerSample(training.Train, training.Train);
+        var trainScores = Latent.Anomaly.AutoencoderDetector.ScoresOf(model, training.Train, by);
         double threshold = Latent.Statistics.Percentiles.Linear(trainScores, 100 * (1 - contamination));
-        var scores = model.LossPerSample(x, x);
+        var scores = Latent.Anomaly.AutoencoderDetector.ScoresOf(model, x, by);
         var lines = new List<string> { "index,score,outlier" };
         lines.AddRange(scores.Select((v, i) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{i},{v:R},{(v > threshold ? 1 : 0)}")));
         AtomicFile.WriteAllText(output, string.Join('\n', lines) + "\n");
         int flagged = scores.Count(v => v > threshold);
         string png = Path.ChangeExtension(output, ".png");
-        Figures.ScoreHistogram(png, scores, threshold, $"{model.Name}: reconstruction error of {scores.Length:N0} samples of {target.Name}");
+        Figures.ScoreHistogram(png, scores, threshold, $"{model.Name}: reconstruction error ({(by == Latent.Anomaly.ReconstructionScore.Loss ? "loss" : "mean squared error")}) of {scores.Length:N0} samples of {target.Name}");
         if (target.ImageHeight > 1)
         {
             var worst = Enumerable.Range(0, scores.Length).OrderByDescending(i => scores[i]).Take(10).ToArray();

@@ -105,8 +105,9 @@ var anRun = RunArg();
 var anData = new Option<string?>("--dataset") { Description = "Data to score: an .npy/.csv file or image folder, all of it (default: the run's test set)" };
 var anCont = new Option<double>("--contamination") { Description = "Expected share of outliers: the threshold is the (1 - c) quantile of the training scores", DefaultValueFactory = _ => 0.1 };
 var anOut = new Option<string>("--out") { Description = "CSV of index, score, outlier (a PNG histogram is written beside it)", DefaultValueFactory = _ => "scores.csv" };
-var anomalies = new Command("anomalies", "Score samples by reconstruction error and flag the unusual ones") { anRun, anData, anCont, anOut };
-anomalies.SetAction(p => Guard(() => ModelCommands.Anomalies(p.GetValue(anRun)!, p.GetValue(anData), p.GetValue(anCont), p.GetValue(anOut)!)));
+var anScore = new Option<string>("--score") { Description = "loss (the model's own loss per sample) or mse (mean squared error of the reconstruction)", DefaultValueFactory = _ => "loss" };
+var anomalies = new Command("anomalies", "Score samples by reconstruction error and flag the unusual ones") { anRun, anData, anCont, anScore, anOut };
+anomalies.SetAction(p => Guard(() => ModelCommands.Anomalies(p.GetValue(anRun)!, p.GetValue(anData), p.GetValue(anCont), p.GetValue(anOut)!, p.GetValue(anScore)!)));
 
 var exRun = RunArg();
 var exPart = new Option<string>("--part") { Description = "autoencoder (default), encoder (to the code; z_mean for a VAE) or decoder (from the code; a VAE's generator)", DefaultValueFactory = _ => "autoencoder" };

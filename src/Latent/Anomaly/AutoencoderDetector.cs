@@ -142,18 +142,29 @@ public sealed class AutoencoderDetector
         return Scores(input);
     }
 
-    private double[] Scores(SampleSet input)
+    private double[] Scores(SampleSet input) => ScoresOf(Autoencoder!, input, Score);
+
+    /// <summary>
+    /// Each sample's reconstruction error under a trained <paramref name="autoencoder"/> (input → its reconstruction),
+    /// without fitting a detector: its own loss per sample, or the mean squared error <c>(1/d)·Σⱼ (x̂ⱼ − xⱼ)²</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Samples of another size than the model's input.</exception>
+    public static double[] ScoresOf(Model autoencoder, SampleSet x, ReconstructionScore score = ReconstructionScore.Loss)
     {
-        if (Score == ReconstructionScore.Loss) return Autoencoder!.LossPerSample(input, input);
-        var result = new double[input.Rows];
+        ArgumentNullException.ThrowIfNull(autoencoder);
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.RowSize != autoencoder.Inputs[0].Size)
+            throw new ArgumentException($"Model '{autoencoder.Name}' takes {autoencoder.Inputs[0].Size} values per sample; x has {x.RowSize}.", nameof(x));
+        if (score == ReconstructionScore.Loss) return autoencoder.LossPerSample(x, x);
+        var result = new double[x.Rows];
         const int chunk = 1024;
-        for (int start = 0; start < input.Rows; start += chunk)
+        for (int start = 0; start < x.Rows; start += chunk)
         {
-            int count = Math.Min(chunk, input.Rows - start);
-            var x = new Tensor([count, .. input.Shape.Skip(1)]);
-            input.CopyRows(start, count, x.Span);
-            var y = Autoencoder!.Predict(x);
-            Metrics.MeanSquaredErrorPerRow(y.Span, x.Span, x.RowSize, result.AsSpan(start, count));
+            int count = Math.Min(chunk, x.Rows - start);
+            var rows = new Tensor([count, .. x.Shape.Skip(1)]);
+            x.CopyRows(start, count, rows.Span);
+            var y = autoencoder.Predict(rows);
+            Metrics.MeanSquaredErrorPerRow(y.Span, rows.Span, rows.RowSize, result.AsSpan(start, count));
         }
         return result;
     }

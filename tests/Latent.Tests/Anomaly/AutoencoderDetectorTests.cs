@@ -69,6 +69,12 @@ public class AutoencoderDetectorTests
             Assert.Equal(sum / 12, scores[i], 6);
         }
         Assert.NotEqual(model.LossPerSample(x, x)[0], scores[0], 3);   // not the model's own loss (binary cross-entropy)
+
+        // A trained model scores without a detector, either way.
+        Assert.Equal(scores, AutoencoderDetector.ScoresOf(model, test, ReconstructionScore.SquaredError));
+        Assert.Equal(model.LossPerSample(x, x), AutoencoderDetector.ScoresOf(model, test));
+        var e = Assert.Throws<ArgumentException>(() => AutoencoderDetector.ScoresOf(model, Tensor.FromArray(new float[20], 2, 10)));
+        Assert.Contains("takes 12 values per sample; x has 10", e.Message);
     }
 
     [Fact]

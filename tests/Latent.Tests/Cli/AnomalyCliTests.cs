@@ -36,6 +36,22 @@ public sealed class AnomalyCliTests() : TestSupport.TempFolder("latent-anomaly-c
 
         CliTests.AssertUsageError(["anomalies", run, "--contamination", "0.9"], "--contamination must be in (0, 0.5], received 0.9");
 
+        // Scored by the mean squared error of the reconstruction instead of the run's loss (binary cross-entropy).
+        string mseCsv = Path.Combine(Dir, "mse.csv");
+        Assert.Equal(0, ModelCommands.Anomalies(run, score, 0.05, mseCsv, "mse"));
+        var mse = File.ReadAllLines(mseCsv).Skip(1).Select(l => double.Parse(l.Split(',')[1], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var (model, _) = new RunFolder(run).LoadModel();
+        var reconstructed = model.Predict(odd);
+        for (int i = 0; i < 50; i++)
+        {
+            double expected = 0;
+            for (int j = 0; j < 64; j++) expected += Math.Pow(reconstructed.Span[i * 64 + j] - odd.Span[i * 64 + j], 2) / 64;
+            Assert.Equal(expected, mse[i], 1e-6);
+        }
+        Assert.NotEqual(scores, mse);
+        CliTests.AssertUsageError(["anomalies", run, "--score", "l1"], "--score must be loss or mse, received 'l1'");
+        Assert.False(File.Exists(Path.Combine(Dir, "scores.csv.tmp")));
+
         // The same run exported to ONNX, whole and in parts, loads in ONNX Runtime with the shapes it should have.
         foreach (var (part, inSize, outSize) in new[] { ("autoencoder", 64, 64), ("encoder", 64, 6), ("decoder", 6, 64) })
         {
