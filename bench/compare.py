@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Latent against PyTorch, side by side: for each row, each repetition runs one Latent process and one PyTorch
 process in turn (alternating, so both see the same machine state), each training a warm-up then EPOCHS
-epochs. Prints a Markdown table of median seconds per epoch, the ratio PyTorch/Latent, and each process's
-peak resident memory (from wait4). Stdlib only; PyTorch runs under Debian's /usr/bin/python3.
+epochs. Prints a Markdown table of median seconds per epoch, the ratio PyTorch/Latent, each epoch's work against the
+FMA peak measured on the machine (Latent.Bench ceiling: the multiply-adds of the layers that multiply, over a
+register-only FMA loop on every core), and each process's peak resident memory (from wait4). Stdlib only; PyTorch runs under Debian's /usr/bin/python3.
 
 The table starts with the CPU model, the OpenBLAS kernel PyTorch used (a generic fallback is replaced after a check,
 see bench/blas_probe.py) and both programs' versions.
@@ -75,16 +76,24 @@ def main():
                 r["rss"].append(usage.ru_maxrss / 1024)
                 print(f"rep {rep + 1} {row:<11} {name:<8} " + " ".join(f"{s:.3f}" for s in secs) + f"  peak RSS {usage.ru_maxrss / 1024:.0f} MB",
                       file=sys.stderr, flush=True)
-    print(f"CPU: {probe['cpu']} ({os.cpu_count()} cores); OpenBLAS core: {probe['core']}"
+    # The ceiling: each epoch's multiply-add work (Latent.Bench's count over the layers that multiply) against the
+    # FMA peak measured now, on every core.
+    ceiling = subprocess.run(["dotnet", LATENT, "ceiling", args.rows], capture_output=True, text=True, check=True).stdout.split("\n")
+    peak = {int(l.split()[1]): float(l.split()[2]) for l in ceiling if l.startswith("peak ")}
+    gflop = {l.split()[1]: float(l.split()[2]) for l in ceiling if l.startswith("flops ")}
+    top = peak[max(peak)]
+    print(f"CPU: {probe['cpu']} ({os.cpu_count()} cores); FMA peak {peak[1]:.0f} GFLOPS on one core, {top:.0f} on {max(peak)}; "
+          f"OpenBLAS core: {probe['core']}"
           + (f" (OPENBLAS_CORETYPE={probe['coretype']} set: it had fallen back to a generic kernel)" if probe["coretype"] else "")
           + f"; PyTorch {probe['torch']}, torch threads 2, OpenBLAS threads per row as below; Latent on .NET SDK {dotnet}\n")
-    print("| row | PyTorch BLAS threads | PyTorch s/epoch | Latent s/epoch | PyTorch / Latent | PyTorch peak RSS | Latent peak RSS |")
-    print("|---|---|---|---|---|---|---|")
+    print("| row | PyTorch BLAS threads | PyTorch s/epoch | Latent s/epoch | PyTorch / Latent | epoch GFLOP | PyTorch % of peak | "
+          "Latent % of peak | PyTorch peak RSS | Latent peak RSS |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for row in args.rows.split(","):
         t = statistics.median(results[(row, "pytorch")]["secs"])
         l = statistics.median(results[(row, "latent")]["secs"])
-        print(f"| {row} | {blas[row]} | {t:.3f} | {l:.3f} | {t / l:.2f}× | {max(results[(row, 'pytorch')]['rss']):.0f} MB | "
-              f"{max(results[(row, 'latent')]['rss']):.0f} MB |")
+        print(f"| {row} | {blas[row]} | {t:.3f} | {l:.3f} | {t / l:.2f}× | {gflop[row]:.1f} | {100 * gflop[row] / t / top:.0f}% | "
+              f"{100 * gflop[row] / l / top:.0f}% | {max(results[(row, 'pytorch')]['rss']):.0f} MB | {max(results[(row, 'latent')]['rss']):.0f} MB |")
 
 
 if __name__ == "__main__":
