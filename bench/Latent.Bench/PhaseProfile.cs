@@ -16,9 +16,10 @@ internal static class PhaseProfile
         var optimizer = model.Optimizer!;
         var t = new double[4];
         var sw = new Stopwatch();
-        for (int s = 0; s < steps + 50; s++)
+        int warmUp = Math.Min(50, Math.Max(5, steps));   // JIT tiers and caches; a few steps suffice for the big models
+        for (int s = 0; s < steps + warmUp; s++)
         {
-            bool measure = s >= 50;
+            bool measure = s >= warmUp;
             ex.Profile = measure;
             sw.Restart();
             ex.Forward(batch, training: true, needOutput: false);
@@ -48,14 +49,14 @@ internal static class PhaseProfile
         dp.SetTargetInputs([0]);
         var data = Tensor.FromArray(input.ToArray(), batch, input.Length / batch);
         double run = 0, opt = 0;
-        for (int s = 0; s < steps + 50; s++)
+        for (int s = 0; s < steps + warmUp; s++)
         {
             sw.Restart();
             dp.Run([data], [data], null, 0, batch);
-            if (s >= 50) run += sw.Elapsed.TotalMilliseconds;
+            if (s >= warmUp) run += sw.Elapsed.TotalMilliseconds;
             sw.Restart();
             model.ApplyOptimizerForBench(dp.Partials);
-            if (s >= 50) opt += sw.Elapsed.TotalMilliseconds;
+            if (s >= warmUp) opt += sw.Elapsed.TotalMilliseconds;
         }
         Console.WriteLine($"  data-parallel step: {(run + opt) / steps * 1000:F1} us = gather + forward + loss + backward {run / steps * 1000:F1} us, optimizer with the sum of the shares {opt / steps * 1000:F1} us");
     }
