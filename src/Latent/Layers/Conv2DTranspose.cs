@@ -70,9 +70,8 @@ public sealed class Conv2DTranspose : Conv2DBase, IConfigurableLayer<Conv2DTrans
         var s = ctx.InputShape(0);
         var g = Geometry(s[0], s[1]);
         var y = ctx.OutputValues;
-        y.Clear();
         // The forward pass of a transposed convolution is the input gradient of the convolution g describes.
-        Conv.Backward(g, ctx.Batch, default, ctx.Input(0), Kernel!.Values, s[2], default, y);
+        Conv.Backward(g, ctx.Batch, default, ctx.Input(0), Kernel!.Values, s[2], default, y, overwriteSrc: true);
         Simd.AddBiasRelu(y, Bias is null ? default : Bias.Values, Filters, OwnsRelu);
     }
 
