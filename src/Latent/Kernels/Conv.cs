@@ -54,15 +54,7 @@ internal static partial class Conv
         int image = g.H * g.W * g.C, outSize = g.Positions * f;
         if (f < SmallFilters)
         {
-            var kt = Transposed(kernel, g.PatchSize, f);
-            if (!relu) DirectForward(g, batch, src, kt, bias, f, dst, accumulate);
-            else
-                for (int b = 0; b < batch; b++)
-                {
-                    var y = dst.Slice(b * outSize, outSize);
-                    DirectForward(g, 1, src.Slice(b * image, image), kt, bias, f, y, accumulate);
-                    Activations.Relu.Instance.Forward(y, y, f);
-                }
+            DirectForward(g, batch, src, Transposed(kernel, g.PatchSize, f), bias, f, dst, accumulate, relu);
             return;
         }
         if (UseWide(f))

@@ -11,10 +11,10 @@ namespace Latent.Kernels;
 /// </summary>
 internal static partial class Conv
 {
-    /// <summary>dst (B, OH·OW, F) (+)= the convolution of src with Kᵀ (F, P), plus bias unless accumulating.</summary>
+    /// <summary>dst (B, OH·OW, F) (+)= the convolution of src with Kᵀ (F, P), plus bias unless accumulating, then max(·, 0) with <paramref name="relu"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void DirectForward(in ConvGeometry g, int batch, ReadOnlySpan<float> src, float[] kt, ReadOnlySpan<float> bias,
-                                             int f, Span<float> dst, bool accumulate)
+                                             int f, Span<float> dst, bool accumulate, bool relu)
     {
         int p = g.PatchSize, seg = g.KW * g.C, image = g.H * g.W * g.C, positions = g.Positions;
         var (hp, wp) = PaddedSize(g);                      // every window inside, as in WideForward
@@ -36,10 +36,10 @@ internal static partial class Conv
                         for (int j = 0; j < f; j++)
                         {
                             var (s0, s1, s2, s3) = Dot4(x0, step, rowStride, k + (long)j * p, g.KH, seg);
-                            Store(at + j, s0, bb, j, accumulate);
-                            if (n > 1) Store(at + f + j, s1, bb, j, accumulate);
-                            if (n > 2) Store(at + 2 * f + j, s2, bb, j, accumulate);
-                            if (n > 3) Store(at + 3 * f + j, s3, bb, j, accumulate);
+                            Store(at + j, s0, bb, j, accumulate, relu);
+                            if (n > 1) Store(at + f + j, s1, bb, j, accumulate, relu);
+                            if (n > 2) Store(at + 2 * f + j, s2, bb, j, accumulate, relu);
+                            if (n > 3) Store(at + 3 * f + j, s3, bb, j, accumulate, relu);
                         }
                     }
                 }
@@ -107,8 +107,11 @@ internal static partial class Conv
         return iw0 >= 0 && iw0 + g.KW <= g.W;
     }
 
-    private static unsafe void Store(float* at, float v, float* bias, int j, bool accumulate) =>
-        *at = accumulate ? *at + v : bias == null ? v : v + bias[j];
+    private static unsafe void Store(float* at, float v, float* bias, int j, bool accumulate, bool relu)
+    {
+        float r = accumulate ? *at + v : bias == null ? v : v + bias[j];
+        *at = relu && !(r > 0) ? 0f : r;      // ReLU's scalar form: y > 0 ? y : 0
+    }
 
     /// <summary>
     /// Four positions' sums over <paramref name="rows"/> window rows of <paramref name="seg"/> values against one kernel
