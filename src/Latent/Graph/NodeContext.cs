@@ -207,6 +207,13 @@ public sealed class NodeContext
     /// </summary>
     internal bool WritesInputGrad(int i) => FreshInputGrads is { } f && f[i];
 
+    /// <summary>Hands <paramref name="grad"/> to input <paramref name="i"/>'s gradient unchanged: written or added, as <see cref="WritesInputGrad"/> says.</summary>
+    internal void PassInputGrad(int i, ReadOnlySpan<float> grad)
+    {
+        if (WritesInputGrad(i)) grad.CopyTo(InputGrad(i));
+        else Kernels.Simd.Add(InputGrad(i), grad, InputGrad(i));
+    }
+
     /// <summary>∂loss/∂input <paramref name="i"/>; Backward <b>adds</b> into it, so a tensor used twice sums its gradients.</summary>
     public Span<float> InputGrad(int i) => Inputs[i].Grad.AsSpan(0, Batch * Inputs[i].SampleSize);
 

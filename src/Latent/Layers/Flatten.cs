@@ -16,9 +16,7 @@ public sealed class Flatten(string? name = null) : Layer(name), IConfigurableLay
     /// <inheritdoc />
     protected internal override void Backward(NodeContext ctx)
     {
-        if (!ctx.NeedsInputGrad(0)) return;
-        if (ctx.WritesInputGrad(0)) ctx.OutputGrad.CopyTo(ctx.InputGrad(0));
-        else Kernels.Simd.Add(ctx.InputGrad(0), ctx.OutputGrad, ctx.InputGrad(0));
+        if (ctx.NeedsInputGrad(0)) ctx.PassInputGrad(0, ctx.OutputGrad);
     }
 
     /// <inheritdoc />

@@ -42,9 +42,7 @@ public sealed class Reshape : Layer, IConfigurableLayer<Reshape>
     /// <inheritdoc />
     protected internal override void Backward(NodeContext ctx)
     {
-        if (!ctx.NeedsInputGrad(0)) return;
-        if (ctx.WritesInputGrad(0)) ctx.OutputGrad.CopyTo(ctx.InputGrad(0));
-        else Kernels.Simd.Add(ctx.InputGrad(0), ctx.OutputGrad, ctx.InputGrad(0));
+        if (ctx.NeedsInputGrad(0)) ctx.PassInputGrad(0, ctx.OutputGrad);
     }
 
     /// <inheritdoc />
