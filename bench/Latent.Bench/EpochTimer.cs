@@ -70,14 +70,16 @@ internal static class EpochTimer
         var (xTrain, _, xTest, _) = Mnist.LoadBytes(); // bytes, read as value / 255 per batch: a quarter of the memory of floats
         // LATENT_AB=KNOB=a,b: alternate a knob between a and b epoch by epoch, so both see the same phases of this
         // machine's drifting speed, and print each one's median. Knobs: DirectBRows (Gemm: row panels for which
-        // B is read in place), StepMinRows (fewest rows per core for the data-parallel step).
+        // B is read in place), StepMinRows (fewest rows per core for the data-parallel step), WriteWeightGrads (0: clear
+        // the weight gradients and add into them, 1: layers write them).
         string[]? abSpec = Environment.GetEnvironmentVariable("LATENT_AB")?.Split('=');
         int[]? ab = abSpec?[1].Split(',').Select(int.Parse).ToArray();
         void SetKnob(int v)
         {
             if (abSpec![0] == "DirectBRows") Latent.Kernels.Gemm.DirectBRows = v;
             else if (abSpec[0] == "StepMinRows") Model.ParallelStepMinRows = v;
-            else throw new ArgumentException($"Unknown knob '{abSpec[0]}'. Knobs: DirectBRows, StepMinRows.");
+            else if (abSpec[0] == "WriteWeightGrads") GraphExecutor.WriteWeightGrads = v != 0;
+            else throw new ArgumentException($"Unknown knob '{abSpec[0]}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads.");
         }
         foreach (var row in rows)
         {

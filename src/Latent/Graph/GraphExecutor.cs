@@ -26,6 +26,8 @@ internal sealed class GraphExecutor
     private readonly TensorBuffer[] _inputs;
     private readonly OutputSlot[] _outputs;
     private readonly TensorBuffer[][] _clearBefore;       // per node, the gradients to clear before its Backward
+    private readonly Weight[] _weights;                   // the model's, in store order
+    private readonly int[] _weightWriter;                 // per weight: the node that may write its gradient, or −1
     private readonly LossJob _lossJob = new();
 
     /// <summary>One model output: where its values are, its loss and targets.</summary>
@@ -143,6 +145,47 @@ internal sealed class GraphExecutor
             else clearAt[at].Add(b);
         }
         _clearBefore = [.. clearAt.Select(l => l.ToArray())];
+
+        // A layer called once that can write its weights' gradients takes their clear's place (a shared layer adds
+        // one call's gradient to the other's; a layer inside another, like TimeDistributed's, is no node here).
+        _weights = [.. model.Weights];
+        _weightWriter = new int[_weights.Length];
+        for (int i = 0; i < _weights.Length; i++)
+        {
+            var layer = _weights[i].Layer;
+            int at = Array.FindIndex(_nodes, nd => ReferenceEquals(nd.Layer, layer));
+            bool once = at >= 0 && Array.FindLastIndex(_nodes, nd => ReferenceEquals(nd.Layer, layer)) == at;
+            _weightWriter[i] = withGradients && once && layer.CanWriteWeightGrads && _contexts[at].Output.Grad is not null ? at : -1;
+        }
+    }
+
+    /// <summary>Whether layers may write their weights' gradients (a benchmark knob: false clears all and adds).</summary>
+    internal static bool WriteWeightGrads = true;
+
+    /// <summary>
+    /// Readies <paramref name="grads"/> (the store's layout) for <see cref="Backward"/>: tells each layer that can write
+    /// its weights' gradients to do so, and clears every other range, since Backward adds into those. A layer frozen
+    /// since (not <see cref="Layers.Layer.Trainable"/>) writes nothing, so its ranges are cleared too.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    public void PrepareWeightGrads(Span<float> grads)
+    {
+        int clearFrom = 0, clearTo = 0;    // the pending run of ranges to clear, merged while contiguous
+        for (int i = 0; i < _weights.Length; i++)
+        {
+            var w = _weights[i];
+            int node = _weightWriter[i];
+            bool writes = node >= 0 && w.Layer.Trainable && WriteWeightGrads;
+            if (node >= 0) _contexts[node].WritesWeightGrads = writes;
+            if (writes) continue;
+            if (w.Offset != clearTo)
+            {
+                grads[clearFrom..clearTo].Clear();
+                clearFrom = w.Offset;
+            }
+            clearTo = w.Offset + w.Length;
+        }
+        grads[clearFrom..clearTo].Clear();
     }
 
     /// <summary>Per-node forward and backward times in Stopwatch ticks, accumulated while <see cref="Profile"/> is set (benchmarks).</summary>

@@ -218,6 +218,13 @@ public sealed class NodeContext
     public Span<float> InputGrad(int i) => Inputs[i].Grad.AsSpan(0, Batch * Inputs[i].SampleSize);
 
     /// <summary>
+    /// Whether Backward must <b>write</b> the gradients of all of the layer's weights rather than add into them: this
+    /// node is the layer's only call in the graph and the executor left the ranges uncleared (stale values). Only for
+    /// layers that declare <see cref="Layers.Layer.CanWriteWeightGrads"/>; set by the executor before each Backward.
+    /// </summary>
+    internal bool WritesWeightGrads { get; set; }
+
+    /// <summary>
     /// ∂loss/∂<paramref name="weight"/>, laid out like <see cref="Weight.Values"/>. Backward <b>adds</b> into it
     /// (a layer called twice sums both calls). Only a layer's own trainable weights should be written.
     /// </summary>

@@ -114,6 +114,8 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
 
     internal override bool CanWriteInputGrads => true;
 
+    internal override bool CanWriteWeightGrads => true;
+
     /// <inheritdoc />
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Backward(NodeContext ctx)
@@ -123,8 +125,13 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
         var x = ctx.Input(0);
         if (Trainable)
         {
-            Gemm.Multiply(true, false, inF, Units, rows, x, inF, dz, Units, ctx.WeightGrad(_kernel!), Units, accumulate: true);
-            if (_bias is not null) Simd.AccumulateColumnSums(dz, ctx.WeightGrad(_bias), rows);
+            bool write = ctx.WritesWeightGrads;
+            Gemm.Multiply(true, false, inF, Units, rows, x, inF, dz, Units, ctx.WeightGrad(_kernel!), Units, accumulate: !write);
+            if (_bias is not null)
+            {
+                if (write) ctx.WeightGrad(_bias).Clear();
+                Simd.AccumulateColumnSums(dz, ctx.WeightGrad(_bias), rows);
+            }
         }
         if (ctx.NeedsInputGrad(0))
             Gemm.Multiply(false, true, rows, inF, Units, dz, Units, _kernel!.Values, Units, ctx.InputGrad(0), inF, accumulate: !ctx.WritesInputGrad(0));

@@ -222,6 +222,12 @@ public abstract class Layer
     internal virtual bool CanWriteInputGrads => false;
 
     /// <summary>
+    /// Whether Backward honours <see cref="NodeContext.WritesWeightGrads"/>: when the executor says so it writes the
+    /// gradient of every one of its weights instead of adding, and the executor skips clearing those ranges first.
+    /// </summary>
+    internal virtual bool CanWriteWeightGrads => false;
+
+    /// <summary>
     /// The activation applied to this layer's output, declared rather than applied: Forward writes the
     /// pre-activation z and the executor computes <c>y = f(z)</c> in place; before Backward it turns ∂loss/∂y into
     /// ∂loss/∂z. Where a loss has a fused form for f (binary cross-entropy from a sigmoid's logits) the executor

@@ -166,12 +166,12 @@ internal sealed class DataParallelStep : IParallelWork
     private void ExecuteShare(int part)
     {
         var ex = _replicas[part];
-        _grads[part].AsSpan().Clear();
         var (lo, n) = Share(part);
         _dataLosses[part] = _penalties[part] = _added[part] = 0;
         Array.Clear(_outputLosses[part]);
         if (n == 0)
         {
+            _grads[part].AsSpan().Clear();
             ex.SkipRandomStep(); // stay in step with the replicas that ran
             return;
         }
@@ -192,6 +192,7 @@ internal sealed class DataParallelStep : IParallelWork
         ex.OutputLosses.CopyTo(_outputLosses[part], 0);
         _penalties[part] = ex.Penalty;
         _added[part] = ex.AddedLoss;
+        ex.PrepareWeightGrads(_grads[part]);
         ex.Backward(n);
     }
 }

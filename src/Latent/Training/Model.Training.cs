@@ -608,14 +608,18 @@ public partial class Model
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     internal double ComputeStepGradients(GraphExecutor ex, int count)
     {
-        _store!.Grads.AsSpan().Clear();
         ex.Forward(count, training: true, needOutput: false);
         double data = ex.ComputeLosses(count, withGradient: true);
         ex.OutputLosses.CopyTo(_stepOutputLosses, 0);
         _stepPenalty = ex.Penalty + WeightPenalty();
         _stepAdded = ex.AddedLoss;
         double total = data + _stepPenalty + _stepAdded;
-        if (!double.IsFinite(total)) return total;
+        if (!double.IsFinite(total))
+        {
+            _store!.Grads.AsSpan().Clear();
+            return total;
+        }
+        ex.PrepareWeightGrads(_store!.Grads);
         ex.Backward(count);
         AddWeightPenaltyGradients();
         return total;

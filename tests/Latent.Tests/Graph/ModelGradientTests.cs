@@ -59,8 +59,8 @@ public class ModelGradientTests
     [Fact]
     public void AStepsGradientsDoNotDependOnTheStepBefore()
     {
-        // Gradient buffers are not cleared where a layer writes them: a layer that added instead would pick up
-        // the previous step's values, and a reused executor would disagree with a fresh one.
+        // Gradient buffers (inputs' and weights') are not cleared where a layer writes them: a layer that added instead
+        // would pick up the previous step's values, and a reused executor would disagree with a fresh one.
         Randomness.SetSeed(22);
         var model = WritersAndAdders("relu", pool: true);
         model.Compile("sgd", "binary_crossentropy");
@@ -81,6 +81,34 @@ public class ModelGradientTests
             Assert.Equal(fresh[i], again[i]);
             Assert.NotEqual(first[i], again[i]);
         }
+    }
+
+    [Fact]
+    public void ALayerFrozenAfterAStepHasZeroGradients()
+    {
+        // A frozen layer writes no gradient; its ranges hold the last step's values unless the executor clears them.
+        Randomness.SetSeed(23);
+        var input = Input.Create(5);
+        var first = new Dense(4, "tanh");
+        var second = new Dense(5, "sigmoid");
+        var model = new Model(input, second.Apply(first.Apply(input)));
+        model.Compile("sgd", "binary_crossentropy");
+        const int Batch = 3;
+        void Step(GraphExecutor ex)
+        {
+            Synthetic.Uniform(Batch * 5, 50, 0, 1).CopyTo(ex.Input(0, Batch));
+            Synthetic.Uniform(Batch * 5, 51, 0, 1).CopyTo(ex.Targets(0), 0);
+            model.ComputeStepGradients(ex, Batch);
+        }
+        var ex = model.CreateTrainingExecutor(Batch, 1);
+        Step(ex);
+        Assert.Contains(first.Kernel!.Grads.ToArray(), g => g != 0);
+        var secondBefore = second.Kernel!.Grads.ToArray();
+        first.Trainable = false;
+        Step(ex);
+        Assert.All(first.Kernel.Grads.ToArray(), g => Assert.Equal(0f, g));
+        Assert.All(first.Bias!.Grads.ToArray(), g => Assert.Equal(0f, g));
+        Assert.Equal(secondBefore, second.Kernel.Grads.ToArray());
     }
 
     [Fact]
