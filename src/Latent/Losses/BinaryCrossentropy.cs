@@ -87,7 +87,7 @@ public sealed class BinaryCrossentropy : Loss
                 var zc = Vector512.MinNative(Vector512.MaxNative(z, -lim), lim);
                 var e = FastMath.ExpNonPositive(-Vector512.Abs(zc));             // e^{-|z'|} in (0, 1]
                 var onePlusE = Vector512<float>.One + e;
-                var loss = Vector512.MaxNative(zc, Vector512<float>.Zero) - zc * t + FastMath.LogOneToTwo(onePlusE);
+                var loss = Vector512.MaxNative(zc, Vector512<float>.Zero) - zc * t + FastMath.Log1pUnit(e);
                 var (lo, hi) = Vector512.Widen(loss);
                 acc += lo + hi;
                 if (g)
@@ -121,7 +121,7 @@ public sealed class BinaryCrossentropy : Loss
                 var zc = Vector256.MinNative(Vector256.MaxNative(z, -lim), lim);
                 var e = FastMath.ExpNonPositive(-Vector256.Abs(zc));             // e^{-|z'|} in (0, 1]
                 var onePlusE = Vector256<float>.One + e;
-                var loss = Vector256.MaxNative(zc, Vector256<float>.Zero) - zc * t + FastMath.LogOneToTwo(onePlusE);
+                var loss = Vector256.MaxNative(zc, Vector256<float>.Zero) - zc * t + FastMath.Log1pUnit(e);
                 var (lo, hi) = Vector256.Widen(loss);
                 acc += lo + hi;
                 if (g)
