@@ -78,7 +78,7 @@ internal static unsafe partial class Gemm
         if (transB) CheckOperand("B", b.Length, n, k, ldb); else CheckOperand("B", b.Length, k, n, ldb);
 
         var isa = CurrentIsa;
-        var (mr, nr) = TileOf(isa);
+        int mr = PanelRows(isa, m), nr = TileOf(isa).Nr;
         fixed (float* pa = a, pb = b, pc = c, pbias = bias)
         {
             long flops = 2L * m * n * k;
@@ -89,11 +89,11 @@ internal static unsafe partial class Gemm
             threads = Math.Min(threads, units);
             if (threads <= 1 || flops < ParallelFlops)
             {
-                Core(isa, dot, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, pbias);
+                Core(isa, mr, dot, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, pbias);
                 return;
             }
             var job = t_job ??= new GemmJob();
-            job.Set(isa, dot, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, pbias, splitM,
+            job.Set(isa, mr, dot, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, pbias, splitM,
                     (units + threads - 1) / threads * (splitM ? mr : nr));
             ComputePool.Shared.Run(job, threads);
         }
@@ -134,7 +134,7 @@ internal static unsafe partial class Gemm
         if (transA) CheckOperand("A", a.Length, k, m, lda); else CheckOperand("A", a.Length, m, k, lda);
         if (packedB.Length < PackedLength(k, n)) throw new ArgumentException($"The packed B needs {PackedLength(k, n)} floats, received {packedB.Length}.");
         var isa = CurrentIsa;
-        var (mr, _) = TileOf(isa);
+        int mr = PanelRows(isa, m);
         fixed (float* pa = a, pb = packedB, pc = c)
         {
             long flops = 2L * m * n * k;
@@ -142,11 +142,11 @@ internal static unsafe partial class Gemm
             int threads = serial ? 1 : Math.Min(Math.Min(MaxThreads, ComputePool.Shared.ThreadsHere), units);
             if (threads <= 1 || flops < ParallelFlops)
             {
-                Core(isa, false, transA, false, m, n, k, pa, lda, null, 0, pc, ldc, accumulate, null, pb);
+                Core(isa, mr, false, transA, false, m, n, k, pa, lda, null, 0, pc, ldc, accumulate, null, pb);
                 return;
             }
             var job = t_job ??= new GemmJob();
-            job.Set(isa, false, transA, false, m, n, k, pa, lda, null, 0, pc, ldc, accumulate, null, splitM: true,
+            job.Set(isa, mr, false, transA, false, m, n, k, pa, lda, null, 0, pc, ldc, accumulate, null, splitM: true,
                     (units + threads - 1) / threads * mr, pb);
             ComputePool.Shared.Run(job, threads);
         }
@@ -168,9 +168,21 @@ internal static unsafe partial class Gemm
         _ => (4, 8),
     };
 
+    /// <summary>
+    /// Rows per panel for an m-row product. The 256-bit kernel also comes five rows tall, and takes that height when
+    /// it computes fewer rows in all: 50 rows (half a batch of 100) are ten panels of 5, where panels of 6 are nine
+    /// with four rows computed and dropped. Both heights keep the FMA pipes full (ten or twelve accumulators), and
+    /// every element of C is summed in the same order whatever the height, so the choice never changes a result.
+    /// </summary>
+    private static int PanelRows(GemmIsa isa, int m)
+    {
+        int mr = TileOf(isa).Mr;
+        return isa == GemmIsa.Vector256 && (m + 4) / 5 * 5 < (m + 5) / 6 * 6 ? 5 : mr;
+    }
+
     /// <summary>One thread's multiply of a whole (sub)problem.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0/OSR code
-    private static void Core(GemmIsa isa, bool dot, bool transA, bool transB, int m, int n, int k,
+    private static void Core(GemmIsa isa, int mr, bool dot, bool transA, bool transB, int m, int n, int k,
         float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, float* bias, float* packedB = null)
     {
         if (dot)
@@ -178,7 +190,7 @@ internal static unsafe partial class Gemm
             DotNT(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
             return;
         }
-        var (mr, nr) = TileOf(isa);
+        int nr = TileOf(isa).Nr;
         int mc = mr * 16, nc = nr * 64;
         var packB = t_packB ??= GC.AllocateUninitializedArray<float>(MaxNR * 64 * KC, pinned: true);
         float* tile = stackalloc float[MaxMR * MaxNR];
@@ -229,12 +241,12 @@ internal static unsafe partial class Gemm
                                 float* tileBias = !acc && bias != null ? bias + jc + jr : null; // first K slab only
                                 if (mrc == mr && nrc == nr)
                                 {
-                                    Kernel(isa, kc, apanel, rs, ks, mr, bpanel, bs, cp, ldc, acc, tileBias);
+                                    Kernel(isa, mr, kc, apanel, rs, ks, mr, bpanel, bs, cp, ldc, acc, tileBias);
                                 }
                                 else
                                 {
                                     // Rows past the edge re-read the last valid row (never out of bounds); their results are dropped.
-                                    Kernel(isa, kc, apanel, rs, ks, mrc, bpanel, bs, tile, nr, false, null);
+                                    Kernel(isa, mr, kc, apanel, rs, ks, mrc, bpanel, bs, tile, nr, false, null);
                                     for (int i = 0; i < mrc; i++)
                                     for (int j = 0; j < nrc; j++)
                                         cp[(long)i * ldc + j] = acc ? cp[(long)i * ldc + j] + tile[i * nr + j]
@@ -321,7 +333,7 @@ internal static unsafe partial class Gemm
     /// or B itself, bs = ldb); C = tile (+ C if acc, else + bias row if given).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel(GemmIsa isa, int kc, float* a, nint rs, nint ks, int rows, float* b, nint bs, float* c, int ldc, bool acc, float* bias)
+    private static void Kernel(GemmIsa isa, int mr, int kc, float* a, nint rs, nint ks, int rows, float* b, nint bs, float* c, int ldc, bool acc, float* bias)
     {
         switch (isa)
         {
@@ -329,7 +341,8 @@ internal static unsafe partial class Gemm
             // tile: an A read in place with that layout (Aᵀ with lda = 8) and fewer rows needs the row clamp.
             case GemmIsa.Vector512 when rs == 1 && ks == 8 && rows == 8: Kernel8x32(kc, a, b, bs, c, ldc, acc, bias); break;
             case GemmIsa.Vector512: Kernel8x32Strided(kc, a, rs, ks, rows, b, bs, c, ldc, acc, bias); break;
-            case GemmIsa.Vector256: Kernel6x16(kc, a, rs, ks, rows, b, bs, c, ldc, acc, bias); break;
+            case GemmIsa.Vector256 when mr == 5: KernelRx16<FiveRows>(kc, a, rs, ks, rows, b, bs, c, ldc, acc, bias); break;
+            case GemmIsa.Vector256: KernelRx16<SixRows>(kc, a, rs, ks, rows, b, bs, c, ldc, acc, bias); break;
             default: KernelScalar4x8(kc, a, rs, ks, rows, b, bs, c, ldc, acc, bias); break;
         }
     }
@@ -414,32 +427,38 @@ internal static unsafe partial class Gemm
         v1.Store(c + 16);
     }
 
+    /// <summary>The height of a 256-bit kernel's tile, a constant the JIT folds into each instantiation.</summary>
+    private interface IPanelRows { static abstract int Rows { get; } }
+    private struct FiveRows : IPanelRows { public static int Rows => 5; }
+    private struct SixRows : IPanelRows { public static int Rows => 6; }
+
     /// <summary>
-    /// 6×16 tile in 12 ymm accumulators. The k loop is unrolled four times: the loop's index arithmetic and branch
-    /// were a fifth of its instructions and kept the FMA pipes from filling (docs/PERFORMANCE.md). Each accumulator
-    /// still sums its k terms in order, so results do not change.
+    /// R×16 tile (R = 5 or 6) in 2R ymm accumulators. The k loop is unrolled four times: the loop's index arithmetic
+    /// and branch were a fifth of its instructions and kept the FMA pipes from filling (docs/PERFORMANCE.md). Each
+    /// accumulator sums its k terms in order, whatever R.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)] // own register allocation; no tier-0 code
-    private static void Kernel6x16(int kc, float* a, nint rs, nint ks, int rows, float* b, nint bs, float* c, int ldc, bool acc, float* bias)
+    private static void KernelRx16<TRows>(int kc, float* a, nint rs, nint ks, int rows, float* b, nint bs, float* c, int ldc, bool acc, float* bias)
+        where TRows : struct, IPanelRows
     {
         float* a0 = Row(a, rs, 0, rows), a1 = Row(a, rs, 1, rows), a2 = Row(a, rs, 2, rows),
-               a3 = Row(a, rs, 3, rows), a4 = Row(a, rs, 4, rows), a5 = Row(a, rs, 5, rows);
+               a3 = Row(a, rs, 3, rows), a4 = Row(a, rs, 4, rows), a5 = TRows.Rows > 5 ? Row(a, rs, 5, rows) : a4;
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
                          c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         nint o = 0;
         int p = 0;
         for (; p + 4 <= kc; p += 4)
         {
-            Step6x16(b, a0, a1, a2, a3, a4, a5, o, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
-            Step6x16(b + bs, a0, a1, a2, a3, a4, a5, o + ks, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
-            Step6x16(b + 2 * bs, a0, a1, a2, a3, a4, a5, o + 2 * ks, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
-            Step6x16(b + 3 * bs, a0, a1, a2, a3, a4, a5, o + 3 * ks, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+            StepRx16<TRows>(b, a0, a1, a2, a3, a4, a5, o, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+            StepRx16<TRows>(b + bs, a0, a1, a2, a3, a4, a5, o + ks, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+            StepRx16<TRows>(b + 2 * bs, a0, a1, a2, a3, a4, a5, o + 2 * ks, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+            StepRx16<TRows>(b + 3 * bs, a0, a1, a2, a3, a4, a5, o + 3 * ks, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
             b += 4 * bs;
             o += 4 * ks;
         }
         for (; p < kc; p++)
         {
-            Step6x16(b, a0, a1, a2, a3, a4, a5, o, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+            StepRx16<TRows>(b, a0, a1, a2, a3, a4, a5, o, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
             b += bs;
             o += ks;
         }
@@ -447,16 +466,17 @@ internal static unsafe partial class Gemm
         Store2(c, c10, c11, acc, bias); c += ldc;
         Store2(c, c20, c21, acc, bias); c += ldc;
         Store2(c, c30, c31, acc, bias); c += ldc;
-        Store2(c, c40, c41, acc, bias); c += ldc;
-        Store2(c, c50, c51, acc, bias);
+        Store2(c, c40, c41, acc, bias);
+        if (TRows.Rows > 5) Store2(c + ldc, c50, c51, acc, bias);
     }
 
-    /// <summary>One k of the 6×16 tile: two vectors of B's row, each times six broadcast values of A's column (offset q).</summary>
+    /// <summary>One k of the R×16 tile: two vectors of B's row, each times R broadcast values of A's column (offset q).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // inlined, the accumulators stay in registers
-    private static void Step6x16(float* b, float* a0, float* a1, float* a2, float* a3, float* a4, float* a5, nint q,
+    private static void StepRx16<TRows>(float* b, float* a0, float* a1, float* a2, float* a3, float* a4, float* a5, nint q,
         ref Vector256<float> c00, ref Vector256<float> c01, ref Vector256<float> c10, ref Vector256<float> c11,
         ref Vector256<float> c20, ref Vector256<float> c21, ref Vector256<float> c30, ref Vector256<float> c31,
         ref Vector256<float> c40, ref Vector256<float> c41, ref Vector256<float> c50, ref Vector256<float> c51)
+        where TRows : struct, IPanelRows
     {
         var b0 = Vector256.Load(b);
         var b1 = Vector256.Load(b + 8);
@@ -465,7 +485,10 @@ internal static unsafe partial class Gemm
         av = Vector256.Create(a2[q]); c20 = Vector256.FusedMultiplyAdd(av, b0, c20); c21 = Vector256.FusedMultiplyAdd(av, b1, c21);
         av = Vector256.Create(a3[q]); c30 = Vector256.FusedMultiplyAdd(av, b0, c30); c31 = Vector256.FusedMultiplyAdd(av, b1, c31);
         av = Vector256.Create(a4[q]); c40 = Vector256.FusedMultiplyAdd(av, b0, c40); c41 = Vector256.FusedMultiplyAdd(av, b1, c41);
-        av = Vector256.Create(a5[q]); c50 = Vector256.FusedMultiplyAdd(av, b0, c50); c51 = Vector256.FusedMultiplyAdd(av, b1, c51);
+        if (TRows.Rows > 5)
+        {
+            av = Vector256.Create(a5[q]); c50 = Vector256.FusedMultiplyAdd(av, b0, c50); c51 = Vector256.FusedMultiplyAdd(av, b1, c51);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -503,14 +526,14 @@ internal static unsafe partial class Gemm
     {
         private GemmIsa _isa;
         private bool _dot, _transA, _transB, _acc, _splitM;
-        private int _m, _n, _k, _lda, _ldb, _ldc, _chunk;
+        private int _mr, _m, _n, _k, _lda, _ldb, _ldc, _chunk;
         private float* _a, _b, _c, _bias, _packedB;
 
-        public void Set(GemmIsa isa, bool dot, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb,
+        public void Set(GemmIsa isa, int mr, bool dot, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb,
                         float* c, int ldc, bool acc, float* bias, bool splitM, int chunk, float* packedB = null)
         {
             _packedB = packedB;
-            _isa = isa; _dot = dot; _transA = transA; _transB = transB; _acc = acc; _splitM = splitM;
+            _isa = isa; _mr = mr; _dot = dot; _transA = transA; _transB = transB; _acc = acc; _splitM = splitM;
             _m = m; _n = n; _k = k; _lda = lda; _ldb = ldb; _ldc = ldc; _chunk = chunk;
             _a = a; _b = b; _c = c; _bias = bias;
         }
@@ -524,14 +547,14 @@ internal static unsafe partial class Gemm
                 int rows = Math.Min(_chunk, _m - start);
                 if (rows <= 0) return;
                 float* a = _transA ? _a + start : _a + (long)start * _lda;
-                Core(_isa, _dot, _transA, _transB, rows, _n, _k, a, _lda, _b, _ldb, _c + (long)start * _ldc, _ldc, _acc, _bias, _packedB);
+                Core(_isa, _mr, _dot, _transA, _transB, rows, _n, _k, a, _lda, _b, _ldb, _c + (long)start * _ldc, _ldc, _acc, _bias, _packedB);
             }
             else
             {
                 int cols = Math.Min(_chunk, _n - start);
                 if (cols <= 0) return;
                 float* b = _transB ? _b + (long)start * _ldb : _b + start;
-                Core(_isa, _dot, _transA, _transB, _m, cols, _k, _a, _lda, b, _ldb, _c + start, _ldc, _acc, _bias == null ? null : _bias + start);
+                Core(_isa, _mr, _dot, _transA, _transB, _m, cols, _k, _a, _lda, b, _ldb, _c + start, _ldc, _acc, _bias == null ? null : _bias + start);
             }
         }
     }
