@@ -51,6 +51,7 @@ internal static class PhaseProfile
         double run = 0, opt = 0;
         for (int s = 0; s < steps + warmUp; s++)
         {
+            for (int p = 0; p < dp.Replicas; p++) dp.Replica(p).Profile = s >= warmUp;
             sw.Restart();
             dp.Run([data], [data], null, 0, batch);
             if (s >= warmUp) run += sw.Elapsed.TotalMilliseconds;
@@ -59,5 +60,11 @@ internal static class PhaseProfile
             if (s >= warmUp) opt += sw.Elapsed.TotalMilliseconds;
         }
         Console.WriteLine($"  data-parallel step: {(run + opt) / steps * 1000:F1} us = gather + forward + loss + backward {run / steps * 1000:F1} us, optimizer with the sum of the shares {opt / steps * 1000:F1} us");
+        for (int p = 0; p < dp.Replicas; p++)
+        {
+            var r = dp.Replica(p);
+            for (int n = 0; n < r.NodeCount; n++)
+                Console.WriteLine($"    replica {p} {r.NodeName(n),-28} forward {r.ForwardTicks[n] * usPerTick,7:F1} us  backward {r.BackwardTicks[n] * usPerTick,7:F1} us");
+        }
     }
 }

@@ -61,6 +61,9 @@ internal sealed class DataParallelStep : IParallelWork
     /// <summary>The replicas' own gradient arrays (all but replica 0's, which is the store's).</summary>
     public float[][] Partials { get; }
 
+    /// <summary>Replica <paramref name="p"/>'s executor (benchmarks read its per-node times).</summary>
+    internal GraphExecutor Replica(int p) => _replicas[p];
+
     /// <summary>How many shares the batch is cut into (one per core at most).</summary>
     public int Replicas => _replicas.Length;
 
