@@ -20,6 +20,7 @@ public sealed class Weight
         Initializer = initializer;
         Regularizer = regularizer;
         Store = new ParameterStore(Length);
+        Offset = Store.Base;
         var rng = new Rng(Randomness.NextSeed());
         initializer.Fill(Values, shape, ref rng);
     }

@@ -71,13 +71,13 @@ public abstract class Optimizer
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     internal void Apply(ParameterStore store, Weight[] weights, float[][]? partials = null)
     {
-        bool flat = ClipNorm is null && AllTrainableAndContiguous(store, weights);
+        bool flat = ClipNorm is null && AllTrainableInOrder(store, weights);
         // The flat update adds the partials range by range; the global norm needs the whole gradient before it.
         if (partials is not null && (!flat || GlobalClipNorm is not null))
         {
             _sum ??= new PartialSum();
             int sumParts = Kernels.ComputePool.Shared.ThreadsHere;
-            _sum.Set(store.Grads, partials, sumParts);
+            _sum.Set(store.Grads, store.Length, partials, sumParts);
             Kernels.ComputePool.Shared.Run(_sum, sumParts);
             partials = null;
         }
@@ -125,14 +125,14 @@ public abstract class Optimizer
     {
         private float[]? _grads;
         private float[][]? _partials;
-        private int _parts;
+        private int _length, _parts;
 
-        public void Set(float[] grads, float[][] partials, int parts) => (_grads, _partials, _parts) = (grads, partials, parts);
+        public void Set(float[] grads, int length, float[][] partials, int parts) => (_grads, _length, _partials, _parts) = (grads, length, partials, parts);
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
         public void Execute(int part)
         {
-            var (start, end) = Kernels.ComputePool.PartRange(_grads!.Length, _parts, part);
+            var (start, end) = Kernels.ComputePool.PartRange(_length, _parts, part);
             if (end <= start) return;
             var sum = _grads.AsSpan(start, end - start);
             foreach (var p in _partials!) Kernels.Simd.Add(sum, p.AsSpan(start, end - start), sum);
@@ -140,15 +140,17 @@ public abstract class Optimizer
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
-    private static bool AllTrainableAndContiguous(ParameterStore store, Weight[] weights)
+    private static bool AllTrainableInOrder(ParameterStore store, Weight[] weights)
     {
-        int offset = 0;
+        // The flat pass also runs over the store's alignment gaps: zero values with zero gradients, which every update
+        // leaves at zero. Nothing else may lie between the weights.
+        int end = 0;
         foreach (var w in weights)
         {
-            if (!w.Trainable || !ReferenceEquals(w.Store, store) || w.Offset != offset) return false;
-            offset += w.Length;
+            if (!w.Trainable || !ReferenceEquals(w.Store, store) || w.Offset < end) return false;
+            end = w.Offset + w.Length;
         }
-        return offset == store.Length;
+        return end <= store.Length;
     }
 
     /// <summary>The update over a whole store, cut into 64-aligned parts.</summary>

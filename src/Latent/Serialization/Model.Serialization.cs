@@ -74,7 +74,13 @@ public partial class Model
             training["has_state"] = hasState;
             if (hasState)
                 for (int s = 0; s < _optimizer!.Slots.Length; s++)
-                    tensors.Add(new NamedTensor($"optimizer/slot_{s}", [_optimizer.Slots[s].Length], _optimizer.Slots[s]));
+                {
+                    // Weight after weight, without the store's alignment gaps: the file's layout does not depend on the store's.
+                    var slot = new float[CountParams()];
+                    int o = 0;
+                    foreach (var w in _weights) { _optimizer.Slots[s].AsSpan(w.Offset, w.Length).CopyTo(slot.AsSpan(o)); o += w.Length; }
+                    tensors.Add(new NamedTensor($"optimizer/slot_{s}", [slot.Length], slot));
+                }
             meta[TrainingKey] = training.ToJsonString();
         }
         if (metadata is not null)
@@ -154,13 +160,14 @@ public partial class Model
                 else model.Compile(optimizer, ModelConfig.CreateLoss(training["loss"] as JsonObject ?? throw new FormatException("no loss")));
                 if (ModelConfig.Bool(training, "has_state"))
                 {
-                    var store = model.EnsureStore();
+                    model.EnsureStore();
                     var slots = model._optimizer!.Slots;
                     for (int s = 0; s < slots.Length; s++)
                     {
-                        if (!byName.TryGetValue($"optimizer/slot_{s}", out var t) || t.Data.Length != store.Length)
+                        if (!byName.TryGetValue($"optimizer/slot_{s}", out var t) || t.Data.Length != model.CountParams())
                             throw new FormatException($"optimizer state slot {s} is missing or has the wrong size");
-                        t.Data.CopyTo(slots[s], 0);
+                        int o = 0;
+                        foreach (var w in model._weights) { t.Data.AsSpan(o, w.Length).CopyTo(slots[s].AsSpan(w.Offset)); o += w.Length; }
                     }
                     model._optimizer.Iterations = (long)ModelConfig.Num(optConfig, "iterations");
                 }
@@ -182,14 +189,5 @@ public partial class Model
     /// <summary>Loads a model saved by <see cref="Save"/>, ignoring user metadata.</summary>
     public static Model Load(string path) => Load(path, out _);
 
-    private bool WeightsAreInStore()
-    {
-        int offset = 0;
-        foreach (var w in _weights)
-        {
-            if (!ReferenceEquals(w.Store, _store) || w.Offset != offset) return false;
-            offset += w.Length;
-        }
-        return offset == _store!.Length;
-    }
+    private bool WeightsAreInStore() => _store!.Holds(_weights);
 }

@@ -204,8 +204,8 @@ public partial class Model
                 double loss = Step(BatchGradients(xs, ys, order, start, count), lastGood);
                 if (!double.IsFinite(loss) && lastGood is not null)
                 {
-                    // lastGood holds the weights before the latest update: finite, and with a finite loss.
-                    RestoreWeights(lastGood);
+                    // lastGood holds the store's values before the latest update: finite, and with a finite loss.
+                    lastGood.CopyTo(store.Values, 0);
                     RequestStop($"batch {b + 1} of epoch {epoch + 1}: the loss or the weights became {loss}; " +
                                 "training stopped and the last weights with a finite loss were restored");
                     break;
@@ -326,7 +326,7 @@ public partial class Model
         double total = BatchGradients(dx.Sets, dy.Sets, null, 0, dx.Sets[0].Rows);
         if (_pendingPartials is { } partials)
         {
-            var grads = _store!.Grads.AsSpan();
+            var grads = _store!.Grads.AsSpan(0, _store.Length);
             foreach (var p in partials) Kernels.Simd.Add(grads, p, grads);
             _pendingPartials = null;
         }
@@ -588,7 +588,7 @@ public partial class Model
             _optimizer!.Apply(_store!, _weights, partials);
             return total;
         }
-        _store!.Values.CopyTo(lastGood);
+        _store!.Values.AsSpan(0, _store.Length).CopyTo(lastGood);
         _optimizer!.Apply(_store, _weights, partials);
         // An update can overflow weights while the loss stays finite (a ReLU hides them): undo such a step.
         var values = _store.Values;
@@ -705,13 +705,7 @@ public partial class Model
     /// </summary>
     private ParameterStore EnsureStore()
     {
-        if (_store is null || !WeightsAreInStore())
-        {
-            var store = new ParameterStore(CountParams());
-            int offset = 0;
-            foreach (var w in _weights) { w.MoveTo(store, offset); offset += w.Length; }
-            _store = store;
-        }
+        if (_store is null || !WeightsAreInStore()) _store = ParameterStore.For(_weights);
         if (!ReferenceEquals(_optimizerStore, _store))
         {
             _optimizer!.Build(_store.Length);

@@ -77,7 +77,7 @@ public class OptimizerStepTests
         for (int i = 0; i < 37; i++) w.Values[i] = 0.1f * i - 1;
         var opt = Optimizer.Get(name);
         if (opt is Sgd) opt = new Sgd(0.1, momentum: 0.9, nesterov: true);
-        opt.Build(w.Length);
+        opt.Build(w.Store.Length);
         for (int step = 0; step < 3; step++)
         {
             grads.AsSpan(step * 37, 37).CopyTo(w.Grads);
@@ -91,7 +91,7 @@ public class OptimizerStepTests
             u.Values[0] = 0.1f * i - 1;
             var single = Optimizer.Get(name);
             if (single is Sgd) single = new Sgd(0.1, momentum: 0.9, nesterov: true);
-            single.Build(1);
+            single.Build(u.Store.Length);
             for (int step = 0; step < 3; step++)
             {
                 u.Grads[0] = grads[step * 37 + i];
@@ -149,7 +149,7 @@ public class OptimizerStepTests
         var w = layer.Kernel!;
         w.Values.Clear();
         var sgd = new Sgd(1.0) { ClipNorm = 1.0 };
-        sgd.Build(w.Length);
+        sgd.Build(w.Store.Length);
         w.Grads[0] = 3; w.Grads[1] = 4; // norm 5 -> scaled to (0.6, 0.8)
         sgd.Apply(w.Store, [w]);
         Assert.Equal(-0.6f, w.Values[0], 6);
