@@ -192,10 +192,7 @@ internal static unsafe partial class Gemm
         }
         int nr = TileOf(isa).Nr;
         int mc = mr * 16, nc = nr * 64;
-        // Pack buffers are pinned and used from their first 64-byte boundary (16 floats of slack): the kernel loads a
-        // packed row of B as whole vectors, and a buffer 16 bytes off a line split every other load across two lines,
-        // at random per process (where the allocator happened to place it).
-        var packB = t_packB ??= GC.AllocateUninitializedArray<float>(MaxNR * 64 * KC + 16, pinned: true);
+        var packB = t_packB ??= GC.AllocateUninitializedArray<float>(MaxNR * 64 * KC, pinned: true);
         float* tile = stackalloc float[MaxMR * MaxNR];
         // With 256-bit vectors A is read in place: element (r, p) of op(A) sits at a[r·rs + p·ks], rows along lda for
         // A, along 1 for Aᵀ. The kernel broadcasts one value of each of its MR rows per k, so a row panel (MR × KC, at
@@ -204,7 +201,7 @@ internal static unsafe partial class Gemm
         // packed panel (one pointer walking it) and is kept so, packed as op(A)ᵀ's column panels by PackB (vector
         // copies and 8×8 transposes); in-place A there is unmeasured.
         bool packA = isa == GemmIsa.Vector512;
-        var packAPanels = packA ? t_packA ??= GC.AllocateUninitializedArray<float>(MaxMR * 16 * KC + 16, pinned: true) : null;
+        var packAPanels = packA ? t_packA ??= GC.AllocateUninitializedArray<float>(MaxMR * 16 * KC, pinned: true) : null;
         nint rs = packA ? 1 : transA ? 1 : lda, ks = packA ? mr : transA ? lda : 1;
         // Likewise B, when it is stored k×n and at most sixteen row panels reuse it (a weight gradient with a small
         // fan-in, a half batch of 50 rows on one core, an LSTM's 64 sequences): full NR-wide panels are read in
@@ -212,9 +209,8 @@ internal static unsafe partial class Gemm
         // the row panels; packing streamed the whole weight matrix through memory on every call.
         bool directB = !transB && m <= DirectBRows * mr && packedB == null;
         int nPad = (n + nr - 1) / nr * nr;   // a whole packed B (PackWhole): slab pc starts at pc·nPad
-        fixed (float* bpRaw = packB, apRaw = packAPanels)
+        fixed (float* bp = packB, ap = packAPanels)
         {
-            float* bp = AlignUp(bpRaw), ap = apRaw == null ? null : AlignUp(apRaw);
             for (int jc = 0; jc < n; jc += nc)
             {
                 int ncur = Math.Min(nc, n - jc);
@@ -350,10 +346,6 @@ internal static unsafe partial class Gemm
             default: KernelScalar4x8(kc, a, rs, ks, rows, b, bs, c, ldc, acc, bias); break;
         }
     }
-
-    /// <summary>The first 64-byte boundary at or after <paramref name="p"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float* AlignUp(float* p) => (float*)(((nuint)p + 63) & ~(nuint)63);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float* Row(float* a, nint rs, int r, int rows) => a + (r < rows ? r : rows - 1) * rs;
