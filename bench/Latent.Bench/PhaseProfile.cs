@@ -63,8 +63,13 @@ internal static class PhaseProfile
         for (int p = 0; p < dp.Replicas; p++)
         {
             var r = dp.Replica(p);
+            double layers = 0;
             for (int n = 0; n < r.NodeCount; n++)
+            {
                 Console.WriteLine($"    replica {p} {r.NodeName(n),-28} forward {r.ForwardTicks[n] * usPerTick,7:F1} us  backward {r.BackwardTicks[n] * usPerTick,7:F1} us");
+                layers += (r.ForwardTicks[n] + r.BackwardTicks[n]) * usPerTick;
+            }
+            Console.WriteLine($"    replica {p} layers {layers:F1} us + loss {r.LossTicks * usPerTick:F1} us of the step's {run / steps * 1000:F1} us");
         }
     }
 }

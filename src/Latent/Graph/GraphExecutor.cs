@@ -191,6 +191,7 @@ internal sealed class GraphExecutor
     /// <summary>Per-node forward and backward times in Stopwatch ticks, accumulated while <see cref="Profile"/> is set (benchmarks).</summary>
     internal long[] ForwardTicks { get; }
     internal long[] BackwardTicks { get; }
+    internal long LossTicks { get; private set; }
     internal bool Profile { get; set; }
     internal string NodeName(int n) => $"{_nodes[n].Layer.Name} ({_nodes[n].Layer.TypeName})";
     internal int NodeCount => _nodes.Length;
@@ -309,6 +310,15 @@ internal sealed class GraphExecutor
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public double ComputeLosses(int batch, bool withGradient, int fullBatch = 0)
+    {
+        long t0 = Profile ? Stopwatch.GetTimestamp() : 0;
+        double total = LossesOf(batch, withGradient, fullBatch);
+        if (Profile) LossTicks += Stopwatch.GetTimestamp() - t0;
+        return total;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private double LossesOf(int batch, bool withGradient, int fullBatch)
     {
         int full = fullBatch > 0 ? fullBatch : batch;
         double total = 0;
