@@ -41,6 +41,7 @@ internal sealed class RunLock : IDisposable
     private static bool IsRunning(int pid)
     {
         if (pid == Environment.ProcessId) return true;
+        if (IsZombie(pid)) return false;
         try
         {
             using var p = Process.GetProcessById(pid);
@@ -49,6 +50,25 @@ internal sealed class RunLock : IDisposable
         catch (ArgumentException)
         {
             return false;
+        }
+    }
+
+    /// <summary>
+    /// Whether Linux lists <paramref name="pid"/> as a zombie: a killed process whose parent has not reaped it yet
+    /// (in a container whose init never reaps, for good). It still has a /proc entry, so it would look alive.
+    /// </summary>
+    private static bool IsZombie(int pid)
+    {
+        try
+        {
+            // /proc/PID/stat is "PID (comm) STATE ...", and comm may itself contain ") ".
+            string stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+            int close = stat.LastIndexOf(')');
+            return close >= 0 && close + 2 < stat.Length && stat[close + 2] is 'Z' or 'X';
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;   // no such file: not Linux, or no such process (GetProcessById decides)
         }
     }
 

@@ -145,4 +145,37 @@ public sealed class RunFolderSafetyTests : TestSupport.TempFolder
         Assert.Equal(0, TrainCommand.Run(Options(run)));   // the holder is gone: its lock is taken over
         Assert.False(File.Exists(Path.Combine(run, ".lock")));
     }
+
+    [Fact]
+    public void ALockHeldByAZombieIsTakenOver()
+    {
+        // A killed writer whose parent never reaps it (a container's init) stays a zombie with a /proc entry; it writes
+        // nothing, so its lock must not block a resume. The shell's background child exits and is never reaped by the
+        // `sleep` the shell became.
+        if (!OperatingSystem.IsLinux()) return;
+        var psi = new System.Diagnostics.ProcessStartInfo("sh") { RedirectStandardOutput = true };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("sleep 0.1 & echo $!; exec sleep 30");
+        using var parent = System.Diagnostics.Process.Start(psi)!;
+        int zombie = int.Parse(parent.StandardOutput.ReadLine()!, System.Globalization.CultureInfo.InvariantCulture);
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (!File.ReadAllText($"/proc/{zombie}/stat").Split(") ")[^1].StartsWith('Z'))
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"pid {zombie} never became a zombie");
+                Thread.Sleep(20);
+            }
+            string run = Path.Combine(Dir, "zombie");
+            Directory.CreateDirectory(run);
+            File.WriteAllText(Path.Combine(run, ".lock"), zombie.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(0, TrainCommand.Run(Options(run)));
+            Assert.False(File.Exists(Path.Combine(run, ".lock")));
+        }
+        finally
+        {
+            parent.Kill();
+            parent.WaitForExit();
+        }
+    }
 }
