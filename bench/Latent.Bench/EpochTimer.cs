@@ -71,7 +71,8 @@ internal static class EpochTimer
         // LATENT_AB=KNOB=a,b: alternate a knob between a and b epoch by epoch, so both see the same phases of this
         // machine's drifting speed, and print each one's median. Knobs: DirectBRows (Gemm: row panels for which
         // B is read in place), StepMinRows (fewest rows per core for the data-parallel step), WriteWeightGrads (0: clear
-        // the weight gradients and add into them, 1: layers write them).
+        // the weight gradients and add into them, 1: layers write them), ConvGemm (0: convolutions with 32 filters or more
+        // on the direct kernels whatever their stride and width, 1: strided and ragged ones through the GEMM).
         string[]? abSpec = Environment.GetEnvironmentVariable("LATENT_AB")?.Split('=');
         int[]? ab = abSpec?[1].Split(',').Select(int.Parse).ToArray();
         void SetKnob(int v)
@@ -79,7 +80,8 @@ internal static class EpochTimer
             if (abSpec![0] == "DirectBRows") Latent.Kernels.Gemm.DirectBRows = v;
             else if (abSpec[0] == "StepMinRows") Model.ParallelStepMinRows = v;
             else if (abSpec[0] == "WriteWeightGrads") GraphExecutor.WriteWeightGrads = v != 0;
-            else throw new ArgumentException($"Unknown knob '{abSpec[0]}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads.");
+            else if (abSpec[0] == "ConvGemm") Latent.Kernels.Conv.GemmRouting = v != 0;
+            else throw new ArgumentException($"Unknown knob '{abSpec[0]}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm.");
         }
         foreach (var row in rows)
         {

@@ -19,6 +19,7 @@ namespace Latent.Kernels;
 internal static partial class Conv
 {
     private const int ChunkFloats = 1 << 15;
+    private const int GroupFloats = 1 << 16;   // unrolled windows of whole samples per product: 256 KB, half an L2
     private const int SmallFilters = 8;
 
     [ThreadStatic] private static float[]? t_cols, t_grad, t_kt, t_dkt;
@@ -28,6 +29,23 @@ internal static partial class Conv
         if (buffer is null || buffer.Length < length) buffer = GC.AllocateUninitializedArray<float>(Math.Max(length, 1024));
         return buffer;
     }
+
+    /// <summary>
+    /// Whether a convolution with a multiple of eight filters still goes through unrolled windows and the GEMM rather
+    /// than the direct kernels: with 32 filters or more, and windows of 16 channels or more (a product's inner size
+    /// of KH·KW·C; a first layer's 9 would starve it), the GEMM's tiles are full, and it wins over the direct
+    /// register blocks where those lose, on strided windows (inputs read two positions apart) and on rows whose
+    /// width is not a multiple of the blocks' four positions (14 wide: an eighth of the work dropped). Measured per
+    /// shape, one core (docs/PERFORMANCE.md).
+    /// </summary>
+    private static bool PreferGemm(in ConvGeometry g, int f) => FullGemmTiles(g, f) && (Strided(g) || g.OW % 4 != 0);
+
+    private static bool FullGemmTiles(in ConvGeometry g, int f) => GemmRouting && f >= 32 && g.C >= 16;
+
+    private static bool Strided(in ConvGeometry g) => g.SH > 1 || g.SW > 1;
+
+    /// <summary>Whether <see cref="PreferGemm"/> and the whole-sample products are on (a bench knob: off, the routing before them).</summary>
+    internal static bool GemmRouting = true;
 
     /// <summary>Positions per chunk: about <see cref="ChunkFloats"/> window values, at least one position.</summary>
     private static int ChunkPositions(in ConvGeometry g) => Math.Clamp(ChunkFloats / g.PatchSize, 1, g.Positions);
@@ -57,12 +75,27 @@ internal static partial class Conv
             DirectForward(g, batch, src, Transposed(kernel, g.PatchSize, f), bias, f, dst, accumulate, relu);
             return;
         }
-        if (UseWide(f))
+        if (UseWide(f) && !PreferGemm(g, f))
         {
             WideForward(g, batch, src, kernel, bias, f, dst, accumulate, relu);
             return;
         }
         int p = g.PatchSize, pos = g.Positions, chunk = ChunkPositions(g);
+        if (GemmRouting && (long)pos * p <= GroupFloats)
+        {
+            // Whole samples, as many as fit: one product with more rows, fewer calls.
+            int per = GroupFloats / (pos * p);
+            var group = Scratch(ref t_cols, per * pos * p);
+            for (int b = 0; b < batch; b += per)
+            {
+                int nb = Math.Min(per, batch - b);
+                for (int q = 0; q < nb; q++) g.Im2Col(src.Slice((b + q) * image, image), group.AsSpan(q * pos * p, pos * p), 0, pos);
+                var y = dst.Slice(b * outSize, nb * outSize);
+                Gemm.Multiply(false, false, nb * pos, f, p, group, p, kernel, f, y, f, accumulate, accumulate ? default : bias);
+                if (relu) Activations.Relu.Instance.Forward(y, y, f);
+            }
+            return;
+        }
         var cols = Scratch(ref t_cols, chunk * p);
         for (int b = 0; b < batch; b++)
         {
@@ -80,22 +113,29 @@ internal static partial class Conv
 
     /// <summary>
     /// Unless empty, <c>dKernel (P, F) += im2col(src)ᵀ·dz</c> and <c>dsrc (B, H, W, C) += col2im(dz·Kᵀ)</c>, with dz (B, OH·OW, F);
-    /// with <paramref name="overwriteSrc"/> <c>dsrc =</c> instead (its old values are never read).
+    /// with <paramref name="overwriteSrc"/> <c>dsrc =</c> instead (its old values are never read), then, with
+    /// <paramref name="srcBias"/> (C,) or <paramref name="srcRelu"/>, <c>dsrc = max(dsrc + bias, 0)</c> sample by sample
+    /// while the sample is in cache (a transposed convolution's forward pass).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path
     public static void Backward(in ConvGeometry g, int batch, ReadOnlySpan<float> src, ReadOnlySpan<float> dz, ReadOnlySpan<float> kernel,
-                                int f, Span<float> dKernel, Span<float> dsrc, bool overwriteSrc = false)
+                                int f, Span<float> dKernel, Span<float> dsrc, bool overwriteSrc = false,
+                                ReadOnlySpan<float> srcBias = default, bool srcRelu = false)
     {
         int p = g.PatchSize, pos = g.Positions, chunk = ChunkPositions(g), image = g.H * g.W * g.C;
         bool wantK = !dKernel.IsEmpty, wantX = !dsrc.IsEmpty;
+        bool finish = !srcBias.IsEmpty || srcRelu;
+        if (finish && (!overwriteSrc || !wantX))
+            throw new ArgumentException("A bias or ReLU on the input gradient needs overwriteSrc and an input gradient.", nameof(srcBias));
         if (wantX && UseInputGradByForward(g))
         {
-            InputGradByForward(g, batch, dz, kernel, f, dsrc, overwriteSrc);
+            InputGradByForward(g, batch, dz, kernel, f, dsrc, overwriteSrc, srcBias, srcRelu);
             wantX = false;
             dsrc = default;
+            finish = false;
         }
         else if (wantX && overwriteSrc) dsrc[..(batch * image)].Clear();     // the other paths add window by window
-        if (wantK && UseDirectKernelGrad(g, f))
+        if (wantK && UseDirectKernelGrad(g, f) && !(FullGemmTiles(g, f) && Strided(g)))   // strided: the GEMM, as in PreferGemm
         {
             DirectKernelGrad(g, batch, src, dz, f, dKernel);
             wantK = false;
@@ -105,6 +145,39 @@ internal static partial class Conv
         if (f < SmallFilters)
         {
             DirectBackward(g, batch, src, dz, Transposed(kernel, p, f), f, dKernel, dsrc);
+            if (finish) Simd.AddBiasRelu(dsrc[..(batch * image)], srcBias, g.C, srcRelu);
+            return;
+        }
+        if (wantK && GemmRouting && (long)pos * p <= GroupFloats)
+        {
+            // Whole samples' windows, as many as fit, under one product: dK's tile is loaded and stored once per group.
+            int per = GroupFloats / (pos * p);
+            var group = Scratch(ref t_cols, per * pos * p);
+            for (int b = 0; b < batch; b += per)
+            {
+                int nb = Math.Min(per, batch - b);
+                for (int q = 0; q < nb; q++) g.Im2Col(src.Slice((b + q) * image, image), group.AsSpan(q * pos * p, pos * p), 0, pos);
+                Gemm.Multiply(true, false, p, f, nb * pos, group, p, dz.Slice(b * pos * f, nb * pos * f), f, dKernel, f, accumulate: true);
+            }
+            wantK = false;
+            if (!wantX) return;
+        }
+        if (!wantK && GemmRouting && (long)pos * p <= GroupFloats)
+        {
+            // The input gradient alone (the kernel's is done above): whole samples' window gradients from one product.
+            int per = GroupFloats / (pos * p);
+            var grads = Scratch(ref t_grad, per * pos * p);
+            for (int b = 0; b < batch; b += per)
+            {
+                int nb = Math.Min(per, batch - b);
+                Gemm.Multiply(false, true, nb * pos, p, f, dz.Slice(b * pos * f, nb * pos * f), f, kernel, f, grads, p, accumulate: false);
+                for (int q = 0; q < nb; q++)
+                {
+                    var x = dsrc.Slice((b + q) * image, image);
+                    g.Col2ImAdd(grads.AsSpan(q * pos * p, pos * p), x, 0, pos);
+                    if (finish) Simd.AddBiasRelu(x, srcBias, g.C, srcRelu);
+                }
+            }
             return;
         }
         var cols = wantK ? Scratch(ref t_cols, chunk * p) : null;
@@ -124,6 +197,7 @@ internal static partial class Conv
                 Gemm.Multiply(false, true, n, p, f, d, f, kernel, f, grad, p, accumulate: false);
                 g.Col2ImAdd(grad, dsrc.Slice(b * image, image), start, n);
             }
+            if (finish) Simd.AddBiasRelu(dsrc.Slice(b * image, image), srcBias, g.C, srcRelu);
         }
     }
 }

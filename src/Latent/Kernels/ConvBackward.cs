@@ -29,7 +29,7 @@ internal static partial class Conv
 
     /// <summary><c>dsrc (B, H, W, C) (+)= </c> the input gradient of a stride-1 convolution, for dz (B, OH, OW, F) and K (P, F).</summary>
     private static void InputGradByForward(in ConvGeometry g, int batch, ReadOnlySpan<float> dz, ReadOnlySpan<float> kernel, int f, Span<float> dsrc,
-                                           bool overwrite)
+                                           bool overwrite, ReadOnlySpan<float> bias = default, bool relu = false)
     {
         var flipped = new ConvGeometry(g.OH, g.OW, f, g.KH, g.KW, 1, 1, g.KH - 1 - g.PadTop, g.KW - 1 - g.PadLeft, g.H, g.W);
         int c = g.C, p = g.PatchSize;
@@ -42,7 +42,7 @@ internal static partial class Conv
             for (int cc = 0; cc < c; cc++)
                 for (int ff = 0; ff < f; ff++) kf[to + ff * c + cc] = kernel[from + cc * f + ff];
         }
-        Forward(flipped, batch, dz, kf.AsSpan(0, p * f), default, c, dsrc, accumulate: !overwrite);   // few channels: the dot-product kernel
+        Forward(flipped, batch, dz, kf.AsSpan(0, p * f), bias, c, dsrc, accumulate: !overwrite, relu);   // few channels: the dot-product kernel
     }
 
     /// <summary>Whether <see cref="DirectKernelGrad"/> takes this shape.</summary>

@@ -70,9 +70,10 @@ public sealed class Conv2DTranspose : Conv2DBase, IConfigurableLayer<Conv2DTrans
         var s = ctx.InputShape(0);
         var g = Geometry(s[0], s[1]);
         var y = ctx.OutputValues;
-        // The forward pass of a transposed convolution is the input gradient of the convolution g describes.
-        Conv.Backward(g, ctx.Batch, default, ctx.Input(0), Kernel!.Values, s[2], default, y, overwriteSrc: true);
-        Simd.AddBiasRelu(y, Bias is null ? default : Bias.Values, Filters, OwnsRelu);
+        // The forward pass of a transposed convolution is the input gradient of the convolution g describes; bias and
+        // ReLU are applied to each sample as it is finished.
+        Conv.Backward(g, ctx.Batch, default, ctx.Input(0), Kernel!.Values, s[2], default, y, overwriteSrc: true,
+                      srcBias: Bias is null ? default : Bias.Values, srcRelu: OwnsRelu);
     }
 
     internal override bool CanWriteInputGrads => true;

@@ -6,7 +6,7 @@ namespace Latent.Tests.Kernels;
 /// <summary>
 /// The convolution's gradient kernels (unrolled-window GEMMs, the direct kernel gradient, the input gradient as a
 /// flipped forward convolution) against plain loops, for filters and channels on every path: fewer than 8, 8, 16,
-/// 24 and 32, strides 1 to 3, "same" and "valid", odd sizes. Both gradients are added to what is there.
+/// 24, 32 and 64, strides 1 to 3, "same" and "valid", odd sizes. Both gradients are added to what is there.
 /// </summary>
 public class ConvKernelTests
 {
@@ -23,6 +23,9 @@ public class ConvKernelTests
         { 10, 9, 3, 24, 4, 3, false },   // 24 filters = 16 + 8; even kernel, stride 3
         { 6, 6, 5, 3, 2, 1, false },     // KW·C = 10: the older small-filter path
         { 5, 5, 8, 8, 5, 1, true },      // kernel as large as the image
+        { 24, 24, 32, 32, 3, 2, true },  // strided, 32 filters: kernel gradient by whole-sample products, one sample each
+        { 40, 40, 64, 32, 3, 2, true },  // a sample's windows too many for one product: in chunks of positions
+        { 7, 6, 32, 32, 3, 1, true },    // stride 1, rows six wide: the flipped forward through the GEMM
     };
 
     [Theory]

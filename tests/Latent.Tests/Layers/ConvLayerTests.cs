@@ -42,6 +42,12 @@ public class ConvLayerTests
         { 6, 6, 4, 9, 2, 1, 1, false },
         { 5, 5, 8, 3, 3, 2, 2, true },
         { 6, 5, 9, 12, 3, 1, 2, false },
+        // 32 filters or more: strided, or rows not a multiple of four wide, through whole-sample products (several
+        // samples per product); four-wide rows on the direct kernels; windows too many for one product, in chunks.
+        { 9, 7, 3, 32, 3, 2, 3, true },
+        { 6, 7, 5, 32, 3, 1, 2, true },
+        { 8, 8, 4, 32, 3, 1, 2, true },
+        { 30, 30, 32, 32, 3, 1, 2, true },
     };
 
     [Theory]
@@ -210,6 +216,8 @@ public class ConvLayerTests
     [InlineData(true, 8, 2)]
     [InlineData(true, 16, 1)]
     [InlineData(true, 3, 2)]
+    [InlineData(false, 32, 2)]     // whole-sample products
+    [InlineData(true, 32, 2)]
     public void AnOwnedReluEqualsAReluLayerAfterTheConvolution(bool transpose, int filters, int stride)
     {
         // The layer applies its ReLU in its kernels and fuses the derivative with the bias gradient; the executor
