@@ -22,7 +22,7 @@ internal static partial class Conv
     private const int GroupFloats = 1 << 16;   // unrolled windows of whole samples per product: 256 KB, half an L2
     private const int SmallFilters = 8;
 
-    [ThreadStatic] private static float[]? t_cols, t_grad, t_kt, t_dkt;
+    [ThreadStatic] private static float[]? t_cols, t_grad, t_kt, t_dkt, t_packed;
 
     private static float[] Scratch(ref float[]? buffer, int length)
     {
@@ -86,13 +86,15 @@ internal static partial class Conv
             // Whole samples, as many as fit: one product with more rows, fewer calls.
             int per = GroupFloats / (pos * p);
             var group = Scratch(ref t_cols, per * pos * p);
+            var packed = Scratch(ref t_packed, Gemm.PackedLength(p, f));   // K packed once for every group
+            Gemm.PackWhole(transB: false, kernel, f, p, f, packed);
             for (int b = 0; b < batch; b += per)
             {
                 int nb = Math.Min(per, batch - b);
                 for (int q = 0; q < nb; q++) g.Im2Col(src.Slice((b + q) * image, image), group.AsSpan(q * pos * p, pos * p), 0, pos);
                 var y = dst.Slice(b * outSize, nb * outSize);
-                Gemm.Multiply(false, false, nb * pos, f, p, group, p, kernel, f, y, f, accumulate, accumulate ? default : bias);
-                if (relu) Activations.Relu.Instance.Forward(y, y, f);
+                Gemm.MultiplyPacked(false, nb * pos, f, p, group, p, packed, y, f, accumulate);
+                if (!accumulate) Simd.AddBiasRelu(y, bias, f, relu);   // while the group is in cache
             }
             return;
         }
@@ -134,7 +136,9 @@ internal static partial class Conv
             dsrc = default;
             finish = false;
         }
-        else if (wantX && overwriteSrc) dsrc[..(batch * image)].Clear();     // the other paths add window by window
+        // The other paths add window by window onto zeros: cleared here for the few-filter path, sample by sample
+        // (while the sample is in cache) in the GEMM paths.
+        bool clearEach = wantX && overwriteSrc;
         if (wantK && UseDirectKernelGrad(g, f) && !(FullGemmTiles(g, f) && Strided(g)))   // strided: the GEMM, as in PreferGemm
         {
             DirectKernelGrad(g, batch, src, dz, f, dKernel);
@@ -144,6 +148,7 @@ internal static partial class Conv
         if (!wantK && !wantX) return;
         if (f < SmallFilters)
         {
+            if (clearEach) dsrc[..(batch * image)].Clear();
             DirectBackward(g, batch, src, dz, Transposed(kernel, p, f), f, dKernel, dsrc);
             if (finish) Simd.AddBiasRelu(dsrc[..(batch * image)], srcBias, g.C, srcRelu);
             return;
@@ -167,13 +172,16 @@ internal static partial class Conv
             // The input gradient alone (the kernel's is done above): whole samples' window gradients from one product.
             int per = GroupFloats / (pos * p);
             var grads = Scratch(ref t_grad, per * pos * p);
+            var packed = Scratch(ref t_packed, Gemm.PackedLength(f, p));   // Kᵀ packed once for every group
+            Gemm.PackWhole(transB: true, kernel, f, f, p, packed);
             for (int b = 0; b < batch; b += per)
             {
                 int nb = Math.Min(per, batch - b);
-                Gemm.Multiply(false, true, nb * pos, p, f, dz.Slice(b * pos * f, nb * pos * f), f, kernel, f, grads, p, accumulate: false);
+                Gemm.MultiplyPacked(false, nb * pos, p, f, dz.Slice(b * pos * f, nb * pos * f), f, packed, grads, p, accumulate: false);
                 for (int q = 0; q < nb; q++)
                 {
                     var x = dsrc.Slice((b + q) * image, image);
+                    if (clearEach) x.Clear();
                     g.Col2ImAdd(grads.AsSpan(q * pos * p, pos * p), x, 0, pos);
                     if (finish) Simd.AddBiasRelu(x, srcBias, g.C, srcRelu);
                 }
@@ -184,6 +192,7 @@ internal static partial class Conv
         var grad = wantX ? Scratch(ref t_grad, chunk * p) : null;
         for (int b = 0; b < batch; b++)
         {
+            if (clearEach) dsrc.Slice(b * image, image).Clear();
             for (int start = 0; start < pos; start += chunk)
             {
                 int n = Math.Min(chunk, pos - start);
