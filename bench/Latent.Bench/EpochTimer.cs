@@ -72,7 +72,8 @@ internal static class EpochTimer
         // machine's drifting speed, and print each one's median. Knobs: DirectBRows (Gemm: row panels for which
         // B is read in place), StepMinRows (fewest rows per core for the data-parallel step), WriteWeightGrads (0: clear
         // the weight gradients and add into them, 1: layers write them), ConvGemm (0: convolutions with 32 filters or more
-        // on the direct kernels whatever their stride and width, 1: strided and ragged ones through the GEMM).
+        // on the direct kernels whatever their stride and width, 1: strided and ragged ones through the GEMM),
+        // ReplicasPerCore (data-parallel replicas each core runs in turn; 0: chosen from the L2 size).
         string[]? abSpec = Environment.GetEnvironmentVariable("LATENT_AB")?.Split('=');
         int[]? ab = abSpec?[1].Split(',').Select(int.Parse).ToArray();
         void SetKnob(int v)
@@ -81,7 +82,8 @@ internal static class EpochTimer
             else if (abSpec[0] == "StepMinRows") Model.ParallelStepMinRows = v;
             else if (abSpec[0] == "WriteWeightGrads") GraphExecutor.WriteWeightGrads = v != 0;
             else if (abSpec[0] == "ConvGemm") Latent.Kernels.Conv.GemmRouting = v != 0;
-            else throw new ArgumentException($"Unknown knob '{abSpec[0]}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm.");
+            else if (abSpec[0] == "ReplicasPerCore") Model.ReplicasPerCore = v;
+            else throw new ArgumentException($"Unknown knob '{abSpec[0]}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore.");
         }
         foreach (var row in rows)
         {

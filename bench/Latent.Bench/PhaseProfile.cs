@@ -45,6 +45,7 @@ internal static class PhaseProfile
 
         // The step Fit runs on several cores: each core a share of the batch (forward, loss, backward); the
         // optimizer then adds the shares' gradients as it updates.
+        if (Environment.GetEnvironmentVariable("LATENT_REPLICAS_PER_CORE") is { } rpc) Model.ReplicasPerCore = int.Parse(rpc, System.Globalization.CultureInfo.InvariantCulture);
         var dp = model.CreateParallelStepForBench(batch, 1);
         dp.SetTargetInputs([0]);
         var data = Tensor.FromArray(input.ToArray(), batch, input.Length / batch);
@@ -59,7 +60,7 @@ internal static class PhaseProfile
             model.ApplyOptimizerForBench(dp.Partials);
             if (s >= warmUp) opt += sw.Elapsed.TotalMilliseconds;
         }
-        Console.WriteLine($"  data-parallel step: {(run + opt) / steps * 1000:F1} us = gather + forward + loss + backward {run / steps * 1000:F1} us, optimizer with the sum of the shares {opt / steps * 1000:F1} us");
+        Console.WriteLine($"  data-parallel step ({dp.Replicas} replicas): {(run + opt) / steps * 1000:F1} us = gather + forward + loss + backward {run / steps * 1000:F1} us, optimizer with the sum of the shares {opt / steps * 1000:F1} us");
         for (int p = 0; p < dp.Replicas; p++)
         {
             var r = dp.Replica(p);

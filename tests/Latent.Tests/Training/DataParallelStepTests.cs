@@ -101,6 +101,89 @@ public class DataParallelStepTests
     }
 
     [Fact]
+    public void SeveralReplicasPerCoreMatchOnePerCoreAndOneExecutor()
+    {
+        if (Latent.Kernels.ComputePool.Shared.Threads < 2) return;
+        const int batch = 30;   // shares of 3 and 4 samples at 4 replicas per core
+        var x = Tensor.FromArray(Synthetic.Uniform(batch * 10 * 10 * 2, 21, 0, 1), batch, 10, 10, 2);
+        (double Loss, float[][] Weights, int Replicas) Run(int perCore, bool parallel)
+        {
+            var (savedRows, savedPerCore) = (Model.ParallelStepMinRows, Model.ReplicasPerCore);
+            (Model.ParallelStepMinRows, Model.ReplicasPerCore) = (parallel ? 1 : int.MaxValue, perCore);
+            try
+            {
+                Randomness.SetSeed(9);
+                var input = Input.Create(10, 10, 2);
+                var h = new Conv2D(8, (3, 3), strides: (2, 2), padding: "same", activation: "relu").Apply(input);
+                var model = new Model(input, new Conv2DTranspose(2, (3, 3), strides: (2, 2), padding: "same", activation: "sigmoid").Apply(h));
+                model.Compile("adam", "binary_crossentropy");
+                double loss = 0;
+                for (int s = 0; s < 3; s++) loss = model.TrainOnBatch(x, x);
+                return (loss, model.GetWeights(), model.StepReplicas);
+            }
+            finally
+            {
+                (Model.ParallelStepMinRows, Model.ReplicasPerCore) = (savedRows, savedPerCore);
+            }
+        }
+        int threads = Latent.Kernels.ComputePool.Shared.Threads;
+        var one = Run(1, parallel: false);
+        var perCore1 = Run(1, parallel: true);
+        var perCore4 = Run(4, parallel: true);
+        Assert.Equal(threads, perCore1.Replicas);
+        Assert.Equal(Math.Min(4 * threads, batch), perCore4.Replicas);
+        foreach (var other in new[] { perCore1, perCore4 })
+        {
+            Assert.Equal(one.Loss, other.Loss, 1e-5);
+            for (int w = 0; w < one.Weights.Length; w++)
+                for (int i = 0; i < one.Weights[w].Length; i++)
+                    Assert.True(Math.Abs(one.Weights[w][i] - other.Weights[w][i]) <= 1e-5f * (1 + Math.Abs(one.Weights[w][i])),
+                                $"weight {w}[{i}]: one executor {one.Weights[w][i]}, {other.Replicas} replicas {other.Weights[w][i]}");
+        }
+    }
+
+    [Fact]
+    public void LargeImagesGetSeveralReplicasPerCoreAndDenseModelsOne()
+    {
+        // A share's largest activation should fit the core's L2: 28×28×32 floats are 100 KB a sample.
+        if (Latent.Kernels.ComputePool.Shared.Threads < 2) return;
+        int threads = Latent.Kernels.ComputePool.Shared.Threads;
+        const int batch = 64;
+        Randomness.SetSeed(3);
+        var input = Input.Create(28, 28, 1);
+        var conv = new Model(input, new Conv2D(1, (3, 3), padding: "same").Apply(new Conv2D(32, (3, 3), padding: "same").Apply(input)));
+        conv.Compile("sgd", "mse");
+        var images = Tensor.FromArray(Synthetic.Uniform(batch * 28 * 28, 4, 0, 1), batch, 28, 28, 1);
+        conv.TrainOnBatch(images, images);
+        long fits = Math.Max(Model.ParallelStepMinRows, Latent.Kernels.CacheSizes.L2Bytes / (28 * 28 * 32 * sizeof(float)));
+        int expected = threads;
+        while ((batch + expected - 1) / expected > fits && 2 * expected <= batch / Model.ParallelStepMinRows) expected *= 2;
+        Assert.Equal(expected, conv.StepReplicas);
+        Assert.True(conv.StepReplicas > threads || batch / threads <= fits, $"{conv.StepReplicas} replicas on {threads} cores");
+
+        var denseIn = Input.Create(784);
+        var dense = new Model(denseIn, new Dense(784, "sigmoid").Apply(new Dense(256, "relu").Apply(denseIn)));
+        dense.Compile("sgd", "mse");
+        var rows = Tensor.FromArray(Synthetic.Uniform(batch * 784, 5, 0, 1), batch, 784);
+        dense.TrainOnBatch(rows, rows);
+        Assert.Equal(threads, dense.StepReplicas);
+    }
+
+    [Theory]
+    [InlineData("512K", 524288L)]
+    [InlineData("2048K", 2097152L)]
+    [InlineData("1M", 1048576L)]
+    [InlineData("65536\n", 65536L)]
+    public void CacheSizesAreParsedFromSysfs(string text, long bytes) =>
+        Assert.Equal(bytes, Latent.Kernels.CacheSizes.Parse(text));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("big")]
+    [InlineData("-4K")]
+    public void UnreadableCacheSizesAreNull(string text) => Assert.Null(Latent.Kernels.CacheSizes.Parse(text));
+
+    [Fact]
     public void FitIsReproducibleAndTracksTheOneExecutorRun()
     {
         if (Latent.Kernels.ComputePool.Shared.Threads < 2) return;
