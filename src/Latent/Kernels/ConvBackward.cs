@@ -99,10 +99,11 @@ internal static partial class Conv
     }
 
     /// <summary>
-    /// The zero-padded image in which every window lies inside, also those of a last group of four positions that
-    /// runs past the row's end: rows (OH − 1)·SH + KH, columns (⌈OW/4⌉·4 − 1)·SW + KW.
+    /// The zero-padded image in which every window lies inside, also those of a last group of <paramref name="group"/>
+    /// positions that runs past the row's end: rows (OH − 1)·SH + KH, columns (⌈OW/group⌉·group − 1)·SW + KW.
     /// </summary>
-    private static (int Hp, int Wp) PaddedSize(in ConvGeometry g) => ((g.OH - 1) * g.SH + g.KH, (((g.OW + 3) & ~3) - 1) * g.SW + g.KW);
+    private static (int Hp, int Wp) PaddedSize(in ConvGeometry g, int group = 4) =>
+        ((g.OH - 1) * g.SH + g.KH, ((g.OW + group - 1) / group * group - 1) * g.SW + g.KW);
 
     /// <summary>
     /// One sample (H, W, C) into the zero-padded (hp, wp, C) image whose windows all lie inside. Only the padding is

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Latent.Kernels;
 
@@ -17,7 +18,8 @@ internal static partial class Conv
                                              int f, Span<float> dst, bool accumulate, bool relu)
     {
         int p = g.PatchSize, seg = g.KW * g.C, image = g.H * g.W * g.C, positions = g.Positions;
-        var (hp, wp) = PaddedSize(g);                      // every window inside, as in WideForward
+        bool eight = Vector256.IsHardwareAccelerated && Avx.IsSupported && g.OW >= 8;
+        var (hp, wp) = PaddedSize(g, eight ? 8 : 4);      // every window inside, as in WideForward
         var padded = Scratch(ref t_padded, hp * wp * g.C);
         long step = (long)g.SW * g.C, rowStride = (long)wp * g.C;
         fixed (float* xs = src, k = kt, ys = dst, bb = bias, xp = padded)
@@ -29,7 +31,15 @@ internal static partial class Conv
                 for (int oh = 0; oh < g.OH; oh++)
                 {
                     float* row = xp + (long)oh * g.SH * rowStride;
-                    for (int ow = 0; ow < g.OW; ow += 4)
+                    int ow = 0;
+                    // Eight positions at a time: their eight sums come out of one reduction as a vector.
+                    for (; eight && ow + 8 <= g.OW; ow += 8)
+                    {
+                        float* x0 = row + ow * step, at = y + (long)(oh * g.OW + ow) * f;
+                        for (int j = 0; j < f; j++)
+                            Store8(at + j, f, Dot8(x0, step, rowStride, k + (long)j * p, g.KH, seg), bb, j, accumulate, relu);
+                    }
+                    for (; ow < g.OW; ow += 4)
                     {
                         int n = Math.Min(4, g.OW - ow);          // a last group past the row's end reads padding, stores only n
                         float* x0 = row + ow * step, at = y + (long)(oh * g.OW + ow) * f;
@@ -111,6 +121,65 @@ internal static partial class Conv
     {
         float r = accumulate ? *at + v : bias == null ? v : v + bias[j];
         *at = relu && !(r > 0) ? 0f : r;      // ReLU's scalar form: y > 0 ? y : 0
+    }
+
+    /// <summary>Eight results for filter <paramref name="j"/>, <paramref name="f"/> apart: as <see cref="Store"/>, lane by lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Store8(float* at, int f, Vector256<float> v, float* bias, int j, bool accumulate, bool relu)
+    {
+        if (f == 1)
+        {
+            var r = accumulate ? Vector256.Load(at) + v : bias == null ? v : v + Vector256.Create(bias[j]);
+            if (relu) r = Vector256.ConditionalSelect(Vector256.GreaterThan(r, Vector256<float>.Zero), r, Vector256<float>.Zero);
+            r.Store(at);
+            return;
+        }
+        for (int i = 0; i < 8; i++) Store(at + (long)i * f, v.GetElement(i), bias, j, accumulate, relu);
+    }
+
+    /// <summary>
+    /// Eight positions' sums over <paramref name="rows"/> window rows of <paramref name="seg"/> values against one kernel
+    /// row, as a vector: one accumulator chain per position (eight chains keep both FMA pipes busy), reduced together
+    /// by a tree of horizontal adds instead of eight separate horizontal sums.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<float> Dot8(float* x0, long step, long rowStride, float* k, int rows, int seg)
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        var tail = Vector256<float>.Zero;
+        int vec = seg & ~7;
+        for (int i = 0; i < rows; i++, x0 += rowStride, k += seg)
+        {
+            float* x1 = x0 + step, x2 = x1 + step, x3 = x2 + step, x4 = x3 + step, x5 = x4 + step, x6 = x5 + step, x7 = x6 + step;
+            int c = 0;
+            for (; c < vec; c += 8)
+            {
+                var w = Vector256.Load(k + c);
+                a0 = Vector256.FusedMultiplyAdd(Vector256.Load(x0 + c), w, a0);
+                a1 = Vector256.FusedMultiplyAdd(Vector256.Load(x1 + c), w, a1);
+                a2 = Vector256.FusedMultiplyAdd(Vector256.Load(x2 + c), w, a2);
+                a3 = Vector256.FusedMultiplyAdd(Vector256.Load(x3 + c), w, a3);
+                a4 = Vector256.FusedMultiplyAdd(Vector256.Load(x4 + c), w, a4);
+                a5 = Vector256.FusedMultiplyAdd(Vector256.Load(x5 + c), w, a5);
+                a6 = Vector256.FusedMultiplyAdd(Vector256.Load(x6 + c), w, a6);
+                a7 = Vector256.FusedMultiplyAdd(Vector256.Load(x7 + c), w, a7);
+            }
+            for (; c < seg; c++)
+            {
+                float* x = x0 + c;
+                var xv = Vector256.Create(x[0], x[step], x[2 * step], x[3 * step], x[4 * step], x[5 * step], x[6 * step], x[7 * step]);
+                tail = Vector256.FusedMultiplyAdd(xv, Vector256.Create(k[c]), tail);
+            }
+        }
+        // [Σa0 … Σa7]: pairwise sums within 128-bit halves, then the two halves added.
+        var t0 = Avx.HorizontalAdd(a0, a1);
+        var t1 = Avx.HorizontalAdd(a2, a3);
+        var t2 = Avx.HorizontalAdd(a4, a5);
+        var t3 = Avx.HorizontalAdd(a6, a7);
+        var u0 = Avx.HorizontalAdd(t0, t1);          // [s0 s1 s2 s3 | s0' s1' s2' s3'] (low and high halves' sums)
+        var u1 = Avx.HorizontalAdd(t2, t3);
+        var sums = Avx.Permute2x128(u0, u1, 0x20) + Avx.Permute2x128(u0, u1, 0x31);
+        return sums + tail;
     }
 
     /// <summary>

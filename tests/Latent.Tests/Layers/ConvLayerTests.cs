@@ -48,6 +48,10 @@ public class ConvLayerTests
         { 6, 7, 5, 32, 3, 1, 2, true },
         { 8, 8, 4, 32, 3, 1, 2, true },
         { 30, 30, 32, 32, 3, 1, 2, true },
+        // Fewer than 8 filters on rows of 8 or more: eight positions at a time, then the last few four at a time.
+        { 10, 19, 3, 1, 3, 1, 2, true },
+        { 9, 12, 4, 3, 3, 1, 2, false },
+        { 6, 17, 16, 1, 3, 2, 2, true },
     };
 
     [Theory]
