@@ -98,7 +98,7 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
 
     /// <summary>Backward of <see cref="MaxQuad"/>: each of the four cells adds dy where it is the winner.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static unsafe void RouteQuad(float* dxs, int at, int down, int c, int vec, float* dy, int* winners)
+    private static unsafe void RouteQuad(float* dxs, int at, int down, int c, int vec, float* dy, int* winners, bool store)
     {
         for (int k = 0; k < vec; k += 8)
         {
@@ -106,6 +106,15 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
             var d = Vector256.Load(dy + k);
             var index = Vector256.Create(at + k) + Lanes;
             float* p = dxs + at + k;
+            if (store)
+            {
+                // The windows tile the image: each cell is this window's alone, so it is written, not added to.
+                (d & Vector256.Equals(winner, index).AsSingle()).Store(p);
+                (d & Vector256.Equals(winner, index + Vector256.Create(c)).AsSingle()).Store(p + c);
+                (d & Vector256.Equals(winner, index + Vector256.Create(down)).AsSingle()).Store(p + down);
+                (d & Vector256.Equals(winner, index + Vector256.Create(down + c)).AsSingle()).Store(p + down + c);
+                continue;
+            }
             AddWhereWinner(p, d, winner, index);
             AddWhereWinner(p + c, d, winner, index + Vector256.Create(c));
             AddWhereWinner(p + down, d, winner, index + Vector256.Create(down));
@@ -192,20 +201,23 @@ public sealed class MaxPooling2D : Layer, IConfigurableLayer<MaxPooling2D>
             throw new InvalidOperationException("MaxPooling2D: a buffer is shorter than the batch.");
         int c = g.C, vec = Vector256.IsHardwareAccelerated ? c & ~7 : 0;
         bool write = ctx.WritesInputGrad(0);
+        // 2×2 windows, stride 2, even sizes, channels in whole vectors: every cell lies in exactly one full window, so
+        // the gradient is written window by window with no clearing first.
+        bool tiles = write && g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.H % 2 == 0 && g.W % 2 == 0 && vec == c;
         fixed (float* pdx = dx, pdy = dy)
         fixed (int* pa = arg)
         {
             for (int b = 0; b < ctx.Batch; b++)
             {
                 float* dxs = pdx + (long)b * inSize;      // arg holds indices within the sample, all below inSize
-                if (write) new Span<float>(dxs, inSize).Clear();   // one sample's gradient, cleared while it fits in cache
+                if (write && !tiles) new Span<float>(dxs, inSize).Clear();   // one sample's gradient, cleared while it fits in cache
                 for (int oh = 0; oh < g.OH; oh++)
                 for (int ow = 0; ow < g.OW; ow++)
                 {
                     long o = (long)b * outSize + (oh * g.OW + ow) * c;
                     var (ih0, iw0, i0, i1, j0, j1) = Window(g, oh, ow);
                     bool quad = IsFullQuad(g, i0, i1, j0, j1);
-                    if (quad) RouteQuad(dxs, (ih0 * g.W + iw0) * c, g.W * c, c, vec, pdy + o, pa + o);
+                    if (quad) RouteQuad(dxs, (ih0 * g.W + iw0) * c, g.W * c, c, vec, pdy + o, pa + o, tiles);
                     // Eight channels at a time, in order through the window: each cell adds dy where it is the winner
                     // (the same sums as adding dy at each winner, without the scattered read-modify-writes).
                     for (int k = quad ? vec : 0; k < vec; k += 8)

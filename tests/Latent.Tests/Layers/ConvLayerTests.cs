@@ -279,6 +279,12 @@ public class ConvLayerTests
         GradientChecker.AssertAll(GradientChecker.CheckLayer(new UpSampling2D((2, 2)), [3, 2, 16], batch: 2, seed: 47));
         GradientChecker.AssertAll(GradientChecker.CheckLayer(new MaxPooling2D((2, 2), padding: "same"), [5, 4, 8], batch: 2, seed: 48));
         GradientChecker.AssertAll(GradientChecker.CheckLayer(new MaxPooling2D((2, 2)), [6, 5, 19], batch: 2, seed: 49));
+        // Even sizes and whole vectors: the windows tile the image and the gradient is written, not added.
+        foreach (bool write in new[] { false, true })
+        {
+            GradientChecker.AssertAll(GradientChecker.CheckLayer(new MaxPooling2D((2, 2), padding: "same"), [4, 6, 16], batch: 2, seed: 50, writeInputGrads: write));
+            GradientChecker.AssertAll(GradientChecker.CheckLayer(new MaxPooling2D((2, 2), padding: "same"), [5, 6, 16], batch: 2, seed: 51, writeInputGrads: write));
+        }
     }
 
     [Fact]

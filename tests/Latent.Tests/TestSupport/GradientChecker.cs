@@ -47,16 +47,19 @@ internal static class GradientChecker
     /// ∂L/∂(each weight) with central differences.
     /// </summary>
     public static List<GradientReport> CheckLayer(Layer layer, int[] inputShape, int batch, int seed,
-                                                  bool training = false, Func<int, float>? input = null) =>
-        CheckLayer(layer, [inputShape], batch, seed, training, input);
+                                                  bool training = false, Func<int, float>? input = null, bool writeInputGrads = false) =>
+        CheckLayer(layer, [inputShape], batch, seed, training, input, writeInputGrads: writeInputGrads);
 
     /// <summary>As above for a layer of several inputs; <paramref name="input"/> maps (flat index) to a value for every input.</summary>
     /// <remarks>
     /// Every output of the layer counts (<c>L = Σₖ Σᵢ wₖᵢ·yₖᵢ</c>, a recurrent layer's states included); <paramref name="mask"/>
     /// (batch × timesteps of the first input, 1 keep, 0 skip) is handed to a layer that uses masks.
     /// </remarks>
+    /// <param name="writeInputGrads">Let the layer write its input gradients instead of adding (as the executor does when
+    /// it can); they are filled with a large value first, so a cell the layer leaves unwritten fails the check.</param>
     public static List<GradientReport> CheckLayer(Layer layer, int[][] inputShapes, int batch, int seed,
-                                                  bool training = false, Func<int, float>? input = null, float[]? mask = null)
+                                                  bool training = false, Func<int, float>? input = null, float[]? mask = null,
+                                                  bool writeInputGrads = false)
     {
         var outputs = layer.ApplyAll(inputShapes.Select(s => Input.Create(s)).ToArray());
         var inBufs = inputShapes.Select(s => new TensorBuffer(s, batch, withGrad: true)).ToArray();
@@ -72,6 +75,7 @@ internal static class GradientChecker
         var ctx = new NodeContext(inBufs, outBufs, inBufs.Select(_ => true).ToArray(), ws, batch, (ulong)seed, maskBuf)
         {
             Batch = batch, FullBatch = batch, Training = training,
+            FreshInputGrads = writeInputGrads ? inBufs.Select(_ => true).ToArray() : null,
         };
         var activation = layer.OutputActivation;
         for (int b = 0; b < inBufs.Length; b++)
@@ -99,7 +103,7 @@ internal static class GradientChecker
 
         Loss();
         for (int k = 0; k < outBufs.Length; k++) lossWeights[k].CopyTo(outBufs[k].Grad!, 0);
-        foreach (var b in inBufs) Array.Clear(b.Grad!);
+        foreach (var b in inBufs) Array.Fill(b.Grad!, writeInputGrads ? 1e3f : 0f);
         foreach (var wt in layer.Weights) wt.Grads.Clear();
         if (activation is not null) activation.Backward(ctx.OutputValues, ctx.OutputGrad, ctx.OutputGrad, outBuf.SampleShape[^1]);
         layer.Backward(ctx);
