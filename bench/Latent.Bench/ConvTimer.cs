@@ -9,6 +9,11 @@ namespace Latent.Bench;
 /// half of a batch of 128), best of several runs, with the GFLOPS each reaches, routed as now and with the routing of
 /// 32-filter convolutions through the GEMM off.
 /// </summary>
+internal static class ConvSettings
+{
+    public static void EightWide(bool on) => Conv.EightWide = on;
+}
+
 internal static class ConvTimer
 {
     public static void Run()
@@ -58,7 +63,7 @@ internal static class ConvTimer
                         1 => () => Conv.Backward(g, batch, x, dz, kernel, f, dK, default),
                         _ => () => Conv.Backward(g, batch, x, dz, kernel, f, default, dX, overwriteSrc: true),
                     };
-                    var (now, off) = BestAlternating(run);
+                    var (now, off) = BestAlternating(run, Environment.GetEnvironmentVariable("LATENT_CONV_KNOB"));
                     cells[phase] = $"{Cell(now, flops)} / {flops / off / 1e9,5:F1}";
                 }
                 Console.WriteLine($"{name,-36} {cells[0],30} {cells[1],30} {cells[2],30}");
@@ -72,12 +77,13 @@ internal static class ConvTimer
     }
 
     /// <summary>Best of seven runs with <see cref="Conv.GemmRouting"/> on and seven with it off, alternating.</summary>
-    private static (double On, double Off) BestAlternating(Action run)
+    private static (double On, double Off) BestAlternating(Action run, string? knob)
     {
         double on = double.MaxValue, off = double.MaxValue;
         for (int r = 0; r < 16; r++)
         {
-            Conv.GemmRouting = r % 2 == 0;
+            if (knob == "EightWide") ConvSettings.EightWide(r % 2 == 0);
+            else Conv.GemmRouting = r % 2 == 0;
             var sw = Stopwatch.StartNew();
             run();
             double t = sw.Elapsed.TotalSeconds;
@@ -85,6 +91,7 @@ internal static class ConvTimer
             if (r % 2 == 0) on = Math.Min(on, t); else off = Math.Min(off, t);
         }
         Conv.GemmRouting = true;
+        ConvSettings.EightWide(true);
         return (on, off);
     }
 

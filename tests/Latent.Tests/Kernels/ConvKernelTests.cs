@@ -26,6 +26,7 @@ public class ConvKernelTests
         { 24, 24, 32, 32, 3, 2, true },  // strided, 32 filters: kernel gradient by whole-sample products, one sample each
         { 40, 40, 64, 32, 3, 2, true },  // a sample's windows too many for one product: in chunks of positions
         { 7, 6, 32, 32, 3, 1, true },    // stride 1, rows six wide: the flipped forward through the GEMM
+        { 9, 12, 8, 16, 3, 1, true },    // the flipped forward to 8 channels: blocks of eight positions, added onto dX
     };
 
     [Theory]

@@ -52,6 +52,8 @@ public class ConvLayerTests
         { 10, 19, 3, 1, 3, 1, 2, true },
         { 9, 12, 4, 3, 3, 1, 2, false },
         { 6, 17, 16, 1, 3, 2, 2, true },
+        // Eight filters on rows of 8 or more: blocks of eight positions, then four.
+        { 9, 11, 5, 8, 3, 1, 2, true },
     };
 
     [Theory]
