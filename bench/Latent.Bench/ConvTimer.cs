@@ -9,17 +9,16 @@ namespace Latent.Bench;
 /// half of a batch of 128), best of several runs, with the GFLOPS each reaches, routed as now and with the routing of
 /// 32-filter convolutions through the GEMM off.
 /// </summary>
-internal static class ConvSettings
-{
-    public static void EightWide(bool on) => Conv.EightWide = on;
-}
-
 internal static class ConvTimer
 {
     public static void Run()
     {
         Console.WriteLine($"CPU: {FuzzRun.CpuModel()}; one thread, 64 samples; GFLOPS = 2·positions·P·F / time");
-        Console.WriteLine("Each cell: as routed now, then with Conv.GemmRouting off (32+ filters on the direct kernels whatever the stride and width).");
+        // LATENT_CONV_KNOB=EightWide compares 8-filter blocks of eight positions against four instead of the routing.
+        bool eightWide = Environment.GetEnvironmentVariable("LATENT_CONV_KNOB") == "EightWide";
+        Console.WriteLine(eightWide
+            ? "Each cell: as now, then with Conv.EightWide off (8-filter convolutions four positions per block)."
+            : "Each cell: as routed now, then with Conv.GemmRouting off (32+ filters on the direct kernels whatever the stride and width).");
         Console.WriteLine($"{"layer",-36} {"forward",30} {"kernel grad",30} {"input grad",30}");
         // name, H, W, C, F, k, stride, same: the convolution (a transposed one is the input gradient of the one listed)
         (string, int, int, int, int, int, int, bool)[] shapes =
@@ -63,7 +62,7 @@ internal static class ConvTimer
                         1 => () => Conv.Backward(g, batch, x, dz, kernel, f, dK, default),
                         _ => () => Conv.Backward(g, batch, x, dz, kernel, f, default, dX, overwriteSrc: true),
                     };
-                    var (now, off) = BestAlternating(run, Environment.GetEnvironmentVariable("LATENT_CONV_KNOB"));
+                    var (now, off) = BestAlternating(run, eightWide);
                     cells[phase] = $"{Cell(now, flops)} / {flops / off / 1e9,5:F1}";
                 }
                 Console.WriteLine($"{name,-36} {cells[0],30} {cells[1],30} {cells[2],30}");
@@ -76,13 +75,13 @@ internal static class ConvTimer
         }
     }
 
-    /// <summary>Best of seven runs with <see cref="Conv.GemmRouting"/> on and seven with it off, alternating.</summary>
-    private static (double On, double Off) BestAlternating(Action run, string? knob)
+    /// <summary>Best of seven runs with the knob (<see cref="Conv.GemmRouting"/>, or <see cref="Conv.EightWide"/>) on and seven with it off, alternating.</summary>
+    private static (double On, double Off) BestAlternating(Action run, bool eightWide)
     {
         double on = double.MaxValue, off = double.MaxValue;
         for (int r = 0; r < 16; r++)
         {
-            if (knob == "EightWide") ConvSettings.EightWide(r % 2 == 0);
+            if (eightWide) Conv.EightWide = r % 2 == 0;
             else Conv.GemmRouting = r % 2 == 0;
             var sw = Stopwatch.StartNew();
             run();
@@ -91,7 +90,7 @@ internal static class ConvTimer
             if (r % 2 == 0) on = Math.Min(on, t); else off = Math.Min(off, t);
         }
         Conv.GemmRouting = true;
-        ConvSettings.EightWide(true);
+        Conv.EightWide = true;
         return (on, off);
     }
 

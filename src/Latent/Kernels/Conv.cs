@@ -47,6 +47,16 @@ internal static partial class Conv
     /// <summary>Whether <see cref="PreferGemm"/> and the whole-sample products are on (a bench knob: off, the routing before them).</summary>
     internal static bool GemmRouting = true;
 
+    /// <summary>
+    /// Whole samples whose unrolled windows fit in <see cref="GroupFloats"/>, for one product over them all; 0 when a
+    /// sample's windows alone do not (or the routing is off): then the products go chunk by chunk of positions.
+    /// </summary>
+    private static int SamplesPerProduct(in ConvGeometry g)
+    {
+        long sample = (long)g.Positions * g.PatchSize;
+        return GemmRouting && sample <= GroupFloats ? (int)(GroupFloats / sample) : 0;
+    }
+
     /// <summary>Positions per chunk: about <see cref="ChunkFloats"/> window values, at least one position.</summary>
     private static int ChunkPositions(in ConvGeometry g) => Math.Clamp(ChunkFloats / g.PatchSize, 1, g.Positions);
 
@@ -81,10 +91,9 @@ internal static partial class Conv
             return;
         }
         int p = g.PatchSize, pos = g.Positions, chunk = ChunkPositions(g);
-        if (GemmRouting && (long)pos * p <= GroupFloats)
+        if (SamplesPerProduct(g) is int per and > 0)
         {
             // Whole samples, as many as fit: one product with more rows, fewer calls.
-            int per = GroupFloats / (pos * p);
             var group = Scratch(ref t_cols, per * pos * p);
             var packed = Scratch(ref t_packed, Gemm.PackedLength(p, f));   // K packed once for every group
             Gemm.PackWhole(transB: false, kernel, f, p, f, packed);
@@ -153,10 +162,10 @@ internal static partial class Conv
             if (finish) Simd.AddBiasRelu(dsrc[..(batch * image)], srcBias, g.C, srcRelu);
             return;
         }
-        if (wantK && GemmRouting && (long)pos * p <= GroupFloats)
+        int per = SamplesPerProduct(g);
+        if (wantK && per > 0)
         {
             // Whole samples' windows, as many as fit, under one product: dK's tile is loaded and stored once per group.
-            int per = GroupFloats / (pos * p);
             var group = Scratch(ref t_cols, per * pos * p);
             for (int b = 0; b < batch; b += per)
             {
@@ -167,10 +176,9 @@ internal static partial class Conv
             wantK = false;
             if (!wantX) return;
         }
-        if (!wantK && GemmRouting && (long)pos * p <= GroupFloats)
+        if (!wantK && per > 0)
         {
             // The input gradient alone (the kernel's is done above): whole samples' window gradients from one product.
-            int per = GroupFloats / (pos * p);
             var grads = Scratch(ref t_grad, per * pos * p);
             var packed = Scratch(ref t_packed, Gemm.PackedLength(f, p));   // Kᵀ packed once for every group
             Gemm.PackWhole(transB: true, kernel, f, f, p, packed);

@@ -537,7 +537,7 @@ public partial class Model
         long largest = 1;
         foreach (var node in Nodes)
             foreach (var t in node.Outputs)
-                largest = Math.Max(largest, t.ShapeArray.Aggregate(1L, (a, d) => a * d));
+                largest = Math.Max(largest, t.Size);
         long fits = Kernels.CacheSizes.L2Bytes / (largest * sizeof(float));
         long parameters = _store?.Length ?? 0;
         while (replicas < 16 * threads && (capacity + replicas - 1) / replicas > fits && 2L * replicas <= byRows &&
