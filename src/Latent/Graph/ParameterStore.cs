@@ -34,8 +34,9 @@ internal sealed class ParameterStore
         foreach (var w in weights) length = Padded(length) + w.Length;
         var store = new ParameterStore(length);
         int offset = 0;
-        foreach (var w in weights)
+        for (int i = 0; i < weights.Count; i++)   // not foreach: an interface's enumerator is an allocation per call until tiering removes it
         {
+            var w = weights[i];
             offset = Padded(offset);
             w.MoveTo(store, store.Base + offset);
             offset += w.Length;
@@ -47,8 +48,9 @@ internal sealed class ParameterStore
     public bool Holds(IReadOnlyList<Weight> weights)
     {
         int offset = 0;
-        foreach (var w in weights)
+        for (int i = 0; i < weights.Count; i++)   // not foreach: an interface's enumerator is an allocation per call until tiering removes it
         {
+            var w = weights[i];
             offset = Padded(offset);
             if (!ReferenceEquals(w.Store, this) || w.Offset != Base + offset) return false;
             offset += w.Length;
