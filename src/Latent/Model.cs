@@ -22,7 +22,7 @@ public partial class Model
     private Layer[] _layers = [];
     private Weight[] _weights = [];
     private bool _needsWholeBatch;
-    private bool _sumsOverShares;  // a layer meets the other shares of a data-parallel step (batch statistics)
+    private bool _sumsOverShares;  // the shares of a data-parallel step meet (batch statistics, a masked loss's kept steps)
 
     /// <summary>A model from one input to one output.</summary>
     public Model(SymbolicTensor input, SymbolicTensor output, string? name = null)
@@ -128,9 +128,9 @@ public partial class Model
         _layers = [.. layers];
         _weights = _layers.SelectMany(l => l.Weights).Distinct().ToArray();
         _regularized = _weights.Where(w => w.Regularizer is not null).ToArray();
-        // A masked output's loss is a mean over the unmasked steps of the whole batch: one executor sees them all.
-        _needsWholeBatch = _layers.Any(l => l.NeedsWholeBatch) || _outputs.Any(o => o.Mask is not null);
-        _sumsOverShares = _layers.Any(l => l.SumsOverShares);
+        _needsWholeBatch = _layers.Any(l => l.NeedsWholeBatch);
+        // A masked output's loss is a mean over the kept steps of the whole batch: the shares add their counts.
+        _sumsOverShares = _layers.Any(l => l.SumsOverShares) || _outputs.Any(o => o.Mask is not null);
         InvalidateExecutors();
     }
 

@@ -29,6 +29,9 @@ internal sealed class GraphExecutor
     private readonly Weight[] _weights;                   // the model's, in store order
     private readonly int[] _weightWriter;                 // per weight: the node that may write its gradient, or −1
     private readonly LossJob _lossJob = new();
+    private ReplicaSums? _sums;                           // where a data-parallel step's replicas meet (null on one executor)
+    private int _replica;
+    private readonly double[] _keptSum = new double[1];
 
     /// <summary>One model output: where its values are, its loss and targets.</summary>
     private sealed class OutputSlot
@@ -227,6 +230,7 @@ internal sealed class GraphExecutor
     /// <summary>Makes this executor replica <paramref name="replica"/> of a data-parallel step whose layers meet at <paramref name="sums"/>.</summary>
     public void JoinReplicas(ReplicaSums sums, int replica)
     {
+        (_sums, _replica) = (sums, replica);
         foreach (var ctx in _contexts)
         {
             ctx.Sums = sums;
@@ -333,10 +337,17 @@ internal sealed class GraphExecutor
             double value;
             if (o.Mask is not null)
             {
-                // Only the kept steps count (the mean over them); the model runs its batches on one executor, so
-                // this batch is the whole batch.
+                // Only the kept steps count: the mean over those of the whole batch, so the shares add their counts.
+                var mask = o.Mask.Value.AsSpan(0, batch * o.Mask.SampleSize);
+                long kept = Loss.CountKept(mask);
+                if (_sums is not null)
+                {
+                    _keptSum[0] = kept;
+                    _sums.Sum(_replica, _keptSum);
+                    kept = (long)_keptSum[0];
+                }
                 value = loss.MaskedMean(o.Buffer.Value.AsSpan(0, count), targets.AsSpan(0, count), grad is null ? default : grad.AsSpan(0, count),
-                                        o.Mask.Value.AsSpan(0, batch * o.Mask.SampleSize), denominator, o.Weight, o.Fused);
+                                        mask, denominator, o.Weight, o.Fused, kept, (long)full * o.Mask.SampleSize);
             }
             else
             {

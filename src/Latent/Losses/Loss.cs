@@ -81,14 +81,16 @@ public abstract class Loss
     /// <paramref name="denominator"/>, which the loss gives for all steps. Writes <c>weight · ∂/∂yPred</c> into
     /// <paramref name="grad"/> unless it is empty (zero at masked steps); no kept step gives 0.
     /// </summary>
+    /// <param name="keptTotal">Kept steps of the whole batch, when <paramref name="mask"/> is a share of it (−1: counted here).</param>
+    /// <param name="stepsTotal">All steps of the whole batch, with <paramref name="keptTotal"/> (the kept share is <c>keptTotal / stepsTotal</c>).</param>
     internal double MaskedMean(ReadOnlySpan<float> yPred, ReadOnlySpan<float> yTrue, Span<float> grad, ReadOnlySpan<float> mask,
-                               double denominator, double weight = 1, bool fromLogits = false)
+                               double denominator, double weight = 1, bool fromLogits = false, long keptTotal = -1, long stepsTotal = -1)
     {
-        int per = yPred.Length / mask.Length, kept = 0;
-        foreach (float m in mask) if (m != 0) kept++;
+        int per = yPred.Length / mask.Length;
+        if (keptTotal < 0) (keptTotal, stepsTotal) = (CountKept(mask), mask.Length);
         grad.Clear();
-        if (kept == 0) return 0;
-        double scaled = denominator * kept / mask.Length, sum = 0;
+        if (keptTotal == 0) return 0;
+        double scaled = denominator * keptTotal / stepsTotal, sum = 0;
         float gradScale = (float)(weight / scaled);
         for (int r = 0; r < mask.Length; r++)
         {
@@ -99,6 +101,14 @@ public abstract class Loss
             sum += fromLogits ? SumFromLogits(p, t, g, gradScale) : Sum(p, t, g, gradScale);
         }
         return sum / scaled;
+    }
+
+    /// <summary>Steps a mask keeps (its nonzero values).</summary>
+    internal static long CountKept(ReadOnlySpan<float> mask)
+    {
+        long kept = 0;
+        foreach (float m in mask) if (m != 0) kept++;
+        return kept;
     }
 
     /// <summary>What the element sum is divided by for <paramref name="samples"/> samples of <paramref name="sampleSize"/> elements.</summary>

@@ -7,8 +7,9 @@ namespace Latent.Tests.Training;
 
 /// <summary>
 /// Statistics over the whole batch on a data-parallel step (<see cref="NodeContext.SumOverShares"/>): a user layer
-/// and batch normalization train on two cores as on one, a share that fails stops the others instead of leaving
-/// them waiting, and a layer that sums without declaring it gets a clear error.
+/// and batch normalization train on two cores as on one, so does a masked sequence model (its loss's kept steps are
+/// counted over the whole batch), a share that fails stops the others instead of leaving them waiting, and a layer
+/// that sums without declaring it gets a clear error.
 /// </summary>
 [Collection(Kernels.GemmSettingsCollection.Name)] // changes Model.ParallelStepMinRows
 public class SumOverSharesTests
@@ -49,6 +50,64 @@ public class SumOverSharesTests
             model.Compile("adam", "binary_crossentropy");
             return model;
         }, x);
+    }
+
+    [Fact]
+    public void AMaskedSequenceModelTrainsOnTwoCoresLikeOnOne()
+    {
+        // Sample b has its last b % 6 steps padded, so the two halves of a batch keep different numbers of steps: the
+        // loss is the mean over the kept steps of the whole batch only if the shares add their counts.
+        const int t = 6, d = 3, n = 70;
+        var x = Synthetic.Uniform(n * t * d, 36, 0.1f, 0.9f);
+        var mask = Latent.Tests.Layers.RecurrentLayerTests.TrailingPadding(n, t);
+        for (int i = 0; i < mask.Length; i++)
+            if (mask[i] == 0) x.AsSpan(i * d, d).Fill(-1);
+        ModelChecker.TrainsAlikeOnOneAndTwoCoresAndSavesAndLoads(() =>
+        {
+            Randomness.SetSeed(37);
+            var input = Input.Create(t, d);
+            var seq = new LSTM(5, returnSequences: true).Apply(new Masking(-1).Apply(input));
+            var model = new Model(input, new TimeDistributed(new Dense(d, "sigmoid")).Apply(seq));
+            model.Compile("adam", "binary_crossentropy");
+            return model;
+        }, Tensor.FromArray(x, n, t, d));
+    }
+
+    [Fact]
+    public void AShareWithNoKeptStepAddsNothingToAMaskedLoss()
+    {
+        // Two samples on two cores: the first is all padding, so its share keeps no step and the loss is the second's.
+        const int t = 4, d = 2;
+        var x = Synthetic.Uniform(2 * t * d, 38, 0.1f, 0.9f);
+        x.AsSpan(0, t * d).Fill(0);
+        var xs = Tensor.FromArray(x, 2, t, d);
+        (double Loss, float[][] Weights, bool Parallel) Run(bool parallel)
+        {
+            int saved = Model.ParallelStepMinRows;
+            Model.ParallelStepMinRows = parallel ? 1 : int.MaxValue;
+            try
+            {
+                Randomness.SetSeed(39);
+                var input = Input.Create(t, d);
+                var model = new Model(input, new Dense(d).Apply(new GRU(3, returnSequences: true).Apply(new Masking(0).Apply(input))));
+                model.Compile("sgd", "mse");
+                double loss = model.TrainOnBatch(xs, xs);
+                return (loss, model.GetWeights(), model.StepIsParallel);
+            }
+            finally
+            {
+                Model.ParallelStepMinRows = saved;
+            }
+        }
+        var one = Run(false);
+        var two = Run(true);
+        Assert.Equal(Latent.Kernels.ComputePool.Shared.Threads >= 2, two.Parallel);
+        Assert.True(one.Loss > 0);
+        Assert.Equal(one.Loss, two.Loss, 6);
+        for (int w = 0; w < one.Weights.Length; w++)
+            for (int i = 0; i < one.Weights[w].Length; i++)
+                Assert.True(Math.Abs(one.Weights[w][i] - two.Weights[w][i]) <= 1e-5f * (1 + Math.Abs(one.Weights[w][i])),
+                            $"weight {w}[{i}]: one core {one.Weights[w][i]}, two {two.Weights[w][i]}");
     }
 
     [Fact]
