@@ -73,7 +73,8 @@ internal static class EpochTimer
         // B is read in place), StepMinRows (fewest rows per core for the data-parallel step), WriteWeightGrads (0: clear
         // the weight gradients and add into them, 1: layers write them), ConvGemm (0: convolutions with 32 filters or more
         // on the direct kernels whatever their stride and width, 1: strided and ragged ones through the GEMM),
-        // ReplicasPerCore (data-parallel replicas each core runs in turn; 0: chosen from the L2 size).
+        // ReplicasPerCore (data-parallel replicas each core runs in turn; 0: chosen from the L2 size), AvoidAliasing (Gemm:
+        // 1 packs operands read in place down a column whose stride aliases in L1, 0 reads them in place).
         string[]? abSpec = Environment.GetEnvironmentVariable("LATENT_AB")?.Split('=');
         int[]? ab = abSpec?[1].Split(',').Select(int.Parse).ToArray();
         void SetKnob(int v)
@@ -83,7 +84,8 @@ internal static class EpochTimer
             else if (abSpec[0] == "WriteWeightGrads") GraphExecutor.WriteWeightGrads = v != 0;
             else if (abSpec[0] == "ConvGemm") Latent.Kernels.Conv.GemmRouting = v != 0;
             else if (abSpec[0] == "ReplicasPerCore") Model.ReplicasPerCore = v;
-            else throw new ArgumentException($"Unknown knob '{abSpec[0]}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore.");
+            else if (abSpec[0] == "AvoidAliasing") Latent.Kernels.Gemm.AvoidAliasing = v != 0;
+            else throw new ArgumentException($"Unknown knob '{abSpec[0]}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing.");
         }
         foreach (var row in rows)
         {

@@ -26,6 +26,23 @@ internal static unsafe partial class Gemm
     internal static int DirectBRows = 16;
     private const int MaxMR = 8, MaxNR = 32;
 
+    /// <summary>Whether operands read in place down a column with a stride that aliases in L1 are packed instead (see <see cref="Aliases"/>; a benchmark knob).</summary>
+    internal static bool AvoidAliasing = true;
+
+    /// <summary>
+    /// Whether <paramref name="depth"/> rows <paramref name="ld"/> floats apart, one cache line read from each, fall into
+    /// too few sets of a 64-set, 8-way L1 to stay there together: a row stride of a whole number of lines L visits
+    /// only 64 / gcd(64, L) sets (4 for rows 1 KB apart).
+    /// </summary>
+    internal static bool Aliases(int ld, int depth)
+    {
+        if (ld % 16 != 0) return false;   // not a whole number of lines apart: successive rows drift across the sets
+        int lines = ld / 16, g = 64;
+        while (lines % 2 == 0 && g > 1) { lines /= 2; g /= 2; }   // gcd(64, L) = 64 / g'
+        int sets = g;                      // 64 / gcd(64, L)
+        return sets * 8 < depth;
+    }
+
     /// <summary>Below this many flops (2·M·N·K) a multiply runs on one core: the split costs more than it saves.</summary>
     internal static long ParallelFlops = 1L << 20;
 
@@ -200,7 +217,10 @@ internal static unsafe partial class Gemm
         // models' shapes on AVX2 and much slower on some (docs/PERFORMANCE.md). The 512-bit kernel was tuned on a
         // packed panel (one pointer walking it) and is kept so, packed as op(A)ᵀ's column panels by PackB (vector
         // copies and 8×8 transposes); in-place A there is unmeasured.
-        bool packA = isa == GemmIsa.Vector512;
+        // Read in place down a column, rows ld floats apart, a panel whose rows share few cache sets keeps evicting
+        // itself (with rows 1 KB apart, all of them land in four of L1's 64 sets): such a panel is packed, per panel
+        // for B (it is read by every row panel), per block for Aᵀ (read by every column panel).
+        bool packA = isa == GemmIsa.Vector512 || (transA && AvoidAliasing && Aliases(lda, Math.Min(k, KC)));
         var packAPanels = packA ? t_packA ??= GC.AllocateUninitializedArray<float>(MaxMR * 16 * KC, pinned: true) : null;
         nint rs = packA ? 1 : transA ? 1 : lda, ks = packA ? mr : transA ? lda : 1;
         // Likewise B, when it is stored k×n and at most sixteen row panels reuse it (a weight gradient with a small
@@ -208,6 +228,7 @@ internal static unsafe partial class Gemm
         // place; only a partial last panel is packed. A 32-wide panel of one KC slab is 32 KB and stays in L1 across
         // the row panels; packing streamed the whole weight matrix through memory on every call.
         bool directB = !transB && m <= DirectBRows * mr && packedB == null;
+        bool panelB = directB && AvoidAliasing && Aliases(ldb, Math.Min(k, KC));
         int nPad = (n + nr - 1) / nr * nr;   // a whole packed B (PackWhole): slab pc starts at pc·nPad
         fixed (float* bp = packB, ap = packAPanels)
         {
@@ -221,6 +242,7 @@ internal static unsafe partial class Gemm
                     int fullPanels = ncur / nr * nr;
                     if (packedB != null) { }
                     else if (!directB) PackB(transB, b, ldb, pc, jc, kc, ncur, nr, bp);
+                    else if (panelB) { }   // packed below, one panel at a time
                     else if (fullPanels < ncur) PackB(transB, b, ldb, pc, jc + fullPanels, kc, ncur - fullPanels, nr, bp + fullPanels * kc);
                     for (int ic = 0; ic < m; ic += mc)
                     {
@@ -229,13 +251,15 @@ internal static unsafe partial class Gemm
                         for (int jr = 0; jr < ncur; jr += nr)
                         {
                             int nrc = Math.Min(nr, ncur - jr);
+                            if (panelB) PackB(transB, b, ldb, pc, jc + jr, kc, nrc, nr, bp);
                             for (int ir = 0; ir < mcur; ir += mr)
                             {
                                 int mrc = Math.Min(mr, mcur - ir);
                                 float* cp = c + (long)(ic + ir) * ldc + jc + jr;
-                                bool bInPlace = directB && jr < fullPanels;
+                                bool bInPlace = directB && !panelB && jr < fullPanels;
                                 float* bpanel = bInPlace ? b + (long)pc * ldb + jc + jr
-                                              : packedB != null ? packedB + (long)pc * nPad + (long)(jc + jr) * kc : bp + jr * kc;
+                                              : packedB != null ? packedB + (long)pc * nPad + (long)(jc + jr) * kc
+                                              : panelB ? bp : bp + jr * kc;
                                 nint bs = bInPlace ? ldb : nr;
                                 float* apanel = packA ? ap + ir * kc : a + (ic + ir) * rs + pc * ks;
                                 float* tileBias = !acc && bias != null ? bias + jc + jr : null; // first K slab only
@@ -275,9 +299,9 @@ internal static unsafe partial class Gemm
                 {
                     float* src = b + (long)(p0 + p) * ldb + j0 + jr;
                     float* d = panel + p * nr;
-                    if (cols == nr)
+                    if (cols == nr && nr % 8 == 0)
                     {
-                        // NR is 16 or 32: whole vectors, inline (Buffer.MemoryCopy is a call per row of B).
+                        // NR is 16 or 32 (or 8): whole vectors, inline (Buffer.MemoryCopy is a call per row of B).
                         for (int j = 0; j < nr; j += 8) Vector256.Store(Vector256.Load(src + j), d + j);
                     }
                     else

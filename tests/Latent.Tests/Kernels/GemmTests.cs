@@ -117,6 +117,44 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void OperandsWithAliasingStridesArePackedWithTheSameResults(GemmIsa isa)
+    {
+        // Rows 256 floats (1 KB) apart read down a column share four of L1's sets: B read in place and Aᵀ are then
+        // packed (panel by panel, block by block). Every element must be summed exactly as when read in place.
+        var rng = new Rng(13);
+        foreach (var (ta, m, n, k, ld) in new[] { (false, 50, 200, 300, 256), (false, 17, 33, 784, 128), (true, 60, 40, 70, 256), (true, 7, 50, 300, 512) })
+        {
+            Assert.True(Gemm.Aliases(ld, Math.Min(k, 256)), $"stride {ld} at depth {k} should alias");
+            var a = Random(ref rng, ta ? k * ld : m * k);
+            var b = Random(ref rng, ta ? k * n : k * ld);
+            int lda = ta ? ld : k, ldb = ta ? n : ld;
+            var expected = new float[m * n];
+            GemmNaive.Multiply(ta, false, m, n, k, a, lda, b, ldb, expected, n, false, default);
+            var packed = new float[m * n]; var inPlace = new float[m * n];
+            bool saved = Gemm.AvoidAliasing;
+            try
+            {
+                using var _ = GemmSettings.Force(isa, threads: 1, parallelFlops: long.MaxValue);
+                Gemm.AvoidAliasing = true;
+                Gemm.Multiply(ta, false, m, n, k, a, lda, b, ldb, packed, n, false);
+                Gemm.AvoidAliasing = false;
+                Gemm.Multiply(ta, false, m, n, k, a, lda, b, ldb, inPlace, n, false);
+            }
+            finally
+            {
+                Gemm.AvoidAliasing = saved;
+            }
+            AssertClose(expected, packed, k, $"ta={ta} m={m} n={n} k={k} ld={ld}");
+            Assert.Equal(inPlace, packed);
+        }
+        Assert.False(Gemm.Aliases(784, 256));   // 49 lines apart: every set
+        Assert.False(Gemm.Aliases(264, 256));   // not whole lines apart
+        Assert.False(Gemm.Aliases(32, 256));    // 32 sets × 8 ways hold 256 rows
+        Assert.True(Gemm.Aliases(64, 256));
+    }
+
     [Fact]
     public void ResultsDoNotDependOnThreadCount()
     {
