@@ -37,9 +37,8 @@ internal static unsafe partial class Gemm
     internal static bool Aliases(int ld, int depth)
     {
         if (ld % 16 != 0) return false;   // not a whole number of lines apart: successive rows drift across the sets
-        int lines = ld / 16, g = 64;
-        while (lines % 2 == 0 && g > 1) { lines /= 2; g /= 2; }   // gcd(64, L) = 64 / g'
-        int sets = g;                      // 64 / gcd(64, L)
+        // gcd(64, L) is the largest power of two dividing L, capped at 64.
+        int sets = 64 >> Math.Min(6, System.Numerics.BitOperations.TrailingZeroCount(ld / 16));
         return sets * 8 < depth;
     }
 
