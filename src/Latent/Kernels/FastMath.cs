@@ -42,7 +42,11 @@ internal static class FastMath
         // A degree-10 polynomial e·q(e) fitted to ln(1 + e) over [0, 1] (relative error 1.5e-8 in exact arithmetic):
         // no range reduction, and q evaluated by Estrin's scheme, five operations deep. The loss waits on this chain
         // after the exponential's; Cephes's logf (split at √2, then nine Horner steps) was three times as deep.
-        var e2 = e * e;
+        // The powers come from e clamped to 2⁻¹⁵: from the true e, e⁸ is subnormal once e < 2⁻¹⁵·⁷⁵ (|z| > 10.9, most
+        // background pixels of a trained model), and each subnormal operand can cost a microcode assist
+        // (docs/PERFORMANCE.md). Below the clamp the terms they scale are under 2⁻³⁰ of q ≈ 1: rounding drops them anyway.
+        var ec = Vector512.MaxNative(e, Vector512.Create(3.0517578125e-5f));
+        var e2 = ec * ec;
         var e4 = e2 * e2;
         var e8 = e4 * e4;
         var p01 = Vector512.FusedMultiplyAdd(Vector512.Create(-0.4999993145465851f), e, Vector512<float>.One);
@@ -88,7 +92,11 @@ internal static class FastMath
         // A degree-10 polynomial e·q(e) fitted to ln(1 + e) over [0, 1] (relative error 1.5e-8 in exact arithmetic):
         // no range reduction, and q evaluated by Estrin's scheme, five operations deep. The loss waits on this chain
         // after the exponential's; Cephes's logf (split at √2, then nine Horner steps) was three times as deep.
-        var e2 = e * e;
+        // The powers come from e clamped to 2⁻¹⁵: from the true e, e⁸ is subnormal once e < 2⁻¹⁵·⁷⁵ (|z| > 10.9, most
+        // background pixels of a trained model), and each subnormal operand can cost a microcode assist
+        // (docs/PERFORMANCE.md). Below the clamp the terms they scale are under 2⁻³⁰ of q ≈ 1: rounding drops them anyway.
+        var ec = Vector256.MaxNative(e, Vector256.Create(3.0517578125e-5f));
+        var e2 = ec * ec;
         var e4 = e2 * e2;
         var e8 = e4 * e4;
         var p01 = Vector256.FusedMultiplyAdd(Vector256.Create(-0.4999993145465851f), e, Vector256<float>.One);

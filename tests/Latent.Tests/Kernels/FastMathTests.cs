@@ -32,4 +32,20 @@ public class FastMathTests
             Assert.True(Math.Abs(l - exact) <= 2.4e-7 * exact || l == exact, $"ln(1 + {e}) = {l}, exact {exact}");
         }
     }
+
+    [Fact]
+    public void Log1pOfTinyArgumentsIsExactToOneUlp()
+    {
+        // Below 2⁻¹⁵ the polynomial's powers come from a clamped argument (subnormal powers are slow): every power of
+        // two from the smallest normal float up to 2⁻¹⁴, and values between them, must still give ln(1 + e) ≈ e.
+        for (int k = -126; k <= -14; k++)
+        foreach (double f in new[] { 1.0, 1.3, 1.77 })
+        {
+            float e = (float)(Math.ScaleB(1.0, k) * f);
+            float l = FastMath.Log1pUnit(Vector512.Create(e)).ToScalar();
+            Assert.Equal(l, FastMath.Log1pUnit(Vector256.Create(e)).ToScalar());
+            double exact = e - (double)e * e / 2 + (double)e * e * e / 3;   // the series: Math.Log(1 + e) rounds 1 + e to 1
+            Assert.True(Math.Abs(l - exact) <= 1.2e-7 * exact, $"ln(1 + {e:R}) = {l:R}, exact {exact:R}");
+        }
+    }
 }
