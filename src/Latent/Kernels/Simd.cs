@@ -327,6 +327,26 @@ internal static class Simd
         }
     }
 
+    /// <summary>The smallest positive normal float, 2⁻¹²⁶.</summary>
+    public const float MinNormal = 1.17549435e-38f;
+
+    /// <summary>
+    /// x, or 0 where |x| is below <see cref="MinNormal"/>. Optimizer state that decays geometrically (a moving average of
+    /// g² or of g where the gradient stays 0, as for the weights of a dead ReLU unit) sinks into the subnormal range and,
+    /// in float's rounding, stays there (0.9 × the smallest subnormal rounds back to it); every multiply on it then costs
+    /// a microcode assist. A state value that small changes no update: it is added to, or square-rooted beside, an ε
+    /// many orders larger.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static System.Numerics.Vector<float> FlushSubnormal(System.Numerics.Vector<float> x) =>
+        System.Numerics.Vector.ConditionalSelect(
+            System.Numerics.Vector.GreaterThanOrEqual(System.Numerics.Vector.Abs(x), new System.Numerics.Vector<float>(MinNormal)),
+            x, System.Numerics.Vector<float>.Zero);
+
+    /// <summary>The scalar <see cref="FlushSubnormal(System.Numerics.Vector{float})"/>, for the tails of vector loops.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float FlushSubnormal(float x) => MathF.Abs(x) >= MinNormal ? x : 0f;
+
     /// <summary><c>dst[i] = x[i] + y[i]</c>, compiled with the rest of the step (TensorPrimitives' copy would start at tier 0).</summary>
     public static void Add(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dst) => Map(default(AddOp), x, y, dst);
 

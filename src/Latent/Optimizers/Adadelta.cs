@@ -40,20 +40,20 @@ public sealed class Adadelta(double learningRate = 1.0, double rho = 0.95, doubl
             for (int k = 0; k < p.Length; k++)
             {
                 var g = gv[k];
-                av[k] = rho * av[k] + one * g * g;
+                av[k] = Kernels.Simd.FlushSubnormal(rho * av[k] + one * g * g);
                 var delta = g * Vector.SquareRoot(dv[k] + e) / Vector.SquareRoot(av[k] + e);
                 p[k] -= learningRate * delta;
-                dv[k] = rho * dv[k] + one * delta * delta;
+                dv[k] = Kernels.Simd.FlushSubnormal(rho * dv[k] + one * delta * delta);
             }
             i = p.Length * Vector<float>.Count;
         }
         for (; i < param.Length; i++)
         {
             float g = grad[i];
-            a[i] = rho * a[i] + one * g * g;
+            a[i] = Kernels.Simd.FlushSubnormal(rho * a[i] + one * g * g);
             float delta = g * MathF.Sqrt(d[i] + eps) / MathF.Sqrt(a[i] + eps);
             param[i] -= learningRate * delta;
-            d[i] = rho * d[i] + one * delta * delta;
+            d[i] = Kernels.Simd.FlushSubnormal(rho * d[i] + one * delta * delta);
         }
     }
 }

@@ -45,8 +45,8 @@ public sealed class Adam(double learningRate = 0.001, double beta1 = 0.9, double
             for (int k = 0; k < p.Length; k++)
             {
                 var g = gv[k];
-                mv[k] = b1 * mv[k] + (1 - b1) * g;
-                vv[k] = b2 * vv[k] + (1 - b2) * g * g;
+                mv[k] = Kernels.Simd.FlushSubnormal(b1 * mv[k] + (1 - b1) * g);
+                vv[k] = Kernels.Simd.FlushSubnormal(b2 * vv[k] + (1 - b2) * g * g);
                 p[k] -= lrT * mv[k] / (Vector.SquareRoot(vv[k]) + e);
             }
             i = p.Length * Vector<float>.Count;
@@ -54,8 +54,8 @@ public sealed class Adam(double learningRate = 0.001, double beta1 = 0.9, double
         for (; i < param.Length; i++)
         {
             float g = grad[i];
-            m[i] = b1 * m[i] + (1 - b1) * g;
-            v[i] = b2 * v[i] + (1 - b2) * g * g;
+            m[i] = Kernels.Simd.FlushSubnormal(b1 * m[i] + (1 - b1) * g);
+            v[i] = Kernels.Simd.FlushSubnormal(b2 * v[i] + (1 - b2) * g * g);
             param[i] -= lrT * m[i] / (MathF.Sqrt(v[i]) + eps);
         }
     }

@@ -36,7 +36,7 @@ public sealed class RmsProp(double learningRate = 0.001, double rho = 0.9, doubl
             for (int k = 0; k < p.Length; k++)
             {
                 var g = gv[k];
-                av[k] = rho * av[k] + one * g * g;
+                av[k] = Kernels.Simd.FlushSubnormal(rho * av[k] + one * g * g);
                 p[k] -= learningRate * g / (Vector.SquareRoot(av[k]) + new Vector<float>(eps));
             }
             i = p.Length * Vector<float>.Count;
@@ -44,7 +44,7 @@ public sealed class RmsProp(double learningRate = 0.001, double rho = 0.9, doubl
         for (; i < param.Length; i++)
         {
             float g = grad[i];
-            a[i] = rho * a[i] + one * g * g;
+            a[i] = Kernels.Simd.FlushSubnormal(rho * a[i] + one * g * g);
             param[i] -= learningRate * g / (MathF.Sqrt(a[i]) + eps);
         }
     }

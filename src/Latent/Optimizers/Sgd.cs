@@ -42,14 +42,14 @@ public sealed class Sgd(double learningRate = 0.01, double momentum = 0, bool ne
             var vv = MemoryMarshal.Cast<float, Vector<float>>(v);
             for (int k = 0; k < p.Length; k++)
             {
-                vv[k] = mu * vv[k] - learningRate * gv[k];
+                vv[k] = Kernels.Simd.FlushSubnormal(mu * vv[k] - learningRate * gv[k]);
                 p[k] += Nesterov ? mu * vv[k] - learningRate * gv[k] : vv[k];
             }
             i = p.Length * Vector<float>.Count;
         }
         for (; i < param.Length; i++)
         {
-            v[i] = mu * v[i] - learningRate * grad[i];
+            v[i] = Kernels.Simd.FlushSubnormal(mu * v[i] - learningRate * grad[i]);
             param[i] += Nesterov ? mu * v[i] - learningRate * grad[i] : v[i];
         }
     }

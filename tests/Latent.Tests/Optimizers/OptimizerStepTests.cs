@@ -137,6 +137,35 @@ public class OptimizerStepTests
         for (int i = 0; i < a.Length; i++) Assert.Equal(a[i], b[i]);
     }
 
+    [Theory]
+    [InlineData("sgd")]
+    [InlineData("adadelta")]
+    [InlineData("rmsprop")]
+    [InlineData("adam")]
+    public void StateDecayingUnderZeroGradientsEndsAtZeroNotSubnormal(string name)
+    {
+        // A weight whose gradient stays 0 (a dead ReLU unit's) has its moving averages decay geometrically; in float
+        // they would stop in the subnormal range (0.9 × the smallest subnormal rounds back to it), where each multiply
+        // costs a microcode assist. They must reach 0 instead, on the vector lanes and on the scalar tail alike.
+        var layer = new Dense(37, useBias: false);
+        layer.Apply(Input.Create(1));
+        var w = layer.Kernel!;
+        var opt = name == "sgd" ? new Sgd(0.1, momentum: 0.9) : Optimizer.Get(name);
+        opt.Build(w.Store.Length);
+        for (int i = 0; i < 37; i++) w.Grads[i] = (i + 1) * 1e-4f;
+        opt.Apply(w.Store, [w]);
+        w.Grads.Clear();
+        for (int step = 0; step < 1500; step++) opt.Apply(w.Store, [w]);
+        int decayed = 0;
+        foreach (var slot in opt.Slots)
+            foreach (float v in slot)
+            {
+                Assert.False(float.IsSubnormal(v), $"{name}: a state value is subnormal ({v:R})");
+                if (v == 0) decayed++;
+            }
+        Assert.True(decayed >= 37, $"{name}: only {decayed} state values reached 0");   // the fast-decaying slot did
+    }
+
     [Fact]
     public void ClipValueClampsEachElement() =>
         Assert.Equal(1 - 0.1f * 0.2f + 0.1f * 0.2f, TwoSteps(new Sgd(0.1) { ClipValue = 0.2 }), 6);
