@@ -99,6 +99,11 @@ internal static unsafe partial class Gemm
         {
             long flops = 2L * m * n * k;
             bool dot = UseDot(isa, transA, transB, m, n, k, !bias.IsEmpty); // decided once, so every split sums alike
+            if (!dot && UseSkinnyForm(isa, m, n, k, flops))
+            {
+                Skinny(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, pbias);
+                return;
+            }
             int threads = Math.Min(MaxThreads, ComputePool.Shared.ThreadsHere);
             bool splitM = m >= n;
             int units = splitM ? (m + mr - 1) / mr : (n + nr - 1) / nr;
