@@ -74,7 +74,8 @@ internal static class EpochTimer
         // the weight gradients and add into them, 1: layers write them), ConvGemm (0: convolutions with 32 filters or more
         // on the direct kernels whatever their stride and width, 1: strided and ragged ones through the GEMM),
         // ReplicasPerCore (data-parallel replicas each core runs in turn; 0: chosen from the L2 size), AvoidAliasing (Gemm:
-        // 1 packs operands read in place down a column whose stride aliases in L1, 0 reads them in place).
+        // 1 packs operands read in place down a column whose stride aliases in L1, 0 reads them in place), PrefetchB (Gemm:
+        // 1 prefetches the next column panel of a B read in place into L2, 0 does not).
         string[]? abSpec = Environment.GetEnvironmentVariable("LATENT_AB")?.Split('=');
         int[]? ab = abSpec?[1].Split(',').Select(int.Parse).ToArray();
         void SetKnob(int v)
@@ -85,7 +86,9 @@ internal static class EpochTimer
             else if (abSpec[0] == "ConvGemm") Latent.Kernels.Conv.GemmRouting = v != 0;
             else if (abSpec[0] == "ReplicasPerCore") Model.ReplicasPerCore = v;
             else if (abSpec[0] == "AvoidAliasing") Latent.Kernels.Gemm.AvoidAliasing = v != 0;
-            else throw new ArgumentException($"Unknown knob '{abSpec[0]}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing.");
+            else if (abSpec[0] == "PrefetchB") Latent.Kernels.Gemm.PrefetchB = v != 0;
+            else if (abSpec[0] == "PrefetchC") Latent.Kernels.Gemm.PrefetchC = v != 0;
+            else throw new ArgumentException($"Unknown knob '{abSpec[0]}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC.");
         }
         foreach (var row in rows)
         {

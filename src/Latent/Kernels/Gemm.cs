@@ -29,6 +29,12 @@ internal static unsafe partial class Gemm
     /// <summary>Whether operands read in place down a column with a stride that aliases in L1 are packed instead (see <see cref="Aliases"/>; a benchmark knob).</summary>
     internal static bool AvoidAliasing = true;
 
+    /// <summary>Whether the next column panel of a B read in place is prefetched into L2 while the current one is used (a benchmark knob).</summary>
+    internal static bool PrefetchB = true;
+
+    /// <summary>Whether the rows of the C tile two row panels ahead are prefetched before the kernel writes them (a benchmark knob).</summary>
+    internal static bool PrefetchC = true;
+
     /// <summary>
     /// Whether <paramref name="depth"/> rows <paramref name="ld"/> floats apart, one cache line read from each, fall into
     /// too few sets of a 64-set, 8-way L1 to stay there together: a row stride of a whole number of lines L visits
@@ -234,6 +240,8 @@ internal static unsafe partial class Gemm
         bool directB = !transB && m <= DirectBRows * mr && packedB == null;
         bool panelB = directB && AvoidAliasing && Aliases(ldb, Math.Min(k, KC));
         int nPad = (n + nr - 1) / nr * nr;   // a whole packed B (PackWhole): slab pc starts at pc·nPad
+        bool prefetchB = PrefetchB && directB && System.Runtime.Intrinsics.X86.Sse.IsSupported;
+        bool prefetchC = PrefetchC && System.Runtime.Intrinsics.X86.Sse.IsSupported;
         fixed (float* bp = packB, ap = packAPanels)
         {
             for (int jc = 0; jc < n; jc += nc)
@@ -251,6 +259,7 @@ internal static unsafe partial class Gemm
                     for (int ic = 0; ic < m; ic += mc)
                     {
                         int mcur = Math.Min(mc, m - ic);
+                        int rowPanels = (mcur + mr - 1) / mr;
                         if (packA) PackB(!transA, a, lda, pc, ic, kc, mcur, mr, ap);   // A's MR-row panels are op(A)ᵀ's column panels
                         for (int jr = 0; jr < ncur; jr += nr)
                         {
@@ -259,7 +268,29 @@ internal static unsafe partial class Gemm
                             for (int ir = 0; ir < mcur; ir += mr)
                             {
                                 int mrc = Math.Min(mr, mcur - ir);
+                                if (prefetchB && jr + nr < ncur)
+                                {
+                                    // The next column panel of B, read down rows ldb apart (a weight matrix: a page apart every few
+                                    // rows, which the hardware prefetchers do not follow), into L2, a slice per row panel.
+                                    int per = (kc + rowPanels - 1) / rowPanels, p0 = ir / mr * per, p1 = Math.Min(kc, p0 + per);
+                                    float* nb = b + (long)(pc + p0) * ldb + jc + jr + nr;
+                                    // A panel row on one cache line (aligned rows) or across two.
+                                    nint last = ((nint)nb & 63) == 0 && ldb % 16 == 0 ? 0 : Math.Min(nr, ncur - jr - nr) - 1;
+                                    for (int p = p0; p < p1; p++, nb += ldb)
+                                    {
+                                        System.Runtime.Intrinsics.X86.Sse.Prefetch1(nb);
+                                        if (last != 0) System.Runtime.Intrinsics.X86.Sse.Prefetch1(nb + last);
+                                    }
+                                }
                                 float* cp = c + (long)(ic + ir) * ldc + jc + jr;
+                                if (prefetchC && ir + 2 * mr < mcur)
+                                {
+                                    // The C tile two row panels down: its rows are ldc apart, a page or more for a weight
+                                    // gradient, where the hardware prefetchers stop, and each store would wait for its line.
+                                    float* ahead = cp + (long)2 * mr * ldc;
+                                    int rows = Math.Min(mr, mcur - ir - 2 * mr);
+                                    for (int r = 0; r < rows; r++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + (long)r * ldc);
+                                }
                                 bool bInPlace = directB && !panelB && jr < fullPanels;
                                 float* bpanel = bInPlace ? b + (long)pc * ldb + jc + jr
                                               : packedB != null ? packedB + (long)pc * nPad + (long)(jc + jr) * kc
