@@ -105,7 +105,7 @@ internal static unsafe partial class Gemm
         {
             long flops = 2L * m * n * k;
             bool dot = UseDot(isa, transA, transB, m, n, k, !bias.IsEmpty); // decided once, so every split sums alike
-            if (!dot && UseSkinnyForm(isa, m, n, k, flops))
+            if (!dot && UseSkinnyForm(isa, transA, transB, m, n, k, flops))
             {
                 Skinny(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, pbias);
                 return;

@@ -20,8 +20,20 @@ internal static unsafe partial class Gemm
     /// once per tile; a product with two columns, two rows or depth two is a few thousand FMAs either way. Decided from
     /// the shape alone (never the thread count), so a given product always sums in the same order.
     /// </summary>
-    private static bool UseSkinnyForm(GemmIsa isa, int m, int n, int k, long flops) =>
-        UseSkinny && isa != GemmIsa.Scalar && Vector256.IsHardwareAccelerated && flops < ParallelFlops && Math.Min(m, Math.Min(n, k)) <= SkinnyMax;
+    private static bool UseSkinnyForm(GemmIsa isa, bool transA, bool transB, int m, int n, int k, long flops) =>
+        UseSkinny && isa != GemmIsa.Scalar && Vector256.IsHardwareAccelerated && flops < ParallelFlops && Math.Min(m, Math.Min(n, k)) <= SkinnyMax &&
+        ScratchNeeded(transA, transB, m, n, k) <= MaxSkinnyScratch;
+
+    /// <summary>The most floats <see cref="Skinny"/> gathers (a long, thin operand the wrong way round goes through the blocked path instead).</summary>
+    private const int MaxSkinnyScratch = 1 << 16;
+
+    /// <summary>Floats <see cref="Skinny"/> gathers into its scratch for this product (it mirrors Skinny's choice of form).</summary>
+    private static long ScratchNeeded(bool transA, bool transB, int m, int n, int k)
+    {
+        if (k <= SkinnyMax || (m <= SkinnyMax && !transB)) return transB ? (long)k * n : 0;
+        if (n <= SkinnyMax && transA) return (long)n * m;
+        return (transA ? (long)m * k : 0) + (transB ? 0 : (long)n * k);
+    }
 
     /// <summary>
     /// <c>C[m×n] (+)= op(A)·op(B) (+ bias)</c> for a product with m, n or k at most <see cref="SkinnyMax"/>, in one of two forms:
