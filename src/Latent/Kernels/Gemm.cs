@@ -35,6 +35,9 @@ internal static unsafe partial class Gemm
     /// <summary>Whether the rows of the C tile two row panels ahead are prefetched before the kernel writes them (a benchmark knob).</summary>
     internal static bool PrefetchC = true;
 
+    /// <summary>The shortest row stride, in floats, of a B or C that is prefetched.</summary>
+    private const int PrefetchMinStride = 128;
+
     /// <summary>
     /// Whether <paramref name="depth"/> rows <paramref name="ld"/> floats apart, one cache line read from each, fall into
     /// too few sets of a 64-set, 8-way L1 to stay there together: a row stride of a whole number of lines L visits
@@ -240,8 +243,9 @@ internal static unsafe partial class Gemm
         bool directB = !transB && m <= DirectBRows * mr && packedB == null;
         bool panelB = directB && AvoidAliasing && Aliases(ldb, Math.Min(k, KC));
         int nPad = (n + nr - 1) / nr * nr;   // a whole packed B (PackWhole): slab pc starts at pc·nPad
-        bool prefetchB = PrefetchB && directB && System.Runtime.Intrinsics.X86.Sse.IsSupported;
-        bool prefetchC = PrefetchC && System.Runtime.Intrinsics.X86.Sse.IsSupported;
+        // Only where rows are at least 512 bytes apart (eight or fewer to a page): closer rows the hardware prefetchers follow.
+        bool prefetchB = PrefetchB && directB && ldb >= PrefetchMinStride && System.Runtime.Intrinsics.X86.Sse.IsSupported;
+        bool prefetchC = PrefetchC && ldc >= PrefetchMinStride && System.Runtime.Intrinsics.X86.Sse.IsSupported;
         fixed (float* bp = packB, ap = packAPanels)
         {
             for (int jc = 0; jc < n; jc += nc)
