@@ -69,8 +69,8 @@ internal static class EpochTimer
         if (Environment.GetEnvironmentVariable("LATENT_STEP_MIN_ROWS") is { } minRows) Model.ParallelStepMinRows = int.Parse(minRows, System.Globalization.CultureInfo.InvariantCulture);
         var (xTrain, _, xTest, _) = Mnist.LoadBytes(); // bytes, read as value / 255 per batch: a quarter of the memory of floats
         // LATENT_AB=KNOB=a,b: alternate a knob between a and b epoch by epoch, so both see the same phases of this
-        // machine's drifting speed, and print each one's median. Knobs: DirectBRows (Gemm: row panels for which
-        // B is read in place), StepMinRows (fewest rows per core for the data-parallel step), WriteWeightGrads (0: clear
+        // machine's drifting speed, and print each one's median. Knobs: DirectBRows (Gemm: the most rows of C for
+        // which B is read in place), StepMinRows (fewest rows per core for the data-parallel step), WriteWeightGrads (0: clear
         // the weight gradients and add into them, 1: layers write them), ConvGemm (0: convolutions with 32 filters or more
         // on the direct kernels whatever their stride and width, 1: strided and ragged ones through the GEMM),
         // ReplicasPerCore (data-parallel replicas each core runs in turn; 0: chosen from the L2 size), AvoidAliasing (Gemm:

@@ -22,8 +22,8 @@ namespace Latent.Kernels;
 internal static unsafe partial class Gemm
 {
     private const int KC = 256;
-    /// <summary>The most row panels (of MR rows) for which B stored k×n is read in place (benchmarks vary it).</summary>
-    internal static int DirectBRows = 16;
+    /// <summary>The most rows of C for which B stored k×n is read in place (benchmarks vary it).</summary>
+    internal static int DirectBRows = 128;
     private const int MaxMR = 8, MaxNR = 32;
 
     /// <summary>Whether operands read in place down a column with a stride that aliases in L1 are packed instead (see <see cref="Aliases"/>; a benchmark knob).</summary>
@@ -236,11 +236,12 @@ internal static unsafe partial class Gemm
         bool packA = isa == GemmIsa.Vector512 || (transA && AvoidAliasing && Aliases(lda, Math.Min(k, KC)));
         var packAPanels = packA ? t_packA ??= GC.AllocateUninitializedArray<float>(MaxMR * 16 * KC, pinned: true) : null;
         nint rs = packA ? 1 : transA ? 1 : lda, ks = packA ? mr : transA ? lda : 1;
-        // Likewise B, when it is stored k×n and at most sixteen row panels reuse it (a weight gradient with a small
-        // fan-in, a half batch of 50 rows on one core, an LSTM's 64 sequences): full NR-wide panels are read in
-        // place; only a partial last panel is packed. A 32-wide panel of one KC slab is 32 KB and stays in L1 across
-        // the row panels; packing streamed the whole weight matrix through memory on every call.
-        bool directB = !transB && m <= DirectBRows * mr && packedB == null;
+        // Likewise B, when it is stored k×n and at most 128 rows reuse it (a weight gradient with a small fan-in, a
+        // half batch of 50 or 128 rows on one core, an LSTM's 64 sequences): full NR-wide panels are read in place;
+        // only a partial last panel is packed. A 32-wide panel of one KC slab is 32 KB and stays in L1 across the row
+        // panels; packing streamed the whole weight matrix through memory on every call. (The bound was sixteen row
+        // panels, 128 rows of the 512-bit kernel but 80–96 of the 256-bit one: simple-256's 128-row shares.)
+        bool directB = !transB && m <= DirectBRows && packedB == null;
         bool panelB = directB && AvoidAliasing && Aliases(ldb, Math.Min(k, KC));
         int nPad = (n + nr - 1) / nr * nr;   // a whole packed B (PackWhole): slab pc starts at pc·nPad
         // Only where rows are at least 512 bytes apart (eight or fewer to a page): closer rows the hardware prefetchers follow.
