@@ -3,7 +3,8 @@
 process in turn (alternating, so both see the same machine state), each training a warm-up then EPOCHS
 epochs. Prints a Markdown table of median seconds per epoch, the ratio PyTorch/Latent, each epoch's work against the
 FMA peak measured on the machine (Latent.Bench ceiling: the multiply-adds of the layers that multiply, over a
-register-only FMA loop on every core), and each process's peak resident memory (from wait4). Stdlib only; PyTorch runs under Debian's /usr/bin/python3.
+register-only FMA loop on every core), and each process's peak resident memory (from wait4). A second table gives the
+ratio within each repetition (its two processes ran back to back) and the fastest epoch of each program. Stdlib only; PyTorch runs under Debian's /usr/bin/python3.
 
 The table starts with the CPU model, the OpenBLAS kernel PyTorch used (a generic fallback is replaced after a check,
 see bench/blas_probe.py) and both programs' versions.
@@ -71,8 +72,9 @@ def main():
                 if status != 0:
                     sys.exit(f"{' '.join(cmd)} failed:\n{err}")
                 secs = [float(l.split()[1]) for l in out.splitlines() if l.startswith(row + " ")]
-                r = results.setdefault((row, name), {"secs": [], "rss": []})
+                r = results.setdefault((row, name), {"secs": [], "rss": [], "reps": []})
                 r["secs"] += secs
+                r["reps"].append(statistics.median(secs))
                 r["rss"].append(usage.ru_maxrss / 1024)
                 print(f"rep {rep + 1} {row:<11} {name:<8} " + " ".join(f"{s:.3f}" for s in secs) + f"  peak RSS {usage.ru_maxrss / 1024:.0f} MB",
                       file=sys.stderr, flush=True)
@@ -94,6 +96,16 @@ def main():
         l = statistics.median(results[(row, "latent")]["secs"])
         print(f"| {row} | {blas[row]} | {t:.3f} | {l:.3f} | {t / l:.2f}× | {gflop[row]:.1f} | {100 * gflop[row] / t / top:.0f}% | "
               f"{100 * gflop[row] / l / top:.0f}% | {max(results[(row, 'pytorch')]['rss']):.0f} MB | {max(results[(row, 'latent')]['rss']):.0f} MB |")
+    # On a machine whose speed drifts, two more views of the same epochs: each repetition's two processes ran back to
+    # back, so the ratio within a repetition compares like with like (its median and range over the repetitions), and
+    # the fastest epoch of each program is its speed when least disturbed.
+    print("\n| row | PyTorch / Latent within each repetition: median (range) | fastest PyTorch epoch | fastest Latent epoch | fastest / fastest |")
+    print("|---|---|---|---|---|")
+    for row in args.rows.split(","):
+        pt, lt = results[(row, "pytorch")], results[(row, "latent")]
+        paired = [a / b for a, b in zip(pt["reps"], lt["reps"])]
+        tb, lb = min(pt["secs"]), min(lt["secs"])
+        print(f"| {row} | {statistics.median(paired):.2f}× ({min(paired):.2f}–{max(paired):.2f}×) | {tb:.3f} | {lb:.3f} | {tb / lb:.2f}× |")
 
 
 if __name__ == "__main__":
