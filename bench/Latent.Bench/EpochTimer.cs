@@ -16,6 +16,8 @@ internal static class EpochTimer
             case "simple-256":
             case "simple-32":
             case "simple-16":
+            case "simple-64":
+            case "simple-128":
             {
                 var code = new Dense(32, "relu").Apply(input);
                 var m = new Model(input, new Dense(784, "sigmoid").Apply(code));
@@ -58,7 +60,7 @@ internal static class EpochTimer
                 return (m, int.Parse(row["lstm-".Length..]));
             }
             default:
-                throw new ArgumentException($"Unknown row '{row}'. Rows: simple-256, simple-32, deep-100, conv-128, denoise-128, denoise-keras-128, vae-100, conv-vae-128, lstm-128, lstm-64 (one core's share of lstm-128).");
+                throw new ArgumentException($"Unknown row '{row}'. Rows: simple-256, simple-128, simple-64, simple-32, simple-16, deep-100, conv-128, denoise-128, denoise-keras-128, vae-100, conv-vae-128, lstm-128, lstm-64 (one core's share of lstm-128).");
         }
     }
 
