@@ -77,7 +77,8 @@ internal static class EpochTimer
         // on the direct kernels whatever their stride and width, 1: strided and ragged ones through the GEMM),
         // ReplicasPerCore (data-parallel replicas each core runs in turn; 0: chosen from the L2 size), AvoidAliasing (Gemm:
         // 1 packs operands read in place down a column whose stride aliases in L1, 0 reads them in place), PrefetchB (Gemm:
-        // 1 prefetches the next column panel of a B read in place into L2, 0 does not).
+        // 1 prefetches the next column panel of a B read in place into L2, 0 does not), PrefetchC, WholeBatchBelowRows (shares
+        // smaller than this run as one executor when every dense product is split anyway; 0: always shares).
         string[]? abSpec = Environment.GetEnvironmentVariable("LATENT_AB")?.Split('=');
         int[]? ab = abSpec?[1].Split(',').Select(int.Parse).ToArray();
         void SetKnob(int v)
@@ -90,7 +91,8 @@ internal static class EpochTimer
             else if (abSpec[0] == "AvoidAliasing") Latent.Kernels.Gemm.AvoidAliasing = v != 0;
             else if (abSpec[0] == "PrefetchB") Latent.Kernels.Gemm.PrefetchB = v != 0;
             else if (abSpec[0] == "PrefetchC") Latent.Kernels.Gemm.PrefetchC = v != 0;
-            else throw new ArgumentException($"Unknown knob '{abSpec[0]}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC.");
+            else if (abSpec[0] == "WholeBatchBelowRows") Model.WholeBatchBelowRows = v;
+            else throw new ArgumentException($"Unknown knob '{abSpec[0]}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows.");
         }
         foreach (var row in rows)
         {

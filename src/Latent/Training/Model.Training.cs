@@ -514,6 +514,28 @@ public partial class Model
     /// <summary>Replicas per core in a data-parallel step: 0 chooses (<see cref="ReplicaCount"/>); a bench knob.</summary>
     internal static int ReplicasPerCore = 0;
 
+    /// <summary>
+    /// Shares of fewer rows than this run as one executor on the whole batch instead (a knob), when every layer with
+    /// weights is a Dense layer whose product at the whole batch the multiply splits across the cores anyway (at least
+    /// <see cref="Kernels.Gemm.ParallelFlops"/>): each replica writes a whole weight gradient for the optimizer to add,
+    /// which a small share's work does not repay. The notebook's simple model at batch 32 (shares of 16) steps 3–13%
+    /// faster so; at batch 16 its products fall under the split threshold, and shares win (docs/PERFORMANCE.md).
+    /// </summary>
+    internal static int WholeBatchBelowRows = 32;
+
+    /// <summary>Whether every layer with weights is a Dense layer whose forward product over <paramref name="capacity"/> rows is split across the cores.</summary>
+    private bool EveryProductSplits(int capacity)
+    {
+        bool any = false;
+        foreach (var layer in Layers)
+        {
+            if (layer.Weights.Count == 0) continue;
+            if (layer is not Layers.Dense { Kernel: { } kernel } || 2L * capacity * kernel.Length < Kernels.Gemm.ParallelFlops) return false;
+            any = true;
+        }
+        return any;
+    }
+
     /// <summary>Most floats that the replicas' extra gradient arrays may hold together when a core runs several.</summary>
     private const long PartialGradientBudget = 1 << 20;
 
@@ -525,7 +547,8 @@ public partial class Model
     /// convolution) reads it, instead of going out to L3 and back: the blog's conv autoencoder steps ~9% faster with
     /// shares of 8 than of 64. The extra replicas' gradient arrays are summed by the optimizer, so models with many
     /// weights (dense ones) keep one replica per core (<see cref="PartialGradientBudget"/>); layers that meet across
-    /// replicas (<see cref="Layers.Layer.SumsOverShares"/>) need one per core.
+    /// replicas (<see cref="Layers.Layer.SumsOverShares"/>) need one per core. A dense model with small shares whose
+    /// products are split across the cores anyway gets no replicas at all (<see cref="WholeBatchBelowRows"/>).
     /// </summary>
     private int ReplicaCount(int capacity)
     {
@@ -534,6 +557,7 @@ public partial class Model
         int replicas = (int)Math.Min(threads, byRows);
         if (replicas < threads || _sumsOverShares) return replicas;
         if (ReplicasPerCore > 0) return (int)Math.Min((long)threads * ReplicasPerCore, byRows);
+        if (capacity / threads < WholeBatchBelowRows && EveryProductSplits(capacity)) return 1;
         long largest = 1;
         foreach (var node in Nodes)
             foreach (var t in node.Outputs)

@@ -143,6 +143,38 @@ public class DataParallelStepTests
     }
 
     [Fact]
+    public void SmallSharesOfADenseModelWhoseProductsSplitRunAsOneExecutor()
+    {
+        // The notebook's simple model: at batch 32 on two cores the shares would be 16 rows, and every product
+        // (2·32·784·32 flops) is split across the cores anyway, so the whole batch runs on one executor; at batch 16 the
+        // products are too small to split and shares win; at batch 64 the shares are large enough.
+        if (Latent.Kernels.ComputePool.Shared.Threads != 2) return;   // the expectations below are for two cores
+        Randomness.SetSeed(4);
+        var input = Input.Create(784);
+        var model = new Model(input, new Dense(784, "sigmoid").Apply(new Dense(32, "relu").Apply(input)));
+        model.Compile("adagrad", "binary_crossentropy");
+        int ReplicasAt(int batch)
+        {
+            var x = Tensor.FromArray(Synthetic.Uniform(batch * 784, batch, 0, 1), batch, 784);
+            model.TrainOnBatch(x, x);
+            return model.StepReplicas;
+        }
+        Assert.Equal(1, ReplicasAt(32));
+        Assert.Equal(2, ReplicasAt(16));
+        Assert.Equal(2, ReplicasAt(64));
+        int saved = Model.WholeBatchBelowRows;
+        Model.WholeBatchBelowRows = 0;
+        try
+        {
+            Assert.Equal(2, ReplicasAt(32));
+        }
+        finally
+        {
+            Model.WholeBatchBelowRows = saved;
+        }
+    }
+
+    [Fact]
     public void LargeImagesGetSeveralReplicasPerCoreAndDenseModelsOne()
     {
         // A share's largest activation should fit the core's L2: 28×28×32 floats are 100 KB a sample.
