@@ -864,16 +864,15 @@ public partial class Model
             case ArraySampleSet a:
             {
                 var data = a.All;
-                int bad = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude(data);
-                if (bad >= 0 && !float.IsFinite(data[bad])) Throw(data[bad], bad / a.RowSize, bad % a.RowSize);
+                int bad = Kernels.FiniteScan.FirstNonFinite(data);
+                if (bad >= 0) Throw(data[bad], bad / a.RowSize, bad % a.RowSize);
                 return;
             }
             case Tensor t:
             {
                 var data = t.Span;
-                // IndexOfMaxMagnitude returns the first NaN if there is one, else the largest |value|: one pass finds both.
-                int bad = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude(data);
-                if (bad >= 0 && !float.IsFinite(data[bad])) Throw(data[bad], bad / t.RowSize, bad % t.RowSize);
+                int bad = Kernels.FiniteScan.FirstNonFinite(data);
+                if (bad >= 0) Throw(data[bad], bad / t.RowSize, bad % t.RowSize);
                 return;
             }
             default:
