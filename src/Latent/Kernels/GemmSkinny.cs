@@ -27,25 +27,42 @@ internal static unsafe partial class Gemm
     /// <summary>The most floats <see cref="Skinny"/> gathers (a long, thin operand the wrong way round goes through the blocked path instead).</summary>
     private const int MaxSkinnyScratch = 1 << 16;
 
-    /// <summary>Floats <see cref="Skinny"/> gathers into its scratch for this product (it mirrors Skinny's choice of form).</summary>
-    private static long ScratchNeeded(bool transA, bool transB, int m, int n, int k)
+    /// <summary>The three ways <see cref="Skinny"/> computes a product (<see cref="FormOf"/>).</summary>
+    private enum SkinnyForm
     {
-        if (k <= SkinnyMax || (m <= SkinnyMax && !transB)) return transB ? (long)k * n : 0;
-        if (n <= SkinnyMax && transA) return (long)n * m;
-        return (transA ? (long)m * k : 0) + (transB ? 0 : (long)n * k);
+        /// <summary><c>C[i, :] = Σₚ op(A)(i, p)·op(B)(p, :)</c>: k small, or m small with B's rows contiguous.</summary>
+        RowUpdates,
+        /// <summary><c>Cᵀ[j, :] = Σₚ op(B)(p, j)·A[p, :]</c> into a scratch: n small with A stored k×m (its rows contiguous).</summary>
+        TransposedRowUpdates,
+        /// <summary><c>C[i, j] = Σₚ xᵢ[p]·yⱼ[p]</c>: n small with A stored m×k, or m small with B stored n×k.</summary>
+        Dots,
     }
 
+    /// <summary>The form a skinny product takes: the one whose long operand is read along its contiguous rows.</summary>
+    private static SkinnyForm FormOf(bool transA, bool transB, int m, int n, int k) =>
+        k <= SkinnyMax || (m <= SkinnyMax && !transB) ? SkinnyForm.RowUpdates
+        : n <= SkinnyMax && transA ? SkinnyForm.TransposedRowUpdates
+        : SkinnyForm.Dots;
+
+    /// <summary>Floats <see cref="Skinny"/> gathers into its scratch for this product.</summary>
+    private static long ScratchNeeded(bool transA, bool transB, int m, int n, int k) => FormOf(transA, transB, m, n, k) switch
+    {
+        SkinnyForm.RowUpdates => transB ? (long)k * n : 0,
+        SkinnyForm.TransposedRowUpdates => (long)n * m,
+        _ => transA ? (long)m * k : transB ? 0 : (long)n * k,
+    };
+
     /// <summary>
-    /// <c>C[m×n] (+)= op(A)·op(B) (+ bias)</c> for a product with m, n or k at most <see cref="SkinnyMax"/>, in one of two forms:
-    /// dot products <c>C[i, j] = Σₚ xᵢ[p]·yⱼ[p]</c> of contiguous vectors (when n or m is small and the long dimension is K),
-    /// or row updates <c>C[i, :] = Σₚ αᵢₚ·yₚ[:]</c> of contiguous rows (when k is small, or along the long output dimension).
-    /// Operands that are strided the wrong way are gathered into a per-thread scratch first (at most four vectors).
+    /// <c>C[m×n] (+)= op(A)·op(B) (+ bias)</c> for a product with m, n or k at most <see cref="SkinnyMax"/>, in one of the
+    /// <see cref="SkinnyForm"/>s: dot products of contiguous vectors when the long dimension is K, row updates of contiguous
+    /// rows otherwise. An operand strided the wrong way is gathered into a per-thread scratch first.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Skinny(bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb,
                                float* c, int ldc, bool acc, float* bias)
     {
-        if (k <= SkinnyMax || (m <= SkinnyMax && !transB))
+        var form = FormOf(transA, transB, m, n, k);
+        if (form == SkinnyForm.RowUpdates)
         {
             // Row updates along n: C[i, :] = init + Σₚ opA(i, p)·opB(p, :); opB's rows are contiguous unless transB.
             float* rows = b;
@@ -81,7 +98,7 @@ internal static unsafe partial class Gemm
             }
             return;
         }
-        if (n <= SkinnyMax && transA)
+        if (form == SkinnyForm.TransposedRowUpdates)
         {
             // Cᵀ[j, :] = Σₚ opB(p, j)·A[p, :]: A's rows are op(A)'s columns, contiguous; summed in a scratch, then written.
             float* ct = Scratch((long)n * m);
@@ -97,19 +114,20 @@ internal static unsafe partial class Gemm
             }
             return;
         }
-        // Dot products over k: n small (A's rows in place) or m small with transB (B's rows in place).
+        // Dot products over k. Reaching here, transA implies transB (m small, A's few columns gathered, B's rows in
+        // place) and !transB implies !transA (n small, B's few columns gathered, A's rows in place): one gather at most.
         float* xs = a, ys = b;
         nint xStride = lda, yStride = ldb;
         if (transA)
         {
-            xs = Scratch((long)(m + (transB ? 0 : n)) * k);
+            xs = Scratch((long)m * k);
             for (int i = 0; i < m; i++)
             for (int p = 0; p < k; p++) xs[(long)i * k + p] = a[(long)p * lda + i];
             xStride = k;
         }
-        if (!transB)
+        else if (!transB)
         {
-            ys = transA ? xs + (long)m * k : Scratch((long)n * k);
+            ys = Scratch((long)n * k);
             for (int j = 0; j < n; j++)
             for (int p = 0; p < k; p++) ys[(long)j * k + p] = b[(long)p * ldb + j];
             yStride = k;
