@@ -654,8 +654,7 @@ public partial class Model
         _optimizer!.Apply(_store, _weights, partials);
         // An update can overflow weights while the loss stays finite (a ReLU hides them): undo such a step.
         var values = _store.Values;
-        int worst = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude(values);
-        if (worst >= 0 && !float.IsFinite(values[worst]))
+        if (Kernels.FiniteScan.FirstNonFinite(values) >= 0)
         {
             lastGood.CopyTo(values, 0);
             return double.NaN;
@@ -884,8 +883,8 @@ public partial class Model
                     int count = Math.Min(chunk, samples.Rows - start);
                     var span = buffer.AsSpan(0, count * size);
                     samples.CopyRows(start, count, span);
-                    int bad = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude(span);
-                    if (bad >= 0 && !float.IsFinite(span[bad])) Throw(span[bad], start + bad / size, bad % size);
+                    int bad = Kernels.FiniteScan.FirstNonFinite(span);
+                    if (bad >= 0) Throw(span[bad], start + bad / size, bad % size);
                 }
                 return;
             }
