@@ -78,22 +78,11 @@ internal static class EpochTimer
         // ReplicasPerCore (data-parallel replicas each core runs in turn; 0: chosen from the L2 size), AvoidAliasing (Gemm:
         // 1 packs operands read in place down a column whose stride aliases in L1, 0 reads them in place), PrefetchB (Gemm:
         // 1 prefetches the next column panel of a B read in place into L2, 0 does not), PrefetchC, WholeBatchBelowRows (shares
-        // smaller than this run as one executor when every dense product is split anyway; 0: always shares).
+        // smaller than this run as one executor when every dense product is split anyway; 0: always shares), FiveRowRule
+        // (Gemm on AVX2: 0 six-row panels only, 1 five rows whenever fewer rows are computed, 2 when ~4% fewer). The same
+        // knobs alternate every 25 steps in `ab-step ROW KNOB=a,b`, which compares medians of whole training steps.
         string[]? abSpec = Environment.GetEnvironmentVariable("LATENT_AB")?.Split('=');
         int[]? ab = abSpec?[1].Split(',').Select(int.Parse).ToArray();
-        void SetKnob(int v)
-        {
-            if (abSpec![0] == "DirectBRows") Latent.Kernels.Gemm.DirectBRows = v;
-            else if (abSpec[0] == "StepMinRows") Model.ParallelStepMinRows = v;
-            else if (abSpec[0] == "WriteWeightGrads") GraphExecutor.WriteWeightGrads = v != 0;
-            else if (abSpec[0] == "ConvGemm") Latent.Kernels.Conv.GemmRouting = v != 0;
-            else if (abSpec[0] == "ReplicasPerCore") Model.ReplicasPerCore = v;
-            else if (abSpec[0] == "AvoidAliasing") Latent.Kernels.Gemm.AvoidAliasing = v != 0;
-            else if (abSpec[0] == "PrefetchB") Latent.Kernels.Gemm.PrefetchB = v != 0;
-            else if (abSpec[0] == "PrefetchC") Latent.Kernels.Gemm.PrefetchC = v != 0;
-            else if (abSpec[0] == "WholeBatchBelowRows") Model.WholeBatchBelowRows = v;
-            else throw new ArgumentException($"Unknown knob '{abSpec[0]}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows.");
-        }
         foreach (var row in rows)
         {
             var (model, batch) = Build(row);
@@ -101,7 +90,7 @@ internal static class EpochTimer
             var abTimes = new List<double>[2] { new(), new() };
             for (int r = 0; r < repetitions; r++)
             {
-                if (ab is not null) SetKnob(ab[r % 2]);
+                if (ab is not null) SetKnob(abSpec![0], ab[r % 2]);
                 int gcs = GC.CollectionCount(0);
                 var pause = GC.GetTotalPauseDuration();
                 var sw = Stopwatch.StartNew();
@@ -120,5 +109,21 @@ internal static class EpochTimer
             encoder.Predict(xTest, batchSize: 256);
             Console.WriteLine($"{row,-12} predict(encode 10000) {p.Elapsed.TotalMilliseconds,8:F1} ms");
         }
+    }
+
+    /// <summary>Sets one of the experiment knobs listed above to <paramref name="v"/>.</summary>
+    public static void SetKnob(string name, int v)
+    {
+        if (name == "DirectBRows") Latent.Kernels.Gemm.DirectBRows = v;
+        else if (name == "StepMinRows") Model.ParallelStepMinRows = v;
+        else if (name == "WriteWeightGrads") GraphExecutor.WriteWeightGrads = v != 0;
+        else if (name == "ConvGemm") Latent.Kernels.Conv.GemmRouting = v != 0;
+        else if (name == "ReplicasPerCore") Model.ReplicasPerCore = v;
+        else if (name == "AvoidAliasing") Latent.Kernels.Gemm.AvoidAliasing = v != 0;
+        else if (name == "PrefetchB") Latent.Kernels.Gemm.PrefetchB = v != 0;
+        else if (name == "PrefetchC") Latent.Kernels.Gemm.PrefetchC = v != 0;
+        else if (name == "WholeBatchBelowRows") Model.WholeBatchBelowRows = v;
+        else if (name == "FiveRowRule") Latent.Kernels.Gemm.FiveRowRule = v;
+        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule.");
     }
 }

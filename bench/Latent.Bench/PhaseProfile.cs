@@ -73,4 +73,40 @@ internal static class PhaseProfile
             Console.WriteLine($"    replica {p} layers {layers:F1} us + loss {r.LossTicks * usPerTick:F1} us of the step's {run / steps * 1000:F1} us");
         }
     }
+
+    /// <summary>
+    /// A knob's two settings on whole training steps as Fit runs them (data-parallel shares or one executor), switched
+    /// every <paramref name="chunk"/> steps, so both see the same phases of a machine whose speed drifts.
+    /// </summary>
+    public static void RunAb(string row, string knob, int a, int b, int steps, int chunk = 25)
+    {
+        var (model, batch) = EpochTimer.Build(row);
+        var rng = new Random(1);
+        var input = new float[batch * 784];
+        for (int i = 0; i < input.Length; i++) input[i] = (float)rng.NextDouble();
+        var data = Tensor.FromArray(input, batch, 784);
+        var dp = model.CreateParallelStepForBench(batch, 1);
+        dp.SetTargetInputs([0]);
+        var sw = new Stopwatch();
+        var time = new double[2];
+        var chunks = new List<double>[] { new(), new() };
+        for (int s = 0, warm = 4 * chunk; s < steps + warm; s += chunk)
+        {
+            int k = s / chunk % 2;
+            EpochTimer.SetKnob(knob, k == 0 ? a : b);
+            sw.Restart();
+            for (int j = 0; j < chunk; j++)
+            {
+                dp.Run([data], [data], null, 0, batch);
+                model.ApplyOptimizerForBench(dp.Partials);
+            }
+            double ms = sw.Elapsed.TotalMilliseconds;
+            if (s < warm) continue;
+            time[k] += ms;
+            chunks[k].Add(ms / chunk * 1000);
+        }
+        double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
+        Console.WriteLine(FormattableString.Invariant(
+            $"{row} {knob}: {a}: {Median(chunks[0]):F1} us/step (median of {chunks[0].Count} chunks), {b}: {Median(chunks[1]):F1} us/step; ratio of totals {time[1] / time[0]:F3}"));
+    }
 }

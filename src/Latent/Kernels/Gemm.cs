@@ -24,6 +24,9 @@ internal static unsafe partial class Gemm
     private const int KC = 256;
     /// <summary>The most rows of C for which B stored k×n is read in place (benchmarks vary it).</summary>
     internal static int DirectBRows = 128;
+
+    /// <summary>Experiment knob: 0 never five-row panels, 1 whenever they compute fewer rows, 2 when at least ~4% fewer.</summary>
+    internal static int FiveRowRule = 2;
     private const int MaxMR = 8, MaxNR = 32;
 
     /// <summary>Whether operands read in place down a column with a stride that aliases in L1 are packed instead (see <see cref="Aliases"/>; a benchmark knob).</summary>
@@ -200,14 +203,23 @@ internal static unsafe partial class Gemm
 
     /// <summary>
     /// Rows per panel for an m-row product. The 256-bit kernel also comes five rows tall, and takes that height when
-    /// it computes fewer rows in all: 50 rows (half a batch of 100) are ten panels of 5, where panels of 6 are nine
-    /// with four rows computed and dropped. Both heights keep the FMA pipes full (ten or twelve accumulators), and
-    /// every element of C is summed in the same order whatever the height, so the choice never changes a result.
+    /// it computes enough fewer rows in all: 50 rows (half a batch of 100) are ten panels of 5, where panels of 6 are
+    /// nine with four rows computed and dropped. A five-row panel costs about 3.5% more a row than a six-row one (ten
+    /// FMAs for seven loads a step instead of twelve for eight), so five rows must save more than that: 128 rows take
+    /// 22 panels of 6 (132 rows) rather than 26 of 5 (130). Every element of C is summed in the same order whatever
+    /// the height, so the choice never changes a result.
     /// </summary>
-    private static int PanelRows(GemmIsa isa, int m)
+    internal static int PanelRows(GemmIsa isa, int m)
     {
         int mr = TileOf(isa).Mr;
-        return isa == GemmIsa.Vector256 && (m + 4) / 5 * 5 < (m + 5) / 6 * 6 ? 5 : mr;
+        if (isa != GemmIsa.Vector256) return mr;
+        int five = (m + 4) / 5 * 5, six = (m + 5) / 6 * 6;
+        return FiveRowRule switch
+        {
+            0 => mr,
+            1 => five < six ? 5 : mr,
+            _ => 27 * five < 26 * six ? 5 : mr,
+        };
     }
 
     /// <summary>One thread's multiply of a whole (sub)problem.</summary>

@@ -94,6 +94,18 @@ public class GemmTests
         AssertClose(expected, c, k);
     }
 
+    [Theory]
+    [InlineData(50, 5)]     // ten panels of 5 instead of nine of 6 (four rows dropped)
+    [InlineData(45, 5)]     // 45 against 48 rows
+    [InlineData(128, 6)]    // 132 rows against 130: under the five-row kernel's extra cost a row
+    [InlineData(32, 6)]     // 36 against 35
+    [InlineData(48, 6)]     // exact in sixes
+    public void PanelHeightOnAvx2SavesRowsOnlyWhenItPays(int m, int rows)
+    {
+        Assert.Equal(rows, Gemm.PanelRows(GemmIsa.Vector256, m));
+        Assert.Equal(8, Gemm.PanelRows(GemmIsa.Vector512, m));
+    }
+
     [Fact]
     public void ResultsDoNotDependOnThePanelHeight()
     {
