@@ -277,29 +277,38 @@ internal static unsafe partial class Gemm
                     {
                         int mcur = Math.Min(mc, m - ic);
                         int rowPanels = (mcur + mr - 1) / mr;
+                        // Each row panel prefetches its slice of the next column panel of B: `per` rows of it.
+                        int per = (kc + rowPanels - 1) / rowPanels;
                         if (packA) PackB(!transA, a, lda, pc, ic, kc, mcur, mr, ap);   // A's MR-row panels are op(A)ᵀ's column panels
+                        float* aBlock = packA ? ap : a + ic * rs + pc * ks;
+                        nint aStep = packA ? (nint)mr * kc : mr * rs;
                         for (int jr = 0; jr < ncur; jr += nr)
                         {
                             int nrc = Math.Min(nr, ncur - jr);
                             if (panelB) PackB(transB, b, ldb, pc, jc + jr, kc, nrc, nr, bp);
-                            for (int ir = 0; ir < mcur; ir += mr)
+                            bool bInPlace = directB && !panelB && jr < fullPanels;
+                            float* bpanel = bInPlace ? b + (long)pc * ldb + jc + jr
+                                          : packedB != null ? packedB + (long)pc * nPad + (long)(jc + jr) * kc
+                                          : panelB ? bp : bp + jr * kc;
+                            nint bs = bInPlace ? ldb : nr;
+                            float* tileBias = !acc && bias != null ? bias + jc + jr : null; // first K slab only
+                            // The next column panel of B, read down rows ldb apart (a weight matrix: a page apart every few
+                            // rows, which the hardware prefetchers do not follow), into L2, a slice per row panel; a panel
+                            // row on one cache line (aligned rows) or across two.
+                            float* nextB = prefetchB && jr + nr < ncur ? b + (long)pc * ldb + jc + jr + nr : null;
+                            nint last = nextB == null || (((nint)nextB & 63) == 0 && ldb % 16 == 0) ? 0 : Math.Min(nr, ncur - jr - nr) - 1;
+                            float* cp = c + (long)ic * ldc + jc + jr, apanel = aBlock;
+                            for (int ir = 0, p0 = 0; ir < mcur; ir += mr, p0 += per, cp += (long)mr * ldc, apanel += aStep)
                             {
-                                int mrc = Math.Min(mr, mcur - ir);
-                                if (prefetchB && jr + nr < ncur)
+                                if (nextB != null)
                                 {
-                                    // The next column panel of B, read down rows ldb apart (a weight matrix: a page apart every few
-                                    // rows, which the hardware prefetchers do not follow), into L2, a slice per row panel.
-                                    int per = (kc + rowPanels - 1) / rowPanels, p0 = ir / mr * per, p1 = Math.Min(kc, p0 + per);
-                                    float* nb = b + (long)(pc + p0) * ldb + jc + jr + nr;
-                                    // A panel row on one cache line (aligned rows) or across two.
-                                    nint last = ((nint)nb & 63) == 0 && ldb % 16 == 0 ? 0 : Math.Min(nr, ncur - jr - nr) - 1;
-                                    for (int p = p0; p < p1; p++, nb += ldb)
+                                    float* nb = nextB + (long)p0 * ldb;
+                                    for (int p = p0, p1 = Math.Min(kc, p0 + per); p < p1; p++, nb += ldb)
                                     {
                                         System.Runtime.Intrinsics.X86.Sse.Prefetch1(nb);
                                         if (last != 0) System.Runtime.Intrinsics.X86.Sse.Prefetch1(nb + last);
                                     }
                                 }
-                                float* cp = c + (long)(ic + ir) * ldc + jc + jr;
                                 if (prefetchC && ir + 2 * mr < mcur)
                                 {
                                     // The C tile two row panels down: its rows are ldc apart, a page or more for a weight
@@ -308,13 +317,7 @@ internal static unsafe partial class Gemm
                                     int rows = Math.Min(mr, mcur - ir - 2 * mr);
                                     for (int r = 0; r < rows; r++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + (long)r * ldc);
                                 }
-                                bool bInPlace = directB && !panelB && jr < fullPanels;
-                                float* bpanel = bInPlace ? b + (long)pc * ldb + jc + jr
-                                              : packedB != null ? packedB + (long)pc * nPad + (long)(jc + jr) * kc
-                                              : panelB ? bp : bp + jr * kc;
-                                nint bs = bInPlace ? ldb : nr;
-                                float* apanel = packA ? ap + ir * kc : a + (ic + ir) * rs + pc * ks;
-                                float* tileBias = !acc && bias != null ? bias + jc + jr : null; // first K slab only
+                                int mrc = Math.Min(mr, mcur - ir);
                                 if (mrc == mr && nrc == nr)
                                 {
                                     Kernel(isa, mr, kc, apanel, rs, ks, mr, bpanel, bs, cp, ldc, acc, tileBias);
@@ -323,16 +326,35 @@ internal static unsafe partial class Gemm
                                 {
                                     // Rows past the edge re-read the last valid row (never out of bounds); their results are dropped.
                                     Kernel(isa, mr, kc, apanel, rs, ks, mrc, bpanel, bs, tile, nr, false, null);
-                                    for (int i = 0; i < mrc; i++)
-                                    for (int j = 0; j < nrc; j++)
-                                        cp[(long)i * ldc + j] = acc ? cp[(long)i * ldc + j] + tile[i * nr + j]
-                                                              : tileBias != null ? tile[i * nr + j] + tileBias[j] : tile[i * nr + j];
+                                    StoreEdge(tile, nr, mrc, nrc, cp, ldc, acc, tileBias);
                                 }
                             }
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// The valid <paramref name="rows"/> × <paramref name="cols"/> corner of a tile computed into scratch, into C (added
+    /// to C with <paramref name="acc"/>, else plus the bias row if given), eight columns at a time while they last.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // as a call, a 16-row product (two full panels, one edge) lost 13%
+    private static void StoreEdge(float* tile, int nr, int rows, int cols, float* c, int ldc, bool acc, float* bias)
+    {
+        for (int i = 0; i < rows; i++, c += ldc, tile += nr)
+        {
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated)
+                for (; j + 8 <= cols; j += 8)
+                {
+                    var v = Vector256.Load(tile + j);
+                    if (acc) v += Vector256.Load(c + j);
+                    else if (bias != null) v += Vector256.Load(bias + j);
+                    v.Store(c + j);
+                }
+            for (; j < cols; j++) c[j] = acc ? c[j] + tile[j] : bias != null ? tile[j] + bias[j] : tile[j];
         }
     }
 

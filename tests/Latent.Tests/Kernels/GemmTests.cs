@@ -277,6 +277,25 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void EdgeTilesMatchNaiveInEveryStoreMode(GemmIsa isa)
+    {
+        // Rows past the last full panel (16 = 6 + 6 + 4, 130 = 21·6 + 4) go through a scratch tile and back into C, by
+        // whole vectors where the tile's columns are all valid (n = 784) and element by element past the last (n = 40):
+        // written, added to C, and with the bias.
+        var rng = new Rng(12);
+        using var _ = GemmSettings.Force(isa, threads: 1, parallelFlops: long.MaxValue);
+        foreach (int m in new[] { 16, 130 })
+        foreach (int n in new[] { 784, 40 })
+        foreach (bool ta in new[] { false, true })
+        {
+            CheckAgainstNaive(ref rng, ta, false, m, n, 32, accumulate: false);
+            CheckAgainstNaive(ref rng, ta, false, m, n, 32, accumulate: true);
+            CheckAgainstNaive(ref rng, ta, false, m, n, 32, accumulate: false, withBias: true);
+        }
+    }
+
     [Fact]
     public void BiasIsAddedOnceEvenAcrossDepthSlabs()
     {
