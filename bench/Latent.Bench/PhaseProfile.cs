@@ -75,21 +75,24 @@ internal static class PhaseProfile
     }
 
     /// <summary>
-    /// A knob's two settings on whole training steps as Fit runs them (data-parallel shares or one executor), switched
-    /// every <paramref name="chunk"/> steps, so both see the same phases of a machine whose speed drifts.
+    /// A knob's two settings on whole training steps as Fit runs them (data-parallel shares or one executor, the batch
+    /// gathered from MNIST's bytes in a shuffled order), switched every
+    /// <paramref name="chunk"/> steps, so both see the same phases of a machine whose speed drifts.
     /// </summary>
     public static void RunAb(string row, string knob, int a, int b, int steps, int chunk = 25)
     {
         var (model, batch) = EpochTimer.Build(row);
-        var rng = new Random(1);
-        var input = new float[batch * 784];
-        for (int i = 0; i < input.Length; i++) input[i] = (float)rng.NextDouble();
-        var data = Tensor.FromArray(input, batch, 784);
+        var (xTrain, _, _, _) = Latent.Datasets.Mnist.LoadBytes();
+        int n = xTrain.Rows;
+        var order = Enumerable.Range(0, n).ToArray();
+        new Rng(1).Shuffle(order);
+        SampleSet[] xs = [xTrain];
         var dp = model.CreateParallelStepForBench(batch, 1);
         dp.SetTargetInputs([0]);
         var sw = new Stopwatch();
         var time = new double[2];
         var chunks = new List<double>[] { new(), new() };
+        int start = 0;
         for (int s = 0, warm = 4 * chunk; s < steps + warm; s += chunk)
         {
             int k = s / chunk % 2;
@@ -97,8 +100,10 @@ internal static class PhaseProfile
             sw.Restart();
             for (int j = 0; j < chunk; j++)
             {
-                dp.Run([data], [data], null, 0, batch);
+                if (start + 2 * batch > n) start = 0;
+                dp.Run(xs, xs, order, start, batch);
                 model.ApplyOptimizerForBench(dp.Partials);
+                start += batch;
             }
             double ms = sw.Elapsed.TotalMilliseconds;
             if (s < warm) continue;
