@@ -62,6 +62,16 @@ public sealed class BinaryCrossentropy : Loss
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The vector loops sum ln(1 + e) of a block of elements as the logarithm of their product: each lane multiplies
+    /// its factors 1 + e (each in (1, 2], so 64 of them stay below 2⁶⁴) and takes one logarithm per block, split as
+    /// exponent·ln 2 + ln(mantissa). Per element that leaves the exponential, a multiply and the gradient's division;
+    /// a logarithm after every exponential made each element's chain of dependent operations too long for the
+    /// core to overlap enough elements (docs/PERFORMANCE.md, "The loss: one logarithm per block"). The product's
+    /// roundings (one per factor, ~2⁻²⁴ each) put the block's sum within ~10⁻⁷ of exact; each element's
+    /// max(z', 0) − z'·t is summed in double as before, so a finite difference in one logit still moves the total by
+    /// what it should.
+    /// </remarks>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override double SumFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> yTrue, Span<float> gradLogits, float gradScale)
     {
@@ -69,73 +79,15 @@ public sealed class BinaryCrossentropy : Loss
         float limit = (float)LogitLimit, invN = gradScale;
         bool g = !gradLogits.IsEmpty;
         double sum = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (Vector512.IsHardwareAccelerated && n >= 16)
         {
-            // Sixteen lanes at a time; each vector of losses is widened and summed in double, so the total is as
-            // precise as the scalar loop's (finite-difference checks rely on that).
-            var lim = Vector512.Create(limit);
-            var inv = Vector512.Create(invN);
-            var acc = Vector512<double>.Zero;
-            var nan = Vector512<float>.Zero;
-            for (; i <= n - 16; i += 16)
-            {
-                var z = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(logits), (nuint)i);
-                var t = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(yTrue), (nuint)i);
-                // The native min/max are single instructions (the IEEE forms cost four more each) but drop a NaN,
-                // so NaNs are collected apart and turn the sum into NaN after the loop.
-                nan |= ~Vector512.Equals(z, z);
-                var zc = Vector512.MinNative(Vector512.MaxNative(z, -lim), lim);
-                var e = FastMath.ExpNonPositive(-Vector512.Abs(zc));             // e^{-|z'|} in (0, 1]
-                var onePlusE = Vector512<float>.One + e;
-                var loss = Vector512.MaxNative(zc, Vector512<float>.Zero) - zc * t + FastMath.Log1pUnit(e);
-                var (lo, hi) = Vector512.Widen(loss);
-                acc += lo + hi;
-                if (g)
-                {
-                    // σ(z) = 1/(1 + e) for z ≥ 0, e/(1 + e) for z < 0: no overflow either way.
-                    var sig = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(z, Vector512<float>.Zero), Vector512<float>.One, e)
-                              / onePlusE;
-                    var inside = Vector512.LessThan(Vector512.Abs(z), lim);
-                    Vector512.ConditionalSelect(inside, (sig - t) * inv, Vector512<float>.Zero)
-                             .StoreUnsafe(ref MemoryMarshal.GetReference(gradLogits), (nuint)i);
-                }
-            }
-            sum = Vector512.Sum(acc);
-            if (nan != Vector512<float>.Zero) sum = double.NaN;
+            i = n & ~15;
+            sum = SumFromLogits512(logits[..i], yTrue[..i], g ? gradLogits[..i] : default, limit, invN);
         }
-        else if (Vector256.IsHardwareAccelerated)
+        else if (Vector256.IsHardwareAccelerated && n >= 8)
         {
-            // Eight lanes (AVX2), as above; each vector of losses is widened and summed in double, so the total is as
-            // precise as the scalar loop's (finite-difference checks rely on that).
-            var lim = Vector256.Create(limit);
-            var inv = Vector256.Create(invN);
-            var acc = Vector256<double>.Zero;
-            var nan = Vector256<float>.Zero;
-            for (; i <= n - 8; i += 8)
-            {
-                var z = Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(logits), (nuint)i);
-                var t = Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(yTrue), (nuint)i);
-                // The native min/max are single instructions (the IEEE forms cost four more each) but drop a NaN,
-                // so NaNs are collected apart and turn the sum into NaN after the loop.
-                nan |= ~Vector256.Equals(z, z);
-                var zc = Vector256.MinNative(Vector256.MaxNative(z, -lim), lim);
-                var e = FastMath.ExpNonPositive(-Vector256.Abs(zc));             // e^{-|z'|} in (0, 1]
-                var onePlusE = Vector256<float>.One + e;
-                var loss = Vector256.MaxNative(zc, Vector256<float>.Zero) - zc * t + FastMath.Log1pUnit(e);
-                var (lo, hi) = Vector256.Widen(loss);
-                acc += lo + hi;
-                if (g)
-                {
-                    // σ(z) = 1/(1 + e) for z ≥ 0, e/(1 + e) for z < 0: no overflow either way.
-                    var sig = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(z, Vector256<float>.Zero), Vector256<float>.One, e)
-                              / onePlusE;
-                    var inside = Vector256.LessThan(Vector256.Abs(z), lim);
-                    Vector256.ConditionalSelect(inside, (sig - t) * inv, Vector256<float>.Zero)
-                             .StoreUnsafe(ref MemoryMarshal.GetReference(gradLogits), (nuint)i);
-                }
-            }
-            sum = Vector256.Sum(acc);
-            if (nan != Vector256<float>.Zero) sum = double.NaN;
+            i = n & ~7;
+            sum = SumFromLogits256(logits[..i], yTrue[..i], g ? gradLogits[..i] : default, limit, invN);
         }
         for (; i < n; i++)
         {
@@ -146,5 +98,106 @@ public sealed class BinaryCrossentropy : Loss
             if (g) gradLogits[i] = z > -limit && z < limit ? ((z >= 0 ? 1f : e) / (1f + e) - t) * invN : 0f;
         }
         return sum;
+    }
+
+    /// <summary>Vectors of 1 + e multiplied into a lane's product before its logarithm is taken (≤ 2⁶⁴).</summary>
+    private const int ProductBlock = 64;
+
+    /// <summary>The loss and gradient from logits, sixteen lanes at a time; the length is a multiple of 16.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization | System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static double SumFromLogits512(ReadOnlySpan<float> logits, ReadOnlySpan<float> yTrue, Span<float> gradLogits, float limit, float invN)
+    {
+        int n = logits.Length;
+        bool g = !gradLogits.IsEmpty;
+        ref float zRef = ref MemoryMarshal.GetReference(logits);
+        ref float tRef = ref MemoryMarshal.GetReference(yTrue);
+        ref float gRef = ref MemoryMarshal.GetReference(gradLogits);
+        var lim = Vector512.Create(limit);
+        var inv = Vector512.Create(invN);
+        var acc = Vector512<double>.Zero;
+        var nan = Vector512<float>.Zero;
+        for (int i = 0; i < n;)
+        {
+            int end = Math.Min(n, i + 16 * ProductBlock);
+            var product = Vector512<float>.One;
+            for (; i < end; i += 16)
+            {
+                var z = Vector512.LoadUnsafe(ref zRef, (nuint)i);
+                var t = Vector512.LoadUnsafe(ref tRef, (nuint)i);
+                // The native min/max are single instructions (the IEEE forms cost four more each) but drop a NaN,
+                // so NaNs are collected apart and turn the sum into NaN after the loop.
+                nan |= ~Vector512.Equals(z, z);
+                var zc = Vector512.MinNative(Vector512.MaxNative(z, -lim), lim);
+                var e = FastMath.ExpNonPositive(-Vector512.Abs(zc));             // e^{-|z'|} in (0, 1]
+                var onePlusE = Vector512<float>.One + e;
+                product *= onePlusE;
+                var (lo, hi) = Vector512.Widen(Vector512.MaxNative(zc, Vector512<float>.Zero) - zc * t);
+                acc += lo + hi;
+                if (g)
+                {
+                    // σ(z) = 1/(1 + e) for z ≥ 0, e/(1 + e) for z < 0: no overflow either way.
+                    var sig = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(z, Vector512<float>.Zero), Vector512<float>.One, e)
+                              / onePlusE;
+                    var inside = Vector512.LessThan(Vector512.Abs(z), lim);
+                    Vector512.ConditionalSelect(inside, (sig - t) * inv, Vector512<float>.Zero).StoreUnsafe(ref gRef, (nuint)i);
+                }
+            }
+            // ln(product) = k·ln 2 + ln(1 + f) for product = (1 + f)·2^k, f in [0, 1): exact k, f, and ln(1 + f) to ~1 ulp.
+            var bits = product.AsInt32();
+            var k = Vector512.ConvertToSingle((bits >>> 23) - Vector512.Create(127));
+            var f = ((bits & Vector512.Create(0x007FFFFF)) | Vector512.Create(0x3F800000)).AsSingle() - Vector512<float>.One;
+            var (l0, l1) = Vector512.Widen(FastMath.Log1pUnit(f));
+            var (k0, k1) = Vector512.Widen(k);
+            acc += l0 + l1 + (k0 + k1) * Vector512.Create(0.693147180559945309417);
+        }
+        double sum = Vector512.Sum(acc);
+        return nan != Vector512<float>.Zero ? double.NaN : sum;
+    }
+
+    /// <summary>The loss and gradient from logits, eight lanes at a time (AVX2); the length is a multiple of 8.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization | System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static double SumFromLogits256(ReadOnlySpan<float> logits, ReadOnlySpan<float> yTrue, Span<float> gradLogits, float limit, float invN)
+    {
+        int n = logits.Length;
+        bool g = !gradLogits.IsEmpty;
+        ref float zRef = ref MemoryMarshal.GetReference(logits);
+        ref float tRef = ref MemoryMarshal.GetReference(yTrue);
+        ref float gRef = ref MemoryMarshal.GetReference(gradLogits);
+        var lim = Vector256.Create(limit);
+        var inv = Vector256.Create(invN);
+        var acc = Vector256<double>.Zero;
+        var nan = Vector256<float>.Zero;
+        for (int i = 0; i < n;)
+        {
+            int end = Math.Min(n, i + 8 * ProductBlock);
+            var product = Vector256<float>.One;
+            for (; i < end; i += 8)
+            {
+                var z = Vector256.LoadUnsafe(ref zRef, (nuint)i);
+                var t = Vector256.LoadUnsafe(ref tRef, (nuint)i);
+                nan |= ~Vector256.Equals(z, z);
+                var zc = Vector256.MinNative(Vector256.MaxNative(z, -lim), lim);
+                var e = FastMath.ExpNonPositive(-Vector256.Abs(zc));
+                var onePlusE = Vector256<float>.One + e;
+                product *= onePlusE;
+                var (lo, hi) = Vector256.Widen(Vector256.MaxNative(zc, Vector256<float>.Zero) - zc * t);
+                acc += lo + hi;
+                if (g)
+                {
+                    var sig = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(z, Vector256<float>.Zero), Vector256<float>.One, e)
+                              / onePlusE;
+                    var inside = Vector256.LessThan(Vector256.Abs(z), lim);
+                    Vector256.ConditionalSelect(inside, (sig - t) * inv, Vector256<float>.Zero).StoreUnsafe(ref gRef, (nuint)i);
+                }
+            }
+            var bits = product.AsInt32();
+            var k = Vector256.ConvertToSingle((bits >>> 23) - Vector256.Create(127));
+            var f = ((bits & Vector256.Create(0x007FFFFF)) | Vector256.Create(0x3F800000)).AsSingle() - Vector256<float>.One;
+            var (l0, l1) = Vector256.Widen(FastMath.Log1pUnit(f));
+            var (k0, k1) = Vector256.Widen(k);
+            acc += l0 + l1 + (k0 + k1) * Vector256.Create(0.693147180559945309417);
+        }
+        double sum = Vector256.Sum(acc);
+        return nan != Vector256<float>.Zero ? double.NaN : sum;
     }
 }

@@ -108,6 +108,43 @@ public class LossTests
         }
     }
 
+    [Theory]
+    [InlineData(-16f, 16f)]    // past the clip on both sides
+    [InlineData(-16f, -9f)]    // a trained model's background pixels: e = e^{-|z|} tiny, ln(1 + e) ≈ e
+    [InlineData(-2f, 2f)]
+    public void BothVectorWidthsMatchADoubleReferenceAcrossProductBlocks(float lo, float hi)
+    {
+        // The vector loops take one logarithm per block of products (64 vectors a lane): lengths across several blocks
+        // and a partial one, both widths (the 512-bit one emulated where the CPU has no AVX-512), against sums in
+        // double; gradients element by element.
+        var bce = new BinaryCrossentropy();
+        double limit = bce.LogitLimit;
+        foreach (int n in new[] { 16, 1024, 16 * 64 * 3 + 48 })
+        {
+            var z = Synthetic.Uniform(n, 21, lo, hi);
+            var t = Synthetic.Uniform(n, 22, 0f, 1f);
+            for (int i = 0; i < n; i += 3) t[i] = 0f;   // background pixels
+            double expected = 0;
+            for (int i = 0; i < n; i++)
+            {
+                double zc = Math.Clamp(z[i], -limit, limit);
+                expected += Math.Max(zc, 0) - zc * t[i] + Math.Log(1 + Math.Exp(-Math.Abs(zc)));
+            }
+            foreach (bool wide in new[] { false, true })
+            {
+                var g = new float[n];
+                double sum = wide ? BinaryCrossentropy.SumFromLogits512(z, t, g, (float)limit, 1f / n)
+                                  : BinaryCrossentropy.SumFromLogits256(z, t, g, (float)limit, 1f / n);
+                Assert.True(Math.Abs(sum - expected) <= 2e-7 * Math.Abs(expected) + 1e-9 * n, $"n={n} wide={wide}: {sum:R} vs {expected:R}");
+                for (int i = 0; i < n; i++)
+                {
+                    double grad = Math.Abs(z[i]) < limit ? (1 / (1 + Math.Exp(-z[i])) - t[i]) / n : 0;
+                    Assert.True(Math.Abs(grad - g[i]) <= 1e-6 / n + 1e-6 * Math.Abs(grad), $"n={n} wide={wide} i={i}: {g[i]} vs {grad}");
+                }
+            }
+        }
+    }
+
     [Fact]
     public void ANaNLogitMakesTheLossNaNInTheVectorBodyAndTheTail()
     {
