@@ -79,7 +79,8 @@ internal static class EpochTimer
         // 1 packs operands read in place down a column whose stride aliases in L1, 0 reads them in place), PrefetchB (Gemm:
         // 1 prefetches the next column panel of a B read in place into L2, 0 does not), PrefetchC, WholeBatchBelowRows (shares
         // smaller than this run as one executor when every dense product is split anyway; 0: always shares), FiveRowRule
-        // (Gemm on AVX2: 0 six-row panels only, 1 five rows whenever fewer rows are computed, 2 when ~4% fewer). The same
+        // (Gemm on AVX2: 0 six-row panels only, 1 five rows whenever fewer rows are computed, 2 when ~4% fewer), SumBlock
+        // (optimizer: floats of partial gradients summed and updated at a time; 0 a whole part). The same
         // knobs alternate every 25 steps in `ab-step ROW KNOB=a,b`, which compares medians of whole training steps.
         string[]? abSpec = Environment.GetEnvironmentVariable("LATENT_AB")?.Split('=');
         int[]? ab = abSpec?[1].Split(',').Select(int.Parse).ToArray();
@@ -124,6 +125,7 @@ internal static class EpochTimer
         else if (name == "PrefetchC") Latent.Kernels.Gemm.PrefetchC = v != 0;
         else if (name == "WholeBatchBelowRows") Model.WholeBatchBelowRows = v;
         else if (name == "FiveRowRule") Latent.Kernels.Gemm.FiveRowRule = v;
-        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule.");
+        else if (name == "SumBlock") Latent.Optimizers.Optimizer.SumBlock = v;
+        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock.");
     }
 }
