@@ -340,7 +340,7 @@ internal static unsafe partial class Gemm
     /// The valid <paramref name="rows"/> × <paramref name="cols"/> corner of a tile computed into scratch, into C (added
     /// to C with <paramref name="acc"/>, else plus the bias row if given), eight columns at a time while they last.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] // as a call, a 16-row product (two full panels, one edge) lost 13%
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // a call per edge tile is felt in small products (docs/PERFORMANCE.md)
     private static void StoreEdge(float* tile, int nr, int rows, int cols, float* c, int ldc, bool acc, float* bias)
     {
         for (int i = 0; i < rows; i++, c += ldc, tile += nr)
