@@ -80,7 +80,8 @@ internal static class EpochTimer
         // 1 prefetches the next column panel of a B read in place into L2, 0 does not), PrefetchC, WholeBatchBelowRows (shares
         // smaller than this run as one executor when every dense product is split anyway; 0: always shares), FiveRowRule
         // (Gemm on AVX2: 0 six-row panels only, 1 five rows whenever fewer rows are computed, 2 when ~4% fewer), SumBlock
-        // (optimizer: floats of partial gradients summed and updated at a time; 0 a whole part). The same
+        // (optimizer: floats of partial gradients summed and updated at a time; 0 a whole part), RowGather (1: one
+        // executor's shuffled batch gathered on every core, 0 on the caller). The same
         // knobs alternate every 25 steps in `ab-step ROW KNOB=a,b`, which compares medians of whole training steps.
         string[]? abSpec = Environment.GetEnvironmentVariable("LATENT_AB")?.Split('=');
         int[]? ab = abSpec?[1].Split(',').Select(int.Parse).ToArray();
@@ -125,7 +126,8 @@ internal static class EpochTimer
         else if (name == "PrefetchC") Latent.Kernels.Gemm.PrefetchC = v != 0;
         else if (name == "WholeBatchBelowRows") Model.WholeBatchBelowRows = v;
         else if (name == "FiveRowRule") Latent.Kernels.Gemm.FiveRowRule = v;
+        else if (name == "RowGather") RowGather.OnCores = v != 0;
         else if (name == "SumBlock") Latent.Optimizers.Optimizer.SumBlock = v;
-        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock.");
+        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather.");
     }
 }

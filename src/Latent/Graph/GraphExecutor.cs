@@ -214,6 +214,9 @@ internal sealed class GraphExecutor
     /// <summary>The buffer of model input <paramref name="i"/>: write the batch here before Forward.</summary>
     public Span<float> Input(int i, int batch) => _inputs[i].Value.AsSpan(0, batch * _inputs[i].SampleSize);
 
+    /// <summary>The buffer behind input <paramref name="i"/> (at least <see cref="Capacity"/> samples).</summary>
+    internal float[] InputBuffer(int i) => _inputs[i].Value;
+
     /// <summary>Elements per sample of input <paramref name="i"/>.</summary>
     public int InputSize(int i) => _inputs[i].SampleSize;
 

@@ -180,7 +180,7 @@ internal sealed class DataParallelStep : IParallelWork
         }
         for (int i = 0; i < _xs!.Count; i++)
         {
-            if (_order is not null) _xs[i].CopyRows(_order.AsSpan(_start + lo, n), ex.Input(i, n));
+            if (_order is not null) RowGather.Copy(_xs[i], _order, _start + lo, n, ex.InputBuffer(i));
             else _xs[i].CopyRows(_start + lo, n, ex.Input(i, n));
         }
         for (int j = 0; j < _ys!.Count; j++)

@@ -625,7 +625,7 @@ public partial class Model
         var ex = _batchExecutor!;
         for (int i = 0; i < xs.Count; i++)
         {
-            if (order is not null) xs[i].CopyRows(order.AsSpan(start, count), ex.Input(i, count));
+            if (order is not null) RowGather.Copy(xs[i], order, start, count, ex.InputBuffer(i));
             else xs[i].CopyRows(start, count, ex.Input(i, count));
         }
         for (int j = 0; j < ys.Count; j++)
