@@ -153,10 +153,10 @@ public abstract class Optimizer
         return end <= store.Length;
     }
 
-    /// <summary>The update over a whole store, cut into 64-aligned parts.</summary>
     /// <summary>Floats of the gradient summed and then updated at a time when partials are added (8 KB a stream; 0: a whole part).</summary>
     internal static int SumBlock = 2048;
 
+    /// <summary>The update over a whole store, cut into 64-aligned parts.</summary>
     private sealed class FlatUpdate(Optimizer owner) : Kernels.IParallelWork
     {
         private ParameterStore? _store;
