@@ -75,7 +75,7 @@ internal static class PhaseProfile
     }
 
     /// <summary>
-    /// A knob's two settings on whole training steps as Fit runs them (data-parallel shares or one executor, the batch
+    /// A knob's two settings on whole training steps as Fit runs them (a share per core, or one for the whole batch; the batch
     /// gathered from MNIST's bytes in a shuffled order), switched every
     /// <paramref name="chunk"/> steps, so both see the same phases of a machine whose speed drifts.
     /// </summary>

@@ -85,6 +85,11 @@ switch (mode)
     case "ab-step":
     {
         // ab-step ROW KNOB=a,b [steps]: a knob's two settings alternating every 25 training steps.
+        if (args.Length < 3 || args[2].Split('=') is not [_, var pair] || pair.Split(',').Length != 2)
+        {
+            Console.Error.WriteLine($"Usage: ab-step ROW KNOB=a,b [steps]; received '{string.Join(' ', args.Skip(1))}'.");
+            return 2;
+        }
         var spec = args[2].Split('=');
         var values = spec[1].Split(',').Select(v => int.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         PhaseProfile.RunAb(args[1], spec[0], values[0], values[1], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 4000);
