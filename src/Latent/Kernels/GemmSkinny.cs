@@ -69,9 +69,7 @@ internal static unsafe partial class Gemm
             nint rowStride = ldb;
             if (transB)
             {
-                rows = Scratch((long)k * n);
-                for (int j = 0; j < n; j++)
-                for (int p = 0; p < k; p++) rows[(long)p * n + j] = b[(long)j * ldb + p];
+                rows = Transposed(b, ldb, n, k);
                 rowStride = n;
             }
             if (k <= SkinnyMax)
@@ -120,16 +118,12 @@ internal static unsafe partial class Gemm
         nint xStride = lda, yStride = ldb;
         if (transA)
         {
-            xs = Scratch((long)m * k);
-            for (int i = 0; i < m; i++)
-            for (int p = 0; p < k; p++) xs[(long)i * k + p] = a[(long)p * lda + i];
+            xs = Transposed(a, lda, k, m);
             xStride = k;
         }
         else if (!transB)
         {
-            ys = Scratch((long)n * k);
-            for (int j = 0; j < n; j++)
-            for (int p = 0; p < k; p++) ys[(long)j * k + p] = b[(long)p * ldb + j];
+            ys = Transposed(b, ldb, k, n);
             yStride = k;
         }
         for (int i = 0; i < m; i++)
@@ -139,6 +133,15 @@ internal static unsafe partial class Gemm
             float* dst = c + (long)i * ldc + j;
             *dst = acc ? *dst + s : bias != null ? s + bias[j] : s;
         }
+    }
+
+    /// <summary>The <paramref name="rows"/> × <paramref name="cols"/> matrix at <paramref name="src"/> (row stride <paramref name="ld"/>), transposed into the scratch (cols × rows, dense).</summary>
+    private static float* Transposed(float* src, int ld, int rows, int cols)
+    {
+        float* dst = Scratch((long)rows * cols);
+        for (int c = 0; c < cols; c++)
+        for (int r = 0; r < rows; r++) dst[(long)c * rows + r] = src[(long)r * ld + c];
+        return dst;
     }
 
     /// <summary>A per-thread scratch of at least <paramref name="length"/> floats (grown, never shrunk).</summary>

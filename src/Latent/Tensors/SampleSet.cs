@@ -17,6 +17,12 @@ public abstract class SampleSet
     /// <summary>Values per sample: the product of every dimension but the first.</summary>
     public abstract int RowSize { get; }
 
+    /// <summary>
+    /// Whether rows may be read from several threads at once: only the library's sets promise it (a set of the user's
+    /// may keep per-read state), so only they are gathered by data-parallel replicas or across the cores.
+    /// </summary>
+    internal bool ReadableConcurrently => this is Tensor or ByteTensor or ArraySampleSet;
+
     /// <summary>Writes samples <c>rows[0], rows[1], …</c> as float32, one after another, into <paramref name="destination"/> (at least <c>rows.Length × RowSize</c> long).</summary>
     /// <exception cref="ArgumentOutOfRangeException">A row index outside <c>[0, Rows)</c>.</exception>
     /// <exception cref="ArgumentException">The destination is too short.</exception>

@@ -578,7 +578,7 @@ public partial class Model
     private void PlanStep(IReadOnlyList<SampleSet> xs, IReadOnlyList<SampleSet> ys, int capacity, bool exact, ulong seed, int[] targetInputs)
     {
         int replicas = ReplicaCount(capacity);
-        // Replicas read rows from several threads at once: only the library's sample sets promise that is safe.
+        // Replicas read rows from several threads at once (SampleSet.ReadableConcurrently).
         // Layers are safe by contract (no per-call state in fields; see Layer), the user's as well as ours.
         _stepIsParallel = replicas > 1 && AllLibrarySets(xs) && AllLibrarySets(ys) && !_needsWholeBatch &&
                           (!_sumsOverShares || replicas <= Kernels.ComputePool.Shared.ThreadsHere);
@@ -597,7 +597,7 @@ public partial class Model
         }
         static bool AllLibrarySets(IReadOnlyList<SampleSet> sets)
         {
-            for (int i = 0; i < sets.Count; i++) if (sets[i] is not (Tensor or ByteTensor or ArraySampleSet)) return false;
+            for (int i = 0; i < sets.Count; i++) if (!sets[i].ReadableConcurrently) return false;
             return true;
         }
     }
@@ -860,18 +860,11 @@ public partial class Model
         {
             case ByteTensor:
                 return; // bytes over a finite, positive divisor are finite
-            case ArraySampleSet a:
+            case ArraySampleSet or Tensor:
             {
-                var data = a.All;
+                var data = samples is Tensor t ? t.Span : ((ArraySampleSet)samples).All;
                 int bad = Kernels.FiniteScan.FirstNonFinite(data);
-                if (bad >= 0) Throw(data[bad], bad / a.RowSize, bad % a.RowSize);
-                return;
-            }
-            case Tensor t:
-            {
-                var data = t.Span;
-                int bad = Kernels.FiniteScan.FirstNonFinite(data);
-                if (bad >= 0) Throw(data[bad], bad / t.RowSize, bad % t.RowSize);
+                if (bad >= 0) Throw(data[bad], bad / samples.RowSize, bad % samples.RowSize);
                 return;
             }
             default:

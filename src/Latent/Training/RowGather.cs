@@ -29,8 +29,7 @@ internal sealed class RowGather : Kernels.IParallelWork
     public static void Copy(SampleSet set, int[] order, int start, int count, float[] destination)
     {
         int threads = Kernels.ComputePool.Shared.ThreadsHere;
-        // Only the library's sets promise that reading rows from several threads at once is safe.
-        if (!OnCores || threads < 2 || (long)count * set.RowSize < MinValues || set is not (Tensor or ByteTensor or ArraySampleSet))
+        if (!OnCores || threads < 2 || (long)count * set.RowSize < MinValues || !set.ReadableConcurrently)
         {
             set.CopyRows(order.AsSpan(start, count), destination);
             return;
