@@ -128,6 +128,8 @@ internal static class EpochTimer
         else if (name == "FiveRowRule") Latent.Kernels.Gemm.FiveRowRule = v;
         else if (name == "RowGather") RowGather.OnCores = v != 0;
         else if (name == "SumBlock") Latent.Optimizers.Optimizer.SumBlock = v;
-        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather.");
+        else if (name == "UpdateInStep") Model.UpdateInStep = v != 0;
+        else if (name == "UpdateBlock") DataParallelStep.UpdateBlockFloats = v;
+        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock.");
     }
 }

@@ -86,9 +86,6 @@ internal static class PhaseProfile
         int n = xTrain.Rows;
         var order = Enumerable.Range(0, n).ToArray();
         new Rng(1).Shuffle(order);
-        SampleSet[] xs = [xTrain];
-        var dp = model.CreateParallelStepForBench(batch, 1);
-        dp.SetTargetInputs([0]);
         var sw = new Stopwatch();
         var time = new double[2];
         var chunks = new List<double>[] { new(), new() };
@@ -101,8 +98,7 @@ internal static class PhaseProfile
             for (int j = 0; j < chunk; j++)
             {
                 if (start + 2 * batch > n) start = 0;
-                dp.Run(xs, xs, order, start, batch);
-                model.ApplyOptimizerForBench(dp.Partials);
+                model.FitStepForBench(xTrain, order, start, batch);
                 start += batch;
             }
             double ms = sw.Elapsed.TotalMilliseconds;

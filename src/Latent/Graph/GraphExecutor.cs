@@ -160,7 +160,42 @@ internal sealed class GraphExecutor
             bool once = at >= 0 && Array.FindLastIndex(_nodes, nd => ReferenceEquals(nd.Layer, layer)) == at;
             _weightWriter[i] = withGradients && once && layer.CanWriteWeightGrads && _contexts[at].Output.Grad is not null ? at : -1;
         }
+        _readyAfter = ReadyOffsets(_nodes, _weights);
     }
+
+    /// <summary>
+    /// Per node n: the store offset from which every weight's gradient is final once <see cref="Backward"/> has run
+    /// node n and every node after it. A weight is final once the lowest node whose layer holds it (a shared layer's
+    /// first call, a wrapper's inner weights) has run; the offset is the end of the highest weight not yet final, 0
+    /// when none is left. The store's ranges above it may be updated while earlier nodes still run backward.
+    /// </summary>
+    internal static int[] ReadyOffsets(Node[] nodes, Weight[] weights)
+    {
+        var lastNode = new Dictionary<Weight, int>(ReferenceEqualityComparer.Instance);
+        for (int n = nodes.Length - 1; n >= 0; n--)
+            foreach (var w in nodes[n].Layer.Weights) lastNode[w] = n;
+        var ready = new int[nodes.Length];
+        for (int n = 0; n < nodes.Length; n++)
+            foreach (var w in weights)
+                if (lastNode.TryGetValue(w, out int last) && last < n) ready[n] = Math.Max(ready[n], w.Offset + w.Length);
+        return ready;
+    }
+
+    private readonly int[] _readyAfter;
+    private int _readyFrom = int.MaxValue;
+
+    /// <summary>
+    /// The store offset from which this executor's weight gradients are final in the running step: <see cref="int.MaxValue"/>
+    /// after <see cref="ResetReadiness"/>, lowered by <see cref="Backward"/> node by node, 0 once it has finished. Read
+    /// from another thread: a value below <see cref="int.MaxValue"/> also means the step's losses are computed.
+    /// </summary>
+    internal int ReadyFrom => Volatile.Read(ref _readyFrom);
+
+    /// <summary>Marks nothing ready, before a step (see <see cref="ReadyFrom"/>).</summary>
+    internal void ResetReadiness() => Volatile.Write(ref _readyFrom, int.MaxValue);
+
+    /// <summary>Marks every gradient final (a replica with no rows, whose gradients are cleared).</summary>
+    internal void MarkAllReady() => Volatile.Write(ref _readyFrom, 0);
 
     /// <summary>Whether layers may write their weights' gradients (a benchmark knob: false clears all and adds).</summary>
     internal static bool WriteWeightGrads = true;
@@ -377,15 +412,18 @@ internal sealed class GraphExecutor
         {
             foreach (var b in _clearBefore[n]) b.Grad.AsSpan(0, batch * b.SampleSize).Clear();
             var ctx = _contexts[n];
-            if (ctx.Output.Grad is null) continue;
-            var layer = _nodes[n].Layer;
-            long t0 = Profile ? Stopwatch.GetTimestamp() : 0;
-            if (layer.ActivityRegularizer is { } reg)
-                reg.AddGradient(ctx.OutputValues, ctx.OutputGrad, (float)ActivityScale(reg, ctx.FullBatch));
-            if (_activations[n] is { } f && !_logitGrad[n])
-                f.Backward(ctx.OutputValues, ctx.OutputGrad, ctx.OutputGrad, ctx.Output.SampleShape[^1]);
-            layer.Backward(ctx);
-            if (Profile) BackwardTicks[n] += Stopwatch.GetTimestamp() - t0;
+            if (ctx.Output.Grad is not null)
+            {
+                var layer = _nodes[n].Layer;
+                long t0 = Profile ? Stopwatch.GetTimestamp() : 0;
+                if (layer.ActivityRegularizer is { } reg)
+                    reg.AddGradient(ctx.OutputValues, ctx.OutputGrad, (float)ActivityScale(reg, ctx.FullBatch));
+                if (_activations[n] is { } f && !_logitGrad[n])
+                    f.Backward(ctx.OutputValues, ctx.OutputGrad, ctx.OutputGrad, ctx.Output.SampleShape[^1]);
+                layer.Backward(ctx);
+                if (Profile) BackwardTicks[n] += Stopwatch.GetTimestamp() - t0;
+            }
+            Volatile.Write(ref _readyFrom, _readyAfter[n]);
         }
     }
 

@@ -177,21 +177,44 @@ public abstract class Optimizer
         public void Execute(int part)
         {
             var (start, end) = Kernels.ComputePool.PartRange(_store!.Length, _parts, part);
-            if (end <= start) return;
-            // With partials, block by block: a block's summed gradient is still in L1 when the update reads it, instead
-            // of a whole part's (a megabyte for vae-100) going out to L3 and back between the two passes.
-            int block = _partials is null || SumBlock <= 0 ? end - start : SumBlock;
-            for (int s = start; s < end; s += block)
-            {
-                int len = Math.Min(block, end - s);
-                var g = _store.Grads.AsSpan(s, len);
-                if (_partials is not null)
-                    foreach (var p in _partials) Kernels.Simd.Add(g, p.AsSpan(s, len), g);
-                if (owner.ClipValue is double cv) System.Numerics.Tensors.TensorPrimitives.Clamp(g, (float)-cv, (float)cv, g);
-                owner.UpdateStep(_store.Values.AsSpan(s, len), g, s, _lr);
-            }
+            if (end > start) owner.UpdateRange(_store, _partials, start, end, _lr);
         }
     }
+
+    /// <summary>
+    /// Whether <see cref="Apply"/> is one element-wise pass over the whole store (no norm clipping, every weight
+    /// trainable and in store order), so that a range of the store can be updated as soon as its gradients are final:
+    /// a data-parallel step runs the update block by block inside its own job (<see cref="UpdateRange"/>,
+    /// <see cref="CountStep"/>).
+    /// </summary>
+    internal bool UpdatesByRange(ParameterStore store, Weight[] weights) =>
+        ClipNorm is null && GlobalClipNorm is null && AllTrainableInOrder(store, weights);
+
+    /// <summary>
+    /// The flat update of store elements [<paramref name="start"/>, <paramref name="end"/>): adds
+    /// <paramref name="partials"/> into the store's gradients there, clamps (<see cref="ClipValue"/>), then
+    /// <see cref="UpdateStep"/>. Element-wise, so any cut of the store into ranges gives the same bits; ranges may run on
+    /// different threads at once. Only when <see cref="UpdatesByRange"/>; a step is counted by <see cref="CountStep"/>.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    internal void UpdateRange(ParameterStore store, float[][]? partials, int start, int end, float learningRate)
+    {
+        // With partials, block by block: a block's summed gradient is still in L1 when the update reads it, instead
+        // of a whole part's (a megabyte for vae-100) going out to L3 and back between the two passes.
+        int block = partials is null || SumBlock <= 0 ? end - start : SumBlock;
+        for (int s = start; s < end; s += block)
+        {
+            int len = Math.Min(block, end - s);
+            var g = store.Grads.AsSpan(s, len);
+            if (partials is not null)
+                foreach (var p in partials) Kernels.Simd.Add(g, p.AsSpan(s, len), g);
+            if (ClipValue is double cv) System.Numerics.Tensors.TensorPrimitives.Clamp(g, (float)-cv, (float)cv, g);
+            UpdateStep(store.Values.AsSpan(s, len), g, s, learningRate);
+        }
+    }
+
+    /// <summary>Counts a step whose update ran range by range (<see cref="UpdateRange"/>), as <see cref="Apply"/> does its own.</summary>
+    internal void CountStep() => Iterations++;
 
     private static void ScaleToNorm(Weight[] weights, double norm, double max)
     {

@@ -100,14 +100,48 @@ internal sealed class DataParallelStep : IParallelWork
     /// <c>[start, start+count)</c> when <paramref name="order"/> is null); the batch's gradient is the store's plus
     /// <see cref="Partials"/>.
     /// </summary>
+    /// <param name="update">An optimizer to run the step's update with inside the same job (see the remarks), or null to
+    /// leave the gradients for the caller (the store's plus <see cref="Partials"/>).</param>
     /// <returns>The weighted data loss <c>Σⱼ wⱼ·lossⱼ</c>; the parts are in <see cref="OutputLosses"/>, <see cref="Penalty"/>, <see cref="AddedLoss"/>.</returns>
+    /// <remarks>
+    /// With <paramref name="update"/> (which must be <see cref="Optimizers.Optimizer.UpdatesByRange"/> for the store),
+    /// a thread that has finished its replicas updates the store in blocks, from its end down, each as soon as every
+    /// replica's backward has passed the layers whose weights lie there (<see cref="GraphExecutor.ReadyFrom"/>): a core
+    /// whose share ran faster updates the last layers while the other still runs backward through the first, instead
+    /// of waiting for it and then for a second hand-off. The sums and updates are the same element-wise operations as
+    /// <see cref="Optimizers.Optimizer.Apply"/>'s, so the bits are too. The update is skipped when the step's loss is not
+    /// finite, as Fit skips it; <see cref="UpdateApplied"/> tells which happened.
+    /// </remarks>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
-    public double Run(IReadOnlyList<SampleSet> xs, IReadOnlyList<SampleSet> ys, int[]? order, int start, int count)
+    public double Run(IReadOnlyList<SampleSet> xs, IReadOnlyList<SampleSet> ys, int[]? order, int start, int count, Optimizers.Optimizer? update = null)
     {
         if ((uint)count > (uint)Capacity || count == 0)
             throw new ArgumentOutOfRangeException(nameof(count), count, $"Batch must be in [1, {Capacity}].");
+        if (update is not null && _sums is not null)
+            throw new InvalidOperationException("A step whose replicas meet to sum over the batch cannot run the update inside it.");
         (_xs, _ys, _order, _start, _count) = (xs, ys, order, start, count);
-        if (_sums is null) ComputePool.Shared.Run(this, _replicas.Length);
+        UpdateApplied = false;
+        if (_sums is null)
+        {
+            _update = update;
+            if (update is not null)
+            {
+                _learningRate = (float)update.LearningRate;
+                foreach (var r in _replicas) r.ResetReadiness();
+                _nextBlock = 0;
+                _failed = _skipped = 0;
+            }
+            _nextReplica = 0;
+            try
+            {
+                ComputePool.Shared.Run(this, Math.Min(_replicas.Length, ComputePool.Shared.ThreadsHere));
+            }
+            finally
+            {
+                _update = null;
+            }
+            UpdateApplied = update is not null && _skipped == 0;
+        }
         else
         {
             Span<bool> active = stackalloc bool[_replicas.Length];   // a share may be empty when the batch is small
@@ -137,13 +171,40 @@ internal sealed class DataParallelStep : IParallelWork
         return data;
     }
 
-    /// <summary>Replica <paramref name="part"/>'s share of the step.</summary>
+    /// <summary>Whether the last <see cref="Run"/> also updated the weights (given an optimizer and a finite loss).</summary>
+    public bool UpdateApplied { get; private set; }
+
+    /// <summary>Store elements a thread claims and updates at a time inside the step (a multiple of 64).</summary>
+    internal static int UpdateBlockFloats = 4096;
+
+    private Optimizers.Optimizer? _update;
+    private float _learningRate;
+    private int _nextReplica, _nextBlock;
+    private int _failed, _skipped;
+
+    /// <summary>
+    /// Thread <paramref name="part"/>'s share of the step: replicas claimed one at a time until none is left (without
+    /// layers that meet, whose replicas are tied one to a thread), then, with an update, blocks of the store.
+    /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
     public void Execute(int part)
     {
         if (_sums is null)
         {
-            ExecuteShare(part);
+            int r;
+            while ((r = Interlocked.Increment(ref _nextReplica) - 1) < _replicas.Length)
+            {
+                try
+                {
+                    ExecuteShare(r);
+                }
+                catch
+                {
+                    Volatile.Write(ref _failed, 1); // a thread waiting for this replica's gradients must not wait forever
+                    throw;
+                }
+            }
+            if (_update is not null) UpdateBlocks();
             return;
         }
         try
@@ -156,6 +217,49 @@ internal sealed class DataParallelStep : IParallelWork
             _sums.Break();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Claims blocks of the store from its end down and updates each once every replica's gradients are final there.
+    /// Every replica has been claimed by a running thread by now, so each wait ends, unless a replica fails.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
+    private void UpdateBlocks()
+    {
+        int length = Store.Length, size = UpdateBlockFloats, blocks = (length + size - 1) / size;
+        bool checkedLoss = false;
+        int j;
+        while ((j = Interlocked.Increment(ref _nextBlock) - 1) < blocks)
+        {
+            int s = (blocks - 1 - j) * size, e = Math.Min(s + size, length);
+            var spin = new SpinWait();
+            while (!Ready(s))
+            {
+                if (Volatile.Read(ref _failed) != 0) return;
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
+            if (!checkedLoss)
+            {
+                // Every replica has started backward, so its losses are in (written before its first ReadyFrom).
+                checkedLoss = true;
+                if (!LossesFinite()) Volatile.Write(ref _skipped, 1);
+            }
+            if (Volatile.Read(ref _skipped) != 0) return;
+            _update!.UpdateRange(Store, Partials, s, e, _learningRate);
+        }
+    }
+
+    private bool Ready(int offset)
+    {
+        foreach (var r in _replicas) if (r.ReadyFrom > offset) return false;
+        return true;
+    }
+
+    private bool LossesFinite()
+    {
+        for (int p = 0; p < _replicas.Length; p++)
+            if (!double.IsFinite(_dataLosses[p]) || !double.IsFinite(_penalties[p]) || !double.IsFinite(_added[p])) return false;
+        return true;
     }
 
     /// <summary>Replica <paramref name="part"/>'s samples of the step: rows <c>[count·p/P, count·(p+1)/P)</c> of the batch.</summary>
@@ -176,6 +280,7 @@ internal sealed class DataParallelStep : IParallelWork
         {
             _grads[part].AsSpan().Clear();
             ex.SkipRandomStep(); // stay in step with the replicas that ran
+            ex.MarkAllReady();
             return;
         }
         for (int i = 0; i < _xs!.Count; i++)

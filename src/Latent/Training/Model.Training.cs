@@ -17,6 +17,7 @@ public partial class Model
     private DataParallelStep? _parallelStep; // Fit, TrainOnBatch split by samples across the cores
     private bool _stepIsParallel;
     private float[][]? _pendingPartials;    // replica gradients the next optimizer step adds as it updates
+    private bool _stepUpdated;               // the last BatchGradients also updated the weights (inside the data-parallel step)
     private GraphExecutor? _evalExecutor;    // Evaluate, Predict
     private Weight[] _regularized = [];
     private bool _stopRequested;
@@ -201,7 +202,7 @@ public partial class Model
             {
                 int start = b * batchSize, count = Math.Min(batchSize, n - start);
                 foreach (var cb in cbs) cb.OnBatchBegin(b);
-                double loss = Step(BatchGradients(xs, ys, order, start, count), lastGood);
+                double loss = Step(BatchGradients(xs, ys, order, start, count, withUpdate: lastGood is null), lastGood);
                 if (!double.IsFinite(loss) && lastGood is not null)
                 {
                     // lastGood holds the store's values before the latest update: finite, and with a finite loss.
@@ -295,7 +296,7 @@ public partial class Model
     {
         RequireCompiled(nameof(TrainOnBatch));
         PrepareBatch(x, y);
-        return Step(BatchGradients(x.Sets, y.Sets, null, 0, x.Sets[0].Rows), null);
+        return Step(BatchGradients(x.Sets, y.Sets, null, 0, x.Sets[0].Rows, withUpdate: true), null);
     }
 
     private void PrepareBatch(Data x, Data y)
@@ -602,19 +603,28 @@ public partial class Model
         }
     }
 
+    /// <summary>Whether a data-parallel step may run the optimizer's update inside its own job (a bench knob).</summary>
+    internal static bool UpdateInStep = true;
+
     /// <summary>
     /// Every weight's gradient of the total loss on rows <c>order[start..start+count)</c> (rows
     /// <c>[start, start+count)</c> without an order), by the step <see cref="PlanStep"/> chose; returns that total and
     /// leaves its parts in <see cref="_stepOutputLosses"/>, <see cref="_stepPenalty"/> and <see cref="_stepAdded"/>.
+    /// With <paramref name="withUpdate"/> a data-parallel step may also run the optimizer's update, as far as the
+    /// gradients of each range are final (<see cref="DataParallelStep.Run"/>); then <see cref="Step"/> only counts it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
-    private double BatchGradients(IReadOnlyList<SampleSet> xs, IReadOnlyList<SampleSet> ys, int[]? order, int start, int count)
+    private double BatchGradients(IReadOnlyList<SampleSet> xs, IReadOnlyList<SampleSet> ys, int[]? order, int start, int count, bool withUpdate = false)
     {
+        _stepUpdated = false;
         if (_stepIsParallel)
         {
             var step = _parallelStep!;
-            double data = step.Run(xs, ys, order, start, count);
-            _pendingPartials = step.Partials; // the optimizer adds them as it updates
+            // Weight penalties add to the gradients after the replicas, so those steps update afterwards.
+            bool inStep = withUpdate && UpdateInStep && _regularized.Length == 0 && !_sumsOverShares && _optimizer!.UpdatesByRange(_store!, _weights);
+            double data = step.Run(xs, ys, order, start, count, inStep ? _optimizer : null);
+            _stepUpdated = step.UpdateApplied;
+            _pendingPartials = _stepUpdated ? null : step.Partials; // the optimizer adds them as it updates
             step.OutputLosses.CopyTo(_stepOutputLosses, 0);
             _stepPenalty = step.Penalty + WeightPenalty();
             _stepAdded = step.AddedLoss;
@@ -644,6 +654,12 @@ public partial class Model
         var partials = _pendingPartials;
         _pendingPartials = null;
         _gradientsReady = false;
+        if (_stepUpdated)
+        {
+            _stepUpdated = false;
+            _optimizer!.CountStep();
+            return total;
+        }
         if (!double.IsFinite(total)) return total;
         if (lastGood is null)
         {
@@ -700,6 +716,18 @@ public partial class Model
     {
         ex.Forward(count, training: true, needOutput: false);
         return ex.ComputeLosses(count, withGradient: false) + ex.Penalty + ex.AddedLoss + WeightPenalty();
+    }
+
+    /// <summary>Fit's training step on rows <c>order[start..start+count)</c> of an autoencoder's inputs (benchmarks): planned on the first call.</summary>
+    internal double FitStepForBench(SampleSet x, int[] order, int start, int count)
+    {
+        SampleSet[] xs = [x];
+        if (_parallelStep is null && _batchExecutor is null)
+        {
+            EnsureStore();
+            PlanStep(xs, xs, count, exact: true, 1, TargetSources(xs, xs, compareContent: true));
+        }
+        return Step(BatchGradients(xs, xs, order, start, count, withUpdate: true), null);
     }
 
     /// <summary>One optimizer step with the gradients already computed (benchmarks time the phases apart).</summary>
