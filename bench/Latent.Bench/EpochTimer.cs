@@ -130,6 +130,7 @@ internal static class EpochTimer
         else if (name == "SumBlock") Latent.Optimizers.Optimizer.SumBlock = v;
         else if (name == "UpdateInStep") Model.UpdateInStep = v != 0;
         else if (name == "UpdateBlock") DataParallelStep.UpdateBlockFloats = v;
-        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock.");
+        else if (name == "HelpMflops") Latent.Kernels.Gemm.HelpFlops = v <= 0 ? long.MaxValue : (long)v << 20;
+        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock, HelpMflops.");
     }
 }

@@ -63,6 +63,12 @@ internal static unsafe partial class Gemm
     /// <summary>Caps the threads one multiply uses (tests, benchmarks).</summary>
     internal static int MaxThreads = int.MaxValue;
 
+    /// <summary>Smallest multiply a replica posts on its <see cref="HelpBoard"/> (a knob; <see cref="long.MaxValue"/>: none).</summary>
+    internal static long HelpFlops = 8L << 20;
+
+    /// <summary>Parts a posted multiply is cut into.</summary>
+    internal const int HelpParts = 2;
+
     [ThreadStatic] private static float[]? t_packA, t_packB;
     [ThreadStatic] private static GemmJob? t_job;
 
@@ -120,6 +126,15 @@ internal static unsafe partial class Gemm
             bool splitM = m >= n;
             int units = splitM ? (m + mr - 1) / mr : (n + nr - 1) / nr;
             threads = Math.Min(threads, units);
+            if (threads <= 1 && HelpBoard.Current is { } board && flops >= HelpFlops && units >= HelpParts && MaxThreads > 1)
+            {
+                // Inside a replica: cut as for HelpParts threads, whoever runs the parts (see HelpBoard).
+                var posted = t_job ??= new GemmJob();
+                posted.Set(isa, mr, dot, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, pbias, splitM,
+                           (units + HelpParts - 1) / HelpParts * (splitM ? mr : nr));
+                board.Run(posted, HelpParts);
+                return;
+            }
             if (threads <= 1 || flops < ParallelFlops)
             {
                 Core(isa, mr, dot, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, pbias);

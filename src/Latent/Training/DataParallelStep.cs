@@ -56,6 +56,7 @@ internal sealed class DataParallelStep : IParallelWork
         _outputLosses = [.. Enumerable.Range(0, replicas).Select(_ => new double[losses.Count])];
         OutputLosses = new double[losses.Count];
         Partials = _grads[1..];
+        _boards = [.. Enumerable.Range(0, replicas).Select(_ => new HelpBoard())];
     }
 
     /// <summary>The replicas' own gradient arrays (all but replica 0's, which is the store's).</summary>
@@ -131,7 +132,7 @@ internal sealed class DataParallelStep : IParallelWork
                 _nextBlock = 0;
                 _failed = _skipped = 0;
             }
-            _nextReplica = 0;
+            _nextReplica = _finished = 0;
             try
             {
                 ComputePool.Shared.Run(this, Math.Min(_replicas.Length, ComputePool.Shared.ThreadsHere));
@@ -180,7 +181,8 @@ internal sealed class DataParallelStep : IParallelWork
     private Optimizers.Optimizer? _update;
     private float _learningRate;
     private int _nextReplica, _nextBlock;
-    private int _failed, _skipped;
+    private int _failed, _skipped, _finished;
+    private readonly HelpBoard[] _boards;       // per replica: where its backward posts its large multiplies
 
     /// <summary>
     /// Thread <paramref name="part"/>'s share of the step: replicas claimed one at a time until none is left (without
@@ -203,8 +205,19 @@ internal sealed class DataParallelStep : IParallelWork
                     Volatile.Write(ref _failed, 1); // a thread waiting for this replica's gradients must not wait forever
                     throw;
                 }
+                finally
+                {
+                    Interlocked.Increment(ref _finished);
+                }
             }
             if (_update is not null) UpdateBlocks();
+            // Nothing left of our own: run parts of the multiplies the replicas still running post, until they end.
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _finished) < _replicas.Length)
+            {
+                if (Help()) spin = default;
+                else spin.SpinOnce(sleep1Threshold: -1);
+            }
             return;
         }
         try
@@ -236,7 +249,8 @@ internal sealed class DataParallelStep : IParallelWork
             while (!Ready(s))
             {
                 if (Volatile.Read(ref _failed) != 0) return;
-                spin.SpinOnce(sleep1Threshold: -1);
+                if (Help()) spin = default;
+                else spin.SpinOnce(sleep1Threshold: -1);
             }
             if (!checkedLoss)
             {
@@ -247,6 +261,13 @@ internal sealed class DataParallelStep : IParallelWork
             if (Volatile.Read(ref _skipped) != 0) return;
             _update!.UpdateRange(Store, Partials, s, e, _learningRate);
         }
+    }
+
+    /// <summary>Runs one part of a multiply some replica posted (<see cref="HelpBoard"/>), if there is one.</summary>
+    private bool Help()
+    {
+        foreach (var b in _boards) if (b.TryHelp()) return true;
+        return false;
     }
 
     private bool Ready(int offset)
@@ -301,6 +322,15 @@ internal sealed class DataParallelStep : IParallelWork
         _penalties[part] = ex.Penalty;
         _added[part] = ex.AddedLoss;
         ex.PrepareWeightGrads(_grads[part]);
-        ex.Backward(n);
+        // Posted only without layers that meet: their replicas are tied one to a thread and may wait for each other.
+        if (_sums is null) HelpBoard.Enter(_boards[part]);
+        try
+        {
+            ex.Backward(n);
+        }
+        finally
+        {
+            HelpBoard.Enter(null);
+        }
     }
 }

@@ -718,15 +718,12 @@ public partial class Model
         return ex.ComputeLosses(count, withGradient: false) + ex.Penalty + ex.AddedLoss + WeightPenalty();
     }
 
-    /// <summary>Fit's training step on rows <c>order[start..start+count)</c> of an autoencoder's inputs (benchmarks): planned on the first call.</summary>
+    /// <summary>Fit's training step on rows <c>order[start..start+count)</c> of an autoencoder's inputs (benchmarks).</summary>
     internal double FitStepForBench(SampleSet x, int[] order, int start, int count)
     {
         SampleSet[] xs = [x];
-        if (_parallelStep is null && _batchExecutor is null)
-        {
-            EnsureStore();
-            PlanStep(xs, xs, count, exact: true, 1, TargetSources(xs, xs, compareContent: true));
-        }
+        EnsureStore();
+        PlanStep(xs, xs, count, exact: true, 1, [0]); // again each call, so knobs that change the plan take effect
         return Step(BatchGradients(xs, xs, order, start, count, withUpdate: true), null);
     }
 
