@@ -141,7 +141,8 @@ internal sealed class DataParallelStep : IParallelWork
             {
                 _update = null;
             }
-            UpdateApplied = update is not null && _skipped == 0;
+            // A store with no block to update (no weights) checks no loss: ask here, so the two answers always agree.
+            UpdateApplied = update is not null && _skipped == 0 && LossesFinite();
         }
         else
         {
