@@ -75,6 +75,36 @@ public class UpdateInStepTests
     }
 
     [Fact]
+    public void SeveralReplicasPerCoreGiveTheSameBitsToo()
+    {
+        if (Latent.Kernels.ComputePool.Shared.Threads < 2) return;
+        var x = Tensor.FromArray(Synthetic.Uniform(40 * 8 * 8 * 2, 23, 0, 1), 40, 8, 8, 2);
+        (float[][] Weights, int Replicas) Run(bool inStep) => With(inStep, 64, () =>
+        {
+            int saved = Model.ReplicasPerCore;
+            Model.ReplicasPerCore = 4;  // shares of 5 rows, claimed by whichever thread is free
+            try
+            {
+                Randomness.SetSeed(17);
+                var input = Input.Create(8, 8, 2);
+                var h = new Conv2D(6, (3, 3), strides: (2, 2), padding: "same", activation: "relu").Apply(input);
+                var model = new Model(input, new Conv2DTranspose(2, (3, 3), strides: (2, 2), padding: "same", activation: "sigmoid").Apply(h));
+                model.Compile("rmsprop", "binary_crossentropy");
+                model.Fit(x, x, epochs: 2, batchSize: 40, verbose: 0, seed: 2);
+                return (model.GetWeights(), model.StepReplicas);
+            }
+            finally
+            {
+                Model.ReplicasPerCore = saved;
+            }
+        });
+        var after = Run(inStep: false);
+        var inside = Run(inStep: true);
+        Assert.Equal(4 * Latent.Kernels.ComputePool.Shared.Threads, inside.Replicas);
+        for (int w = 0; w < after.Weights.Length; w++) Assert.Equal(after.Weights[w], inside.Weights[w]);
+    }
+
+    [Fact]
     public void ASharedLayersWeightsAreReadyOnlyAfterItsFirstCall()
     {
         var model = Build(new Latent.Optimizers.Sgd());
