@@ -111,7 +111,8 @@ internal sealed class DataParallelStep : IParallelWork
     /// whose share ran faster updates the last layers while the other still runs backward through the first, instead
     /// of waiting for it and then for a second hand-off. The sums and updates are the same element-wise operations as
     /// <see cref="Optimizers.Optimizer.Apply"/>'s, so the bits are too. The update is skipped when the step's loss is not
-    /// finite, as Fit skips it; <see cref="UpdateApplied"/> tells which happened.
+    /// finite, as Fit skips it; <see cref="UpdateApplied"/> tells which happened. A replica that throws ends the step with
+    /// its error, but blocks whose gradients were already final (the layers after the failing one) may have been updated.
     /// </remarks>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
     public double Run(IReadOnlyList<SampleSet> xs, IReadOnlyList<SampleSet> ys, int[]? order, int start, int count, Optimizers.Optimizer? update = null)
