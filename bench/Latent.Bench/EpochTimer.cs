@@ -95,9 +95,13 @@ internal static class EpochTimer
                 if (ab is not null) SetKnob(abSpec![0], ab[r % 2]);
                 int gcs = GC.CollectionCount(0);
                 var pause = GC.GetTotalPauseDuration();
+                var jit0 = System.Runtime.JitInfo.GetCompilationTime();
+                long jitN0 = System.Runtime.JitInfo.GetCompiledMethodCount();
                 var sw = Stopwatch.StartNew();
                 var h = model.Fit(xTrain, xTrain, epochs: 1, batchSize: batch, shuffle: true, verbose: 0, seed: r);
                 double s = sw.Elapsed.TotalSeconds;
+                if (Environment.GetEnvironmentVariable("LATENT_JITINFO") is not null)
+                    Console.Error.WriteLine($"jit during the epoch {(System.Runtime.JitInfo.GetCompilationTime() - jit0).TotalMilliseconds:F1} ms, {System.Runtime.JitInfo.GetCompiledMethodCount() - jitN0} methods");
                 if (ab is not null) { abTimes[r % 2].Add(s); Console.Write($"[{ab[r % 2]}] "); }
                 Console.WriteLine(plain ? FormattableString.Invariant($"{row} {s:F4} {h.Loss[0]:F4}")
                                         : $"{row,-12} {s,8:F3} s/epoch  loss {h.Loss[0]:F4}  GCs {GC.CollectionCount(0) - gcs} ({(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:F1} ms)");

@@ -19,9 +19,11 @@ public class Elu(float alpha = 1f, float scale = 1f) : ActivationFunction
     public override string Name => "elu";
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public override void Forward(ReadOnlySpan<float> z, Span<float> y, int features) => Simd.Map(new Fwd(Alpha, Scale), z, y);
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public override void Backward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dz, int features) =>
         Simd.Map(new Bwd(Alpha * Scale, Scale), y, dy, dz);
 

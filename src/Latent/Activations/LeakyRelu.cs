@@ -14,9 +14,11 @@ public sealed class LeakyRelu(float negativeSlope = 0.2f) : ActivationFunction
     public override string Name => "leaky_relu";
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public override void Forward(ReadOnlySpan<float> z, Span<float> y, int features) => Simd.Map(new Op(NegativeSlope), z, y);
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public override void Backward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dz, int features) =>
         Simd.Map(new Bwd(NegativeSlope), y, dy, dz);
 

@@ -13,9 +13,11 @@ public sealed class Relu : ActivationFunction
     public override string Name => "relu";
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public override void Forward(ReadOnlySpan<float> z, Span<float> y, int features) => Simd.Map(new Fwd(), z, y);
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public override void Backward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dz, int features) =>
         Simd.Map(new Bwd(), y, dy, dz);
 

@@ -451,6 +451,7 @@ internal sealed class GraphExecutor
             _sums[part] = _fused ? _loss!.SumFromLogits(p, t, grad, _gradScale) : _loss!.Sum(p, t, grad, _gradScale);
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
         public double Total()
         {
             double total = 0;

@@ -49,6 +49,7 @@ public sealed class LayerRandom
 
     /// <summary>Fills <paramref name="values"/> with draws from N(<paramref name="mean"/>, <paramref name="std"/>²).</summary>
     /// <exception cref="ArgumentException">The span is not a whole number of rows per sample.</exception>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public void FillNormal(Span<float> values, double mean = 0, double std = 1)
     {
         int per = RowLength(values);
@@ -70,6 +71,7 @@ public sealed class LayerRandom
 
     /// <summary>Fills <paramref name="values"/> with draws from U[<paramref name="low"/>, <paramref name="high"/>) (24 random bits each).</summary>
     /// <exception cref="ArgumentException">The span is not a whole number of rows per sample.</exception>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public void FillUniform(Span<float> values, float low = 0, float high = 1)
     {
         int per = RowLength(values);

@@ -82,6 +82,7 @@ internal sealed class ComputePool
     /// Runs parts 0..<paramref name="parts"/>-1 of <paramref name="work"/>, part i on thread i mod Threads,
     /// and returns when all are done. If another thread is already using the pool, runs every part on the caller.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public void Run(IParallelWork work, int parts)
     {
         if (parts <= 1 || _workers.Length == 0 || t_inPart || !Monitor.TryEnter(_callerGate))

@@ -46,6 +46,7 @@ internal static unsafe partial class Gemm
     /// too few sets of a 64-set, 8-way L1 to stay there together: a row stride of a whole number of lines L visits
     /// only 64 / gcd(64, L) sets (4 for rows 1 KB apart).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     internal static bool Aliases(int ld, int depth)
     {
         if (ld % 16 != 0) return false;   // not a whole number of lines apart: successive rows drift across the sets
@@ -200,6 +201,7 @@ internal static unsafe partial class Gemm
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private static void CheckOperand(string name, int length, int rows, int cols, int ld)
     {
         if (ld < cols)
@@ -209,6 +211,7 @@ internal static unsafe partial class Gemm
             throw new ArgumentException($"{name}: a {rows}×{cols} matrix with stride {ld} needs {need} elements, the span has {length}.");
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private static (int Mr, int Nr) TileOf(GemmIsa isa) => isa switch
     {
         GemmIsa.Vector512 => (8, 32),
@@ -224,6 +227,7 @@ internal static unsafe partial class Gemm
     /// 22 panels of 6 (132 rows) rather than 26 of 5 (130). Every element of C is summed in the same order whatever
     /// the height, so the choice never changes a result.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     internal static int PanelRows(GemmIsa isa, int m)
     {
         int mr = TileOf(isa).Mr;
@@ -642,6 +646,7 @@ internal static unsafe partial class Gemm
         private int _mr, _m, _n, _k, _lda, _ldb, _ldc, _chunk;
         private float* _a, _b, _c, _bias, _packedB;
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
         public void Set(GemmIsa isa, int mr, bool dot, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb,
                         float* c, int ldc, bool acc, float* bias, bool splitM, int chunk, float* packedB = null)
         {

@@ -39,12 +39,14 @@ internal static unsafe partial class Gemm
     }
 
     /// <summary>The form a skinny product takes: the one whose long operand is read along its contiguous rows.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private static SkinnyForm FormOf(bool transA, bool transB, int m, int n, int k) =>
         k <= SkinnyMax || (m <= SkinnyMax && !transB) ? SkinnyForm.RowUpdates
         : n <= SkinnyMax && transA ? SkinnyForm.TransposedRowUpdates
         : SkinnyForm.Dots;
 
     /// <summary>Floats <see cref="Skinny"/> gathers into its scratch for this product.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private static long ScratchNeeded(bool transA, bool transB, int m, int n, int k) => FormOf(transA, transB, m, n, k) switch
     {
         SkinnyForm.RowUpdates => transB ? (long)k * n : 0,
@@ -136,6 +138,7 @@ internal static unsafe partial class Gemm
     }
 
     /// <summary>The <paramref name="rows"/> × <paramref name="cols"/> matrix at <paramref name="src"/> (row stride <paramref name="ld"/>), transposed into the scratch (cols × rows, dense).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private static float* Transposed(float* src, int ld, int rows, int cols)
     {
         float* dst = Scratch((long)rows * cols);
@@ -145,6 +148,7 @@ internal static unsafe partial class Gemm
     }
 
     /// <summary>A per-thread scratch of at least <paramref name="length"/> floats (grown, never shrunk).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private static float* Scratch(long length)
     {
         var s = t_skinny;

@@ -29,6 +29,7 @@ internal sealed class HelpBoard
 
     /// <summary>Runs parts 0..<paramref name="parts"/>-1 of <paramref name="work"/>, with whatever help comes, and returns when all are done.</summary>
     /// <exception cref="ArgumentOutOfRangeException">More than 65,535 parts.</exception>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public void Run(IParallelWork work, int parts)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(parts, ushort.MaxValue);
@@ -47,6 +48,7 @@ internal sealed class HelpBoard
     }
 
     /// <summary>Runs one unclaimed part of the posted job, if there is one; whether it did.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public bool TryHelp()
     {
         var work = Volatile.Read(ref _work);
@@ -67,6 +69,7 @@ internal sealed class HelpBoard
     /// job is still the posted one: read after it, an open state word belongs to it, since a job is replaced only after
     /// all its parts are claimed.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private bool TryClaim(out int part, IParallelWork? seen = null)
     {
         while (true)

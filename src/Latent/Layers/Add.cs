@@ -22,6 +22,7 @@ public sealed class Add(string? name = null) : Layer(name), IConfigurableLayer<A
     protected internal override int[] ComputeOutputShape(IReadOnlyList<int[]> inputShapes) => inputShapes[0];
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Forward(NodeContext ctx)
     {
         var y = ctx.OutputValues;
@@ -30,6 +31,7 @@ public sealed class Add(string? name = null) : Layer(name), IConfigurableLayer<A
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Backward(NodeContext ctx)
     {
         for (int i = 0; i < ctx.InputCount; i++)

@@ -71,6 +71,7 @@ public sealed class BatchNormalization : Layer, IConfigurableLayer<BatchNormaliz
         ShapeUtil.Product(inputShapes[0]) + 2 * inputShapes[0][^1];   // x̂, and (once) the batch's inverse std and spare
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Forward(NodeContext ctx)
     {
         var x = ctx.Input(0);
@@ -131,6 +132,7 @@ public sealed class BatchNormalization : Layer, IConfigurableLayer<BatchNormaliz
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Backward(NodeContext ctx)
     {
         var dy = ctx.OutputGrad;

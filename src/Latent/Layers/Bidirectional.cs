@@ -155,6 +155,7 @@ public sealed class Bidirectional : Layer, IConfigurableLayer<Bidirectional>
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Forward(NodeContext ctx)
     {
         var inner = Inner(ctx);
@@ -199,6 +200,7 @@ public sealed class Bidirectional : Layer, IConfigurableLayer<Bidirectional>
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Backward(NodeContext ctx)
     {
         var inner = Inner(ctx);

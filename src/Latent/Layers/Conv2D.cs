@@ -61,6 +61,7 @@ public sealed class Conv2D : Conv2DBase, IConfigurableLayer<Conv2D>
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Forward(NodeContext ctx) =>
         Conv.Forward(GeometryOf(ctx), ctx.Batch, ctx.Input(0), Kernel!.Values, Bias is null ? default : Bias.Values, Filters,
                      ctx.OutputValues, accumulate: false, relu: OwnsRelu);
@@ -68,6 +69,7 @@ public sealed class Conv2D : Conv2DBase, IConfigurableLayer<Conv2D>
     internal override bool CanWriteInputGrads => true;
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Backward(NodeContext ctx)
     {
         ActivationAndBiasBackward(ctx);

@@ -70,6 +70,7 @@ public abstract class Conv2DBase : Layer
     /// First step of Backward: ∂loss/∂y → ∂loss/∂z in place for an owned ReLU (<c>dz = dy·[y &gt; 0]</c>), and the bias
     /// gradient <c>dbias += Σ_rows dz</c> when the bias trains, in one pass over the (B·OH·OW, filters) gradient.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private protected void ActivationAndBiasBackward(NodeContext ctx)
     {
         var dz = ctx.OutputGrad;

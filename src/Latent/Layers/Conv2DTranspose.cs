@@ -65,6 +65,7 @@ public sealed class Conv2DTranspose : Conv2DBase, IConfigurableLayer<Conv2DTrans
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Forward(NodeContext ctx)
     {
         var s = ctx.InputShape(0);
@@ -79,6 +80,7 @@ public sealed class Conv2DTranspose : Conv2DBase, IConfigurableLayer<Conv2DTrans
     internal override bool CanWriteInputGrads => true;
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Backward(NodeContext ctx)
     {
         var s = ctx.InputShape(0);

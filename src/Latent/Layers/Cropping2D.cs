@@ -35,9 +35,11 @@ public sealed class Cropping2D : Layer, IConfigurableLayer<Cropping2D>
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Forward(NodeContext ctx) => Copy(ctx, ctx.Input(0), ctx.OutputValues, forward: true);
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Backward(NodeContext ctx)
     {
         if (ctx.NeedsInputGrad(0)) Copy(ctx, ctx.OutputGrad, ctx.InputGrad(0), forward: false);

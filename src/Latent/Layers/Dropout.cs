@@ -31,6 +31,7 @@ public sealed class Dropout : Layer, IConfigurableLayer<Dropout>
     protected internal override int WorkspacePerSample(IReadOnlyList<int[]> inputShapes, int[] outputShape) => ShapeUtil.Product(outputShape);
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Forward(NodeContext ctx)
     {
         var x = ctx.Input(0);
@@ -48,6 +49,7 @@ public sealed class Dropout : Layer, IConfigurableLayer<Dropout>
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Backward(NodeContext ctx)
     {
         if (!ctx.NeedsInputGrad(0)) return;

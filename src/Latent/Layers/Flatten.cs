@@ -9,11 +9,13 @@ public sealed class Flatten(string? name = null) : Layer(name), IConfigurableLay
     protected internal override int[] ComputeOutputShape(IReadOnlyList<int[]> inputShapes) => [ShapeUtil.Product(inputShapes[0])];
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Forward(NodeContext ctx) => ctx.Input(0).CopyTo(ctx.OutputValues);
 
     internal override bool CanWriteInputGrads => true;
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Backward(NodeContext ctx)
     {
         if (ctx.NeedsInputGrad(0)) ctx.PassInputGrad(0, ctx.OutputGrad);

@@ -27,6 +27,7 @@ public sealed class GaussianNoise : Layer, IConfigurableLayer<GaussianNoise>
     protected internal override int[] ComputeOutputShape(IReadOnlyList<int[]> inputShapes) => inputShapes[0];
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Forward(NodeContext ctx)
     {
         var y = ctx.OutputValues;
@@ -40,6 +41,7 @@ public sealed class GaussianNoise : Layer, IConfigurableLayer<GaussianNoise>
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Backward(NodeContext ctx)
     {
         if (ctx.NeedsInputGrad(0)) Kernels.Simd.Add(ctx.InputGrad(0), ctx.OutputGrad, ctx.InputGrad(0));

@@ -39,9 +39,11 @@ public sealed class InputLayer : Layer, IConfigurableLayer<InputLayer>
     public static InputLayer FromConfig(LayerConfig c) => new(c.GetInts("shape"), c.Name);
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Forward(NodeContext ctx) { }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Backward(NodeContext ctx) { }
 }
 

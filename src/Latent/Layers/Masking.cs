@@ -47,6 +47,7 @@ public sealed class Masking : Layer, IConfigurableLayer<Masking>
     private protected override void SetOutputMasks(IReadOnlyList<SymbolicTensor> outputs, SymbolicTensor? mask) => outputs[0].Mask = outputs[1];
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Forward(NodeContext ctx)
     {
         int rows = ctx.Batch * ctx.InputShape(0)[0], per = ctx.Output.SampleSize / ctx.InputShape(0)[0];
@@ -65,6 +66,7 @@ public sealed class Masking : Layer, IConfigurableLayer<Masking>
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Backward(NodeContext ctx)
     {
         if (!ctx.NeedsInputGrad(0)) return;

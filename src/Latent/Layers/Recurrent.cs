@@ -195,6 +195,7 @@ public abstract class Recurrent : Layer
     /// Writes the outputs: every step's state (in processing order; zeros at masked steps) or the last, then with
     /// <see cref="ReturnState"/> the final states <paramref name="last"/> and <paramref name="lastCell"/>.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private protected void WriteOutput(NodeContext ctx, Span<float> before, Span<float> last, int steps, Span<float> lastCell = default)
     {
         int batch = ctx.Batch, h = Units;
@@ -219,6 +220,7 @@ public abstract class Recurrent : Layer
     /// ∂loss/∂ the final states before the first backward step: from the state outputs with <see cref="ReturnState"/>,
     /// plus, without <see cref="ReturnSequences"/>, the output's (the output is the final h, whichever step set it).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private protected void SeedStateGradients(NodeContext ctx, Span<float> dh, Span<float> dc)
     {
         if (ReturnState) ctx.OutputGradAt(1).CopyTo(dh);
@@ -230,6 +232,7 @@ public abstract class Recurrent : Layer
     }
 
     /// <summary>Sets every sample's state before the first step from initial-state input <paramref name="input"/>, or zero.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private protected void InitialState(NodeContext ctx, Span<float> before, int steps, int input)
     {
         int h = Units, t0 = FirstTime(steps);
@@ -247,6 +250,7 @@ public abstract class Recurrent : Layer
     /// every step's xₜ is x₀: one (B, D)·(D, G) product into <paramref name="once"/> (B, G), copied to each step's rows,
     /// which makes a sequence decoder's projection T times cheaper. Masked inputs take the general path.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private protected void ProjectInputs(NodeContext ctx, Span<float> gates, Span<float> once, int steps, int d, int g, ReadOnlySpan<float> bias)
     {
         int batch = ctx.Batch;
@@ -266,6 +270,7 @@ public abstract class Recurrent : Layer
     /// summed into <paramref name="once"/>: <c>dW += x₀ᵀ·S</c>, <c>db += Σ_b S</c>, and <c>S·Wᵀ</c> is added to the first
     /// step's slot only, since the RepeatVector sums the input gradient over the steps.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private protected void InputSideGradients(NodeContext ctx, Span<float> gates, Span<float> once, int steps, int d, int g, Span<float> biasGrad)
     {
         int batch = ctx.Batch, rows = batch * steps;

@@ -34,6 +34,7 @@ public sealed class RepeatVector : Layer, IConfigurableLayer<RepeatVector>
     protected internal override int[] ComputeOutputShape(IReadOnlyList<int[]> inputShapes) => [Times, inputShapes[0][0]];
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Forward(NodeContext ctx)
     {
         int d = ctx.InputShape(0)[0];
@@ -45,6 +46,7 @@ public sealed class RepeatVector : Layer, IConfigurableLayer<RepeatVector>
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Backward(NodeContext ctx)
     {
         if (!ctx.NeedsInputGrad(0)) return;

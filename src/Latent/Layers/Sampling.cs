@@ -64,6 +64,7 @@ public sealed class Sampling : Layer, IConfigurableLayer<Sampling>
     protected internal override int WorkspacePerSample(IReadOnlyList<int[]> inputShapes, int[] outputShape) => ShapeUtil.Product(outputShape);
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Forward(NodeContext ctx)
     {
         var mean = ctx.Input(0);
@@ -83,6 +84,7 @@ public sealed class Sampling : Layer, IConfigurableLayer<Sampling>
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Backward(NodeContext ctx)
     {
         var mean = ctx.Input(0);

@@ -105,6 +105,7 @@ public sealed class TimeDistributed : Layer, IConfigurableLayer<TimeDistributed>
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Forward(NodeContext ctx)
     {
         var inner = Inner(ctx);
@@ -114,6 +115,7 @@ public sealed class TimeDistributed : Layer, IConfigurableLayer<TimeDistributed>
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Backward(NodeContext ctx) => InnerLayer.Backward(Inner(ctx));
 
     /// <inheritdoc />

@@ -34,6 +34,7 @@ public sealed class ZeroPadding2D : Layer, IConfigurableLayer<ZeroPadding2D>
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Forward(NodeContext ctx)
     {
         var y = ctx.OutputValues;
@@ -42,6 +43,7 @@ public sealed class ZeroPadding2D : Layer, IConfigurableLayer<ZeroPadding2D>
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Backward(NodeContext ctx)
     {
         if (ctx.NeedsInputGrad(0)) Copy(ctx, ctx.OutputGrad, ctx.InputGrad(0), toPadded: false);

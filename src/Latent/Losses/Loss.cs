@@ -112,6 +112,7 @@ public abstract class Loss
     }
 
     /// <summary>What the element sum is divided by for <paramref name="samples"/> samples of <paramref name="sampleSize"/> elements.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     internal double Denominator(int samples, int sampleSize, long elements = -1)
     {
         if (samples <= 0) throw new ArgumentOutOfRangeException(nameof(samples), samples, $"Expected a positive sample count. Received: samples={samples}.");

@@ -187,6 +187,7 @@ public abstract class Optimizer
     /// a data-parallel step runs the update block by block inside its own job (<see cref="UpdateRange"/>,
     /// <see cref="CountStep"/>).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     internal bool UpdatesByRange(ParameterStore store, Weight[] weights) =>
         ClipNorm is null && GlobalClipNorm is null && AllTrainableInOrder(store, weights);
 
@@ -214,6 +215,7 @@ public abstract class Optimizer
     }
 
     /// <summary>Counts a step whose update ran range by range (<see cref="UpdateRange"/>), as <see cref="Apply"/> does its own.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     internal void CountStep() => Iterations++;
 
     private static void ScaleToNorm(Weight[] weights, double norm, double max)

@@ -37,6 +37,7 @@ public sealed class ArraySampleSet : SampleSet
         MemoryMarshal.CreateSpan(ref Unsafe.As<byte, float>(ref MemoryMarshal.GetArrayDataReference(Values)), Values.Length);
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path (Fit's gather): optimised from the first epoch, not after tiering
     protected override void ReadRow(int row, Span<float> destination) => All.Slice(row * RowSize, RowSize).CopyTo(destination);
 
     /// <inheritdoc />
@@ -44,5 +45,6 @@ public sealed class ArraySampleSet : SampleSet
         All.Slice(start * RowSize, count * RowSize).CopyTo(destination);
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path (Fit's gather): optimised from the first epoch, not after tiering
     protected override void Prefetch(int row) => Kernels.Simd.PrefetchRow(All, row, RowSize);
 }

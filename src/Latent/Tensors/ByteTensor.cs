@@ -60,14 +60,17 @@ public sealed class ByteTensor : SampleSet
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path (Fit's gather): optimised from the first epoch, not after tiering
     protected override void ReadRow(int row, Span<float> destination) =>
         Simd.DivideBytes(_data.AsSpan(row * RowSize, RowSize), Divisor, destination);
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected override void ReadRange(int start, int count, Span<float> destination) =>
         Simd.DivideBytes(_data.AsSpan(start * RowSize, count * RowSize), Divisor, destination);
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path (Fit's gather): optimised from the first epoch, not after tiering
     protected override void Prefetch(int row) => Simd.PrefetchRow(_data, row, RowSize);
 
     /// <summary>A byte copy of samples <c>[start, start + count)</c>.</summary>

@@ -4,6 +4,7 @@ namespace Latent;
 internal static class ShapeUtil
 {
     /// <summary>Product of <paramref name="shape"/> from axis <paramref name="from"/> on.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public static int Product(ReadOnlySpan<int> shape, int from = 0)
     {
         long p = 1;

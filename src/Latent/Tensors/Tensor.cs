@@ -65,6 +65,7 @@ public sealed class Tensor : SampleSet
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path (Fit's gather): optimised from the first epoch, not after tiering
     protected override void ReadRow(int row, Span<float> destination) => _data.AsSpan(row * RowSize, RowSize).CopyTo(destination);
 
     /// <inheritdoc />
@@ -72,6 +73,7 @@ public sealed class Tensor : SampleSet
         _data.AsSpan(start * RowSize, count * RowSize).CopyTo(destination);
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path (Fit's gather): optimised from the first epoch, not after tiering
     protected override void Prefetch(int row) => Kernels.Simd.PrefetchRow(_data, row, RowSize);
 
     /// <summary>Element at the given multi-index.</summary>

@@ -266,18 +266,21 @@ internal sealed class DataParallelStep : IParallelWork
     }
 
     /// <summary>Runs one part of a multiply some replica posted (<see cref="HelpBoard"/>), if there is one.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private bool Help()
     {
         foreach (var b in _boards) if (b.TryHelp()) return true;
         return false;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private bool Ready(int offset)
     {
         foreach (var r in _replicas) if (r.ReadyFrom > offset) return false;
         return true;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private bool LossesFinite()
     {
         for (int p = 0; p < _replicas.Length; p++)
@@ -286,6 +289,7 @@ internal sealed class DataParallelStep : IParallelWork
     }
 
     /// <summary>Replica <paramref name="part"/>'s samples of the step: rows <c>[count·p/P, count·(p+1)/P)</c> of the batch.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private (int Start, int Count) Share(int part)
     {
         int lo = (int)((long)_count * part / _replicas.Length), hi = (int)((long)_count * (part + 1) / _replicas.Length);

@@ -702,6 +702,7 @@ public partial class Model
         return total;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private void AddWeightPenaltyGradients()
     {
         for (int i = 0; i < _regularized.Length; i++)

@@ -26,6 +26,7 @@ internal sealed class RowGather : Kernels.IParallelWork
     /// Rows <c>order[start..start+count)</c> of <paramref name="set"/> into the start of <paramref name="destination"/>,
     /// as <see cref="SampleSet.CopyRows(ReadOnlySpan{int}, Span{float})"/> would.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public static void Copy(SampleSet set, int[] order, int start, int count, float[] destination)
     {
         int threads = Kernels.ComputePool.Shared.ThreadsHere;
