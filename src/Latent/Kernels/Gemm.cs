@@ -160,6 +160,7 @@ internal static unsafe partial class Gemm
     /// layer multiplies by the same U at every step, and packing it once per sequence instead of once per step saves
     /// a copy of U per step.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public static void PackWhole(bool transB, ReadOnlySpan<float> b, int ldb, int k, int n, Span<float> packed)
     {
         if (transB) CheckOperand("B", b.Length, n, k, ldb); else CheckOperand("B", b.Length, k, n, ldb);

@@ -85,6 +85,7 @@ internal static class RecurrentCells
         for (int k = 0; k < blocks; k++) row.Slice(k * n + j, count).CopyTo(pad.Slice(8 * k, count));
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private static void TailOut(ReadOnlySpan<float> pad, int n, int j, int count, int blocks, Span<float> row)
     {
         for (int k = 0; k < blocks; k++) pad.Slice(8 * k, count).CopyTo(row.Slice(k * n + j, count));

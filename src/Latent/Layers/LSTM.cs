@@ -76,6 +76,7 @@ public sealed class LSTM : Recurrent, IConfigurableLayer<LSTM>
         return checked(t * 4 * h + t * h + 2 * t * h + 10 * h);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private (int T, int D) Layout(NodeContext ctx, out Span<float> gates, out Span<float> tanhC, out Span<float> hBefore, out Span<float> cBefore,
                                   out Span<float> hLast, out Span<float> cLast, out Span<float> dh, out Span<float> dc, out Span<float> scratch,
                                   out Span<float> once)

@@ -298,6 +298,7 @@ public abstract class Recurrent : Layer
         if (needX) Kernels.Gemm.Multiply(false, true, deltaRows, d, g, delta, g, Kernel!.Values, g, ctx.InputGrad(0), lda, accumulate: true);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private static bool RepeatedInput(NodeContext ctx) => ctx.InputRepeated(0) && ctx.Mask.IsEmpty;
 
     [ThreadStatic] private static float[]? t_packed;
@@ -306,6 +307,7 @@ public abstract class Recurrent : Layer
     /// U (or Uᵀ) packed once for the step products of one Forward or Backward, in a buffer of the calling thread (the
     /// same layer runs on several threads at once in a data-parallel step). Valid until this thread packs again.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private protected static ReadOnlySpan<float> PackRecurrent(ReadOnlySpan<float> u, int h, int gatesH, bool transposed)
     {
         int k = transposed ? gatesH : h, n = transposed ? h : gatesH;

@@ -137,6 +137,7 @@ public abstract class Loss
     public static implicit operator Loss(string name) => Get(name);
 
     /// <summary>Throws unless the two spans have the same length.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected static void CheckLengths(int pred, int target, int grad)
     {
         if (pred != target)

@@ -7,6 +7,7 @@ public sealed class MeanAbsoluteError(LossReduction reduction = LossReduction.Me
     public override string Name => "mean_absolute_error";
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override double Sum(ReadOnlySpan<float> yPred, ReadOnlySpan<float> yTrue, Span<float> grad, float gradScale)
     {
         CheckLengths(yPred.Length, yTrue.Length, grad.Length);
