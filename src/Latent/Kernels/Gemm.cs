@@ -65,7 +65,7 @@ internal static unsafe partial class Gemm
     internal static int MaxThreads = int.MaxValue;
 
     /// <summary>Smallest multiply a replica posts on its <see cref="HelpBoard"/> (a knob; <see cref="long.MaxValue"/>: none).</summary>
-    internal static long HelpFlops = 8L << 20;
+    internal static long HelpFlops = 6L << 20;
 
     /// <summary>Parts a posted multiply is cut into.</summary>
     internal const int HelpParts = 2;
