@@ -131,7 +131,7 @@ internal sealed class DataParallelStep : IParallelWork
                 _learningRate = (float)update.LearningRate;
                 foreach (var r in _replicas) r.ResetReadiness();
                 _nextBlock = 0;
-                _failed = _skipped = 0;
+                _failed = 0;
             }
             _nextReplica = _finished = 0;
             try
@@ -142,8 +142,8 @@ internal sealed class DataParallelStep : IParallelWork
             {
                 _update = null;
             }
-            // A store with no block to update (no weights) checks no loss: ask here, so the two answers always agree.
-            UpdateApplied = update is not null && _skipped == 0 && LossesFinite();
+            // The threads updated blocks only if the losses were finite, and by now they are all in: the same question.
+            UpdateApplied = update is not null && LossesFinite();
         }
         else
         {
@@ -183,7 +183,7 @@ internal sealed class DataParallelStep : IParallelWork
     private Optimizers.Optimizer? _update;
     private float _learningRate;
     private int _nextReplica, _nextBlock;
-    private int _failed, _skipped, _finished;
+    private int _failed, _finished;
     private readonly HelpBoard[] _boards;       // per replica: where its backward posts its large multiplies
 
     /// <summary>
@@ -242,7 +242,7 @@ internal sealed class DataParallelStep : IParallelWork
     private void UpdateBlocks()
     {
         int length = Store.Length, size = UpdateBlockFloats, blocks = (length + size - 1) / size;
-        bool checkedLoss = false;
+        bool lossChecked = false;
         int j;
         while ((j = Interlocked.Increment(ref _nextBlock) - 1) < blocks)
         {
@@ -254,13 +254,13 @@ internal sealed class DataParallelStep : IParallelWork
                 if (Help()) spin = default;
                 else spin.SpinOnce(sleep1Threshold: -1);
             }
-            if (!checkedLoss)
+            if (!lossChecked)
             {
-                // Every replica has started backward, so its losses are in (written before its first ReadyFrom).
-                checkedLoss = true;
-                if (!LossesFinite()) Volatile.Write(ref _skipped, 1);
+                // Every replica has started backward, so its losses are in (written before its first ReadyFrom); every
+                // thread asks the same question of the same values, so all update, or none does.
+                if (!LossesFinite()) return;
+                lossChecked = true;
             }
-            if (Volatile.Read(ref _skipped) != 0) return;
             _update!.UpdateRange(Store, Partials, s, e, _learningRate);
         }
     }
