@@ -81,7 +81,10 @@ internal static class EpochTimer
         // smaller than this run as one executor when every dense product is split anyway; 0: always shares), FiveRowRule
         // (Gemm on AVX2: 0 six-row panels only, 1 five rows whenever fewer rows are computed, 2 when ~4% fewer), SumBlock
         // (optimizer: floats of partial gradients summed and updated at a time; 0 a whole part), RowGather (1: one
-        // executor's shuffled batch gathered on every core, 0 on the caller). The same
+        // executor's shuffled batch gathered on every core, 0 on the caller), SparseInput (Dense: the most nonzeros, in
+        // percent, of a batch of the model's inputs multiplied as a sparse one; 0 never), SparseMinUnits (Dense: the fewest units for
+        // that), SparseGradientMinUnits (the same for its weight gradient),
+        // SparseHelpKflops (smallest sparse product a replica posts for help, in units of 1024 flops; 0 none). The same
         // knobs alternate every 25 steps in `ab-step ROW KNOB=a,b`, which compares medians of whole training steps.
         string[]? abSpec = Environment.GetEnvironmentVariable("LATENT_AB")?.Split('=');
         int[]? ab = abSpec?[1].Split(',').Select(int.Parse).ToArray();
@@ -135,6 +138,10 @@ internal static class EpochTimer
         else if (name == "UpdateInStep") Model.UpdateInStep = v != 0;
         else if (name == "UpdateBlock") DataParallelStep.UpdateBlockFloats = v;
         else if (name == "HelpMflops") Latent.Kernels.Gemm.HelpFlops = v <= 0 ? long.MaxValue : (long)v << 20;
-        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock, HelpMflops.");
+        else if (name == "SparseInput") Latent.Layers.Dense.SparseInputDensity = v / 100.0;
+        else if (name == "SparseMinUnits") Latent.Layers.Dense.SparseMinUnits = v;
+        else if (name == "SparseGradientMinUnits") Latent.Layers.Dense.SparseGradientMinUnits = v;
+        else if (name == "SparseHelpKflops") Latent.Kernels.SparseRows.HelpFlops = v <= 0 ? long.MaxValue : (long)v << 10;
+        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock, HelpMflops, SparseInput, SparseMinUnits, SparseGradientMinUnits, SparseHelpKflops.");
     }
 }

@@ -1,6 +1,9 @@
 using Latent.Bench;
 
 var mode = args.Length > 0 ? args[0] : "gemm";
+// LATENT_KNOBS="Knob=v,Knob=v": experiment knobs (EpochTimer.SetKnob) set for the whole run, in any mode.
+foreach (var knob in (Environment.GetEnvironmentVariable("LATENT_KNOBS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+    EpochTimer.SetKnob(knob.Split('=')[0], int.Parse(knob.Split('=')[1], System.Globalization.CultureInfo.InvariantCulture));
 switch (mode)
 {
     case "gemm":

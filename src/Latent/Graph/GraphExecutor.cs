@@ -88,10 +88,12 @@ internal sealed class GraphExecutor
             int workspace = node.Layer.WorkspacePerSample(node.Inputs.Select(t => t.ShapeArray).ToArray(), node.Output.ShapeArray);
             var mask = node.InputMask is null ? null : buffers[node.InputMask];
             var repeated = node.Inputs.Select(t => t.Layer is Layers.RepeatVector).ToArray();
+            var data = node.Inputs.Select(t => model.Inputs.Contains(t, ReferenceEqualityComparer.Instance)).ToArray();
             _contexts[n] = new NodeContext(ins, outs, inGrad, workspace, capacity, rng.NextULong(), mask)
             {
                 WeightGradients = weightGradients,
                 RepeatedInputs = repeated.Any(r => r) ? repeated : null,
+                DataInputs = data.Any(d => d) ? data : null,
             };
             _activations[n] = node.Layer.OutputActivation is { IsLinear: false } f ? f : null;
         }

@@ -107,8 +107,17 @@ public sealed class NodeContext
     /// <summary>The largest batch this context runs.</summary>
     internal int Capacity { get; }
 
-    /// <summary>What a wrapper layer keeps for this call (its inner layers' contexts), made on its first Forward.</summary>
-    internal object? WrapperState { get; set; }
+    /// <summary>
+    /// What a library layer keeps in this context from call to call, made on its first Forward: a wrapper's inner
+    /// layers' contexts; a Dense layer's sparse batch, from its Forward to its Backward.
+    /// </summary>
+    internal object? LayerState { get; set; }
+
+    /// <summary>Which inputs are the model's own inputs (data as given, never an activation); null when none is.</summary>
+    internal bool[]? DataInputs { get; init; }
+
+    /// <summary>Whether input <paramref name="i"/> is one of the model's inputs (<see cref="DataInputs"/>).</summary>
+    internal bool InputIsData(int i) => DataInputs is { } d && d[i];
     internal bool[] InputGradNeeded { get; }
 
     /// <summary>

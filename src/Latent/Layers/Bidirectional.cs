@@ -138,7 +138,7 @@ public sealed class Bidirectional : Layer, IConfigurableLayer<Bidirectional>
     /// <summary>The two inner calls: the same input, each its own outputs, the first half and the second of the workspace.</summary>
     private NodeContext[] Inner(NodeContext ctx)
     {
-        if (ctx.WrapperState is NodeContext[] inner) return inner;
+        if (ctx.LayerState is NodeContext[] inner) return inner;
         var shapes = new[] { ctx.Inputs[0].SampleShape };
         bool grads = ctx.Output.Grad is not null;
         long offset = ctx.WorkspaceOffset;
@@ -150,7 +150,7 @@ public sealed class Bidirectional : Layer, IConfigurableLayer<Bidirectional>
             inner[k] = ctx.CreateInner([ctx.Inputs[0]], outs, [ctx.NeedsInputGrad(0)], workspace, ctx.Capacity, offset, ctx.MaskBuffer);
             offset += (long)workspace * ctx.Capacity;
         }
-        ctx.WrapperState = inner;
+        ctx.LayerState = inner;
         return inner;
     }
 

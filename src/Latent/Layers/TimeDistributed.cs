@@ -92,7 +92,7 @@ public sealed class TimeDistributed : Layer, IConfigurableLayer<TimeDistributed>
     /// <summary>The inner call: views of this call's buffers with one step per sample, T times as many samples.</summary>
     private NodeContext Inner(NodeContext ctx)
     {
-        if (ctx.WrapperState is NodeContext inner) return inner;
+        if (ctx.LayerState is NodeContext inner) return inner;
         int steps = ctx.InputShape(0)[0];
         var input = ctx.Inputs[0];
         var output = ctx.Output;
@@ -100,7 +100,7 @@ public sealed class TimeDistributed : Layer, IConfigurableLayer<TimeDistributed>
         var stepOut = new TensorBuffer(StepShape(output.SampleShape), output.Value, output.Grad);
         int workspace = InnerLayer.WorkspacePerSample([stepIn.SampleShape], stepOut.SampleShape);
         inner = ctx.CreateInner([stepIn], [stepOut], [ctx.NeedsInputGrad(0)], workspace, ctx.Capacity * steps, ctx.WorkspaceOffset, mask: null);
-        ctx.WrapperState = inner;
+        ctx.LayerState = inner;
         return inner;
     }
 

@@ -1,0 +1,439 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Latent.Kernels;
+
+/// <summary>
+/// A batch of rows most of whose values are zero (MNIST's pixels, about 19% lit; bag-of-words counts; one-hot codes),
+/// held as compressed rows for <c>z = x·W + b</c> and compressed columns for <c>dW (+)= xᵀ·dz</c>, so that both
+/// products multiply only the nonzeros: <c>2·nnz·n</c> flops instead of <c>2·rows·width·n</c>.
+/// Shapes: x (rows, width); W and dW (width, n); b (n); z and dz (rows, n); all row-major and dense.
+/// </summary>
+/// <remarks>
+/// <para>Each output element is one chain of fused multiply-adds over its nonzeros in ascending order, computed whole by
+/// one thread, so the bits depend neither on the thread count nor on who helps, and are the same at every vector width.
+/// They differ from the dense multiply's, which blocks its sums, by rounding only.</para>
+/// <para>Terms <c>0·w</c> are skipped, not added: a NaN or infinite weight meets only the inputs that are not zero
+/// (a NaN input is not zero and is multiplied as usual).</para>
+/// <para>One object per layer call site and executor (it keeps the batch between forward and backward), reused from
+/// batch to batch; its arrays grow to the largest batch and density seen.</para>
+/// </remarks>
+internal sealed unsafe class SparseRows : IParallelWork
+{
+    private static readonly bool HardwareVectors = Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>Whether the 256-bit paths run: on AVX2 with FMA, unless the tests force scalar (<see cref="Gemm.ForcedIsa"/>).</summary>
+    private static bool Vectorized => HardwareVectors && Gemm.ForcedIsa != GemmIsa.Scalar;
+
+    // Compressed rows: row r's nonzeros are _values[_rowStart[r].._rowStart[r+1]) at columns _cols[...], ascending.
+    private int[] _rowStart = [], _cols = [];
+    private float[] _values = [];
+    // Compressed columns, built from the rows when the first transposed product asks for them.
+    private int[] _colStart = [], _rowsOfCol = [], _next = [], _cursor = [];
+    private float[] _colValues = [];
+    private int _rows, _width, _count;
+    private bool _columnsBuilt;
+
+    // The product in flight (see Execute).
+    private float* _operand, _result, _bias;
+    private int _n, _parts;
+    private bool _transposed, _accumulate;
+
+    /// <summary>Whether the last <see cref="TryLoad"/> took its batch (false: it was too dense, or nothing was loaded).</summary>
+    public bool Loaded { get; private set; }
+
+    /// <summary>Rows of the loaded batch.</summary>
+    public int Rows => _rows;
+
+    /// <summary>Values per row of the loaded batch.</summary>
+    public int Width => _width;
+
+    /// <summary>Nonzeros of the loaded batch.</summary>
+    public int NonZeros => _count;
+
+    /// <summary>
+    /// Takes <paramref name="x"/> (<paramref name="rows"/> × <paramref name="width"/>) if at most
+    /// <paramref name="maxDensity"/> of its values are nonzero; otherwise leaves <see cref="Loaded"/> false, having
+    /// stopped as soon as the batch was too dense (a dense batch costs a fraction of one pass over it).
+    /// </summary>
+    /// <exception cref="ArgumentException">A negative size, or <paramref name="x"/> shorter than rows × width.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    public bool TryLoad(ReadOnlySpan<float> x, int rows, int width, double maxDensity)
+    {
+        if (rows < 0 || width <= 0 || x.Length < (long)rows * width)
+            throw new ArgumentException($"Expected {rows} rows of {width} values (rows ≥ 0, width > 0); received {x.Length} values.");
+        Loaded = false;
+        _columnsBuilt = false;
+        long budget = (long)(maxDensity * rows * width);
+        if (_rowStart.Length < rows + 1) _rowStart = new int[rows + 1];
+        // Room for the budget, the row that passes it, and the up to 7 values the vector fill writes past a row's end.
+        long room = Math.Min(budget, (long)rows * width) + width + 8;
+        if (room > int.MaxValue) return false;
+        if (_values.Length < room)
+        {
+            _values = new float[room];
+            _cols = new int[room];
+        }
+        long total = 0;
+        fixed (float* px = x, pv = _values)
+        fixed (int* pc = _cols)
+            for (int r = 0; r < rows; r++)
+            {
+                _rowStart[r] = (int)total;
+                total += Compress(px + (long)r * width, width, pv + total, pc + total);
+                if (total > budget) return false;
+            }
+        _rowStart[rows] = (int)total;
+        (_rows, _width, _count) = (rows, width, (int)total);
+        Loaded = true;
+        return true;
+    }
+
+    /// <summary><c>z = x·W + b</c> for the loaded batch: z (rows × n), W (width × n), b (n) or empty for none.</summary>
+    /// <exception cref="InvalidOperationException">Nothing is loaded.</exception>
+    /// <exception cref="ArgumentException">An operand is too short.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    public void Multiply(ReadOnlySpan<float> w, int n, Span<float> z, ReadOnlySpan<float> bias = default)
+    {
+        Check(n, w.Length, "W", (long)_width * n, z.Length, "z", (long)_rows * n);
+        if (!bias.IsEmpty && bias.Length < n) throw new ArgumentException($"A bias needs n = {n} values; received {bias.Length}.");
+        fixed (float* pw = w, pz = z, pb = bias)
+            Run(pw, pz, bias.IsEmpty ? null : pb, n, transposed: false, accumulate: false);
+    }
+
+    /// <summary><c>dW = xᵀ·dz</c> (or <c>dW += xᵀ·dz</c>) for the loaded batch: dW (width × n), dz (rows × n).</summary>
+    /// <exception cref="InvalidOperationException">Nothing is loaded.</exception>
+    /// <exception cref="ArgumentException">An operand is too short.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    public void MultiplyTransposed(ReadOnlySpan<float> dz, int n, Span<float> dw, bool accumulate)
+    {
+        Check(n, dz.Length, "dz", (long)_rows * n, dw.Length, "dW", (long)_width * n);
+        if (!_columnsBuilt) BuildColumns();
+        fixed (float* pd = dz, pw = dw)
+            Run(pd, pw, null, n, transposed: true, accumulate);
+    }
+
+    private void Check(int n, int operand, string operandName, long operandNeeded, int result, string resultName, long resultNeeded)
+    {
+        if (!Loaded) throw new InvalidOperationException("No batch is loaded (TryLoad found it too dense, or was not called).");
+        if (n <= 0) throw new ArgumentException($"n must be positive; received {n}.");
+        if (operand < operandNeeded) throw new ArgumentException($"{operandName} needs {operandNeeded} values; received {operand}.");
+        if (result < resultNeeded) throw new ArgumentException($"{resultName} needs {resultNeeded} values; received {result}.");
+    }
+
+    /// <summary>Smallest product (2·nnz·n flops) a replica posts on its <see cref="HelpBoard"/> (a knob; <see cref="long.MaxValue"/>: none).</summary>
+    internal static long HelpFlops = 3L << 19;
+
+    /// <summary>Runs the product in parts: across the cores when large enough, on a replica's help board inside a data-parallel step.</summary>
+    private void Run(float* operand, float* result, float* bias, int n, bool transposed, bool accumulate)
+    {
+        _operand = operand;
+        _result = result;
+        _bias = bias;
+        (_n, _transposed, _accumulate) = (n, transposed, accumulate);
+        long flops = 2L * _count * n;
+        int threads = Math.Min(Gemm.MaxThreads, ComputePool.Shared.ThreadsHere);
+        try
+        {
+            if (threads > 1 && flops >= Gemm.ParallelFlops)
+            {
+                _parts = threads;
+                ComputePool.Shared.Run(this, threads);
+            }
+            else if (threads <= 1 && HelpBoard.Current is { } board && flops >= HelpFlops && Gemm.MaxThreads > 1)
+            {
+                _parts = Gemm.HelpParts;
+                board.Run(this, _parts);
+            }
+            else
+            {
+                _parts = 1;
+                Execute(0);
+            }
+        }
+        finally
+        {
+            _operand = _result = _bias = null;
+        }
+    }
+
+    /// <summary>Part <paramref name="part"/> of the product in flight: a range of rows of z, or of rows of dW, with about equal nonzeros.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    public void Execute(int part)
+    {
+        int[] starts = _transposed ? _colStart : _rowStart;
+        int lines = _transposed ? _width : _rows;
+        int from = Boundary(starts, lines, part), to = Boundary(starts, lines, part + 1);
+        if (from >= to) return;
+        fixed (int* ps = starts, pi = _transposed ? _rowsOfCol : _cols)
+        fixed (float* pv = _transposed ? _colValues : _values)
+        {
+            if (_transposed) Gather(ps, pi, pv, from, to, _operand, _rows, _result, null, _n, _accumulate, pack: true);
+            else Gather(ps, pi, pv, from, to, _operand, _width, _result, _bias, _n, accumulate: false, pack: false);
+        }
+    }
+
+    /// <summary>The first line of part <paramref name="part"/> of <see cref="_parts"/>: where the running count of nonzeros passes its share.</summary>
+    private int Boundary(int[] starts, int lines, int part)
+    {
+        if (part <= 0) return 0;
+        if (part >= _parts) return lines;
+        long target = (long)_count * part / _parts;
+        int lo = 0, hi = lines;   // the first line whose start is ≥ target
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (starts[mid] < target) lo = mid + 1; else hi = mid;
+        }
+        return lo;
+    }
+
+    /// <summary>
+    /// For lines [from, to) of a compressed matrix (starts, indices, values): <c>out[line, :] (+)= bias + Σₚ values[p]·src[indices[p], :]</c>.
+    /// Forward: lines are x's rows, src is W. Transposed: lines are x's columns (dW's rows), src is dz.
+    /// </summary>
+    /// <remarks>
+    /// A line's sum is one chain of fused multiply-adds, and a chain waits for its last one (4 cycles): eight chains
+    /// in flight keep both FMA units busy. So 64 columns of one line, or 32 columns of two lines side by side, or 8
+    /// columns of four; the columns of src that the lines visit stay in cache from one line to the next.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private static void Gather(int* starts, int* indices, float* values, int from, int to, float* src, int srcRows, float* dst, float* bias, int n, bool accumulate, bool pack)
+    {
+        int j = 0;
+        if (Vectorized)
+        {
+            // With pack, src's 64 columns are copied together first: rows a whole number of 1 KB apart (dz of 256
+            // units) fall into a sixteenth of L1's sets, and the rows × 64 values the lines visit would not stay
+            // there. Not for W in the forward: its block is width × 64 values, L2's business, and copying it cost
+            // more than it saved (docs/PERFORMANCE.md).
+            float* block = n > 64 && pack ? Scratch(srcRows * 64) : null;
+            for (; j + 64 <= n; j += 64)
+            {
+                float* s = src + j;
+                int ld = n;
+                if (block != null)
+                {
+                    for (int r = 0; r < srcRows; r++)
+                        Buffer.MemoryCopy(src + (long)r * n + j, block + (long)r * 64, 256, 256);
+                    s = block;
+                    ld = 64;
+                }
+                float* b = bias != null ? bias + j : null;
+                for (int line = from; line < to; line++)
+                    Line64(starts, indices, values, line, s, ld, dst + j, n, b, accumulate);
+            }
+            for (; j + 32 <= n; j += 32)
+            {
+                float* b = bias != null ? bias + j : null;
+                int line = from;
+                for (; line + 2 <= to; line += 2)
+                    Lines2x32(starts, indices, values, line, src + j, n, dst + j, n, b, accumulate);
+                if (line < to) Lines2x32(starts, indices, values, line, src + j, n, dst + j, n, b, accumulate, single: true);
+            }
+            for (; j + 8 <= n; j += 8)
+            {
+                float* b = bias != null ? bias + j : null;
+                int line = from;
+                for (; line + 4 <= to; line += 4)
+                    Lines4x8(starts, indices, values, line, src + j, n, dst + j, n, b, accumulate);
+                for (; line < to; line++)
+                    Line8(starts, indices, values, line, src + j, n, dst + j, n, b, accumulate);
+            }
+        }
+        // The same chain per element as the vector lanes run, so every column gets the same bits at any width.
+        for (; j < n; j++)
+            for (int line = from; line < to; line++)
+            {
+                float a = bias != null ? bias[j] : 0f;
+                for (int p = starts[line], e = starts[line + 1]; p < e; p++)
+                    a = MathF.FusedMultiplyAdd(values[p], src[(long)indices[p] * n + j], a);
+                float* d = dst + (long)line * n + j;
+                *d = accumulate ? *d + a : a;
+            }
+    }
+
+    [ThreadStatic] private static float[]? t_block;
+
+    /// <summary>This thread's scratch of at least <paramref name="floats"/> floats, pinned for the process's life (a pinned-heap array).</summary>
+    private static float* Scratch(long floats)
+    {
+        if (t_block is null || t_block.Length < floats) t_block = GC.AllocateUninitializedArray<float>((int)Math.Max(floats, 64), pinned: true);
+        return (float*)Unsafe.AsPointer(ref t_block[0]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Start(float* bias, int j) => bias != null ? Avx.LoadVector256(bias + j) : Vector256<float>.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish(float* d, Vector256<float> a, bool accumulate) => Avx.Store(d, accumulate ? a + Avx.LoadVector256(d) : a);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private static void Line64(int* starts, int* indices, float* values, int line, float* src, int ld, float* dst, int ldd, float* bias, bool accumulate)
+    {
+        var a0 = Start(bias, 0); var a1 = Start(bias, 8); var a2 = Start(bias, 16); var a3 = Start(bias, 24);
+        var a4 = Start(bias, 32); var a5 = Start(bias, 40); var a6 = Start(bias, 48); var a7 = Start(bias, 56);
+        for (int p = starts[line], e = starts[line + 1]; p < e; p++)
+        {
+            var v = Vector256.Create(values[p]);
+            float* s = src + (long)indices[p] * ld;
+            a0 = Fma.MultiplyAdd(v, Avx.LoadVector256(s), a0); a1 = Fma.MultiplyAdd(v, Avx.LoadVector256(s + 8), a1);
+            a2 = Fma.MultiplyAdd(v, Avx.LoadVector256(s + 16), a2); a3 = Fma.MultiplyAdd(v, Avx.LoadVector256(s + 24), a3);
+            a4 = Fma.MultiplyAdd(v, Avx.LoadVector256(s + 32), a4); a5 = Fma.MultiplyAdd(v, Avx.LoadVector256(s + 40), a5);
+            a6 = Fma.MultiplyAdd(v, Avx.LoadVector256(s + 48), a6); a7 = Fma.MultiplyAdd(v, Avx.LoadVector256(s + 56), a7);
+        }
+        float* d = dst + (long)line * ldd;
+        Finish(d, a0, accumulate); Finish(d + 8, a1, accumulate); Finish(d + 16, a2, accumulate); Finish(d + 24, a3, accumulate);
+        Finish(d + 32, a4, accumulate); Finish(d + 40, a5, accumulate); Finish(d + 48, a6, accumulate); Finish(d + 56, a7, accumulate);
+    }
+
+    /// <summary>32 columns of lines <paramref name="line"/> and the next (or of the one line alone when <paramref name="single"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private static void Lines2x32(int* starts, int* indices, float* values, int line, float* src, int ld, float* dst, int ldd, float* bias,
+                                  bool accumulate, bool single = false)
+    {
+        var a0 = Start(bias, 0); var a1 = Start(bias, 8); var a2 = Start(bias, 16); var a3 = Start(bias, 24);
+        var b0 = a0; var b1 = a1; var b2 = a2; var b3 = a3;
+        int pa = starts[line], ea = starts[line + 1], pb = ea, eb = single ? ea : starts[line + 2];
+        int both = Math.Min(ea - pa, eb - pb);
+        for (int t = 0; t < both; t++, pa++, pb++)
+        {
+            var va = Vector256.Create(values[pa]);
+            var vb = Vector256.Create(values[pb]);
+            float* sa = src + (long)indices[pa] * ld;
+            float* sb = src + (long)indices[pb] * ld;
+            a0 = Fma.MultiplyAdd(va, Avx.LoadVector256(sa), a0); a1 = Fma.MultiplyAdd(va, Avx.LoadVector256(sa + 8), a1);
+            a2 = Fma.MultiplyAdd(va, Avx.LoadVector256(sa + 16), a2); a3 = Fma.MultiplyAdd(va, Avx.LoadVector256(sa + 24), a3);
+            b0 = Fma.MultiplyAdd(vb, Avx.LoadVector256(sb), b0); b1 = Fma.MultiplyAdd(vb, Avx.LoadVector256(sb + 8), b1);
+            b2 = Fma.MultiplyAdd(vb, Avx.LoadVector256(sb + 16), b2); b3 = Fma.MultiplyAdd(vb, Avx.LoadVector256(sb + 24), b3);
+        }
+        for (; pa < ea; pa++)
+        {
+            var va = Vector256.Create(values[pa]);
+            float* sa = src + (long)indices[pa] * ld;
+            a0 = Fma.MultiplyAdd(va, Avx.LoadVector256(sa), a0); a1 = Fma.MultiplyAdd(va, Avx.LoadVector256(sa + 8), a1);
+            a2 = Fma.MultiplyAdd(va, Avx.LoadVector256(sa + 16), a2); a3 = Fma.MultiplyAdd(va, Avx.LoadVector256(sa + 24), a3);
+        }
+        for (; pb < eb; pb++)
+        {
+            var vb = Vector256.Create(values[pb]);
+            float* sb = src + (long)indices[pb] * ld;
+            b0 = Fma.MultiplyAdd(vb, Avx.LoadVector256(sb), b0); b1 = Fma.MultiplyAdd(vb, Avx.LoadVector256(sb + 8), b1);
+            b2 = Fma.MultiplyAdd(vb, Avx.LoadVector256(sb + 16), b2); b3 = Fma.MultiplyAdd(vb, Avx.LoadVector256(sb + 24), b3);
+        }
+        float* d = dst + (long)line * ldd;
+        Finish(d, a0, accumulate); Finish(d + 8, a1, accumulate); Finish(d + 16, a2, accumulate); Finish(d + 24, a3, accumulate);
+        if (single) return;
+        d += ldd;
+        Finish(d, b0, accumulate); Finish(d + 8, b1, accumulate); Finish(d + 16, b2, accumulate); Finish(d + 24, b3, accumulate);
+    }
+
+    /// <summary>8 columns of lines <paramref name="line"/> to line + 3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private static void Lines4x8(int* starts, int* indices, float* values, int line, float* src, int ld, float* dst, int ldd, float* bias, bool accumulate)
+    {
+        var a0 = Start(bias, 0);
+        var a1 = a0; var a2 = a0; var a3 = a0;
+        int p0 = starts[line], e0 = starts[line + 1], p1 = e0, e1 = starts[line + 2], p2 = e1, e2 = starts[line + 3], p3 = e2, e3 = starts[line + 4];
+        int all = Math.Min(Math.Min(e0 - p0, e1 - p1), Math.Min(e2 - p2, e3 - p3));
+        for (int t = 0; t < all; t++, p0++, p1++, p2++, p3++)
+        {
+            a0 = Fma.MultiplyAdd(Vector256.Create(values[p0]), Avx.LoadVector256(src + (long)indices[p0] * ld), a0);
+            a1 = Fma.MultiplyAdd(Vector256.Create(values[p1]), Avx.LoadVector256(src + (long)indices[p1] * ld), a1);
+            a2 = Fma.MultiplyAdd(Vector256.Create(values[p2]), Avx.LoadVector256(src + (long)indices[p2] * ld), a2);
+            a3 = Fma.MultiplyAdd(Vector256.Create(values[p3]), Avx.LoadVector256(src + (long)indices[p3] * ld), a3);
+        }
+        for (; p0 < e0; p0++) a0 = Fma.MultiplyAdd(Vector256.Create(values[p0]), Avx.LoadVector256(src + (long)indices[p0] * ld), a0);
+        for (; p1 < e1; p1++) a1 = Fma.MultiplyAdd(Vector256.Create(values[p1]), Avx.LoadVector256(src + (long)indices[p1] * ld), a1);
+        for (; p2 < e2; p2++) a2 = Fma.MultiplyAdd(Vector256.Create(values[p2]), Avx.LoadVector256(src + (long)indices[p2] * ld), a2);
+        for (; p3 < e3; p3++) a3 = Fma.MultiplyAdd(Vector256.Create(values[p3]), Avx.LoadVector256(src + (long)indices[p3] * ld), a3);
+        float* d = dst + (long)line * ldd;
+        Finish(d, a0, accumulate); Finish(d + ldd, a1, accumulate); Finish(d + 2L * ldd, a2, accumulate); Finish(d + 3L * ldd, a3, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private static void Line8(int* starts, int* indices, float* values, int line, float* src, int ld, float* dst, int ldd, float* bias, bool accumulate)
+    {
+        var a = Start(bias, 0);
+        for (int p = starts[line], e = starts[line + 1]; p < e; p++)
+            a = Fma.MultiplyAdd(Vector256.Create(values[p]), Avx.LoadVector256(src + (long)indices[p] * ld), a);
+        Finish(dst + (long)line * ldd, a, accumulate);
+    }
+
+    /// <summary>Writes the nonzeros of one row and their columns, in order, and returns how many; the vector path writes up to 7 values past them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private static int Compress(float* x, int length, float* values, int* cols)
+    {
+        int p = 0, k = 0;
+        if (Vectorized)
+        {
+            // Branch-free: a table of permutations moves the selected lanes to the front (MNIST's pixels switch
+            // between zero and not too often for a loop over the set bits to predict).
+            fixed (int* table = s_compress)
+                for (; k + 8 <= length; k += 8)
+                {
+                    var v = Avx.LoadVector256(x + k);
+                    int mask = Avx.MoveMask(Avx.CompareNotEqual(v, Vector256<float>.Zero));
+                    if (mask == 0) continue;
+                    var perm = Avx.LoadVector256(table + mask * 8);
+                    Avx.Store(values + p, Avx2.PermuteVar8x32(v, perm));
+                    Avx.Store(cols + p, Avx2.Add(perm, Vector256.Create(k)));
+                    p += BitOperations.PopCount((uint)mask);
+                }
+        }
+        for (; k < length; k++)
+            if (x[k] != 0) { values[p] = x[k]; cols[p] = k; p++; }
+        return p;
+    }
+
+    /// <summary>For each 8-bit mask, the lanes whose bit is set, in order, then zeros: 256 × 8 lane numbers.</summary>
+    private static readonly int[] s_compress = BuildCompressTable();
+
+    private static int[] BuildCompressTable()
+    {
+        var table = new int[256 * 8];
+        for (int mask = 0; mask < 256; mask++)
+        {
+            int o = 0;
+            for (int lane = 0; lane < 8; lane++)
+                if ((mask >> lane & 1) != 0) table[mask * 8 + o++] = lane;
+        }
+        return table;
+    }
+
+    /// <summary>The compressed columns of the loaded batch, from its rows (a counting sort by column; rows stay ascending).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private void BuildColumns()
+    {
+        if (_colStart.Length < _width + 1) { _colStart = new int[_width + 1]; _next = new int[_width]; }
+        if (_rowsOfCol.Length < _count) { _rowsOfCol = new int[_values.Length]; _colValues = new float[_values.Length]; }
+        int width = _width, count = _count, rows = _rows;
+        if (_cursor.Length < rows) _cursor = new int[_rowStart.Length];
+        fixed (int* starts = _colStart, next = _next, cols = _cols, rowStart = _rowStart, rowsOfCol = _rowsOfCol, cursor = _cursor)
+        fixed (float* values = _values, colValues = _colValues)
+        {
+            new Span<int>(starts, width + 1).Clear();
+            for (int q = 0; q < count; q++) starts[cols[q] + 1]++;
+            for (int k = 0; k < width; k++) starts[k + 1] += starts[k];
+            new Span<int>(starts, width).CopyTo(new Span<int>(next, width));
+            // In windows of 64 columns, every row's entries there in turn: the writes go to 128 places that stay in
+            // L1, where one row after another would scatter them over the whole batch's worth of columns.
+            new Span<int>(rowStart, rows).CopyTo(new Span<int>(cursor, rows));
+            for (int w = 64; w - 64 < width; w += 64)
+                for (int r = 0; r < rows; r++)
+                {
+                    int q = cursor[r], e = rowStart[r + 1];
+                    for (; q < e && cols[q] < w; q++)
+                    {
+                        int d = next[cols[q]]++;
+                        rowsOfCol[d] = r;
+                        colValues[d] = values[q];
+                    }
+                    cursor[r] = q;
+                }
+        }
+        _columnsBuilt = true;
+    }
+}

@@ -1,0 +1,110 @@
+using Latent.Layers;
+using Latent.Tests.TestSupport;
+
+namespace Latent.Tests.Layers;
+
+/// <summary>
+/// A Dense layer reading the model's own input multiplies a batch that is mostly zeros as a sparse one
+/// (<see cref="Dense.SparseInputDensity"/>): its gradients are still those of the finite differences, training agrees
+/// with the dense multiply to rounding, and a dense batch takes the dense multiply, bit for bit.
+/// </summary>
+[Collection(Kernels.GemmSettingsCollection.Name)] // changes Dense.SparseInputDensity and its unit thresholds
+public class DenseSparseInputTests
+{
+    private static T WithDensity<T>(double density, Func<T> run)
+    {
+        var saved = (Dense.SparseInputDensity, Dense.SparseMinUnits, Dense.SparseGradientMinUnits);
+        // Every layer, however narrow: the small models here stand for MNIST's 784 → 256.
+        (Dense.SparseInputDensity, Dense.SparseMinUnits, Dense.SparseGradientMinUnits) = (density, 1, 1);
+        try
+        {
+            return run();
+        }
+        finally
+        {
+            (Dense.SparseInputDensity, Dense.SparseMinUnits, Dense.SparseGradientMinUnits) = saved;
+        }
+    }
+
+    /// <summary>Values of <paramref name="x"/> set to zero except a fraction <paramref name="keep"/> of them (a fixed pattern).</summary>
+    private static void Sparsify(Span<float> x, double keep, int seed)
+    {
+        var rng = new Random(seed);
+        for (int i = 0; i < x.Length; i++)
+            if (rng.NextDouble() >= keep) x[i] = 0;
+    }
+
+    private static Model Build(int features)
+    {
+        Randomness.SetSeed(12);
+        var input = Input.Create(features);
+        var code = new Dense(6, "tanh").Apply(input);
+        var model = new Model(input, new Dense(features, "sigmoid").Apply(code));
+        model.Compile("adagrad", "binary_crossentropy");
+        return model;
+    }
+
+    [Fact]
+    public void GradientsOnMostlyZeroInputsMatchFiniteDifferences()
+    {
+        var model = Build(30);
+        WithDensity(0.25, () =>
+        {
+            ModelChecker.CheckGradients(model, batch: 5, seed: 3, editInput: (_, x) => Sparsify(x, 0.15, 4));
+            return 0;
+        });
+    }
+
+    [Fact]
+    public void TheSparseMultiplyRunsAndSkipsWeightsThatMeetOnlyZeros()
+    {
+        Randomness.SetSeed(2);
+        var input = Input.Create(8);
+        var layer = new Dense(3);
+        var model = new Model(input, layer.Apply(input));
+        var x = new float[4, 8];
+        x[0, 1] = 1; x[1, 2] = 0.5f; x[2, 7] = -2; x[3, 1] = 3;   // 4 of 32 lit; input 5 never is
+        for (int j = 0; j < 3; j++) layer.Kernel!.Values[5 * 3 + j] = float.NaN;
+        var sparse = WithDensity(0.25, () => model.Predict(x).ToArray());
+        var dense = WithDensity(0, () => model.Predict(x).ToArray());
+        Assert.All(sparse, v => Assert.True(float.IsFinite(v)));
+        Assert.All(dense, v => Assert.True(float.IsNaN(v)));   // 0·NaN: the dense multiply adds it
+    }
+
+    [Fact]
+    public void TrainingOnSparseDataAgreesWithTheDenseMultiply()
+    {
+        float[,] data = Synthetic.LowRank(96, 40, 3, seed: 8);
+        var rng = new Random(9);
+        for (int i = 0; i < 96; i++)
+            for (int j = 0; j < 40; j++)
+                data[i, j] = rng.NextDouble() < 0.18 ? Math.Clamp(Math.Abs(data[i, j]), 0.01f, 1f) : 0f;
+        (float[][] Weights, List<double> Loss) Train(double density) => WithDensity(density, () =>
+        {
+            var model = Build(40);
+            var history = model.Fit(data, data, epochs: 3, batchSize: 16, verbose: 0, seed: 1);
+            return (model.GetWeights(), history.Loss);
+        });
+        var sparse = Train(0.25);
+        var dense = Train(0);
+        for (int e = 0; e < 3; e++) Assert.Equal(dense.Loss[e], sparse.Loss[e], 5);
+        for (int w = 0; w < dense.Weights.Length; w++)
+            for (int i = 0; i < dense.Weights[w].Length; i++)
+                Assert.True(Math.Abs(dense.Weights[w][i] - sparse.Weights[w][i]) <= 1e-4f,
+                            $"weight {w}[{i}]: {sparse.Weights[w][i]} sparse, {dense.Weights[w][i]} dense");
+        Assert.NotEqual(dense.Weights[0], sparse.Weights[0]);   // the sums differ in rounding: the sparse multiply ran
+    }
+
+    [Fact]
+    public void ADenseBatchTakesTheDenseMultiplyBitForBit()
+    {
+        float[,] data = Synthetic.LowRank(64, 40, 3, seed: 5);   // no zeros
+        float[][] Train(double density) => WithDensity(density, () =>
+        {
+            var model = Build(40);
+            model.Fit(data, data, epochs: 2, batchSize: 16, verbose: 0, seed: 1);
+            return model.GetWeights();
+        });
+        Assert.Equal(Train(0), Train(0.25));
+    }
+}
