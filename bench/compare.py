@@ -11,6 +11,11 @@ see bench/blas_probe.py) and both programs' versions.
 
 PyTorch's OpenBLAS threads (1 or 2) are chosen per row by timing one epoch with each (--blas-threads auto).
 
+Latent's Dense layers multiply a batch of the model's input that is mostly zeros (MNIST's pixels) by its nonzeros only;
+PyTorch's nn.Linear multiplies every pixel. For the dense rows a third process per repetition runs Latent with that off
+(LATENT_KNOBS=SparseInput=0), so the table shows both speeds, and the fraction of the FMA peak is given for both: the
+"nominal" one counts the skipped zeros as work done, the dense-only one does not (--no-dense-latent leaves it out).
+
 Usage: python3 bench/compare.py [--reps 3] [--epochs 2] [--rows simple-256,simple-32,deep-100,conv-128,denoise-128,denoise-keras-128,vae-100,conv-vae-128]
 """
 import argparse
@@ -31,6 +36,8 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--rows", default="simple-256,simple-32,deep-100")
+    ap.add_argument("--no-dense-latent", action="store_true",
+                    help="skip the Latent run without the sparse-input multiply")
     ap.add_argument("--blas-threads", default="auto", choices=["auto", "1", "2"],
                     help="OpenBLAS threads for PyTorch; auto times one epoch of each row with 1 and with 2 and keeps the faster")
     args = ap.parse_args()
@@ -66,13 +73,20 @@ def main():
         out = subprocess.run(["dotnet", LATENT, "ceiling", args.rows], capture_output=True, text=True, check=True).stdout.split("\n")
         return ({int(l.split()[1]): float(l.split()[2]) for l in out if l.startswith("peak ")},
                 {l.split()[1]: float(l.split()[2]) for l in out if l.startswith("flops ")})
+    # Rows whose first layer is a Dense layer on MNIST's pixels (the conv and recurrent rows start otherwise).
+    def dense_too(row):
+        return not args.no_dense_latent and row.split("-")[0] in ("simple", "deep", "vae")
     peak_before, _ = measure_ceiling()
     results = {}
     for rep in range(args.reps):
         for row in args.rows.split(","):
-            for name, cmd in (("latent", ["dotnet", LATENT, "epoch", row, str(args.epochs), "--plain"]),
-                              ("pytorch", PYTORCH + [row, str(args.epochs)])):
-                run_env = dict(env, OPENBLAS_NUM_THREADS=blas[row]) if name == "pytorch" else env
+            programs = [("latent", ["dotnet", LATENT, "epoch", row, str(args.epochs), "--plain"]),
+                        ("pytorch", PYTORCH + [row, str(args.epochs)])]
+            if dense_too(row):
+                programs.append(("latent-dense", ["dotnet", LATENT, "epoch", row, str(args.epochs), "--plain"]))
+            for name, cmd in programs:
+                run_env = (dict(env, OPENBLAS_NUM_THREADS=blas[row]) if name == "pytorch" else
+                           dict(env, LATENT_KNOBS="SparseInput=0") if name == "latent-dense" else env)
                 p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=run_env, text=True)
                 out = p.stdout.read()
                 err = p.stderr.read()
@@ -84,7 +98,7 @@ def main():
                 r["secs"] += secs
                 r["reps"].append(statistics.median(secs))
                 r["rss"].append(usage.ru_maxrss / 1024)
-                print(f"rep {rep + 1} {row:<11} {name:<8} " + " ".join(f"{s:.3f}" for s in secs) + f"  peak RSS {usage.ru_maxrss / 1024:.0f} MB",
+                print(f"rep {rep + 1} {row:<11} {name:<12} " + " ".join(f"{s:.3f}" for s in secs) + f"  peak RSS {usage.ru_maxrss / 1024:.0f} MB",
                       file=sys.stderr, flush=True)
     # The ceiling: each epoch's multiply-add work (Latent.Bench's count over the layers that multiply) against the
     # FMA peak on every core (the better of the measurements before and after the runs).
@@ -96,14 +110,21 @@ def main():
           f"OpenBLAS core: {probe['core']}"
           + (f" (OPENBLAS_CORETYPE={probe['coretype']} set: it had fallen back to a generic kernel)" if probe["coretype"] else "")
           + f"; PyTorch {probe['torch']}, torch threads 2, OpenBLAS threads per row as below; Latent on .NET SDK {dotnet}\n")
-    print("| row | PyTorch BLAS threads | PyTorch s/epoch | Latent s/epoch | PyTorch / Latent | epoch GFLOP | PyTorch % of peak | "
-          "Latent % of peak | PyTorch peak RSS | Latent peak RSS |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| row | PyTorch BLAS threads | PyTorch s/epoch | Latent s/epoch | PyTorch / Latent | Latent dense-only s/epoch | "
+          "PyTorch / dense-only | epoch GFLOP | PyTorch % of peak | Latent % of peak: nominal | dense-only | PyTorch peak RSS | Latent peak RSS |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row in args.rows.split(","):
         t = statistics.median(results[(row, "pytorch")]["secs"])
         l = statistics.median(results[(row, "latent")]["secs"])
-        print(f"| {row} | {blas[row]} | {t:.3f} | {l:.3f} | {t / l:.2f}× | {gflop[row]:.1f} | {100 * gflop[row] / t / top:.0f}% | "
-              f"{100 * gflop[row] / l / top:.0f}% | {max(results[(row, 'pytorch')]['rss']):.0f} MB | {max(results[(row, 'latent')]['rss']):.0f} MB |")
+        if (row, "latent-dense") in results:
+            d = statistics.median(results[(row, "latent-dense")]["secs"])
+            dense_cols = f"{d:.3f} | {t / d:.2f}× |"
+            dense_peak = f"{100 * gflop[row] / d / top:.0f}%"
+        else:
+            dense_cols, dense_peak = "– | – |", "–"
+        print(f"| {row} | {blas[row]} | {t:.3f} | {l:.3f} | {t / l:.2f}× | {dense_cols} {gflop[row]:.1f} | {100 * gflop[row] / t / top:.0f}% | "
+              f"{100 * gflop[row] / l / top:.0f}% | {dense_peak} | {max(results[(row, 'pytorch')]['rss']):.0f} MB | "
+              f"{max(results[(row, 'latent')]['rss']):.0f} MB |")
     # On a machine whose speed drifts, two more views of the same epochs: each repetition's two processes ran back to
     # back, so the ratio within a repetition compares like with like (its median and range over the repetitions), and
     # the fastest epoch of each program is its speed when least disturbed.

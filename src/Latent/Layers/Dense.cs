@@ -11,6 +11,12 @@ namespace Latent.Layers;
 /// Forward writes <c>z = x·W + b</c>; the executor applies f (<see cref="Layer.OutputActivation"/>) and hands
 /// Backward <c>dz = dy ⊙ f'(z)</c>: <c>dW += xᵀ·dz</c>, <c>db += Σ_rows dz</c>, <c>dx += dz·Wᵀ</c>.
 /// </summary>
+/// <remarks>
+/// When x is the model's own input and at most a quarter of a batch's values are nonzero (MNIST's pixels, bag-of-words
+/// counts, one-hot codes), <c>x·W</c> and, from 64 units, <c>xᵀ·dz</c> are computed from the nonzeros alone, about
+/// twice as fast on MNIST. The results equal the dense products' to rounding, except that terms <c>0·w</c> are
+/// skipped rather than added: a NaN or infinite weight that meets only zero inputs does not reach the output.
+/// </remarks>
 public sealed class Dense : Layer, IConfigurableLayer<Dense>
 {
     private Weight? _kernel, _bias;

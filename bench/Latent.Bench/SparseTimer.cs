@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using Latent.Kernels;
+
+namespace Latent.Bench;
+
+/// <summary>
+/// The input layer's two products on MNIST batches, dense (<see cref="Gemm"/>) against sparse (<see cref="SparseRows"/>),
+/// one core, µs a call: x·W + b and xᵀ·dz for a replica's share of each row's batch and the layer's units. Twenty
+/// rounds of forty calls, each round on the next rows of the training set, the programs alternating within a round.
+/// </summary>
+internal static class SparseTimer
+{
+    public static void Run()
+    {
+        Console.WriteLine($"CPU: {FuzzRun.CpuModel()}; one core; MNIST training rows from 1000 on");
+        var (xTrain, _, _, _) = Latent.Datasets.Mnist.LoadBytes();
+        const int width = 784, calls = 40, rounds = 20;
+        long saved = Gemm.ParallelFlops;
+        Gemm.ParallelFlops = long.MaxValue;
+        try
+        {
+            Console.WriteLine("| rows | units | nonzeros | dense x·W | dense xᵀ·dz | find the nonzeros | sparse x·W | sort by column + sparse xᵀ·dz |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|");
+            foreach (var (rows, n) in new[] { (16, 32), (128, 32), (50, 64), (50, 128), (50, 256), (100, 256) })
+            {
+                var rng = new Random(1);
+                float[] Random(int count) { var a = new float[count]; for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() - 0.5); return a; }
+                var w = Random(width * n);
+                var dz = Random(rows * n);
+                var bias = new float[n];
+                var z = new float[rows * n];
+                var dw = new float[width * n];
+                var x = new float[rows * width];
+                var sparse = new SparseRows();
+                var t = new double[5];
+                long nonzeros = 0;
+                var sw = new Stopwatch();
+                for (int round = 0; round < rounds; round++)
+                {
+                    xTrain.CopyRows(1000 + round * rows, rows, x);
+                    Time(0, () => Gemm.Multiply(false, false, rows, n, width, x, width, w, n, z, n, accumulate: false, bias));
+                    Time(1, () => Gemm.Multiply(true, false, width, n, rows, x, width, dz, n, dw, n, accumulate: false));
+                    Time(2, () => sparse.TryLoad(x, rows, width, 0.25));
+                    Time(3, () => sparse.Multiply(w, n, z, bias));
+                    // The columns are built on the first transposed product after a load: load again each call, take the load off.
+                    Time(4, () => { sparse.TryLoad(x, rows, width, 0.25); sparse.MultiplyTransposed(dz, n, dw, accumulate: false); });
+                    nonzeros += sparse.NonZeros;
+                }
+                t[4] -= t[2];
+                Console.WriteLine($"| {rows} | {n} | {nonzeros / rounds} ({100.0 * nonzeros / rounds / (rows * width):F0}%) | " +
+                                  string.Join(" | ", t.Select(v => $"{v / (rounds * calls):F1}")) + " |");
+
+                void Time(int slot, Action run)
+                {
+                    run();
+                    sw.Restart();
+                    for (int i = 0; i < calls; i++) run();
+                    t[slot] += sw.Elapsed.TotalMicroseconds;
+                }
+            }
+        }
+        finally
+        {
+            Gemm.ParallelFlops = saved;
+        }
+    }
+}
