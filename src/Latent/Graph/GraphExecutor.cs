@@ -193,6 +193,9 @@ internal sealed class GraphExecutor
     /// </summary>
     internal int ReadyFrom => Volatile.Read(ref _readyFrom);
 
+    /// <summary>The context of the node that writes weight <paramref name="weightIndex"/>'s gradient (a layer called once), or null.</summary>
+    internal NodeContext? WriterContext(int weightIndex) => _weightWriter[weightIndex] is int n and >= 0 ? _contexts[n] : null;
+
     /// <summary>Marks nothing ready, before a step (see <see cref="ReadyFrom"/>).</summary>
     internal void ResetReadiness() => Volatile.Write(ref _readyFrom, int.MaxValue);
 

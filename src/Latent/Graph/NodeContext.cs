@@ -234,6 +234,12 @@ public sealed class NodeContext
     internal bool WritesWeightGrads { get; set; }
 
     /// <summary>
+    /// Whether a data-parallel step computes this call's kernel gradient itself, later, from every replica's input and
+    /// output gradient at once (<see cref="Layers.Dense.WeightGradRows"/>): Backward then leaves it alone.
+    /// </summary>
+    internal bool DefersWeightGrad { get; set; }
+
+    /// <summary>
     /// ∂loss/∂<paramref name="weight"/>, laid out like <see cref="Weight.Values"/>. Backward <b>adds</b> into it
     /// (a layer called twice sums both calls). Only a layer's own trainable weights should be written.
     /// </summary>

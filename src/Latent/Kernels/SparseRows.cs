@@ -115,6 +115,27 @@ internal sealed unsafe class SparseRows : IParallelWork
             Run(pd, pw, null, n, transposed: true, accumulate);
     }
 
+    /// <summary>
+    /// Rows [<paramref name="from"/>, <paramref name="to"/>) of <c>dW = xᵀ·dz</c> (or <c>dW += xᵀ·dz</c>), on the calling
+    /// thread, into <paramref name="dwRows"/> ((to − from) × n): the same bits as those rows of
+    /// <see cref="MultiplyTransposed"/>. Several threads may run it at once on disjoint rows once
+    /// <see cref="BuildColumns"/> has run.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Nothing is loaded, or the columns are not built.</exception>
+    /// <exception cref="ArgumentException">A bad row range, or an operand too short.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    public void MultiplyTransposedLines(ReadOnlySpan<float> dz, int n, Span<float> dwRows, int from, int to, bool accumulate)
+    {
+        if ((uint)from > (uint)to || to > _width)
+            throw new ArgumentException($"Rows of dW must satisfy 0 ≤ from ≤ to ≤ {_width}; received [{from}, {to}).");
+        Check(n, dz.Length, "dz", (long)_rows * n, dwRows.Length, "dW's rows", (long)(to - from) * n);
+        if (!_columnsBuilt) throw new InvalidOperationException("The columns are not built (BuildColumns).");
+        fixed (float* pd = dz, pw = dwRows)
+        fixed (int* ps = _colStart, pi = _rowsOfCol)
+        fixed (float* pv = _colValues)
+            Gather(ps, pi, pv, from, to, pd, _rows, pw - (long)from * n, null, n, accumulate, pack: true);
+    }
+
     private void Check(int n, int operand, string operandName, long operandNeeded, int result, string resultName, long resultNeeded)
     {
         if (!Loaded) throw new InvalidOperationException("No batch is loaded (TryLoad found it too dense, or was not called).");
@@ -403,10 +424,16 @@ internal sealed unsafe class SparseRows : IParallelWork
         return table;
     }
 
-    /// <summary>The compressed columns of the loaded batch, from its rows (a counting sort by column; rows stay ascending).</summary>
+    /// <summary>
+    /// Sorts the loaded batch's nonzeros by column (a counting sort; rows stay ascending), as the first transposed product
+    /// after a load does: call it first when several threads will run transposed products on this batch at once.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Nothing is loaded.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
-    private void BuildColumns()
+    public void BuildColumns()
     {
+        if (!Loaded) throw new InvalidOperationException("No batch is loaded (TryLoad found it too dense, or was not called).");
+        if (_columnsBuilt) return;
         if (_colStart.Length < _width + 1) { _colStart = new int[_width + 1]; _next = new int[_width]; }
         if (_rowsOfCol.Length < _count) { _rowsOfCol = new int[_values.Length]; _colValues = new float[_values.Length]; }
         int width = _width, count = _count, rows = _rows;

@@ -158,8 +158,10 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
         if (Trainable)
         {
             bool write = ctx.WritesWeightGrads;
-            // The batch Forward found sparse is still the input: its nonzeros give the product without the zeros.
-            if (Units >= SparseGradientMinUnits && ctx.LayerState is SparseRows { Loaded: true } sparse && sparse.Rows == rows && sparse.Width == inF)
+            var sparse = SparseBatch(ctx, rows);
+            if (ctx.DefersWeightGrad)
+                sparse?.BuildColumns();   // now, on this thread: the step's threads then read them at once
+            else if (sparse is not null)
                 sparse.MultiplyTransposed(dz, Units, ctx.WeightGrad(_kernel!), accumulate: !write);
             else
                 Gemm.Multiply(true, false, inF, Units, rows, x, inF, dz, Units, ctx.WeightGrad(_kernel!), Units, accumulate: !write);
@@ -171,6 +173,28 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
         }
         if (ctx.NeedsInputGrad(0))
             Gemm.Multiply(false, true, rows, inF, Units, dz, Units, _kernel!.Values, Units, ctx.InputGrad(0), inF, accumulate: !ctx.WritesInputGrad(0));
+    }
+
+    /// <summary>The batch Forward found sparse, if it is still this call's input and wide enough to multiply as one; else null.</summary>
+    private SparseRows? SparseBatch(NodeContext ctx, int rows) =>
+        Units >= SparseGradientMinUnits && ctx.LayerState is SparseRows { Loaded: true } sparse && sparse.Rows == rows &&
+        sparse.Width == InputFeatures ? sparse : null;
+
+    /// <summary>
+    /// Rows [<paramref name="from"/>, <paramref name="to"/>) of this call's kernel gradient, <c>xᵀ·dz</c> restricted to
+    /// those input features, written or added into <paramref name="rowsOut"/> ((to − from) × units): what a
+    /// data-parallel step computes for a call that deferred it (<see cref="NodeContext.DefersWeightGrad"/>), after its
+    /// Backward. The same chain of sums per element as Backward's own product, on one thread.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    internal void WeightGradRows(NodeContext ctx, int from, int to, Span<float> rowsOut, bool accumulate)
+    {
+        int rows = ctx.Batch * ctx.Output.SampleSize / Units, inF = InputFeatures;
+        var dz = ctx.OutputGrad;
+        if (SparseBatch(ctx, rows) is { } sparse)
+            sparse.MultiplyTransposedLines(dz, Units, rowsOut, from, to, accumulate);
+        else
+            Gemm.Multiply(true, false, to - from, Units, rows, ctx.Input(0)[from..], inF, dz, Units, rowsOut, Units, accumulate);
     }
 
     /// <inheritdoc />

@@ -57,6 +57,72 @@ internal sealed class DataParallelStep : IParallelWork
         OutputLosses = new double[losses.Count];
         Partials = _grads[1..];
         _boards = [.. Enumerable.Range(0, replicas).Select(_ => new HelpBoard())];
+        if (!sumsOverShares) PlanDeferred(model);
+    }
+
+    /// <summary>
+    /// Whether the gradients of Dense kernels larger than L2 are computed by the step after the replicas' backward
+    /// passes, by blocks of rows, each just before its update (a knob; see <see cref="PlanDeferred"/>).
+    /// </summary>
+    internal static bool DeferWeightGrads = true;
+
+    /// <summary>The fewest kernel values for which a Dense layer's gradient is deferred: more than fit in L2 (a test knob).</summary>
+    internal static long DeferMinFloats = Kernels.CacheSizes.L2Bytes / sizeof(float) + 1;
+
+    /// <summary>Kernel values a deferred block holds, in whole rows: an L2's worth (a knob).</summary>
+    internal static int DeferBlockFloats = (int)(Kernels.CacheSizes.L2Bytes / sizeof(float));
+
+    private readonly List<Deferred> _deferred = [];
+
+    /// <summary>How many Dense calls' kernel gradients the step computes itself when it runs the update (tests).</summary>
+    internal int DeferredCount => _deferred.Count;
+    private (int Start, int End, int Layer)[] _deferBlocks = [];
+
+    /// <summary>A Dense call whose kernel gradient the step computes: the layer, its call's context in each replica, and where the kernel lies in the store.</summary>
+    private sealed record Deferred(Layers.Dense Layer, NodeContext[] Contexts, int Offset, int Units, int RowsPerBlock);
+
+    /// <summary>
+    /// Finds the Dense calls whose kernel gradient the step may compute itself (called once, writing their gradient,
+    /// with at least <see cref="DeferMinFloats"/> values), and cuts the store into the blocks the update claims: whole
+    /// kernel rows inside those kernels, <see cref="UpdateBlockFloats"/> elsewhere, from the store's end down.
+    /// </summary>
+    /// <remarks>
+    /// Why: each replica's gradient of such a kernel (the VAE's 784 × 256, 800 KB) does not fit in L2, so it went out
+    /// to L3 and came back for the update to add; and the two largest products of the step ended each replica's
+    /// backward on its own core. Deferred, a block's rows are one product per replica (the first written, the others
+    /// added inside the multiply: the same terms, rounded in another order), updated at once, and the blocks go to
+    /// whichever core is free. The blocks' cut is fixed, so a seed still reproduces a run bit for bit.
+    /// vae-100's step −5 to −8%; deep-100's kernels (400 KB) and simple-256's (100 KB) fit in L2 and were mixed
+    /// (−5 to +3%) and slower (+9–11%) deferred (docs/PERFORMANCE.md).
+    /// </remarks>
+    private void PlanDeferred(Model model)
+    {
+        var weights = model.Weights;
+        for (int i = 0; i < weights.Count; i++)
+        {
+            if (weights[i].Layer is not Layers.Dense { Kernel: { } kernel } dense || !ReferenceEquals(kernel, weights[i]) ||
+                kernel.Length < DeferMinFloats) continue;
+            var contexts = _replicas.Select(r => r.WriterContext(i)).ToArray();
+            if (contexts.Any(c => c is null)) continue;
+            _deferred.Add(new Deferred(dense, contexts!, kernel.Offset, dense.Units, Math.Max(1, DeferBlockFloats / dense.Units)));
+        }
+        var blocks = new List<(int, int, int)>();
+        int end = Store.Length;
+        foreach (var (d, index) in _deferred.Select((d, k) => (d, k)).OrderByDescending(t => t.d.Offset))
+        {
+            int kernelEnd = d.Offset + d.Layer.Kernel!.Length;
+            Uniform(kernelEnd, end);
+            for (int e = kernelEnd; e > d.Offset; e -= d.RowsPerBlock * d.Units)
+                blocks.Add((Math.Max(d.Offset, e - d.RowsPerBlock * d.Units), e, index));
+            end = d.Offset;
+        }
+        Uniform(0, end);
+        _deferBlocks = [.. blocks];
+
+        void Uniform(int from, int to)
+        {
+            for (int e = to; e > from; e -= UpdateBlockFloats) blocks.Add((Math.Max(from, e - UpdateBlockFloats), e, -1));
+        }
     }
 
     /// <summary>The replicas' own gradient arrays (all but replica 0's, which is the store's).</summary>
@@ -126,6 +192,9 @@ internal sealed class DataParallelStep : IParallelWork
         if (_sums is null)
         {
             _update = update;
+            _defer = update is not null && DeferWeightGrads && _deferred.Count > 0;
+            foreach (var d in _deferred)
+                foreach (var c in d.Contexts) c.DefersWeightGrad = _defer;
             if (update is not null)
             {
                 _learningRate = (float)update.LearningRate;
@@ -181,6 +250,7 @@ internal sealed class DataParallelStep : IParallelWork
     internal static int UpdateBlockFloats = 4096;
 
     private Optimizers.Optimizer? _update;
+    private bool _defer;
     private float _learningRate;
     private int _nextReplica, _nextBlock;
     private int _failed, _finished;
@@ -241,12 +311,13 @@ internal sealed class DataParallelStep : IParallelWork
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
     private void UpdateBlocks()
     {
-        int length = Store.Length, size = UpdateBlockFloats, blocks = (length + size - 1) / size;
+        int length = Store.Length, size = UpdateBlockFloats;
+        int blocks = _defer ? _deferBlocks.Length : (length + size - 1) / size;
         bool lossChecked = false;
         int j;
         while ((j = Interlocked.Increment(ref _nextBlock) - 1) < blocks)
         {
-            int s = (blocks - 1 - j) * size, e = Math.Min(s + size, length);
+            var (s, e, layer) = _defer ? _deferBlocks[j] : ((blocks - 1 - j) * size, Math.Min((blocks - j) * size, length), -1);
             var spin = new SpinWait();
             while (!Ready(s))
             {
@@ -261,8 +332,33 @@ internal sealed class DataParallelStep : IParallelWork
                 if (!LossesFinite()) return;
                 lossChecked = true;
             }
-            _update!.UpdateRange(Store, Partials, s, e, _learningRate);
+            if (layer >= 0)
+            {
+                DeferredGradient(_deferred[layer], s, e);
+                _update!.UpdateRange(Store, null, s, e, _learningRate);   // the replicas' shares are summed in already
+            }
+            else
+                _update!.UpdateRange(Store, Partials, s, e, _learningRate);
         }
+    }
+
+    /// <summary>
+    /// The kernel gradient's rows in store range [s, e) of a deferred Dense call: every replica's <c>xᵀ·dz</c> on those
+    /// rows, the first written and the others added, into the store's gradients, just before the block's update.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
+    private void DeferredGradient(Deferred d, int s, int e)
+    {
+        var rows = Store.Grads.AsSpan(s, e - s);
+        int from = (s - d.Offset) / d.Units, to = (e - d.Offset) / d.Units;
+        bool first = true;
+        for (int p = 0; p < _replicas.Length; p++)
+        {
+            if (Share(p).Count == 0) continue;
+            d.Layer.WeightGradRows(d.Contexts[p], from, to, rows, accumulate: !first);
+            first = false;
+        }
+        if (first) rows.Clear();
     }
 
     /// <summary>Runs one part of a multiply some replica posted (<see cref="HelpBoard"/>), if there is one.</summary>

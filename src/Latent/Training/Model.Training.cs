@@ -503,6 +503,9 @@ public partial class Model
     /// <summary>Whether the last planned training step is the data-parallel one (tests).</summary>
     internal bool StepIsParallel => _stepIsParallel;
 
+    /// <summary>Dense calls whose kernel gradients the last planned data-parallel step computes itself (tests).</summary>
+    internal int StepDeferred => _stepIsParallel && _parallelStep is not null ? _parallelStep.DeferredCount : 0;
+
     /// <summary>Replicas of the last planned data-parallel step (tests); 1 when the step is not data-parallel.</summary>
     internal int StepReplicas => _stepIsParallel && _parallelStep is not null ? _parallelStep.Replicas : 1;
 

@@ -74,6 +74,57 @@ public class UpdateInStepTests
             Assert.Equal(after.Weights[w], inside.Weights[w]);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void DeferredKernelGradientsAgreeWithTheReplicasOwnAndRepeatBitForBit(bool sparseInput)
+    {
+        if (Latent.Kernels.ComputePool.Shared.Threads < 2) return;
+        float[,] x = Synthetic.LowRank(81, 60, 4, seed: 3);       // batch 16: the last batch has 1 row, one share none
+        if (sparseInput)
+        {
+            var rng = new Random(4);
+            for (int i = 0; i < 81; i++)
+                for (int j = 0; j < 60; j++)
+                    if (rng.NextDouble() < 0.85) x[i, j] = 0;
+        }
+        (float[][] Weights, List<double> Loss, int Deferred) Run(bool defer) => With(inStep: true, block: 64, () =>
+        {
+            var saved = (DataParallelStep.DeferWeightGrads, DataParallelStep.DeferMinFloats, DataParallelStep.DeferBlockFloats,
+                         Dense.SparseMinUnits, Dense.SparseGradientMinUnits);
+            // Kernels of 2,400 and 720 values deferred (the 480 of the middle one not), in blocks of 7 and 2 rows.
+            (DataParallelStep.DeferWeightGrads, DataParallelStep.DeferMinFloats, DataParallelStep.DeferBlockFloats) = (defer, 500, 300);
+            (Dense.SparseMinUnits, Dense.SparseGradientMinUnits) = (1, 1);
+            try
+            {
+                Randomness.SetSeed(5);
+                var input = Input.Create(60);
+                var h = new Dense(40, "relu").Apply(input);
+                h = new Dense(12, "tanh").Apply(h);
+                var model = new Model(input, new Dense(60, "sigmoid").Apply(h));
+                model.Compile("rmsprop", "binary_crossentropy");
+                var history = model.Fit(x, x, epochs: 2, batchSize: 16, verbose: 0, seed: 9);
+                return (model.GetWeights(), history.Loss, model.StepDeferred);
+            }
+            finally
+            {
+                (DataParallelStep.DeferWeightGrads, DataParallelStep.DeferMinFloats, DataParallelStep.DeferBlockFloats,
+                 Dense.SparseMinUnits, Dense.SparseGradientMinUnits) = saved;
+            }
+        });
+        var own = Run(defer: false);
+        var deferred = Run(defer: true);
+        var again = Run(defer: true);
+        Assert.Equal(2, deferred.Deferred);
+        // The later replicas' products are added into the first's inside the multiply: the same terms, another rounding.
+        for (int e = 0; e < own.Loss.Count; e++) Assert.Equal(own.Loss[e], deferred.Loss[e], 6);
+        for (int w = 0; w < own.Weights.Length; w++)
+            for (int i = 0; i < own.Weights[w].Length; i++)
+                Assert.True(Math.Abs(own.Weights[w][i] - deferred.Weights[w][i]) <= 1e-5f, $"weight {w}[{i}]: {deferred.Weights[w][i]} deferred, {own.Weights[w][i]} not");
+        Assert.Equal(deferred.Loss, again.Loss);
+        for (int w = 0; w < own.Weights.Length; w++) Assert.Equal(deferred.Weights[w], again.Weights[w]);
+    }
+
     [Fact]
     public void SeveralReplicasPerCoreGiveTheSameBitsToo()
     {
