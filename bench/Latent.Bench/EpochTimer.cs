@@ -83,10 +83,11 @@ internal static class EpochTimer
         // (optimizer: floats of partial gradients summed and updated at a time; 0 a whole part), RowGather (1: one
         // executor's shuffled batch gathered on every core, 0 on the caller), SparseInput (Dense: the most nonzeros, in
         // percent, of a batch of the model's inputs multiplied as a sparse one; 0 never), SparseMinUnits (Dense: the fewest units for
-        // that), SparseGradientMinUnits (the same for its weight gradient),
+        // that),
         // SparseHelpKflops (smallest sparse product a replica posts for help, in units of 1024 flops; 0 none),
         // DeferWeightGrads (1: large Dense kernels' gradients computed by rows just before each block's update), DeferBlock
-        // (kernel values in such a block). The same
+        // (kernel values in such a block), SparseParallelKflops (smallest sparse product split across the cores, in units
+        // of 1024 flops; 0 never). The same
         // knobs alternate every 25 steps in `ab-step ROW KNOB=a,b`, which compares medians of whole training steps.
         string[]? abSpec = Environment.GetEnvironmentVariable("LATENT_AB")?.Split('=');
         int[]? ab = abSpec?[1].Split(',').Select(int.Parse).ToArray();
@@ -142,10 +143,10 @@ internal static class EpochTimer
         else if (name == "HelpMflops") Latent.Kernels.Gemm.HelpFlops = v <= 0 ? long.MaxValue : (long)v << 20;
         else if (name == "SparseInput") Latent.Layers.Dense.SparseInputDensity = v / 100.0;
         else if (name == "SparseMinUnits") Latent.Layers.Dense.SparseMinUnits = v;
-        else if (name == "SparseGradientMinUnits") Latent.Layers.Dense.SparseGradientMinUnits = v;
         else if (name == "DeferWeightGrads") DataParallelStep.DeferWeightGrads = v != 0;
+        else if (name == "SparseParallelKflops") Latent.Kernels.SparseRows.ParallelFlops = v <= 0 ? long.MaxValue : (long)v << 10;
         else if (name == "DeferBlock") DataParallelStep.DeferBlockFloats = v;
         else if (name == "SparseHelpKflops") Latent.Kernels.SparseRows.HelpFlops = v <= 0 ? long.MaxValue : (long)v << 10;
-        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock, HelpMflops, SparseInput, SparseMinUnits, SparseGradientMinUnits, SparseHelpKflops, DeferWeightGrads, DeferBlock.");
+        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock, HelpMflops, SparseInput, SparseMinUnits, SparseHelpKflops, DeferWeightGrads, DeferBlock, SparseParallelKflops.");
     }
 }

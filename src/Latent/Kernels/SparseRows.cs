@@ -144,6 +144,12 @@ internal sealed unsafe class SparseRows : IParallelWork
         if (result < resultNeeded) throw new ArgumentException($"{resultName} needs {resultNeeded} values; received {result}.");
     }
 
+    /// <summary>
+    /// Smallest product (2·nnz·n flops) split across the cores: a quarter of the dense multiply's threshold, since a
+    /// nonzero's multiply-adds read W from L2 and run at about a quarter of the dense tile's speed (a knob).
+    /// </summary>
+    internal static long ParallelFlops = 1L << 18;
+
     /// <summary>Smallest product (2·nnz·n flops) a replica posts on its <see cref="HelpBoard"/> (a knob; <see cref="long.MaxValue"/>: none).</summary>
     internal static long HelpFlops = 3L << 19;
 
@@ -158,7 +164,7 @@ internal sealed unsafe class SparseRows : IParallelWork
         int threads = Math.Min(Gemm.MaxThreads, ComputePool.Shared.ThreadsHere);
         try
         {
-            if (threads > 1 && flops >= Gemm.ParallelFlops)
+            if (threads > 1 && flops >= ParallelFlops)
             {
                 _parts = threads;
                 ComputePool.Shared.Run(this, threads);

@@ -13,7 +13,7 @@ namespace Latent.Layers;
 /// </summary>
 /// <remarks>
 /// When x is the model's own input and at most a quarter of a batch's values are nonzero (MNIST's pixels, bag-of-words
-/// counts, one-hot codes), <c>x·W</c> and, from 64 units, <c>xᵀ·dz</c> are computed from the nonzeros alone, about
+/// counts, one-hot codes) and the layer has 64 units or more, <c>x·W</c> and <c>xᵀ·dz</c> are computed from the nonzeros alone, about
 /// twice as fast on MNIST. The results equal the dense products' to rounding, except that terms <c>0·w</c> are
 /// skipped rather than added: a NaN or infinite weight that meets only zero inputs does not reach the output.
 /// </remarks>
@@ -135,14 +135,13 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
     /// </summary>
     internal static double SparseInputDensity = 0.25;
 
-    /// <summary>The fewest units for which a sparse batch's forward is multiplied as one (<see cref="SparseInputDensity"/>).</summary>
-    internal static int SparseMinUnits = 8;
-
     /// <summary>
-    /// The fewest units for which the weight gradient of a sparse batch is too: it needs the nonzeros sorted by column
-    /// as well, which costs about as much per nonzero as 64 columns of multiply-adds, so fewer units do not repay it.
+    /// The fewest units for which a sparse batch is multiplied as one (<see cref="SparseInputDensity"/>): finding the
+    /// nonzeros, and sorting them by column for the weight gradient, costs about as much per nonzero as 64 columns of
+    /// multiply-adds, so narrower layers do not repay it (the simple model's 32 units: within ±3% forward only, its
+    /// gradient slower; docs/PERFORMANCE.md).
     /// </summary>
-    internal static int SparseGradientMinUnits = 64;
+    internal static int SparseMinUnits = 64;
 
     internal override bool CanWriteInputGrads => true;
 
@@ -177,7 +176,7 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
 
     /// <summary>The batch Forward found sparse, if it is still this call's input and wide enough to multiply as one; else null.</summary>
     private SparseRows? SparseBatch(NodeContext ctx, int rows) =>
-        Units >= SparseGradientMinUnits && ctx.LayerState is SparseRows { Loaded: true } sparse && sparse.Rows == rows &&
+        Units >= SparseMinUnits && ctx.LayerState is SparseRows { Loaded: true } sparse && sparse.Rows == rows &&
         sparse.Width == InputFeatures ? sparse : null;
 
     /// <summary>

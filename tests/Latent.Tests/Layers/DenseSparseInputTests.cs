@@ -13,16 +13,16 @@ public class DenseSparseInputTests
 {
     private static T WithDensity<T>(double density, Func<T> run)
     {
-        var saved = (Dense.SparseInputDensity, Dense.SparseMinUnits, Dense.SparseGradientMinUnits);
+        var saved = (Dense.SparseInputDensity, Dense.SparseMinUnits);
         // Every layer, however narrow: the small models here stand for MNIST's 784 → 256.
-        (Dense.SparseInputDensity, Dense.SparseMinUnits, Dense.SparseGradientMinUnits) = (density, 1, 1);
+        (Dense.SparseInputDensity, Dense.SparseMinUnits) = (density, 1);
         try
         {
             return run();
         }
         finally
         {
-            (Dense.SparseInputDensity, Dense.SparseMinUnits, Dense.SparseGradientMinUnits) = saved;
+            (Dense.SparseInputDensity, Dense.SparseMinUnits) = saved;
         }
     }
 

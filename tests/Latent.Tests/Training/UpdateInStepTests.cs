@@ -91,10 +91,10 @@ public class UpdateInStepTests
         (float[][] Weights, List<double> Loss, int Deferred) Run(bool defer) => With(inStep: true, block: 64, () =>
         {
             var saved = (DataParallelStep.DeferWeightGrads, DataParallelStep.DeferMinFloats, DataParallelStep.DeferBlockFloats,
-                         Dense.SparseMinUnits, Dense.SparseGradientMinUnits);
+                         Dense.SparseMinUnits);
             // Kernels of 2,400 and 720 values deferred (the 480 of the middle one not), in blocks of 7 and 2 rows.
             (DataParallelStep.DeferWeightGrads, DataParallelStep.DeferMinFloats, DataParallelStep.DeferBlockFloats) = (defer, 500, 300);
-            (Dense.SparseMinUnits, Dense.SparseGradientMinUnits) = (1, 1);
+            Dense.SparseMinUnits = 1;
             try
             {
                 Randomness.SetSeed(5);
@@ -109,7 +109,7 @@ public class UpdateInStepTests
             finally
             {
                 (DataParallelStep.DeferWeightGrads, DataParallelStep.DeferMinFloats, DataParallelStep.DeferBlockFloats,
-                 Dense.SparseMinUnits, Dense.SparseGradientMinUnits) = saved;
+                 Dense.SparseMinUnits) = saved;
             }
         });
         var own = Run(defer: false);
