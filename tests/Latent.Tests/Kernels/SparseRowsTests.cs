@@ -81,6 +81,19 @@ public class SparseRowsTests
         (float[] Z, float[] Dw) Run(GemmIsa isa, int threads)
         {
             using var _ = GemmSettings.Force(isa, threads, parallelFlops: 1);
+            long saved = SparseRows.ParallelFlops;
+            SparseRows.ParallelFlops = 1;   // split whenever there are two threads
+            try
+            {
+                return Products();
+            }
+            finally
+            {
+                SparseRows.ParallelFlops = saved;
+            }
+        }
+        (float[] Z, float[] Dw) Products()
+        {
             var sparse = new SparseRows();
             Assert.True(sparse.TryLoad(x, rows, width, 0.25));
             var z = new float[rows * n];
