@@ -86,7 +86,7 @@ internal static class EpochTimer
         // that),
         // SparseHelpKflops (smallest sparse product a replica posts for help, in units of 1024 flops; 0 none),
         // DeferWeightGrads (1: large Dense kernels' gradients computed by rows just before each block's update), DeferBlock
-        // (kernel values in such a block), SparseParallelKflops (smallest sparse product split across the cores, in units
+        // (kernel values in such a block), DeferMinFloats (the smallest kernel deferred), SparseParallelKflops (smallest sparse product split across the cores, in units
         // of 1024 flops; 0 never). The same
         // knobs alternate every 25 steps in `ab-step ROW KNOB=a,b`, which compares medians of whole training steps.
         string[]? abSpec = Environment.GetEnvironmentVariable("LATENT_AB")?.Split('=');
@@ -146,7 +146,8 @@ internal static class EpochTimer
         else if (name == "DeferWeightGrads") DataParallelStep.DeferWeightGrads = v != 0;
         else if (name == "SparseParallelKflops") Latent.Kernels.SparseRows.ParallelFlops = v <= 0 ? long.MaxValue : (long)v << 10;
         else if (name == "DeferBlock") DataParallelStep.DeferBlockFloats = v;
+        else if (name == "DeferMinFloats") DataParallelStep.DeferMinFloats = v;
         else if (name == "SparseHelpKflops") Latent.Kernels.SparseRows.HelpFlops = v <= 0 ? long.MaxValue : (long)v << 10;
-        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock, HelpMflops, SparseInput, SparseMinUnits, SparseHelpKflops, DeferWeightGrads, DeferBlock, SparseParallelKflops.");
+        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock, HelpMflops, SparseInput, SparseMinUnits, SparseHelpKflops, DeferWeightGrads, DeferBlock, DeferMinFloats, SparseParallelKflops.");
     }
 }
