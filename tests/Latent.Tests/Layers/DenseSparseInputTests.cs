@@ -141,4 +141,23 @@ public class DenseSparseInputTests
         var posted = Run(1); // the input layer's forward and gradient cut in two on each replica's board, helped with when a thread is free
         for (int w = 0; w < whole.Length; w++) Assert.Equal(whole[w], posted[w]);
     }
+
+    [Fact]
+    public void ASequenceOfSparseStepsIsMultipliedRowByRow()
+    {
+        Randomness.SetSeed(21);
+        var input = Input.Create(5, 70);                     // (batch, steps, features): Dense acts on each step
+        var layer = new Dense(64, "tanh");
+        var model = new Model(input, layer.Apply(input));
+        Synthetic.Uniform(64, 24).CopyTo(layer.Bias!.Values);   // the sparse sums start from the bias, the dense add it last
+        var x = Synthetic.Uniform(6 * 5 * 70, 22, 0, 1);
+        Sparsify(x, 0.1, 23);
+        var batch = Tensor.FromArray(x, 6, 5, 70);
+        var sparse = WithDensity(0.25, () => model.Predict(batch).ToArray());
+        var dense = WithDensity(0, () => model.Predict(batch).ToArray());
+        Assert.Equal(6 * 5 * 64, sparse.Length);
+        for (int i = 0; i < dense.Length; i++)
+            Assert.True(Math.Abs(dense[i] - sparse[i]) <= 1e-6f, $"output {i}: {sparse[i]} sparse, {dense[i]} dense");
+        Assert.NotEqual(dense, sparse);   // rounded differently: the sparse multiply ran
+    }
 }
