@@ -39,6 +39,39 @@ public class AllocationTests
     }
 
     [Fact]
+    public void SparseInputsAndDeferredGradientsAllocateNothing()
+    {
+        var saved = DataParallelStep.DeferMinFloats;
+        DataParallelStep.DeferMinFloats = 10_000;   // both 100k-value kernels deferred, whatever this machine's L2
+        try
+        {
+            Randomness.SetSeed(4);
+            var input = Input.Create(784);
+            var model = new Model(input, new Dense(784, "sigmoid").Apply(new Dense(128, "relu").Apply(input)));
+            model.Compile("rmsprop", "binary_crossentropy");
+            var values = Synthetic.Uniform(256 * 784, 5, 0, 1);
+            var rng = new Random(6);
+            for (int i = 0; i < values.Length; i++)
+                if (rng.NextDouble() < 0.8) values[i] = 0;          // MNIST-like: a fifth of the pixels lit
+            Tensor x = Tensor.FromArray(values, 256, 784);
+            for (int i = 0; i < 3; i++) model.TrainOnBatch(x, x);
+            if (Latent.Kernels.ComputePool.Shared.Threads >= 2) Assert.Equal(2, model.StepDeferred);
+            var windows = new List<long>();
+            for (int w = 0; w < 3 && (windows.Count == 0 || windows[^1] != 0); w++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < 50; i++) model.TrainOnBatch(x, x);
+                windows.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+            }
+            Assert.True(windows[^1] == 0, $"bytes allocated per window of 50 steps: {string.Join(", ", windows)}");
+        }
+        finally
+        {
+            DataParallelStep.DeferMinFloats = saved;
+        }
+    }
+
+    [Fact]
     public void FitAllocatesPerEpochNotPerStep()
     {
         // Fit allocates its plan and per-epoch records; the difference between 400 and 100 steps must be tiny.
