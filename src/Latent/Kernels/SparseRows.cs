@@ -31,7 +31,7 @@ internal sealed unsafe class SparseRows : IParallelWork
     private int[] _rowStart = [], _cols = [];
     private float[] _values = [];
     // Compressed columns, built from the rows when the first transposed product asks for them.
-    private int[] _colStart = [], _rowsOfCol = [], _next = [], _cursor = [];
+    private int[] _colStart = [], _rowsOfCol = [], _next = [];
     private float[] _colValues = [];
     private int _rows, _width, _count;
     private bool _columnsBuilt;
@@ -442,31 +442,33 @@ internal sealed unsafe class SparseRows : IParallelWork
         if (_columnsBuilt) return;
         if (_colStart.Length < _width + 1) { _colStart = new int[_width + 1]; _next = new int[_width]; }
         if (_rowsOfCol.Length < _count) { _rowsOfCol = new int[_values.Length]; _colValues = new float[_values.Length]; }
-        int width = _width, count = _count, rows = _rows;
-        if (_cursor.Length < rows) _cursor = new int[_rowStart.Length];
-        fixed (int* starts = _colStart, next = _next, cols = _cols, rowStart = _rowStart, rowsOfCol = _rowsOfCol, cursor = _cursor)
+        int width = _width, count = _count;
+        var starts = _colStart.AsSpan(0, width + 1);
+        starts.Clear();
+        foreach (int k in _cols.AsSpan(0, count)) starts[k + 1]++;
+        for (int k = 0; k < width; k++) starts[k + 1] += starts[k];
+        starts[..width].CopyTo(_next);
+        fixed (int* rowStart = _rowStart, cols = _cols, next = _next, rowsOfCol = _rowsOfCol)
         fixed (float* values = _values, colValues = _colValues)
-        {
-            new Span<int>(starts, width + 1).Clear();
-            for (int q = 0; q < count; q++) starts[cols[q] + 1]++;
-            for (int k = 0; k < width; k++) starts[k + 1] += starts[k];
-            new Span<int>(starts, width).CopyTo(new Span<int>(next, width));
-            // In windows of 64 columns, every row's entries there in turn: the writes go to 128 places that stay in
-            // L1, where one row after another would scatter them over the whole batch's worth of columns.
-            new Span<int>(rowStart, rows).CopyTo(new Span<int>(cursor, rows));
-            for (int w = 64; w - 64 < width; w += 64)
-                for (int r = 0; r < rows; r++)
-                {
-                    int q = cursor[r], e = rowStart[r + 1];
-                    for (; q < e && cols[q] < w; q++)
-                    {
-                        int d = next[cols[q]]++;
-                        rowsOfCol[d] = r;
-                        colValues[d] = values[q];
-                    }
-                    cursor[r] = q;
-                }
-        }
+            Scatter(rowStart, _rows, cols, values, next, rowsOfCol, colValues);
         _columnsBuilt = true;
+    }
+
+    /// <summary>
+    /// Each row's entries to their columns' next free places. A method of its own, with nothing but pointers: inside
+    /// BuildColumns the JIT kept the pinned arrays on the stack and reloaded three of them on every nonzero (45 → 30 µs
+    /// for 50 of MNIST's rows). Still ~3.5 ns a nonzero: the stores scatter over the batch's width; sorting in windows
+    /// of 32–128 columns, or transposing the dense batch eight columns at a time and compressing each, was no faster.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)] // per-step path; its own registers
+    private static void Scatter(int* rowStart, int rows, int* cols, float* values, int* next, int* rowsOfCol, float* colValues)
+    {
+        for (int r = 0; r < rows; r++)
+            for (int q = rowStart[r], e = rowStart[r + 1]; q < e; q++)
+            {
+                int d = next[cols[q]]++;
+                rowsOfCol[d] = r;
+                colValues[d] = values[q];
+            }
     }
 }
