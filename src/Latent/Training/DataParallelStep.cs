@@ -105,7 +105,10 @@ internal sealed class DataParallelStep : IParallelWork
                 kernel.Length < DeferMinFloats) continue;
             var contexts = _replicas.Select(r => r.WriterContext(i)).ToArray();
             if (contexts.Any(c => c is null)) continue;
-            _deferred.Add(new Deferred(dense, contexts!, kernel.Offset, dense.Units, Math.Max(1, DeferBlockFloats / dense.Units)));
+            // Blocks of equal height (an L2's worth at most): claimed by whichever core is free, equal blocks end together.
+            int rows = kernel.Length / dense.Units, most = Math.Max(1, DeferBlockFloats / dense.Units);
+            int count = (rows + most - 1) / most;
+            _deferred.Add(new Deferred(dense, contexts!, kernel.Offset, dense.Units, (rows + count - 1) / count));
         }
         var blocks = new List<(int, int, int)>();
         int end = Store.Length;
