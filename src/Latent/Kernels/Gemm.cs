@@ -70,6 +70,20 @@ internal static unsafe partial class Gemm
     /// <summary>Parts a posted multiply is cut into.</summary>
     internal const int HelpParts = 2;
 
+    /// <summary>
+    /// How a job of <paramref name="flops"/> that can be cut into at most <paramref name="units"/> pieces runs: across
+    /// the cores, a part per thread, from <paramref name="parallelFlops"/>; inside a data-parallel step's replica
+    /// (one thread here) posted on its <see cref="HelpBoard"/> in <see cref="HelpParts"/> parts, as for that many
+    /// threads whoever runs them, from <paramref name="helpFlops"/>; otherwise whole (one part, no board).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    internal static (int Parts, HelpBoard? Board) Split(long flops, int units, long parallelFlops, long helpFlops)
+    {
+        int threads = Math.Min(Math.Min(MaxThreads, ComputePool.Shared.ThreadsHere), units);
+        if (threads > 1) return (flops >= parallelFlops ? threads : 1, null);
+        return HelpBoard.Current is { } board && flops >= helpFlops && units >= HelpParts && MaxThreads > 1 ? (HelpParts, board) : (1, null);
+    }
+
     [ThreadStatic] private static float[]? t_packA, t_packB;
     [ThreadStatic] private static GemmJob? t_job;
 
@@ -123,28 +137,19 @@ internal static unsafe partial class Gemm
                 Skinny(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, pbias);
                 return;
             }
-            int threads = Math.Min(MaxThreads, ComputePool.Shared.ThreadsHere);
             bool splitM = m >= n;
             int units = splitM ? (m + mr - 1) / mr : (n + nr - 1) / nr;
-            threads = Math.Min(threads, units);
-            if (threads <= 1 && HelpBoard.Current is { } board && flops >= HelpFlops && units >= HelpParts && MaxThreads > 1)
-            {
-                // Inside a replica: cut as for HelpParts threads, whoever runs the parts (see HelpBoard).
-                var posted = t_job ??= new GemmJob();
-                posted.Set(isa, mr, dot, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, pbias, splitM,
-                           (units + HelpParts - 1) / HelpParts * (splitM ? mr : nr));
-                board.Run(posted, HelpParts);
-                return;
-            }
-            if (threads <= 1 || flops < ParallelFlops)
+            var (parts, board) = Split(flops, units, ParallelFlops, HelpFlops);
+            if (parts == 1)
             {
                 Core(isa, mr, dot, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, pbias);
                 return;
             }
             var job = t_job ??= new GemmJob();
             job.Set(isa, mr, dot, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, pbias, splitM,
-                    (units + threads - 1) / threads * (splitM ? mr : nr));
-            ComputePool.Shared.Run(job, threads);
+                    (units + parts - 1) / parts * (splitM ? mr : nr));
+            if (board is not null) board.Run(job, parts);
+            else ComputePool.Shared.Run(job, parts);
         }
     }
 

@@ -161,24 +161,13 @@ internal sealed unsafe class SparseRows : IParallelWork
         _bias = bias;
         (_n, _transposed, _accumulate) = (n, transposed, accumulate);
         long flops = 2L * _count * n;
-        int threads = Math.Min(Gemm.MaxThreads, ComputePool.Shared.ThreadsHere);
+        var (parts, board) = Gemm.Split(flops, transposed ? _width : _rows, ParallelFlops, HelpFlops);
+        _parts = parts;
         try
         {
-            if (threads > 1 && flops >= ParallelFlops)
-            {
-                _parts = threads;
-                ComputePool.Shared.Run(this, threads);
-            }
-            else if (threads <= 1 && HelpBoard.Current is { } board && flops >= HelpFlops && Gemm.MaxThreads > 1)
-            {
-                _parts = Gemm.HelpParts;
-                board.Run(this, _parts);
-            }
-            else
-            {
-                _parts = 1;
-                Execute(0);
-            }
+            if (board is not null) board.Run(this, parts);
+            else if (parts > 1) ComputePool.Shared.Run(this, parts);
+            else Execute(0);
         }
         finally
         {
