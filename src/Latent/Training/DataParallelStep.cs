@@ -8,9 +8,10 @@ namespace Latent;
 /// <c>[count·p/P, count·(p+1)/P)</c> of the batch, runs the whole graph on them on its own core, and writes
 /// its weight gradients into its own array (replica 0 into the store); the optimizer adds the others
 /// (<see cref="Partials"/>) as it updates. With the update inside the step, the gradients of Dense kernels larger than
-/// L2 are computed by the step itself from every replica's rows at once, block by block (see <see cref="PlanDeferred"/>). Every term is scaled by the whole batch (loss reductions, activity
-/// penalties, added losses), so the shares add up to the full batch's loss and gradient; random streams are keyed
-/// by a sample's position in the whole batch, so a sample draws the same numbers on any replica.
+/// L2 are computed by the step itself from every replica's rows at once, block by block (see <see cref="PlanDeferred"/>).
+/// Every term is scaled by the whole batch (loss reductions, activity penalties, added losses), so the shares add up
+/// to the full batch's loss and gradient; random streams are keyed by a sample's position in the whole batch, so a
+/// sample draws the same numbers on any replica.
 /// </summary>
 /// <remarks>
 /// Why: a batch of 32 makes multiplies of 1–2 MFLOP; cut across two cores each costs a fork/join and

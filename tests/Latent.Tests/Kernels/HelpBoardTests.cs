@@ -9,7 +9,7 @@ namespace Latent.Tests.Kernels;
 /// and a helper never runs a part of a job that has ended; multiplies posted by a data-parallel step's replicas give
 /// the bits of the same multiplies run whole.
 /// </summary>
-[Collection(GemmSettingsCollection.Name)] // changes Gemm.HelpFlops and Model.ParallelStepMinRows
+[Collection(GemmSettingsCollection.Name)] // changes Gemm.HelpFlops, SparseRows.HelpFlops and Model.ParallelStepMinRows
 public class HelpBoardTests
 {
     private sealed class CountingWork(int parts) : IParallelWork
@@ -91,15 +91,24 @@ public class HelpBoardTests
         Assert.Equal([1, 1], work.Runs);
     }
 
-    [Fact]
-    public void PostedMultipliesGiveTheBitsOfWholeOnes()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]  // a fifth of the inputs lit: the first layer's products are the sparse ones (SparseRows)
+    public void PostedMultipliesGiveTheBitsOfWholeOnes(bool sparseInput)
     {
         if (ComputePool.Shared.Threads < 2) return; // no replicas on one core
         float[,] x = Synthetic.LowRank(96, 300, 6, seed: 14);
+        if (sparseInput)
+        {
+            var rng = new Random(15);
+            for (int i = 0; i < 96; i++)
+                for (int j = 0; j < 300; j++)
+                    if (rng.NextDouble() < 0.8) x[i, j] = 0;
+        }
         float[][] Run(long helpFlops)
         {
-            var saved = (Gemm.HelpFlops, Model.ParallelStepMinRows);
-            (Gemm.HelpFlops, Model.ParallelStepMinRows) = (helpFlops, 1);
+            var saved = (Gemm.HelpFlops, SparseRows.HelpFlops, Model.ParallelStepMinRows);
+            (Gemm.HelpFlops, SparseRows.HelpFlops, Model.ParallelStepMinRows) = (helpFlops, helpFlops, 1);
             try
             {
                 Randomness.SetSeed(12);
@@ -113,7 +122,7 @@ public class HelpBoardTests
             }
             finally
             {
-                (Gemm.HelpFlops, Model.ParallelStepMinRows) = saved;
+                (Gemm.HelpFlops, SparseRows.HelpFlops, Model.ParallelStepMinRows) = saved;
             }
         }
         var whole = Run(long.MaxValue);

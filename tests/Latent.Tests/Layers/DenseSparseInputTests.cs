@@ -109,40 +109,6 @@ public class DenseSparseInputTests
     }
 
     [Fact]
-    public void SparseProductsPostedForHelpGiveTheBitsOfWholeOnes()
-    {
-        if (Latent.Kernels.ComputePool.Shared.Threads < 2) return; // no replicas on one core
-        float[,] x = Synthetic.LowRank(96, 300, 6, seed: 14);
-        var rng = new Random(15);
-        for (int i = 0; i < 96; i++)
-            for (int j = 0; j < 300; j++)
-                if (rng.NextDouble() < 0.8) x[i, j] = 0;
-        float[][] Run(long helpFlops) => WithDensity(0.25, () =>
-        {
-            var saved = (Latent.Kernels.SparseRows.HelpFlops, Model.ParallelStepMinRows);
-            (Latent.Kernels.SparseRows.HelpFlops, Model.ParallelStepMinRows) = (helpFlops, 1);
-            try
-            {
-                Randomness.SetSeed(12);
-                var input = Input.Create(300);
-                var h = new Dense(64, "relu").Apply(input);
-                var model = new Model(input, new Dense(300, "sigmoid").Apply(h));
-                model.Compile("adam", "binary_crossentropy");
-                model.Fit(x, x, epochs: 2, batchSize: 64, verbose: 0, seed: 3);   // shares of 32: replicas
-                Assert.True(model.StepIsParallel);
-                return model.GetWeights();
-            }
-            finally
-            {
-                (Latent.Kernels.SparseRows.HelpFlops, Model.ParallelStepMinRows) = saved;
-            }
-        });
-        var whole = Run(long.MaxValue);
-        var posted = Run(1); // the input layer's forward and gradient cut in two on each replica's board, helped with when a thread is free
-        for (int w = 0; w < whole.Length; w++) Assert.Equal(whole[w], posted[w]);
-    }
-
-    [Fact]
     public void ASequenceOfSparseStepsIsMultipliedRowByRow()
     {
         Randomness.SetSeed(21);
