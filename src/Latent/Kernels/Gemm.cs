@@ -301,12 +301,22 @@ internal static unsafe partial class Gemm
                     for (int ic = 0; ic < m; ic += mc)
                     {
                         int mcur = Math.Min(mc, m - ic);
-                        int rowPanels = (mcur + mr - 1) / mr;
+                        // Panels of six rows then of five that cover the block exactly (AVX2, A in place), else all mr tall:
+                        // `tall` six-row panels first, or −1.
+                        int tall = !packA && isa == GemmIsa.Vector256 && ExactPanels ? SixesThenFives(mcur) : -1;
+                        int rowPanels = tall >= 0 ? tall + (mcur - 6 * tall) / 5 : (mcur + mr - 1) / mr;
                         // Each row panel prefetches its slice of the next column panel of B: `per` rows of it.
                         int per = (kc + rowPanels - 1) / rowPanels;
                         if (packA) PackB(!transA, a, lda, pc, ic, kc, mcur, mr, ap);   // A's MR-row panels are op(A)ᵀ's column panels
                         float* aBlock = packA ? ap : a + ic * rs + pc * ks;
                         nint aStep = packA ? (nint)mr * kc : mr * rs;
+                        if (RowPanelsOuter && !panelB && (long)kc * ncur <= RowOuterMaxFloats)
+                        {
+                            RowMajorTiles(isa, mr, tall, kc, mcur, ncur, aBlock, rs, ks, aStep, packA, directB, fullPanels, packedB, nPad, bp,
+                                          b + (long)pc * ldb + jc, ldb, jc, pc, prefetchB, c + (long)ic * ldc + jc, ldc, acc,
+                                          !acc && bias != null ? bias + jc : null, tile, nr);
+                            continue;
+                        }
                         for (int jr = 0; jr < ncur; jr += nr)
                         {
                             int nrc = Math.Min(nr, ncur - jr);
@@ -323,7 +333,8 @@ internal static unsafe partial class Gemm
                             float* nextB = prefetchB && jr + nr < ncur ? b + (long)pc * ldb + jc + jr + nr : null;
                             nint last = nextB == null || (((nint)nextB & 63) == 0 && ldb % 16 == 0) ? 0 : Math.Min(nr, ncur - jr - nr) - 1;
                             float* cp = c + (long)ic * ldc + jc + jr, apanel = aBlock;
-                            for (int ir = 0, p0 = 0; ir < mcur; ir += mr, p0 += per, cp += (long)mr * ldc, apanel += aStep)
+                            for (int ir = 0, p0 = 0, idx = 0, h = tall < 0 ? mr : tall > 0 ? 6 : 5; ir < mcur;
+                                 ir += h, p0 += per, cp += (long)h * ldc, apanel += packA ? aStep : h * rs, idx++, h = tall < 0 ? mr : idx < tall ? 6 : 5)
                             {
                                 if (nextB != null)
                                 {
@@ -334,28 +345,104 @@ internal static unsafe partial class Gemm
                                         if (last != 0) System.Runtime.Intrinsics.X86.Sse.Prefetch1(nb + last);
                                     }
                                 }
-                                if (prefetchC && ir + 2 * mr < mcur)
+                                if (prefetchC && ir + 2 * h < mcur)
                                 {
                                     // The C tile two row panels down: its rows are ldc apart, a page or more for a weight
                                     // gradient, where the hardware prefetchers stop, and each store would wait for its line.
-                                    float* ahead = cp + (long)2 * mr * ldc;
-                                    int rows = Math.Min(mr, mcur - ir - 2 * mr);
+                                    float* ahead = cp + (long)2 * h * ldc;
+                                    int rows = Math.Min(h, mcur - ir - 2 * h);
                                     for (int r = 0; r < rows; r++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + (long)r * ldc);
                                 }
-                                int mrc = Math.Min(mr, mcur - ir);
-                                if (mrc == mr && nrc == nr)
+                                int mrc = Math.Min(h, mcur - ir);
+                                if (mrc == h && nrc == nr)
                                 {
-                                    Kernel(isa, mr, kc, apanel, rs, ks, mr, bpanel, bs, cp, ldc, acc, tileBias);
+                                    Kernel(isa, h, kc, apanel, rs, ks, h, bpanel, bs, cp, ldc, acc, tileBias);
                                 }
                                 else
                                 {
                                     // Rows past the edge re-read the last valid row (never out of bounds); their results are dropped.
-                                    Kernel(isa, mr, kc, apanel, rs, ks, mrc, bpanel, bs, tile, nr, false, null);
+                                    Kernel(isa, h, kc, apanel, rs, ks, mrc, bpanel, bs, tile, nr, false, null);
                                     StoreEdge(tile, nr, mrc, nrc, cp, ldc, acc, tileBias);
                                 }
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether the 256-bit kernel cuts a block of rows into panels of six then of five that cover it exactly
+    /// (<see cref="SixesThenFives"/>) instead of panels of one height with the last one partly computed and dropped: 32
+    /// rows as 6 + 6 + 5 + 5 + 5 + 5 instead of six panels of six (36 rows, the last through the edge path). Every element
+    /// is summed in the same order whatever its panel's height, so results do not change (a benchmark knob).
+    /// </summary>
+    internal static bool ExactPanels = true;
+
+    /// <summary>
+    /// How many six-row panels, followed by five-row ones, make up exactly <paramref name="rows"/> rows with as many
+    /// six-row panels as possible; −1 when no such cut exists (1–4, 7–9, 13, 14 and 19 rows).
+    /// </summary>
+    internal static int SixesThenFives(int rows)
+    {
+        int fives = (6 - rows % 6) % 6;   // 5 ≡ −1 (mod 6)
+        return 5 * fives <= rows ? (rows - 5 * fives) / 6 : -1;
+    }
+
+    /// <summary>
+    /// Whether a block whose slab of B is small (at most <see cref="RowOuterMaxFloats"/>) runs its tiles row panel by row
+    /// panel, each sweeping all of B's column panels, instead of column panel by column panel: C is then written along its
+    /// rows, a few lines at a time that the hardware prefetchers follow, instead of down its columns, a new line ldc
+    /// floats away for every row of every tile (a benchmark knob; the tiles and their sums are the same).
+    /// </summary>
+    internal static bool RowPanelsOuter = true;
+
+    /// <summary>
+    /// The largest slab of B (kc × n floats) that <see cref="RowPanelsOuter"/> re-reads for every row panel: 128 KB stays
+    /// in L2 between row panels; the 400 KB of a 128 × 784 slab did not and ran up to 30% slower (docs/PERFORMANCE.md).
+    /// </summary>
+    internal static long RowOuterMaxFloats = 32 * 1024;
+
+    /// <summary>
+    /// The tiles of one block (<paramref name="mcur"/> rows of A's slab at <paramref name="aBlock"/>, all
+    /// <paramref name="ncur"/> columns of B's slab) row panel by row panel: the same tiles, kernels and edge handling as
+    /// <see cref="Core"/>'s column-panel loop, in another order. On the first row panel each column panel of a B read in
+    /// place prefetches the next one into L1.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowMajorTiles(GemmIsa isa, int mr, int tall, int kc, int mcur, int ncur, float* aBlock, nint rs, nint ks, nint aStep, bool packA,
+        bool directB, int fullPanels, float* packedB, int nPad, float* bp, float* bSlab, int ldb, int jc, int pc, bool prefetchB,
+        float* cBlock, int ldc, bool acc, float* bias, float* tile, int nr)
+    {
+        float* apanel = aBlock;
+        for (int ir = 0, idx = 0, h = tall < 0 ? mr : tall > 0 ? 6 : 5; ir < mcur;
+             ir += h, cBlock += (long)h * ldc, apanel += packA ? aStep : h * rs, idx++, h = tall < 0 ? mr : idx < tall ? 6 : 5)
+        {
+            int mrc = Math.Min(h, mcur - ir);
+            for (int jr = 0; jr < ncur; jr += nr)
+            {
+                int nrc = Math.Min(nr, ncur - jr);
+                bool bInPlace = directB && jr < fullPanels;
+                float* bpanel = bInPlace ? bSlab + jr
+                              : packedB != null ? packedB + (long)pc * nPad + (long)(jc + jr) * kc
+                              : bp + jr * kc;
+                nint bs = bInPlace ? ldb : nr;
+                if (ir == 0 && prefetchB && jr + nr < ncur)
+                {
+                    float* nb = bSlab + jr + nr;
+                    for (int p = 0; p < kc; p++, nb += ldb) System.Runtime.Intrinsics.X86.Sse.Prefetch0(nb);
+                }
+                float* cp = cBlock + jr;
+                float* tileBias = bias != null ? bias + jr : null;
+                if (mrc == h && nrc == nr)
+                {
+                    Kernel(isa, h, kc, apanel, rs, ks, h, bpanel, bs, cp, ldc, acc, tileBias);
+                }
+                else
+                {
+                    Kernel(isa, h, kc, apanel, rs, ks, mrc, bpanel, bs, tile, nr, false, null);
+                    StoreEdge(tile, nr, mrc, nrc, cp, ldc, acc, tileBias);
                 }
             }
         }

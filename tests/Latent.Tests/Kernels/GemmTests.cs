@@ -129,6 +129,57 @@ public class GemmTests
         }
     }
 
+    [Fact]
+    public void SixesThenFivesCoverEveryRowCountThatHasSuchACut()
+    {
+        int[] none = [1, 2, 3, 4, 7, 8, 9, 13, 14, 19];
+        for (int rows = 1; rows <= 400; rows++)
+        {
+            int sixes = Gemm.SixesThenFives(rows);
+            if (none.Contains(rows)) { Assert.Equal(-1, sixes); continue; }
+            Assert.True(sixes >= 0, $"{rows} rows: no cut");
+            int rest = rows - 6 * sixes;
+            Assert.True(rest >= 0 && rest % 5 == 0 && rest / 5 < 6, $"{rows} rows: {sixes} sixes leave {rest}");   // six fives would be five sixes
+        }
+    }
+
+    [Fact]
+    public void ResultsDoNotDependOnThePanelCutOrTheLoopOrder()
+    {
+        // Exact six-and-five panels and row-panel-outer loops against uniform panels and column-panel-outer loops: the same
+        // tiles' sums in another arrangement, so the bits must match, with a bias, accumulation, edge tiles and a K tail.
+        var rng = new Rng(14);
+        var (exact, rowOuter) = (Gemm.ExactPanels, Gemm.RowPanelsOuter);
+        try
+        {
+            using var _ = GemmSettings.Force(GemmIsa.Auto, threads: 1, parallelFlops: long.MaxValue);
+            foreach (var (m, n, k) in new[] { (32, 784, 32), (128, 100, 50), (50, 37, 261), (17, 45, 9), (7, 33, 40), (257, 20, 3) })
+            foreach (bool ta in new[] { false, true })
+            foreach (bool tb in new[] { false, true })
+            foreach (bool acc in new[] { false, true })
+            {
+                if (ta && tb) continue;
+                var a = Random(ref rng, m * k); var b = Random(ref rng, k * n); var c0 = Random(ref rng, m * n);
+                var bias = acc ? [] : Random(ref rng, n);
+                int lda = ta ? m : k, ldb = tb ? k : n;
+                float[]? first = null;
+                foreach (bool e in new[] { false, true })
+                foreach (bool r in new[] { false, true })
+                {
+                    (Gemm.ExactPanels, Gemm.RowPanelsOuter) = (e, r);
+                    var c = (float[])c0.Clone();
+                    Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, n, acc, bias);
+                    if (first is null) first = c;
+                    else Assert.True(first.AsSpan().SequenceEqual(c), $"m={m} n={n} k={k} ta={ta} tb={tb} acc={acc}: exact={e} rowOuter={r} changed the bits");
+                }
+            }
+        }
+        finally
+        {
+            (Gemm.ExactPanels, Gemm.RowPanelsOuter) = (exact, rowOuter);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Isas))]
     public void OperandsWithAliasingStridesArePackedWithTheSameResults(GemmIsa isa)
