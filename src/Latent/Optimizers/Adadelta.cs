@@ -39,9 +39,11 @@ public sealed class Adadelta(double learningRate = 1.0, double rho = 0.95, doubl
             var e = new Vector<float>(eps);
             for (int k = 0; k < p.Length; k++)
             {
+                // New state in locals: read back from memory, it waited on the store (same arithmetic, same bits).
                 var g = gv[k];
-                av[k] = Kernels.Simd.FlushSubnormal(rho * av[k] + one * g * g);
-                var delta = g * Vector.SquareRoot(dv[k] + e) / Vector.SquareRoot(av[k] + e);
+                var acc = Kernels.Simd.FlushSubnormal(rho * av[k] + one * g * g);
+                av[k] = acc;
+                var delta = g * Vector.SquareRoot(dv[k] + e) / Vector.SquareRoot(acc + e);
                 p[k] -= learningRate * delta;
                 dv[k] = Kernels.Simd.FlushSubnormal(rho * dv[k] + one * delta * delta);
             }

@@ -41,9 +41,11 @@ public sealed class Adagrad(double learningRate = 0.01, double epsilon = 1e-7, d
             var e = new Vector<float>(eps);
             for (int k = 0; k < p.Length; k++)
             {
+                // The new sum in a local: read back from memory, it waited on the store (same arithmetic, same bits).
                 var g = gv[k];
-                av[k] += g * g;
-                p[k] -= lr * g / (Vector.SquareRoot(av[k]) + e);
+                var acc = av[k] + g * g;
+                av[k] = acc;
+                p[k] -= lr * g / (Vector.SquareRoot(acc) + e);
             }
             i = p.Length * Vector<float>.Count;
         }

@@ -44,10 +44,13 @@ public sealed class Adam(double learningRate = 0.001, double beta1 = 0.9, double
             var e = new Vector<float>(eps);
             for (int k = 0; k < p.Length; k++)
             {
+                // The new moments in locals: read back from memory, they waited on the stores (same arithmetic, same bits).
                 var g = gv[k];
-                mv[k] = Kernels.Simd.FlushSubnormal(b1 * mv[k] + (1 - b1) * g);
-                vv[k] = Kernels.Simd.FlushSubnormal(b2 * vv[k] + (1 - b2) * g * g);
-                p[k] -= lrT * mv[k] / (Vector.SquareRoot(vv[k]) + e);
+                var m1 = Kernels.Simd.FlushSubnormal(b1 * mv[k] + (1 - b1) * g);
+                var m2 = Kernels.Simd.FlushSubnormal(b2 * vv[k] + (1 - b2) * g * g);
+                mv[k] = m1;
+                vv[k] = m2;
+                p[k] -= lrT * m1 / (Vector.SquareRoot(m2) + e);
             }
             i = p.Length * Vector<float>.Count;
         }

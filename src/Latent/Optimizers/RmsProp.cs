@@ -35,9 +35,11 @@ public sealed class RmsProp(double learningRate = 0.001, double rho = 0.9, doubl
             var av = MemoryMarshal.Cast<float, Vector<float>>(a);
             for (int k = 0; k < p.Length; k++)
             {
+                // The new average in a local: read back from memory, it waited on the store (same arithmetic, same bits).
                 var g = gv[k];
-                av[k] = Kernels.Simd.FlushSubnormal(rho * av[k] + one * g * g);
-                p[k] -= learningRate * g / (Vector.SquareRoot(av[k]) + new Vector<float>(eps));
+                var acc = Kernels.Simd.FlushSubnormal(rho * av[k] + one * g * g);
+                av[k] = acc;
+                p[k] -= learningRate * g / (Vector.SquareRoot(acc) + new Vector<float>(eps));
             }
             i = p.Length * Vector<float>.Count;
         }
