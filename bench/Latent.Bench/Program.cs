@@ -13,6 +13,12 @@ switch (mode)
     case "sparse":
         SparseTimer.Run();
         break;
+    case "panels":
+        PanelOrderTimer.Run();
+        break;
+    case "optimizers":
+        OptimizerTimer.Run();
+        break;
     case "epoch":
         EpochTimer.Run(args.Length > 1 ? args[1].Split(',') : ["simple-256", "simple-32", "deep-100"],
                        args.Length > 2 ? int.Parse(args[2]) : 3, plain: args.Contains("--plain"));
