@@ -353,17 +353,7 @@ internal static unsafe partial class Gemm
                                     int rows = Math.Min(h, mcur - ir - 2 * h);
                                     for (int r = 0; r < rows; r++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + (long)r * ldc);
                                 }
-                                int mrc = Math.Min(h, mcur - ir);
-                                if (mrc == h && nrc == nr)
-                                {
-                                    Kernel(isa, h, kc, apanel, rs, ks, h, bpanel, bs, cp, ldc, acc, tileBias);
-                                }
-                                else
-                                {
-                                    // Rows past the edge re-read the last valid row (never out of bounds); their results are dropped.
-                                    Kernel(isa, h, kc, apanel, rs, ks, mrc, bpanel, bs, tile, nr, false, null);
-                                    StoreEdge(tile, nr, mrc, nrc, cp, ldc, acc, tileBias);
-                                }
+                                Tile(isa, h, Math.Min(h, mcur - ir), nrc, nr, kc, apanel, rs, ks, bpanel, bs, cp, ldc, acc, tileBias, tile);
                             }
                         }
                     }
@@ -419,7 +409,6 @@ internal static unsafe partial class Gemm
         for (int ir = 0, idx = 0, h = tall < 0 ? mr : tall > 0 ? 6 : 5; ir < mcur;
              ir += h, cBlock += (long)h * ldc, apanel += packA ? aStep : h * rs, idx++, h = tall < 0 ? mr : idx < tall ? 6 : 5)
         {
-            int mrc = Math.Min(h, mcur - ir);
             for (int jr = 0; jr < ncur; jr += nr)
             {
                 int nrc = Math.Min(nr, ncur - jr);
@@ -433,19 +422,29 @@ internal static unsafe partial class Gemm
                     float* nb = bSlab + jr + nr;
                     for (int p = 0; p < kc; p++, nb += ldb) System.Runtime.Intrinsics.X86.Sse.Prefetch0(nb);
                 }
-                float* cp = cBlock + jr;
-                float* tileBias = bias != null ? bias + jr : null;
-                if (mrc == h && nrc == nr)
-                {
-                    Kernel(isa, h, kc, apanel, rs, ks, h, bpanel, bs, cp, ldc, acc, tileBias);
-                }
-                else
-                {
-                    Kernel(isa, h, kc, apanel, rs, ks, mrc, bpanel, bs, tile, nr, false, null);
-                    StoreEdge(tile, nr, mrc, nrc, cp, ldc, acc, tileBias);
-                }
+                Tile(isa, h, Math.Min(h, mcur - ir), nrc, nr, kc, apanel, rs, ks, bpanel, bs, cBlock + jr, ldc, acc,
+                     bias != null ? bias + jr : null, tile);
             }
         }
+    }
+
+    /// <summary>
+    /// One tile of C: an <paramref name="h"/>-row panel of A against an NR-wide panel of B, straight into C when whole,
+    /// else into the scratch <paramref name="tile"/> and its valid <paramref name="rows"/> × <paramref name="cols"/> corner
+    /// into C.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile(GemmIsa isa, int h, int rows, int cols, int nr, int kc, float* apanel, nint rs, nint ks,
+        float* bpanel, nint bs, float* c, int ldc, bool acc, float* bias, float* tile)
+    {
+        if (rows == h && cols == nr)
+        {
+            Kernel(isa, h, kc, apanel, rs, ks, h, bpanel, bs, c, ldc, acc, bias);
+            return;
+        }
+        // Rows past the edge re-read the last valid row (never out of bounds); their results are dropped.
+        Kernel(isa, h, kc, apanel, rs, ks, rows, bpanel, bs, tile, nr, false, null);
+        StoreEdge(tile, nr, rows, cols, c, ldc, acc, bias);
     }
 
     /// <summary>
