@@ -14,7 +14,8 @@ namespace Latent.Layers;
 /// <remarks>
 /// When x is the model's own input and at most a quarter of a batch's values are nonzero (MNIST's pixels, bag-of-words
 /// counts, one-hot codes) and the layer has 64 units or more, <c>x·W</c> and <c>xᵀ·dz</c> are computed from the nonzeros alone, about
-/// twice as fast on MNIST. The results equal the dense products' to rounding, except that terms <c>0·w</c> are
+/// twice as fast on MNIST; from 32 units, <c>x·W</c> alone when the layer runs on one core (a data-parallel step's share
+/// of a batch, or a one-core machine). The results equal the dense products' to rounding, except that terms <c>0·w</c> are
 /// skipped rather than added: a NaN or infinite weight that meets only zero inputs does not reach the output.
 /// </remarks>
 public sealed class Dense : Layer, IConfigurableLayer<Dense>
@@ -114,7 +115,8 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
         int rows = ctx.Batch * ctx.Output.SampleSize / Units, inF = InputFeatures;
         var x = ctx.Input(0);                                   // (rows, in)
         var z = ctx.OutputValues;                               // (rows, units), pre-activation
-        if (SparseInputDensity > 0 && Units >= SparseMinUnits && ctx.InputIsData(0))
+        if (SparseInputDensity > 0 && Units >= (ComputePool.Shared.ThreadsHere == 1 ? Math.Min(SparseMinUnits, SparseOneCoreMinUnits) : SparseMinUnits)
+            && ctx.InputIsData(0))
         {
             var sparse = ctx.LayerState as SparseRows ?? (SparseRows)(ctx.LayerState = new SparseRows());
             if (sparse.TryLoad(x, rows, inF, SparseInputDensity))
@@ -136,12 +138,21 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
     internal static double SparseInputDensity = 0.25;
 
     /// <summary>
-    /// The fewest units for which a sparse batch is multiplied as one (<see cref="SparseInputDensity"/>): finding the
-    /// nonzeros, and sorting them by column for the weight gradient, costs about as much per nonzero as 64 columns of
-    /// multiply-adds, so narrower layers do not repay it (the simple model's 32 units: within ±3% forward only, its
-    /// gradient slower; docs/PERFORMANCE.md).
+    /// The fewest units for which a sparse batch is multiplied as one, forward and weight gradient
+    /// (<see cref="SparseInputDensity"/>): sorting the nonzeros by column for the gradient costs about as much per
+    /// nonzero as 64 columns of multiply-adds, so narrower layers do not repay it (docs/PERFORMANCE.md). Narrower ones
+    /// down to <see cref="SparseOneCoreMinUnits"/> take the sparse forward alone, on one core.
     /// </summary>
     internal static int SparseMinUnits = 64;
+
+    /// <summary>
+    /// The fewest units for which a sparse batch's forward product alone (not its weight gradient) is multiplied as one
+    /// when this thread runs the product by itself: a data-parallel step's replica, or a one-core machine. From 32 units
+    /// the nonzeros' products save more than finding them costs (the simple model's share of 128 rows: 65 against 100 µs
+    /// on one core), but finding them is one pass on one thread, where a whole batch's dense product is cut across the
+    /// cores: there (the notebook's batch of 32) the sparse forward lost (docs/PERFORMANCE.md).
+    /// </summary>
+    internal static int SparseOneCoreMinUnits = 32;
 
     internal override bool CanWriteInputGrads => true;
 

@@ -72,6 +72,36 @@ public class DenseSparseInputTests
     }
 
     [Fact]
+    public void ANarrowLayerTakesTheSparseForwardOnlyOnOneThread()
+    {
+        // 32 units: under SparseMinUnits, at SparseOneCoreMinUnits. On a thread that runs its products alone (a
+        // replica's part) the forward skips the zeros, so a NaN weight meeting only zero inputs stays out of the output;
+        // where the product may be cut across the cores it takes the dense multiply, which adds 0·NaN.
+        Assert.True(Dense.SparseOneCoreMinUnits <= 32 && Dense.SparseMinUnits > 32, "the thresholds this test is about moved");
+        Randomness.SetSeed(2);
+        var input = Input.Create(64);
+        var layer = new Dense(32);
+        var model = new Model(input, layer.Apply(input));
+        var x = new float[8, 64];
+        for (int i = 0; i < 8; i++) { x[i, (7 * i + 1) % 64] = 1; x[i, (11 * i + 3) % 64] = 0.5f; }   // 2 of 64 lit a row
+        for (int i = 0; i < 8; i++) Assert.Equal(0f, x[i, 40]);
+        for (int j = 0; j < 32; j++) layer.Kernel!.Values[40 * 32 + j] = float.NaN;
+        float[] onOneThread = [];
+        Latent.Kernels.ComputePool.Shared.Run(new OnFirstPart(() => onOneThread = model.Predict(x).ToArray()), 2);
+        Assert.All(onOneThread, v => Assert.True(float.IsFinite(v)));
+        if (Latent.Kernels.ComputePool.Shared.Threads > 1)
+            Assert.All(model.Predict(x).ToArray(), v => Assert.True(float.IsNaN(v)));
+    }
+
+    private sealed class OnFirstPart(Action run) : Latent.Kernels.IParallelWork
+    {
+        public void Execute(int part)
+        {
+            if (part == 0) run();
+        }
+    }
+
+    [Fact]
     public void TrainingOnSparseDataAgreesWithTheDenseMultiply()
     {
         float[,] data = Synthetic.LowRank(96, 40, 3, seed: 8);
