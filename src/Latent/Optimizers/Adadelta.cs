@@ -39,7 +39,7 @@ public sealed class Adadelta(double learningRate = 1.0, double rho = 0.95, doubl
             var e = new Vector<float>(eps);
             for (int k = 0; k < p.Length; k++)
             {
-                // New state in locals: read back from memory, it waited on the store (same arithmetic, same bits).
+                // The new accumulator stays in a register: read back from the span, it waited on its own store. Same bits.
                 var g = gv[k];
                 var acc = Kernels.Simd.FlushSubnormal(rho * av[k] + one * g * g);
                 av[k] = acc;

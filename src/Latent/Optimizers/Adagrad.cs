@@ -41,7 +41,7 @@ public sealed class Adagrad(double learningRate = 0.01, double epsilon = 1e-7, d
             var e = new Vector<float>(eps);
             for (int k = 0; k < p.Length; k++)
             {
-                // The new sum in a local: read back from memory, it waited on the store (same arithmetic, same bits).
+                // The new sum stays in a register: read back from the span, it waited on its own store. Same bits.
                 var g = gv[k];
                 var acc = av[k] + g * g;
                 av[k] = acc;

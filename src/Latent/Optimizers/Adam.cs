@@ -44,7 +44,7 @@ public sealed class Adam(double learningRate = 0.001, double beta1 = 0.9, double
             var e = new Vector<float>(eps);
             for (int k = 0; k < p.Length; k++)
             {
-                // The new moments in locals: read back from memory, they waited on the stores (same arithmetic, same bits).
+                // The new moments stay in registers: read back from the spans, they waited on their own stores. Same bits.
                 var g = gv[k];
                 var m1 = Kernels.Simd.FlushSubnormal(b1 * mv[k] + (1 - b1) * g);
                 var m2 = Kernels.Simd.FlushSubnormal(b2 * vv[k] + (1 - b2) * g * g);

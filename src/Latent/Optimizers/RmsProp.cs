@@ -35,7 +35,7 @@ public sealed class RmsProp(double learningRate = 0.001, double rho = 0.9, doubl
             var av = MemoryMarshal.Cast<float, Vector<float>>(a);
             for (int k = 0; k < p.Length; k++)
             {
-                // The new average in a local: read back from memory, it waited on the store (same arithmetic, same bits).
+                // The new average stays in a register: read back from the span, it waited on its own store. Same bits.
                 var g = gv[k];
                 var acc = Kernels.Simd.FlushSubnormal(rho * av[k] + one * g * g);
                 av[k] = acc;

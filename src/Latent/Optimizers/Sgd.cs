@@ -42,7 +42,7 @@ public sealed class Sgd(double learningRate = 0.01, double momentum = 0, bool ne
             var vv = MemoryMarshal.Cast<float, Vector<float>>(v);
             for (int k = 0; k < p.Length; k++)
             {
-                // The new velocity in a local: read back from memory, it waited on the store (same arithmetic, same bits).
+                // The new velocity stays in a register: read back from the span, it waited on its own store. Same bits.
                 var vel = Kernels.Simd.FlushSubnormal(mu * vv[k] - learningRate * gv[k]);
                 vv[k] = vel;
                 p[k] += Nesterov ? mu * vel - learningRate * gv[k] : vel;
