@@ -310,7 +310,8 @@ internal static unsafe partial class Gemm
                         if (packA) PackB(!transA, a, lda, pc, ic, kc, mcur, mr, ap);   // A's MR-row panels are op(A)ᵀ's column panels
                         float* aBlock = packA ? ap : a + ic * rs + pc * ks;
                         nint aStep = packA ? (nint)mr * kc : mr * rs;
-                        if (RowPanelsOuter && !panelB && (long)kc * ncur <= RowOuterMaxFloats)
+                        // Measured with the 256-bit kernel only; the 512-bit one keeps the loop order it was tuned with.
+                        if (RowPanelsOuter && isa == GemmIsa.Vector256 && !panelB && (long)kc * ncur <= RowOuterMaxFloats)
                         {
                             RowMajorTiles(isa, mr, tall, kc, mcur, ncur, aBlock, rs, ks, aStep, packA, directB, fullPanels, packedB, nPad, bp,
                                           b + (long)pc * ldb + jc, ldb, jc, pc, prefetchB, c + (long)ic * ldc + jc, ldc, acc,
@@ -384,15 +385,17 @@ internal static unsafe partial class Gemm
     /// Whether a block whose slab of B is small (at most <see cref="RowOuterMaxFloats"/>) runs its tiles row panel by row
     /// panel, each sweeping all of B's column panels, instead of column panel by column panel: C is then written along its
     /// rows, a few lines at a time that the hardware prefetchers follow, instead of down its columns, a new line ldc
-    /// floats away for every row of every tile (a benchmark knob; the tiles and their sums are the same).
+    /// floats away for every row of every tile (a benchmark knob; the tiles and their sums are the same). The 256-bit
+    /// kernel only: the order was measured on AVX2, not with the 512-bit kernel's packed panels.
     /// </summary>
     internal static bool RowPanelsOuter = true;
 
     /// <summary>
-    /// The largest slab of B (kc × n floats) that <see cref="RowPanelsOuter"/> re-reads for every row panel: 128 KB stays
-    /// in L2 between row panels; the 400 KB of a 128 × 784 slab did not and ran up to 30% slower (docs/PERFORMANCE.md).
+    /// The largest slab of B (kc × n floats) that <see cref="RowPanelsOuter"/> re-reads for every row panel: a quarter of
+    /// L2 (128 KB of 512 KB on the Zen 3 it was measured on) stays there between row panels; the 400 KB of a 128 × 784
+    /// slab did not and ran up to 30% slower (docs/PERFORMANCE.md).
     /// </summary>
-    internal static long RowOuterMaxFloats = 32 * 1024;
+    internal static long RowOuterMaxFloats = CacheSizes.L2Bytes / 4 / sizeof(float);
 
     /// <summary>
     /// The tiles of one block (<paramref name="mcur"/> rows of A's slab at <paramref name="aBlock"/>, all

@@ -148,11 +148,12 @@ public class GemmTests
     {
         // Exact six-and-five panels and row-panel-outer loops against uniform panels and column-panel-outer loops: the same
         // tiles' sums in another arrangement, so the bits must match, with a bias, accumulation, edge tiles and a K tail.
+        if (!System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated) return;   // both are the 256-bit kernel's
         var rng = new Rng(14);
         var (exact, rowOuter) = (Gemm.ExactPanels, Gemm.RowPanelsOuter);
         try
         {
-            using var _ = GemmSettings.Force(GemmIsa.Auto, threads: 1, parallelFlops: long.MaxValue);
+            using var _ = GemmSettings.Force(GemmIsa.Vector256, threads: 1, parallelFlops: long.MaxValue);
             foreach (var (m, n, k) in new[] { (32, 784, 32), (128, 100, 50), (50, 37, 261), (17, 45, 9), (7, 33, 40), (257, 20, 3) })
             foreach (bool ta in new[] { false, true })
             foreach (bool tb in new[] { false, true })
