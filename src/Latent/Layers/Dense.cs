@@ -14,8 +14,8 @@ namespace Latent.Layers;
 /// <remarks>
 /// When x is the model's own input and at most a quarter of a batch's values are nonzero (MNIST's pixels, bag-of-words
 /// counts, one-hot codes) and the layer has 64 units or more, <c>x·W</c> and <c>xᵀ·dz</c> are computed from the nonzeros alone, about
-/// twice as fast on MNIST; from 32 units, <c>x·W</c> alone when the layer runs on one core (a data-parallel step's share
-/// of a batch, or a one-core machine). The results equal the dense products' to rounding, except that terms <c>0·w</c> are
+/// twice as fast on MNIST; on AVX2 machines from 32 units, <c>x·W</c> alone when the layer runs on one core (a
+/// data-parallel step's share of a batch, or a one-core machine). The results equal the dense products' to rounding, except that terms <c>0·w</c> are
 /// skipped rather than added: a NaN or infinite weight that meets only zero inputs does not reach the output.
 /// </remarks>
 public sealed class Dense : Layer, IConfigurableLayer<Dense>
@@ -150,9 +150,11 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
     /// when this thread runs the product by itself: a data-parallel step's replica, or a one-core machine. From 32 units
     /// the nonzeros' products save more than finding them costs (the simple model's share of 128 rows: 65 against 100 µs
     /// on one core), but finding them is one pass on one thread, where a whole batch's dense product is cut across the
-    /// cores: there (the notebook's batch of 32) the sparse forward lost (docs/PERFORMANCE.md).
+    /// cores: there (the notebook's batch of 32) the sparse forward lost (docs/PERFORMANCE.md). Measured on AVX2; where
+    /// the dense multiply has 512-bit vectors (the sparse one does not) it is twice as wide, so there it stays at
+    /// <see cref="SparseMinUnits"/> until measured.
     /// </summary>
-    internal static int SparseOneCoreMinUnits = 32;
+    internal static int SparseOneCoreMinUnits = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 64 : 32;
 
     internal override bool CanWriteInputGrads => true;
 

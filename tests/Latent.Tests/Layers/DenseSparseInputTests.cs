@@ -77,7 +77,21 @@ public class DenseSparseInputTests
         // 32 units: under SparseMinUnits, at SparseOneCoreMinUnits. On a thread that runs its products alone (a
         // replica's part) the forward skips the zeros, so a NaN weight meeting only zero inputs stays out of the output;
         // where the product may be cut across the cores it takes the dense multiply, which adds 0·NaN.
-        Assert.True(Dense.SparseOneCoreMinUnits <= 32 && Dense.SparseMinUnits > 32, "the thresholds this test is about moved");
+        Assert.True(Dense.SparseMinUnits > 32, "the threshold this test is about moved");
+        int saved = Dense.SparseOneCoreMinUnits;
+        Dense.SparseOneCoreMinUnits = 32;   // as on AVX2 (AVX-512 machines keep 64 until measured)
+        try
+        {
+            NarrowLayerOnOneThread();
+        }
+        finally
+        {
+            Dense.SparseOneCoreMinUnits = saved;
+        }
+    }
+
+    private static void NarrowLayerOnOneThread()
+    {
         Randomness.SetSeed(2);
         var input = Input.Create(64);
         var layer = new Dense(32);
