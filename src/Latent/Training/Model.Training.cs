@@ -110,6 +110,12 @@ public partial class Model
     /// <param name="y">Targets, (samples, …output shape); for an autoencoder, x itself (then each batch is read once, for both).</param>
     /// <param name="verbose">0 silent, 1 a progress bar and a line per epoch, 2 a line per epoch.</param>
     /// <param name="output">Where progress goes (standard output by default).</param>
+    /// <remarks>
+    /// An exception from a layer during a step (a custom layer's bug, say) ends Fit with that exception. The weights then
+    /// hold the last completed step's values, except that where the step runs data-parallel with its update inside
+    /// (several cores, a share of the batch each), the layers after the one that threw may already have taken the failed
+    /// step's update: their gradients were final before it failed.
+    /// </remarks>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
     /// <exception cref="ArgumentException">Empty data, mismatched shapes or sample counts, NaN or infinite values, batchSize ≤ 0.</exception>
     public History Fit(SampleSet x, SampleSet y, int epochs = 1, int batchSize = 32, bool shuffle = true,
