@@ -309,11 +309,11 @@ internal static unsafe partial class Gemm
                         int per = (kc + rowPanels - 1) / rowPanels;
                         if (packA) PackB(!transA, a, lda, pc, ic, kc, mcur, mr, ap);   // A's MR-row panels are op(A)ᵀ's column panels
                         float* aBlock = packA ? ap : a + ic * rs + pc * ks;
-                        nint aStep = packA ? (nint)mr * kc : mr * rs;
+                        nint aRow = packA ? kc : rs;   // a panel of h rows starts h·aRow after the last (packed panels are mr·kc apart)
                         // Measured with the 256-bit kernel only; the 512-bit one keeps the loop order it was tuned with.
                         if (RowPanelsOuter && isa == GemmIsa.Vector256 && !panelB && (long)kc * ncur <= RowOuterMaxFloats)
                         {
-                            RowMajorTiles(isa, mr, tall, kc, mcur, ncur, aBlock, rs, ks, aStep, packA, directB, fullPanels, packedB, nPad, bp,
+                            RowMajorTiles(isa, mr, tall, kc, mcur, ncur, aBlock, rs, ks, aRow, directB, fullPanels, packedB, nPad, bp,
                                           b + (long)pc * ldb + jc, ldb, jc, pc, prefetchB, c + (long)ic * ldc + jc, ldc, acc,
                                           !acc && bias != null ? bias + jc : null, tile, nr);
                             continue;
@@ -334,8 +334,8 @@ internal static unsafe partial class Gemm
                             float* nextB = prefetchB && jr + nr < ncur ? b + (long)pc * ldb + jc + jr + nr : null;
                             nint last = nextB == null || (((nint)nextB & 63) == 0 && ldb % 16 == 0) ? 0 : Math.Min(nr, ncur - jr - nr) - 1;
                             float* cp = c + (long)ic * ldc + jc + jr, apanel = aBlock;
-                            for (int ir = 0, p0 = 0, idx = 0, h = tall < 0 ? mr : tall > 0 ? 6 : 5; ir < mcur;
-                                 ir += h, p0 += per, cp += (long)h * ldc, apanel += packA ? aStep : h * rs, idx++, h = tall < 0 ? mr : idx < tall ? 6 : 5)
+                            for (int ir = 0, p0 = 0, idx = 0, h = PanelHeight(0, tall, mr); ir < mcur;
+                                 ir += h, p0 += per, cp += (long)h * ldc, apanel += h * aRow, h = PanelHeight(++idx, tall, mr))
                             {
                                 if (nextB != null)
                                 {
@@ -371,6 +371,10 @@ internal static unsafe partial class Gemm
     /// </summary>
     internal static bool ExactPanels = true;
 
+    /// <summary>Height of row panel <paramref name="index"/> of a block: <paramref name="mr"/>, or six for the first <paramref name="tall"/> and five after (<see cref="SixesThenFives"/>; −1: none).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int PanelHeight(int index, int tall, int mr) => tall < 0 ? mr : index < tall ? 6 : 5;
+
     /// <summary>
     /// How many six-row panels, followed by five-row ones, make up exactly <paramref name="rows"/> rows with as many
     /// six-row panels as possible; −1 when no such cut exists (1–4, 7–9, 13, 14 and 19 rows).
@@ -404,13 +408,13 @@ internal static unsafe partial class Gemm
     /// place prefetches the next one into L1.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowMajorTiles(GemmIsa isa, int mr, int tall, int kc, int mcur, int ncur, float* aBlock, nint rs, nint ks, nint aStep, bool packA,
+    private static void RowMajorTiles(GemmIsa isa, int mr, int tall, int kc, int mcur, int ncur, float* aBlock, nint rs, nint ks, nint aRow,
         bool directB, int fullPanels, float* packedB, int nPad, float* bp, float* bSlab, int ldb, int jc, int pc, bool prefetchB,
         float* cBlock, int ldc, bool acc, float* bias, float* tile, int nr)
     {
         float* apanel = aBlock;
-        for (int ir = 0, idx = 0, h = tall < 0 ? mr : tall > 0 ? 6 : 5; ir < mcur;
-             ir += h, cBlock += (long)h * ldc, apanel += packA ? aStep : h * rs, idx++, h = tall < 0 ? mr : idx < tall ? 6 : 5)
+        for (int ir = 0, idx = 0, h = PanelHeight(0, tall, mr); ir < mcur;
+             ir += h, cBlock += (long)h * ldc, apanel += h * aRow, h = PanelHeight(++idx, tall, mr))
         {
             for (int jr = 0; jr < ncur; jr += nr)
             {
