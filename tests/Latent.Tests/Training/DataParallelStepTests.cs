@@ -112,11 +112,7 @@ public class DataParallelStepTests
             (Model.ParallelStepMinRows, Model.ReplicasPerCore) = (parallel ? 1 : int.MaxValue, perCore);
             try
             {
-                Randomness.SetSeed(9);
-                var input = Input.Create(10, 10, 2);
-                var h = new Conv2D(8, (3, 3), strides: (2, 2), padding: "same", activation: "relu").Apply(input);
-                var model = new Model(input, new Conv2DTranspose(2, (3, 3), strides: (2, 2), padding: "same", activation: "sigmoid").Apply(h));
-                model.Compile("adam", "binary_crossentropy");
+                var model = TestModels.ConvAutoencoder(side: 10, filters: 8, "adam", seed: 9);
                 double loss = 0;
                 for (int s = 0; s < 3; s++) loss = model.TrainOnBatch(x, x);
                 return (loss, model.GetWeights(), model.StepReplicas);

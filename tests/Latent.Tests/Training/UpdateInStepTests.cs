@@ -136,11 +136,7 @@ public class UpdateInStepTests
             Model.ReplicasPerCore = 4;  // shares of 5 rows, claimed by whichever thread is free
             try
             {
-                Randomness.SetSeed(17);
-                var input = Input.Create(8, 8, 2);
-                var h = new Conv2D(6, (3, 3), strides: (2, 2), padding: "same", activation: "relu").Apply(input);
-                var model = new Model(input, new Conv2DTranspose(2, (3, 3), strides: (2, 2), padding: "same", activation: "sigmoid").Apply(h));
-                model.Compile("rmsprop", "binary_crossentropy");
+                var model = TestModels.ConvAutoencoder(side: 8, filters: 6, "rmsprop", seed: 17);
                 model.Fit(x, x, epochs: 2, batchSize: 40, verbose: 0, seed: 2);
                 return (model.GetWeights(), model.StepReplicas);
             }
