@@ -82,12 +82,14 @@ internal static class EpochTimer
         // (Gemm on AVX2: 0 six-row panels only, 1 five rows whenever fewer rows are computed, 2 when ~4% fewer), SumBlock
         // (optimizer: floats of partial gradients summed and updated at a time; 0 a whole part), RowGather (1: one
         // executor's shuffled batch gathered on every core, 0 on the caller), SparseInput (Dense: the most nonzeros, in
-        // percent, of a batch of the model's inputs multiplied as a sparse one; 0 never), SparseMinUnits (Dense: the fewest units for
-        // that),
+        // percent, of a batch of the model's inputs multiplied as a sparse one; 0 never), SparseMinUnits (Dense: the fewest
+        // units for that), SparseOneCoreMinUnits (Dense: the fewest units for the sparse forward alone on one core),
         // SparseHelpKflops (smallest sparse product a replica posts for help, in units of 1024 flops; 0 none),
         // DeferWeightGrads (1: large Dense kernels' gradients computed by rows just before each block's update), DeferBlock
-        // (kernel values in such a block), DeferMinFloats (the smallest kernel deferred), SparseParallelKflops (smallest sparse product split across the cores, in units
-        // of 1024 flops; 0 never). The same
+        // (kernel values in such a block), DeferMinFloats (the smallest kernel deferred), SparseParallelKflops (smallest
+        // sparse product split across the cores, in units of 1024 flops; 0 never), ExactPanels (Gemm on AVX2: 1 row panels
+        // of six then five covering a block exactly), RowOuter (Gemm on AVX2: 1 small slabs row panel first),
+        // RowOuterKfloats (the largest such slab, in units of 1024 floats), ExactRowOuter (both of those). The same
         // knobs alternate every 25 steps in `ab-step ROW KNOB=a,b`, which compares medians of whole training steps.
         string[]? abSpec = Environment.GetEnvironmentVariable("LATENT_AB")?.Split('=');
         int[]? ab = abSpec?[1].Split(',').Select(int.Parse).ToArray();
