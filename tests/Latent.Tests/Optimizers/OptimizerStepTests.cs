@@ -71,34 +71,46 @@ public class OptimizerStepTests
     {
         // 37 parameters: full vectors plus a scalar tail; each must follow the same formula as a lone parameter.
         var grads = TestSupport.Synthetic.Uniform(37 * 3, 5);
-        var layer = new Dense(37, useBias: false);
+        Optimizer Make() => Optimizer.Get(name) is Sgd ? new Sgd(0.1, momentum: 0.9, nesterov: true) : Optimizer.Get(name);
+        var (vector, scalar) = TogetherAndAlone(Make, i => 0.1f * i - 1, grads, 37, 3);
+        for (int i = 0; i < 37; i++) Assert.Equal(scalar[i], vector[i], 5);
+    }
+
+    /// <summary>
+    /// <paramref name="n"/> parameters (starting at <paramref name="start"/>(i)) updated together for <paramref name="steps"/>
+    /// steps with gradients <paramref name="grads"/>[step·n + i], on the vector path; and each parameter alone, on the
+    /// scalar one: the final values of both.
+    /// </summary>
+    private static (float[] Together, float[] Alone) TogetherAndAlone(Func<Optimizer> make, Func<int, float> start, float[] grads, int n, int steps)
+    {
+        var layer = new Dense(n, useBias: false);
         layer.Apply(Input.Create(1));
         var w = layer.Kernel!;
-        for (int i = 0; i < 37; i++) w.Values[i] = 0.1f * i - 1;
-        var opt = Optimizer.Get(name);
-        if (opt is Sgd) opt = new Sgd(0.1, momentum: 0.9, nesterov: true);
+        for (int i = 0; i < n; i++) w.Values[i] = start(i);
+        var opt = make();
         opt.Build(w.Store.Length);
-        for (int step = 0; step < 3; step++)
+        for (int step = 0; step < steps; step++)
         {
-            grads.AsSpan(step * 37, 37).CopyTo(w.Grads);
+            grads.AsSpan(step * n, n).CopyTo(w.Grads);
             opt.Apply(w.Store, [w]);
         }
-        for (int i = 0; i < 37; i++)
+        var alone = new float[n];
+        for (int i = 0; i < n; i++)
         {
             var one = new Dense(1, useBias: false);
             one.Apply(Input.Create(1));
             var u = one.Kernel!;
-            u.Values[0] = 0.1f * i - 1;
-            var single = Optimizer.Get(name);
-            if (single is Sgd) single = new Sgd(0.1, momentum: 0.9, nesterov: true);
+            u.Values[0] = start(i);
+            var single = make();
             single.Build(u.Store.Length);
-            for (int step = 0; step < 3; step++)
+            for (int step = 0; step < steps; step++)
             {
-                u.Grads[0] = grads[step * 37 + i];
+                u.Grads[0] = grads[step * n + i];
                 single.Apply(u.Store, [u]);
             }
-            Assert.Equal(u.Values[0], w.Values[i], 5);
+            alone[i] = u.Values[0];
         }
+        return (w.Values.ToArray(), alone);
     }
 
     public static TheoryData<string, double> DividerOptimizers() => new()
@@ -130,31 +142,10 @@ public class OptimizerStepTests
             "adadelta" => new Adadelta(epsilon: epsilon),
             _ => new RmsProp(epsilon: epsilon),
         };
-        var layer = new Dense(n, useBias: false);
-        layer.Apply(Input.Create(1));
-        var w = layer.Kernel!;
-        for (int i = 0; i < n; i++) w.Values[i] = i % 3 == 0 ? -0f : 0.05f * i - 1;
-        var opt = Make();
-        opt.Build(w.Store.Length);
-        for (int step = 0; step < steps; step++)
-        {
-            grads.AsSpan(step * n, n).CopyTo(w.Grads);
-            opt.Apply(w.Store, [w]);
-        }
+        var (vector, scalar) = TogetherAndAlone(Make, i => i % 3 == 0 ? -0f : 0.05f * i - 1, grads, n, steps);
         for (int i = 0; i < n; i++)
         {
-            var one = new Dense(1, useBias: false);
-            one.Apply(Input.Create(1));
-            var u = one.Kernel!;
-            u.Values[0] = i % 3 == 0 ? -0f : 0.05f * i - 1;
-            var single = Make();
-            single.Build(u.Store.Length);
-            for (int step = 0; step < steps; step++)
-            {
-                u.Grads[0] = grads[step * n + i];
-                single.Apply(u.Store, [u]);
-            }
-            float expected = u.Values[0], actual = w.Values[i];
+            float expected = scalar[i], actual = vector[i];
             Assert.True(float.IsNaN(expected) ? float.IsNaN(actual) : BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(actual),
                 $"{name}, ε = {epsilon}, element {i}: {actual:R} where the scalar formula gives {expected:R}");
         }
