@@ -98,13 +98,7 @@ public class HelpBoardTests
     {
         if (ComputePool.Shared.Threads < 2) return; // no replicas on one core
         float[,] x = Synthetic.LowRank(96, 300, 6, seed: 14);
-        if (sparseInput)
-        {
-            var rng = new Random(15);
-            for (int i = 0; i < 96; i++)
-                for (int j = 0; j < 300; j++)
-                    if (rng.NextDouble() < 0.8) x[i, j] = 0;
-        }
+        if (sparseInput) Synthetic.Sparsify(x, 0.2, 15);
         float[][] Run(long helpFlops)
         {
             var saved = (Gemm.HelpFlops, SparseRows.HelpFlops, Model.ParallelStepMinRows);

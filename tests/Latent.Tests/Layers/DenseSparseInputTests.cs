@@ -26,14 +26,6 @@ public class DenseSparseInputTests
         }
     }
 
-    /// <summary>Values of <paramref name="x"/> set to zero except a fraction <paramref name="keep"/> of them (a fixed pattern).</summary>
-    private static void Sparsify(Span<float> x, double keep, int seed)
-    {
-        var rng = new Random(seed);
-        for (int i = 0; i < x.Length; i++)
-            if (rng.NextDouble() >= keep) x[i] = 0;
-    }
-
     private static Model Build(int features)
     {
         Randomness.SetSeed(12);
@@ -50,7 +42,7 @@ public class DenseSparseInputTests
         var model = Build(30);
         WithDensity(0.25, () =>
         {
-            ModelChecker.CheckGradients(model, batch: 5, seed: 3, editInput: (_, x) => Sparsify(x, 0.15, 4));
+            ModelChecker.CheckGradients(model, batch: 5, seed: 3, editInput: (_, x) => Synthetic.Sparsify(x, 0.15, 4));
             return 0;
         });
     }
@@ -161,7 +153,7 @@ public class DenseSparseInputTests
         var model = new Model(input, layer.Apply(input));
         Synthetic.Uniform(64, 24).CopyTo(layer.Bias!.Values);   // the sparse sums start from the bias, the dense add it last
         var x = Synthetic.Uniform(6 * 5 * 70, 22, 0, 1);
-        Sparsify(x, 0.1, 23);
+        Synthetic.Sparsify(x, 0.1, 23);
         var batch = Tensor.FromArray(x, 6, 5, 70);
         var sparse = WithDensity(0.25, () => model.Predict(batch).ToArray());
         var dense = WithDensity(0, () => model.Predict(batch).ToArray());

@@ -46,6 +46,18 @@ internal static class Synthetic
         return x;
     }
 
+    /// <summary>Values of <paramref name="x"/> set to zero except a fraction <paramref name="keep"/> of them (a fixed pattern).</summary>
+    public static void Sparsify(Span<float> x, double keep, int seed)
+    {
+        var rng = new Random(seed);
+        for (int i = 0; i < x.Length; i++)
+            if (rng.NextDouble() >= keep) x[i] = 0;
+    }
+
+    /// <summary><see cref="Sparsify(Span{float}, double, int)"/> over a matrix's values.</summary>
+    public static void Sparsify(float[,] x, double keep, int seed) =>
+        Sparsify(System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref x[0, 0], x.Length), keep, seed);
+
     /// <summary>Binary cross-entropy of predicting <paramref name="p"/> for targets <paramref name="t"/>, averaged.</summary>
     public static double Bce(float[,] t, Func<int, int, double> p)
     {
