@@ -129,6 +129,7 @@ internal static class EpochTimer
     public static void SetKnob(string name, int v)
     {
         if (name == "DirectBRows") Latent.Kernels.Gemm.DirectBRows = v;
+        else if (name == "PrefetchTileC") Latent.Kernels.Gemm.PrefetchTileC = v;
         else if (name == "StepMinRows") Model.ParallelStepMinRows = v;
         else if (name == "WriteWeightGrads") GraphExecutor.WriteWeightGrads = v != 0;
         else if (name == "ConvGemm") Latent.Kernels.Conv.GemmRouting = v != 0;
@@ -155,6 +156,6 @@ internal static class EpochTimer
         else if (name == "ExactRowOuter") { Latent.Kernels.Gemm.ExactPanels = v != 0; Latent.Kernels.Gemm.RowPanelsOuter = v != 0; }
         else if (name == "RowOuter") Latent.Kernels.Gemm.RowPanelsOuter = v != 0;
         else if (name == "RowOuterKfloats") Latent.Kernels.Gemm.RowOuterMaxFloats = (long)v << 10;
-        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock, HelpMflops, SparseInput, SparseMinUnits, SparseHelpKflops, DeferWeightGrads, DeferBlock, DeferMinFloats, SparseParallelKflops, RowOuter, RowOuterKfloats, ExactPanels, ExactRowOuter, SparseOneCoreMinUnits.");
+        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock, HelpMflops, SparseInput, SparseMinUnits, SparseHelpKflops, DeferWeightGrads, DeferBlock, DeferMinFloats, SparseParallelKflops, RowOuter, RowOuterKfloats, ExactPanels, ExactRowOuter, SparseOneCoreMinUnits, PrefetchTileC.");
     }
 }

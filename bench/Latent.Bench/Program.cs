@@ -10,6 +10,17 @@ switch (mode)
         GemmTimer.Run(1);
         GemmTimer.Run(int.MaxValue);
         break;
+    case "gemm-ab":
+    {
+        if (args.Length < 3 || args[1].Split('=') is not [var knobName, var pair] || pair.Split(',') is not [var first, var second])
+        {
+            Console.Error.WriteLine($"Usage: gemm-ab KNOB=a,b \"TA,TB,M,N,K;...\" [rounds]; received '{string.Join(' ', args.Skip(1))}'.");
+            return 2;
+        }
+        GemmAb.Run(knobName, int.Parse(first, System.Globalization.CultureInfo.InvariantCulture), int.Parse(second, System.Globalization.CultureInfo.InvariantCulture),
+                   args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 21);
+        break;
+    }
     case "gemm-shapes":
         GemmShapes.Run(args.Length > 1 ? args[1] : throw new ArgumentException("gemm-shapes needs a list of shapes: \"TA,TB,M,N,K;...\"."));
         break;
@@ -111,7 +122,7 @@ switch (mode)
         break;
     }
     default:
-        Console.Error.WriteLine($"Unknown mode '{mode}'. Modes: gemm, gemm-shapes \"TA,TB,M,N,K;...\", sparse, panels, optimizers, epoch [rows] [repetitions] [--plain], profile [rows] [steps, 500], ab-step ROW KNOB=a,b [steps, 4000], ceiling [rows], loss, subnormal [row] [epochs, 4], masked [repetitions], pool, conv, tp-sketch, parity [dir], parity-conv [dir], array-fit [calls], tsne [N] [--input pca50|raw|FILE.npy] [--method barnes_hut|exact] [--save-input F] [--out PREFIX], tsne-pair N CODES.npy OUT.png, tsne-fft N SPAN [REPS], vae dense|dense-mean|conv EPOCHS [--ll-n N] [--ll-k K] [--json OUT], denoise blog|keras EPOCHS [--clean-epochs N] [--json OUT] [--figure OUT.png], fuzz [--inputs N] [--formats model,npy,...], anomaly mnist|fashion-mnist [--models dense,conv] [--epochs-dense N] [--epochs-conv N] [--classes 0,1] [--seed S], recurrent, sequence-from-init INIT.npz [epochs] [seed], histogram OUT.png LABEL=A.npy ...");
+        Console.Error.WriteLine($"Unknown mode '{mode}'. Modes: gemm, gemm-shapes \"TA,TB,M,N,K;...\", gemm-ab KNOB=a,b \"TA,TB,M,N,K;...\" [rounds], sparse, panels, optimizers, epoch [rows] [repetitions] [--plain], profile [rows] [steps, 500], ab-step ROW KNOB=a,b [steps, 4000], ceiling [rows], loss, subnormal [row] [epochs, 4], masked [repetitions], pool, conv, tp-sketch, parity [dir], parity-conv [dir], array-fit [calls], tsne [N] [--input pca50|raw|FILE.npy] [--method barnes_hut|exact] [--save-input F] [--out PREFIX], tsne-pair N CODES.npy OUT.png, tsne-fft N SPAN [REPS], vae dense|dense-mean|conv EPOCHS [--ll-n N] [--ll-k K] [--json OUT], denoise blog|keras EPOCHS [--clean-epochs N] [--json OUT] [--figure OUT.png], fuzz [--inputs N] [--formats model,npy,...], anomaly mnist|fashion-mnist [--models dense,conv] [--epochs-dense N] [--epochs-conv N] [--classes 0,1] [--seed S], recurrent, sequence-from-init INIT.npz [epochs] [seed], histogram OUT.png LABEL=A.npy ...");
         return 2;
 }
 return 0;

@@ -38,6 +38,23 @@ internal static unsafe partial class Gemm
     /// <summary>Whether the rows of the C tile two row panels ahead are prefetched before the kernel writes them (a benchmark knob).</summary>
     internal static bool PrefetchC = true;
 
+    /// <summary>Prefetching each tile's rows of C just before its kernel: 0 never, 1 by <see cref="PrefetchesTileRows"/>'s rule, 2 always (a benchmark knob).</summary>
+    internal static int PrefetchTileC = 1;
+
+    /// <summary>
+    /// Whether each tile's rows of C (<paramref name="ldc"/> floats apart) are prefetched just before its kernel runs, in a
+    /// K slab <paramref name="kc"/> deep of an m×n product: when C is larger than L2 (its lines come from L3, and the
+    /// kernel's last loads and stores waited on them), its rows are far enough apart that the hardware prefetchers do not
+    /// follow them (<see cref="PrefetchMinStride"/>), and the kernel runs long enough (at least 128 steps) for the lines to
+    /// arrive before it needs them. 1024³ −10 to −12%, 784³ −4 to −8%, 512³ −3 to −7%; the models' products keep C in
+    /// L2 and are left alone (docs/PERFORMANCE.md).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    internal static bool PrefetchesTileRows(int m, int n, int kc, int ldc) =>
+        System.Runtime.Intrinsics.X86.Sse.IsSupported &&
+        (PrefetchTileC == 2 ||
+         (PrefetchTileC == 1 && kc >= 128 && ldc >= PrefetchMinStride && (long)m * n * sizeof(float) > CacheSizes.L2Bytes));
+
     /// <summary>The shortest row stride, in floats, of a B or C that is prefetched.</summary>
     private const int PrefetchMinStride = 128;
 
@@ -293,6 +310,7 @@ internal static unsafe partial class Gemm
                 {
                     int kc = Math.Min(KC, k - pc);
                     bool acc = accumulate || pc > 0;
+                    bool prefetchTile = PrefetchesTileRows(m, n, kc, ldc);
                     int fullPanels = ncur / nr * nr;
                     if (packedB != null) { }
                     else if (!directB) PackB(transB, b, ldb, pc, jc, kc, ncur, nr, bp);
@@ -315,7 +333,7 @@ internal static unsafe partial class Gemm
                         {
                             RowMajorTiles(isa, mr, tall, kc, mcur, ncur, aBlock, rs, ks, aRow, directB, fullPanels, packedB, nPad, bp,
                                           b + (long)pc * ldb + jc, ldb, jc, pc, prefetchB, c + (long)ic * ldc + jc, ldc, acc,
-                                          !acc && bias != null ? bias + jc : null, tile, nr);
+                                          !acc && bias != null ? bias + jc : null, tile, nr, prefetchTile);
                             continue;
                         }
                         for (int jr = 0; jr < ncur; jr += nr)
@@ -354,7 +372,7 @@ internal static unsafe partial class Gemm
                                     int rows = Math.Min(h, mcur - ir - 2 * h);
                                     for (int r = 0; r < rows; r++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + (long)r * ldc);
                                 }
-                                Tile(isa, h, Math.Min(h, mcur - ir), nrc, nr, kc, apanel, rs, ks, bpanel, bs, cp, ldc, acc, tileBias, tile);
+                                Tile(isa, h, Math.Min(h, mcur - ir), nrc, nr, kc, apanel, rs, ks, bpanel, bs, cp, ldc, acc, tileBias, tile, prefetchTile);
                             }
                         }
                     }
@@ -410,7 +428,7 @@ internal static unsafe partial class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowMajorTiles(GemmIsa isa, int mr, int tall, int kc, int mcur, int ncur, float* aBlock, nint rs, nint ks, nint aRow,
         bool directB, int fullPanels, float* packedB, int nPad, float* bp, float* bSlab, int ldb, int jc, int pc, bool prefetchB,
-        float* cBlock, int ldc, bool acc, float* bias, float* tile, int nr)
+        float* cBlock, int ldc, bool acc, float* bias, float* tile, int nr, bool prefetchTile)
     {
         float* apanel = aBlock;
         for (int ir = 0, idx = 0, h = PanelHeight(0, tall, mr); ir < mcur;
@@ -430,22 +448,24 @@ internal static unsafe partial class Gemm
                     for (int p = 0; p < kc; p++, nb += ldb) System.Runtime.Intrinsics.X86.Sse.Prefetch0(nb);
                 }
                 Tile(isa, h, Math.Min(h, mcur - ir), nrc, nr, kc, apanel, rs, ks, bpanel, bs, cBlock + jr, ldc, acc,
-                     bias != null ? bias + jr : null, tile);
+                     bias != null ? bias + jr : null, tile, prefetchTile);
             }
         }
     }
 
     /// <summary>
-    /// One tile of C: an <paramref name="h"/>-row panel of A against an NR-wide panel of B, straight into C when whole,
-    /// else into the scratch <paramref name="tile"/> and its valid <paramref name="rows"/> × <paramref name="cols"/> corner
-    /// into C.
+    /// One tile of C: an <paramref name="h"/>-row panel of A against an NR-wide panel of B, straight into C when whole
+    /// (its rows prefetched first with <paramref name="prefetchTile"/>), else into the scratch <paramref name="tile"/> and
+    /// its valid <paramref name="rows"/> × <paramref name="cols"/> corner into C.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile(GemmIsa isa, int h, int rows, int cols, int nr, int kc, float* apanel, nint rs, nint ks,
-        float* bpanel, nint bs, float* c, int ldc, bool acc, float* bias, float* tile)
+        float* bpanel, nint bs, float* c, int ldc, bool acc, float* bias, float* tile, bool prefetchTile)
     {
         if (rows == h && cols == nr)
         {
+            if (prefetchTile)
+                for (int r = 0; r < h; r++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + (long)r * ldc);
             Kernel(isa, h, kc, apanel, rs, ks, h, bpanel, bs, c, ldc, acc, bias);
             return;
         }

@@ -219,6 +219,51 @@ public class GemmTests
         Assert.True(Gemm.Aliases(64, 256));
     }
 
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void PrefetchingTheTilesOfCChangesNoResult(GemmIsa isa)
+    {
+        // A C beyond L2 in slabs at least 128 deep has each tile's rows prefetched before its kernel (the rule below);
+        // forced on for every tile and off, every shape here (edges, a K tail, bias, accumulation) must give the same bits.
+        var rng = new Rng(17);
+        foreach (var (ta, tb, m, n, k) in new[] { (false, false, 61, 83, 300), (true, false, 40, 130, 257), (false, true, 150, 47, 140) })
+        {
+            var a = Random(ref rng, m * k); var b = Random(ref rng, k * n); var bias = Random(ref rng, n);
+            int lda = ta ? m : k, ldb = tb ? k : n;
+            var expected = new float[m * n];
+            GemmNaive.Multiply(ta, tb, m, n, k, a, lda, b, ldb, expected, n, false, bias);
+            float[] Run(int setting, bool accumulate)
+            {
+                var c = accumulate ? (float[])expected.Clone() : new float[m * n];
+                int saved = Gemm.PrefetchTileC;
+                try
+                {
+                    using var _ = GemmSettings.Force(isa, threads: 1, parallelFlops: long.MaxValue);
+                    Gemm.PrefetchTileC = setting;
+                    Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, n, accumulate, accumulate ? default : bias);
+                }
+                finally { Gemm.PrefetchTileC = saved; }
+                return c;
+            }
+            var on = Run(2, false);
+            AssertClose(expected, on, k, $"ta={ta} tb={tb} m={m} n={n} k={k}");
+            Assert.Equal(Run(0, false), on);
+            Assert.Equal(Run(0, true), Run(2, true));
+        }
+        int rule = Gemm.PrefetchTileC;
+        try
+        {
+            Gemm.PrefetchTileC = 1;
+            long l2Floats = CacheSizes.L2Bytes / sizeof(float);
+            int wide = (int)(l2Floats / 1024) + 1;   // 1024 rows this wide: a C just beyond L2
+            Assert.Equal(System.Runtime.Intrinsics.X86.Sse.IsSupported, Gemm.PrefetchesTileRows(1024, wide, 256, Math.Max(wide, 128)));
+            Assert.False(Gemm.PrefetchesTileRows(1024, wide, 64, Math.Max(wide, 128)));            // too short a kernel for the lines to arrive
+            Assert.False(Gemm.PrefetchesTileRows(1 << 20, 32, 256, 32));                           // rows the hardware prefetchers follow
+            if (128L * 784 <= l2Floats) Assert.False(Gemm.PrefetchesTileRows(128, 784, 256, 784));  // C in L2: a model's product
+        }
+        finally { Gemm.PrefetchTileC = rule; }
+    }
+
     [Fact]
     public void ResultsDoNotDependOnThreadCount()
     {
