@@ -500,51 +500,56 @@ internal static unsafe partial class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0/OSR code
     private static void PackB(bool transB, float* b, int ldb, int p0, int j0, int kc, int nc, int nr, float* dst)
     {
+        if (!transB)
+        {
+            // B is stored k×n: row by row, each row read once along its length into every panel. Panel by panel, the
+            // reads jumped a row of B (a page, for a weight matrix 1024 wide) every NR values: 512³ 14% slower,
+            // 256×784 · 784×256 17% (docs/PERFORMANCE.md). NR 8, 16 or 32 (B) copies whole vectors, inline; the five to
+            // eight rows of an Aᵀ packed as op(A)ᵀ's panels go one by one.
+            int full = nc / nr * nr;
+            bool vectors = nr % 8 == 0;
+            for (int p = 0; p < kc; p++)
+            {
+                float* src = b + (long)(p0 + p) * ldb + j0;
+                float* d = dst + p * nr;
+                for (int jr = 0; jr < full; jr += nr, d += (long)nr * kc)
+                {
+                    if (vectors)
+                        for (int j = 0; j < nr; j += 8) Vector256.Store(Vector256.Load(src + jr + j), d + j);
+                    else
+                        for (int j = 0; j < nr; j++) d[j] = src[jr + j];
+                }
+                if (full < nc)
+                {
+                    int j = 0;
+                    for (; j < nc - full; j++) d[j] = src[full + j];
+                    for (; j < nr; j++) d[j] = 0f;
+                }
+            }
+            return;
+        }
+        // B stored n×k: column j of op(B) is row j of B. Full panels go eight rows by eight k at a time, transposed in
+        // registers (the scalar scatter below cost 8% of a dense VAE's epoch).
         for (int jr = 0; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
             float* panel = dst + jr * kc;
-            if (!transB)
+            int done = 0;
+            if (Avx.IsSupported && cols == nr)
             {
-                // B is stored k×n: the NR values of one k are contiguous.
-                for (int p = 0; p < kc; p++)
-                {
-                    float* src = b + (long)(p0 + p) * ldb + j0 + jr;
-                    float* d = panel + p * nr;
-                    if (cols == nr && nr % 8 == 0)
-                    {
-                        // NR is 16 or 32 (or 8): whole vectors, inline (Buffer.MemoryCopy is a call per row of B).
-                        for (int j = 0; j < nr; j += 8) Vector256.Store(Vector256.Load(src + j), d + j);
-                    }
-                    else
-                    {
-                        int j = 0;
-                        for (; j < cols; j++) d[j] = src[j];
-                        for (; j < nr; j++) d[j] = 0f;
-                    }
-                }
+                for (; done + 8 <= nr; done += 8)
+                    PackTransposed8(b + (long)(j0 + jr + done) * ldb + p0, ldb, kc, panel + done, nr);
             }
-            else
+            for (int j = done; j < nr; j++)
             {
-                // B stored n×k: column j of op(B) is row j of B. Full panels go eight rows by eight k at a time,
-                // transposed in registers (the scalar scatter below cost 8% of a dense VAE's epoch).
-                int done = 0;
-                if (Avx.IsSupported && cols == nr)
+                if (j < cols)
                 {
-                    for (; done + 8 <= nr; done += 8)
-                        PackTransposed8(b + (long)(j0 + jr + done) * ldb + p0, ldb, kc, panel + done, nr);
+                    float* src = b + (long)(j0 + jr + j) * ldb + p0;
+                    for (int p = 0; p < kc; p++) panel[p * nr + j] = src[p];
                 }
-                for (int j = done; j < nr; j++)
+                else
                 {
-                    if (j < cols)
-                    {
-                        float* src = b + (long)(j0 + jr + j) * ldb + p0;
-                        for (int p = 0; p < kc; p++) panel[p * nr + j] = src[p];
-                    }
-                    else
-                    {
-                        for (int p = 0; p < kc; p++) panel[p * nr + j] = 0f;
-                    }
+                    for (int p = 0; p < kc; p++) panel[p * nr + j] = 0f;
                 }
             }
         }
