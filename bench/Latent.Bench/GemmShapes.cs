@@ -11,34 +11,50 @@ namespace Latent.Bench;
 /// </summary>
 internal static class GemmShapes
 {
+    /// <summary>One shape's operands, random in [−0.5, 0.5), and the calls a round of about 2 ms makes at 50 GFLOPS.</summary>
+    internal sealed class Product
+    {
+        public readonly bool TransA, TransB;
+        public readonly int M, N, K, Reps;
+        private readonly float[] _a, _b, _c;
+
+        public Product(string item)
+        {
+            var f = item.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            if (f.Length != 5 || f[2] <= 0 || f[3] <= 0 || f[4] <= 0)
+                throw new ArgumentException($"A shape is TA,TB,M,N,K with positive sizes; received '{item}'.");
+            (TransA, TransB, M, N, K) = (f[0] != 0, f[1] != 0, f[2], f[3], f[4]);
+            var rng = new Random(1);
+            _a = new float[M * K]; _b = new float[K * N]; _c = new float[M * N];
+            for (int i = 0; i < _a.Length; i++) _a[i] = (float)rng.NextDouble() - 0.5f;
+            for (int i = 0; i < _b.Length; i++) _b[i] = (float)rng.NextDouble() - 0.5f;
+            Reps = (int)Math.Clamp(1e8 / Flops, 1, 10000);
+        }
+
+        public double Flops => 2.0 * M * N * K;
+
+        /// <summary>Runs the multiply <paramref name="times"/> times; returns microseconds a call.</summary>
+        public double Time(int times)
+        {
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < times; i++)
+                Gemm.Multiply(TransA, TransB, M, N, K, _a, TransA ? M : K, _b, TransB ? K : N, _c, N, false);
+            return sw.Elapsed.TotalMicroseconds / times;
+        }
+    }
+
     public static void Run(string spec)
     {
         Gemm.MaxThreads = 1;
         foreach (var item in spec.Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
-            var f = item.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
-            if (f.Length != 5 || f[2] <= 0 || f[3] <= 0 || f[4] <= 0)
-                throw new ArgumentException($"A shape is TA,TB,M,N,K with positive sizes; received '{item}'.");
-            bool ta = f[0] != 0, tb = f[1] != 0;
-            int m = f[2], n = f[3], k = f[4];
-            var rng = new Random(1);
-            var a = new float[m * k]; var b = new float[k * n]; var c = new float[m * n];
-            for (int i = 0; i < a.Length; i++) a[i] = (float)rng.NextDouble() - 0.5f;
-            for (int i = 0; i < b.Length; i++) b[i] = (float)rng.NextDouble() - 0.5f;
-            int lda = ta ? m : k, ldb = tb ? k : n;
-            double flops = 2.0 * m * n * k;
-            // About 2 ms a round at 50 GFLOPS.
-            int reps = (int)Math.Clamp(1e8 / flops, 1, 10000);
-            for (int i = 0; i < 3 * reps; i++) Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, n, false);
+            var p = new Product(item);
+            p.Time(3 * p.Reps);
             var rounds = new double[15];
-            for (int r = 0; r < rounds.Length; r++)
-            {
-                var sw = Stopwatch.StartNew();
-                for (int i = 0; i < reps; i++) Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, n, false);
-                rounds[r] = sw.Elapsed.TotalMicroseconds / reps;
-            }
+            for (int r = 0; r < rounds.Length; r++) rounds[r] = p.Time(p.Reps);
             Array.Sort(rounds);
-            Console.WriteLine(FormattableString.Invariant($"{f[0]} {f[1]} {m} {n} {k} {rounds[rounds.Length / 2]:F2}"));
+            Console.WriteLine(FormattableString.Invariant(
+                $"{(p.TransA ? 1 : 0)} {(p.TransB ? 1 : 0)} {p.M} {p.N} {p.K} {rounds[rounds.Length / 2]:F2}"));
         }
     }
 }
@@ -53,42 +69,30 @@ internal static class GemmAb
     public static void Run(string knob, int a, int b, string spec, int rounds)
     {
         Gemm.MaxThreads = 1;
+        int[] settings = [a, b];
         foreach (var item in spec.Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
-            var f = item.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
-            if (f.Length != 5 || f[2] <= 0 || f[3] <= 0 || f[4] <= 0)
-                throw new ArgumentException($"A shape is TA,TB,M,N,K with positive sizes; received '{item}'.");
-            bool ta = f[0] != 0, tb = f[1] != 0;
-            int m = f[2], n = f[3], k = f[4];
-            var rng = new Random(1);
-            var x = new float[m * k]; var y = new float[k * n]; var c = new float[m * n];
-            for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble() - 0.5f;
-            for (int i = 0; i < y.Length; i++) y[i] = (float)rng.NextDouble() - 0.5f;
-            int lda = ta ? m : k, ldb = tb ? k : n;
-            int reps = (int)Math.Clamp(1e8 / (2.0 * m * n * k), 1, 10000);
+            var p = new GemmShapes.Product(item);
             var times = new[] { new List<double>(), new List<double>() };
             var ratios = new List<double>();
-            int[] settings = [a, b];
             foreach (int v in settings)
             {
                 EpochTimer.SetKnob(knob, v);
-                for (int i = 0; i < 2 * reps; i++) Gemm.Multiply(ta, tb, m, n, k, x, lda, y, ldb, c, n, false);
+                p.Time(2 * p.Reps);
             }
             for (int r = 0; r < rounds; r++)
             {
                 for (int s = 0; s < 2; s++)
                 {
                     EpochTimer.SetKnob(knob, settings[s]);
-                    var sw = Stopwatch.StartNew();
-                    for (int i = 0; i < reps; i++) Gemm.Multiply(ta, tb, m, n, k, x, lda, y, ldb, c, n, false);
-                    times[s].Add(sw.Elapsed.TotalMicroseconds / reps);
+                    times[s].Add(p.Time(p.Reps));
                 }
                 ratios.Add(times[1][^1] / times[0][^1]);
             }
             double Median(List<double> l) => l.Order().ElementAt(l.Count / 2);
-            double gflop = 2.0 * m * n * k / 1e3;
+            double gflop = p.Flops / 1e3;
             Console.WriteLine(FormattableString.Invariant(
-                $"{(ta ? "T" : "N")}{(tb ? "T" : "N")} {m}x{n}x{k}: {knob}={a} {Median(times[0]),9:F1} us ({gflop / Median(times[0]):F1} GFLOPS), {knob}={b} {Median(times[1]),9:F1} us ({gflop / Median(times[1]):F1}); ratio {Median(ratios):F3}"));
+                $"{(p.TransA ? "T" : "N")}{(p.TransB ? "T" : "N")} {p.M}x{p.N}x{p.K}: {knob}={a} {Median(times[0]),9:F1} us ({gflop / Median(times[0]):F1} GFLOPS), {knob}={b} {Median(times[1]),9:F1} us ({gflop / Median(times[1]):F1}); ratio {Median(ratios):F3}"));
         }
     }
 }
