@@ -528,10 +528,13 @@ public partial class Model
     /// Shares of fewer rows than this run as one executor on the whole batch instead (a knob), when every layer with
     /// weights is a Dense layer whose product at the whole batch the multiply splits across the cores anyway (at least
     /// <see cref="Kernels.Gemm.ParallelFlops"/>): each replica writes a whole weight gradient for the optimizer to add,
-    /// which a small share's work does not repay. The notebook's simple model at batch 32 (shares of 16) steps 3–13%
-    /// faster so; at batch 16 its products fall under the split threshold, and shares win (docs/PERFORMANCE.md).
+    /// which a small share's work may not repay. The notebook's simple model at batch 32 (shares of 16) stepped 3–13%
+    /// faster on one executor when this was set; since its shares multiply their sparse inputs, the two are even on a
+    /// calm machine and the shares 10–21% faster when the machine is slow (one executor's many hand-offs between
+    /// the cores each wait), so shares of 16 rows now stay shares. At batch 16 the products fall under the split
+    /// threshold, and shares win (docs/PERFORMANCE.md).
     /// </summary>
-    internal static int WholeBatchBelowRows = 32;
+    internal static int WholeBatchBelowRows = 16;
 
     /// <summary>Whether every layer with weights is a Dense layer whose forward product over <paramref name="capacity"/> rows is split across the cores.</summary>
     private bool EveryProductSplits(int capacity)

@@ -141,9 +141,9 @@ public class DataParallelStepTests
     [Fact]
     public void SmallSharesOfADenseModelWhoseProductsSplitRunAsOneExecutor()
     {
-        // The notebook's simple model: at batch 32 on two cores the shares would be 16 rows, and every product
-        // (2·32·784·32 flops) is split across the cores anyway, so the whole batch runs on one executor; at batch 16 the
-        // products are too small to split and shares win; at batch 64 the shares are large enough.
+        // The notebook's simple model: at batch 24 on two cores the shares would be 12 rows, and every product
+        // (2·24·784·32 flops) is split across the cores anyway, so the whole batch runs on one executor; at batch 16 the
+        // products are too small to split and shares win; at batch 32 (shares of 16) and 64 the shares are large enough.
         if (Latent.Kernels.ComputePool.Shared.Threads != 2) return;   // the expectations below are for two cores
         Randomness.SetSeed(4);
         var input = Input.Create(784);
@@ -155,14 +155,15 @@ public class DataParallelStepTests
             model.TrainOnBatch(x, x);
             return model.StepReplicas;
         }
-        Assert.Equal(1, ReplicasAt(32));
+        Assert.Equal(1, ReplicasAt(24));
         Assert.Equal(2, ReplicasAt(16));
+        Assert.Equal(2, ReplicasAt(32));
         Assert.Equal(2, ReplicasAt(64));
         int saved = Model.WholeBatchBelowRows;
         Model.WholeBatchBelowRows = 0;
         try
         {
-            Assert.Equal(2, ReplicasAt(32));
+            Assert.Equal(2, ReplicasAt(24));
         }
         finally
         {
