@@ -12,7 +12,7 @@ see bench/blas_probe.py) and both programs' versions.
 PyTorch's OpenBLAS threads (1 or 2) are chosen per row by timing one epoch with each (--blas-threads auto).
 
 Latent's Dense layers multiply a batch of the model's input that is mostly zeros (MNIST's pixels) by its nonzeros only;
-PyTorch's nn.Linear multiplies every pixel. For deep-100, vae-100 and simple-256 (its encoder's forward) a third process per repetition runs Latent with that off
+PyTorch's nn.Linear multiplies every pixel. For deep-100, vae-100, simple-256 and simple-32 (their encoder's forward) a third process per repetition runs Latent with that off
 (LATENT_KNOBS=SparseInput=0), so the table shows both speeds, and the fraction of the FMA peak is given for both: the
 "nominal" one counts the skipped zeros as work done, the dense-only one does not (--no-dense-latent leaves it out).
 
@@ -74,12 +74,13 @@ def main():
         return ({int(l.split()[1]): float(l.split()[2]) for l in out if l.startswith("peak ")},
                 {l.split()[1]: float(l.split()[2]) for l in out if l.startswith("flops ")})
     # Rows whose first layer multiplies MNIST's pixels sparsely: Dense with 64 units or more (deep's 128, the VAE's 256),
-    # and the simple model's 32 units in its forward when each core runs a share of the batch (from batch 64; below, one
-    # executor cuts each product across the cores and the layer stays dense). The conv and recurrent rows read no pixels
-    # through a Dense layer.
+    # and the simple model's 32 units in its forward when each core runs a share of at least 16 rows
+    # (Model.WholeBatchBelowRows; smaller shares run as one executor, which cuts each product across the cores and
+    # leaves the layer dense). The conv and recurrent rows read no pixels through a Dense layer.
+    cores = len(os.sched_getaffinity(0))
     def dense_too(row):
         model, batch = row.split("-")[0], int(row.split("-")[-1]) if row.split("-")[-1].isdigit() else 0
-        return not args.no_dense_latent and (model in ("deep", "vae") or (model == "simple" and batch >= 64))
+        return not args.no_dense_latent and (model in ("deep", "vae") or (model == "simple" and batch // cores >= 16))
     peak_before, _ = measure_ceiling()
     results = {}
     for rep in range(args.reps):
