@@ -150,7 +150,8 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
     /// when this thread runs the product by itself: a data-parallel step's replica, or a one-core machine. From 32 units
     /// the nonzeros' products save more than finding them costs (the simple model's share of 128 rows: 65 against 100 µs
     /// on one core), but finding them is one pass on one thread, where a whole batch's dense product is cut across the
-    /// cores: there (the notebook's batch of 32) the sparse forward lost (docs/PERFORMANCE.md). Measured on AVX2; where
+    /// cores: there (the notebook's batch of 32 when it ran as one executor) the sparse forward lost (docs/PERFORMANCE.md;
+    /// it now runs as two shares, which take it). Measured on AVX2; where
     /// the dense multiply has 512-bit vectors (the sparse one does not) it is twice as wide, so there it stays at
     /// <see cref="SparseMinUnits"/> until measured.
     /// </summary>
