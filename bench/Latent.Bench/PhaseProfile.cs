@@ -82,6 +82,39 @@ internal static class PhaseProfile
     public static void RunAb(string row, string knob, int a, int b, int steps, int chunk = 25)
     {
         var (model, batch) = EpochTimer.Build(row);
+        var (median, ratio, count) = Alternate([model, model], batch, k => EpochTimer.SetKnob(knob, k == 0 ? a : b), steps, chunk);
+        Console.WriteLine(FormattableString.Invariant(
+            $"{row} {knob}: {a}: {median[0]:F1} us/step (median of {count} chunks), {b}: {median[1]:F1} us/step; ratio of totals {ratio:F3}"));
+    }
+
+    /// <summary>
+    /// Like <see cref="RunAb"/> for a knob read when a model's executors are built: two models built alike (same
+    /// seed), one under each setting, trained in turn <paramref name="chunk"/> steps at a time on the same batches
+    /// (`ab-build ROW KNOB=a,b [steps]`).
+    /// </summary>
+    public static void RunAbBuild(string row, string knob, int a, int b, int steps, int chunk = 25)
+    {
+        var models = new Model[2];
+        int batch = 0;
+        for (int k = 0; k < 2; k++)
+        {
+            EpochTimer.SetKnob(knob, k == 0 ? a : b);
+            (models[k], batch) = EpochTimer.Build(row);
+            models[k].FitStepForBench(Latent.Datasets.Mnist.LoadBytes().XTrain, [.. Enumerable.Range(0, batch)], 0, batch);   // builds its executors now
+        }
+        var (median, ratio, count) = Alternate(models, batch, null, steps, chunk);
+        Console.WriteLine(FormattableString.Invariant(
+            $"{row} {knob} (at build): {a}: {median[0]:F1} us/step (median of {count} chunks), {b}: {median[1]:F1} us/step; ratio of totals {ratio:F3}"));
+    }
+
+    /// <summary>
+    /// Training steps alternating between setting 0 and 1 every <paramref name="chunk"/> steps after four chunks of
+    /// warm-up: <paramref name="set"/> is called before each chunk, and <c>models[k]</c> runs it. Each model walks its
+    /// own position in one shuffled order. Returns each setting's median µs a step over its chunks and the ratio of the
+    /// total times (1 ÷ 0).
+    /// </summary>
+    private static (double[] Median, double Ratio, int Count) Alternate(Model[] models, int batch, Action<int>? set, int steps, int chunk)
+    {
         var (xTrain, _, _, _) = Latent.Datasets.Mnist.LoadBytes();
         int n = xTrain.Rows;
         var order = Enumerable.Range(0, n).ToArray();
@@ -89,17 +122,19 @@ internal static class PhaseProfile
         var sw = new Stopwatch();
         var time = new double[2];
         var chunks = new List<double>[] { new(), new() };
-        int start = 0;
+        var start = new int[2];
         for (int s = 0, warm = 4 * chunk; s < steps + warm; s += chunk)
         {
             int k = s / chunk % 2;
-            EpochTimer.SetKnob(knob, k == 0 ? a : b);
+            set?.Invoke(k);
+            // One model alternating a knob keeps one position, as before: its batches run on in order.
+            int at = ReferenceEquals(models[0], models[1]) ? 0 : k;
             sw.Restart();
             for (int j = 0; j < chunk; j++)
             {
-                if (start + 2 * batch > n) start = 0;
-                model.FitStepForBench(xTrain, order, start, batch);
-                start += batch;
+                if (start[at] + 2 * batch > n) start[at] = 0;
+                models[k].FitStepForBench(xTrain, order, start[at], batch);
+                start[at] += batch;
             }
             double ms = sw.Elapsed.TotalMilliseconds;
             if (s < warm) continue;
@@ -107,7 +142,6 @@ internal static class PhaseProfile
             chunks[k].Add(ms / chunk * 1000);
         }
         double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
-        Console.WriteLine(FormattableString.Invariant(
-            $"{row} {knob}: {a}: {Median(chunks[0]):F1} us/step (median of {chunks[0].Count} chunks), {b}: {Median(chunks[1]):F1} us/step; ratio of totals {time[1] / time[0]:F3}"));
+        return ([Median(chunks[0]), Median(chunks[1])], time[1] / time[0], chunks[0].Count);
     }
 }

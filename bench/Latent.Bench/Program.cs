@@ -109,6 +109,7 @@ switch (mode)
         foreach (var row in args.Length > 1 ? args[1].Split(',') : ["simple-256", "simple-32", "deep-100"]) PhaseProfile.Run(row, profileSteps);
         break;
     case "ab-step":
+    case "ab-build":
     {
         // ab-step ROW KNOB=a,b [steps]: a knob's two settings alternating every 25 training steps.
         if (args.Length < 3 || args[2].Split('=') is not [_, var pair] || pair.Split(',').Length != 2)
@@ -118,7 +119,9 @@ switch (mode)
         }
         var spec = args[2].Split('=');
         var values = spec[1].Split(',').Select(v => int.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        PhaseProfile.RunAb(args[1], spec[0], values[0], values[1], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 4000);
+        int abSteps = args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 4000;
+        if (mode == "ab-build") PhaseProfile.RunAbBuild(args[1], spec[0], values[0], values[1], abSteps);
+        else PhaseProfile.RunAb(args[1], spec[0], values[0], values[1], abSteps);
         break;
     }
     default:

@@ -316,6 +316,8 @@ internal static unsafe partial class Gemm
                     else if (!directB) PackB(transB, b, ldb, pc, jc, kc, ncur, nr, bp);
                     else if (panelB) { }   // packed below, one panel at a time
                     else if (fullPanels < ncur) PackB(transB, b, ldb, pc, jc + fullPanels, kc, ncur - fullPanels, nr, bp + fullPanels * kc);
+                    var slab = new SlabB(directB ? b + (long)pc * ldb + jc : null, ldb, directB && !panelB, fullPanels,
+                                         packedB != null ? packedB + (long)pc * nPad + (long)jc * kc : bp, panelB ? 0 : kc, nr);
                     for (int ic = 0; ic < m; ic += mc)
                     {
                         int mcur = Math.Min(mc, m - ic);
@@ -331,25 +333,20 @@ internal static unsafe partial class Gemm
                         // Measured with the 256-bit kernel only; the 512-bit one keeps the loop order it was tuned with.
                         if (RowPanelsOuter && isa == GemmIsa.Vector256 && !panelB && (long)kc * ncur <= RowOuterMaxFloats)
                         {
-                            RowMajorTiles(isa, mr, tall, kc, mcur, ncur, aBlock, rs, ks, aRow, directB, fullPanels, packedB, nPad, bp,
-                                          b + (long)pc * ldb + jc, ldb, jc, pc, prefetchB, c + (long)ic * ldc + jc, ldc, acc,
-                                          !acc && bias != null ? bias + jc : null, tile, nr, prefetchTile);
+                            RowMajorTiles(isa, mr, tall, kc, mcur, ncur, aBlock, rs, ks, aRow, slab, prefetchB, c + (long)ic * ldc + jc, ldc,
+                                          acc, !acc && bias != null ? bias + jc : null, tile, prefetchTile);
                             continue;
                         }
                         for (int jr = 0; jr < ncur; jr += nr)
                         {
                             int nrc = Math.Min(nr, ncur - jr);
                             if (panelB) PackB(transB, b, ldb, pc, jc + jr, kc, nrc, nr, bp);
-                            bool bInPlace = directB && !panelB && jr < fullPanels;
-                            float* bpanel = bInPlace ? b + (long)pc * ldb + jc + jr
-                                          : packedB != null ? packedB + (long)pc * nPad + (long)(jc + jr) * kc
-                                          : panelB ? bp : bp + jr * kc;
-                            nint bs = bInPlace ? ldb : nr;
+                            float* bpanel = slab.Panel(jr, out nint bs);
                             float* tileBias = !acc && bias != null ? bias + jc + jr : null; // first K slab only
                             // The next column panel of B, read down rows ldb apart (a weight matrix: a page apart every few
                             // rows, which the hardware prefetchers do not follow), into L2, a slice per row panel; a panel
                             // row on one cache line (aligned rows) or across two.
-                            float* nextB = prefetchB && jr + nr < ncur ? b + (long)pc * ldb + jc + jr + nr : null;
+                            float* nextB = prefetchB && jr + nr < ncur ? slab.Source + jr + nr : null;
                             nint last = nextB == null || (((nint)nextB & 63) == 0 && ldb % 16 == 0) ? 0 : Math.Min(nr, ncur - jr - nr) - 1;
                             float* cp = c + (long)ic * ldc + jc + jr, apanel = aBlock;
                             for (int ir = 0, p0 = 0, idx = 0, h = PanelHeight(0, tall, mr); ir < mcur;
@@ -427,9 +424,9 @@ internal static unsafe partial class Gemm
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowMajorTiles(GemmIsa isa, int mr, int tall, int kc, int mcur, int ncur, float* aBlock, nint rs, nint ks, nint aRow,
-        bool directB, int fullPanels, float* packedB, int nPad, float* bp, float* bSlab, int ldb, int jc, int pc, bool prefetchB,
-        float* cBlock, int ldc, bool acc, float* bias, float* tile, int nr, bool prefetchTile)
+        SlabB slab, bool prefetchB, float* cBlock, int ldc, bool acc, float* bias, float* tile, bool prefetchTile)
     {
+        int nr = slab.Nr;
         float* apanel = aBlock;
         for (int ir = 0, idx = 0, h = PanelHeight(0, tall, mr); ir < mcur;
              ir += h, cBlock += (long)h * ldc, apanel += h * aRow, h = PanelHeight(++idx, tall, mr))
@@ -437,19 +434,46 @@ internal static unsafe partial class Gemm
             for (int jr = 0; jr < ncur; jr += nr)
             {
                 int nrc = Math.Min(nr, ncur - jr);
-                bool bInPlace = directB && jr < fullPanels;
-                float* bpanel = bInPlace ? bSlab + jr
-                              : packedB != null ? packedB + (long)pc * nPad + (long)(jc + jr) * kc
-                              : bp + jr * kc;
-                nint bs = bInPlace ? ldb : nr;
+                float* bpanel = slab.Panel(jr, out nint bs);
                 if (ir == 0 && prefetchB && jr + nr < ncur)
                 {
-                    float* nb = bSlab + jr + nr;
-                    for (int p = 0; p < kc; p++, nb += ldb) System.Runtime.Intrinsics.X86.Sse.Prefetch0(nb);
+                    float* nb = slab.Source + jr + nr;
+                    for (int p = 0; p < kc; p++, nb += slab.Ldb) System.Runtime.Intrinsics.X86.Sse.Prefetch0(nb);
                 }
                 Tile(isa, h, Math.Min(h, mcur - ir), nrc, nr, kc, apanel, rs, ks, bpanel, bs, cBlock + jr, ldc, acc,
                      bias != null ? bias + jr : null, tile, prefetchTile);
             }
+        }
+    }
+
+    /// <summary>
+    /// Where the NR-wide column panels of one KC slab of B, in one NC block, are read from: B itself for the block's whole
+    /// panels when it is read in place (row p of the panel at column jr is <c>Source + p·Ldb + jr</c>), else a packed
+    /// slab whose panel at column jr starts <c>jr·PanelStride</c> floats in (a whole B packed once, or the scratch packed
+    /// per slab), or one scratch panel packed just before each use (PanelStride 0).
+    /// </summary>
+    private readonly struct SlabB(float* source, int ldb, bool inPlace, int fullPanels, float* packed, int panelStride, int nr)
+    {
+        /// <summary>B's slab at the block's first column when B is stored k×n and read (or packed) panel by panel; else null.</summary>
+        public readonly float* Source = source;
+        public readonly int Ldb = ldb;
+        public readonly int Nr = nr;
+        private readonly bool _inPlace = inPlace;
+        private readonly int _fullPanels = fullPanels;
+        private readonly float* _packed = packed;
+        private readonly int _panelStride = panelStride;
+
+        /// <summary>The panel whose first column is <paramref name="jr"/> (a multiple of NR) and its row stride.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float* Panel(int jr, out nint stride)
+        {
+            if (_inPlace && jr < _fullPanels)
+            {
+                stride = Ldb;
+                return Source + jr;
+            }
+            stride = Nr;
+            return _packed + (long)jr * _panelStride;
         }
     }
 
