@@ -130,6 +130,8 @@ internal static class EpochTimer
     {
         if (name == "DirectBRows") Latent.Kernels.Gemm.DirectBRows = v;
         else if (name == "PrefetchTileC") Latent.Kernels.Gemm.PrefetchTileC = v;
+        else if (name == "SparseGradByRows") Latent.Layers.Dense.SparseGradByRows = v != 0;
+        else if (name == "ByRowsBlock") Latent.Kernels.SparseRows.ByRowsBlock = v;
         else if (name == "StepMinRows") Model.ParallelStepMinRows = v;
         else if (name == "WriteWeightGrads") GraphExecutor.WriteWeightGrads = v != 0;
         else if (name == "ConvGemm") Latent.Kernels.Conv.GemmRouting = v != 0;

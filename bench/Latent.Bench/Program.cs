@@ -27,6 +27,20 @@ switch (mode)
     case "sparse":
         SparseTimer.Run();
         break;
+    case "sparse-ab":
+    {
+        // sparse-ab KNOB=a,b ROWS,UNITS [rounds]
+        if (args.Length < 3 || args[1].Split('=') is not [_, var sab] || sab.Split(',').Length != 2 || args[2].Split(',').Length != 2)
+        {
+            Console.Error.WriteLine($"Usage: sparse-ab KNOB=a,b ROWS,UNITS [rounds]; received '{string.Join(' ', args.Skip(1))}'.");
+            return 2;
+        }
+        var kv = args[1].Split('=');
+        var ab = kv[1].Split(',').Select(int.Parse).ToArray();
+        var shape = args[2].Split(',').Select(int.Parse).ToArray();
+        SparseTimer.RunAb(kv[0], ab[0], ab[1], shape[0], shape[1], args.Length > 3 ? int.Parse(args[3]) : 41);
+        break;
+    }
     case "panels":
         PanelOrderTimer.Run();
         break;
@@ -125,7 +139,7 @@ switch (mode)
         break;
     }
     default:
-        Console.Error.WriteLine($"Unknown mode '{mode}'. Modes: gemm, gemm-shapes \"TA,TB,M,N,K;...\", gemm-ab KNOB=a,b \"TA,TB,M,N,K;...\" [rounds], sparse, panels, optimizers, epoch [rows] [repetitions] [--plain], profile [rows] [steps, 500], ab-step ROW KNOB=a,b [steps, 4000], ceiling [rows], loss, subnormal [row] [epochs, 4], masked [repetitions], pool, conv, tp-sketch, parity [dir], parity-conv [dir], array-fit [calls], tsne [N] [--input pca50|raw|FILE.npy] [--method barnes_hut|exact] [--save-input F] [--out PREFIX], tsne-pair N CODES.npy OUT.png, tsne-fft N SPAN [REPS], vae dense|dense-mean|conv EPOCHS [--ll-n N] [--ll-k K] [--json OUT], denoise blog|keras EPOCHS [--clean-epochs N] [--json OUT] [--figure OUT.png], fuzz [--inputs N] [--formats model,npy,...], anomaly mnist|fashion-mnist [--models dense,conv] [--epochs-dense N] [--epochs-conv N] [--classes 0,1] [--seed S], recurrent, sequence-from-init INIT.npz [epochs] [seed], histogram OUT.png LABEL=A.npy ...");
+        Console.Error.WriteLine($"Unknown mode '{mode}'. Modes: gemm, gemm-shapes \"TA,TB,M,N,K;...\", gemm-ab KNOB=a,b \"TA,TB,M,N,K;...\" [rounds], sparse, sparse-ab KNOB=a,b ROWS,UNITS [rounds], panels, optimizers, epoch [rows] [repetitions] [--plain], profile [rows] [steps, 500], ab-step ROW KNOB=a,b [steps, 4000], ab-build ROW KNOB=a,b [steps, 4000], ceiling [rows], loss, subnormal [row] [epochs, 4], masked [repetitions], pool, conv, tp-sketch, parity [dir], parity-conv [dir], array-fit [calls], tsne [N] [--input pca50|raw|FILE.npy] [--method barnes_hut|exact] [--save-input F] [--out PREFIX], tsne-pair N CODES.npy OUT.png, tsne-fft N SPAN [REPS], vae dense|dense-mean|conv EPOCHS [--ll-n N] [--ll-k K] [--json OUT], denoise blog|keras EPOCHS [--clean-epochs N] [--json OUT] [--figure OUT.png], fuzz [--inputs N] [--formats model,npy,...], anomaly mnist|fashion-mnist [--models dense,conv] [--epochs-dense N] [--epochs-conv N] [--classes 0,1] [--seed S], recurrent, sequence-from-init INIT.npz [epochs] [seed], histogram OUT.png LABEL=A.npy ...");
         return 2;
 }
 return 0;

@@ -5,7 +5,8 @@ namespace Latent.Bench;
 
 /// <summary>
 /// The input layer's two products on MNIST batches, dense (<see cref="Gemm"/>) against sparse (<see cref="SparseRows"/>),
-/// one core, µs a call: x·W + b and xᵀ·dz for a replica's share of each row's batch and the layer's units. Twenty
+/// one core, µs a call: x·W + b and xᵀ·dz for a replica's share of each row's batch and the layer's units; xᵀ·dz both
+/// from the nonzeros sorted by column and from the rows as they are. Twenty
 /// rounds of forty calls, each round on the next rows of the training set, the programs alternating within a round.
 /// </summary>
 internal static class SparseTimer
@@ -19,8 +20,8 @@ internal static class SparseTimer
         Gemm.ParallelFlops = long.MaxValue;
         try
         {
-            Console.WriteLine("| rows | units | nonzeros | dense x·W | dense xᵀ·dz | find the nonzeros | sparse x·W | sort by column + sparse xᵀ·dz | of which the sort |");
-            Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+            Console.WriteLine("| rows | units | nonzeros | dense x·W | dense xᵀ·dz | find the nonzeros | sparse x·W | sort by column + sparse xᵀ·dz | of which the sort | sparse xᵀ·dz by rows |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
             foreach (var (rows, n) in new[] { (16, 32), (128, 32), (50, 64), (50, 128), (50, 256), (100, 256) })
             {
                 var rng = new Random(1);
@@ -32,7 +33,7 @@ internal static class SparseTimer
                 var dw = new float[width * n];
                 var x = new float[rows * width];
                 var sparse = new SparseRows();
-                var t = new double[6];
+                var t = new double[7];
                 long nonzeros = 0;
                 var sw = new Stopwatch();
                 for (int round = 0; round < rounds; round++)
@@ -45,6 +46,7 @@ internal static class SparseTimer
                     // The columns are built on the first transposed product after a load: load again each call, take the load off.
                     Time(4, () => { sparse.TryLoad(x, rows, width, 0.25); sparse.MultiplyTransposed(dz, n, dw, accumulate: false); });
                     Time(5, () => { sparse.TryLoad(x, rows, width, 0.25); sparse.BuildColumns(); });
+                    Time(6, () => sparse.MultiplyTransposedByRows(dz, n, dw));
                     nonzeros += sparse.NonZeros;
                 }
                 t[4] -= t[2];
@@ -64,6 +66,56 @@ internal static class SparseTimer
         finally
         {
             Gemm.ParallelFlops = saved;
+        }
+    }
+
+    /// <summary>
+    /// xᵀ·dz by rows (<see cref="SparseRows.MultiplyTransposedByRows"/>) under a knob's two settings, and the sorted-column
+    /// and dense products beside them, alternating call batch by call batch on the same MNIST rows, one core
+    /// (`sparse-ab KNOB=a,b ROWS,UNITS [rounds]`): medians of the rounds, µs a call.
+    /// </summary>
+    public static void RunAb(string knob, int a, int b, int rows, int n, int rounds)
+    {
+        var (xTrain, _, _, _) = Latent.Datasets.Mnist.LoadBytes();
+        const int width = 784, calls = 40;
+        long saved = Gemm.ParallelFlops;
+        Gemm.ParallelFlops = long.MaxValue;
+        var rng = new Random(1);
+        var dz = new float[rows * n];
+        for (int i = 0; i < dz.Length; i++) dz[i] = (float)(rng.NextDouble() - 0.5);
+        var dw = new float[width * n];
+        var x = new float[rows * width];
+        var sparse = new SparseRows();
+        var times = new[] { new List<double>(), new List<double>(), new List<double>(), new List<double>() };
+        var sw = new Stopwatch();
+        try
+        {
+            for (int round = 0; round < rounds; round++)
+            {
+                xTrain.CopyRows(1000 + round % 200 * rows, rows, x);
+                sparse.TryLoad(x, rows, width, 0.25);
+                EpochTimer.SetKnob(knob, a);
+                Time(0, () => sparse.MultiplyTransposedByRows(dz, n, dw));
+                EpochTimer.SetKnob(knob, b);
+                Time(1, () => sparse.MultiplyTransposedByRows(dz, n, dw));
+                Time(2, () => { sparse.TryLoad(x, rows, width, 0.25); sparse.MultiplyTransposed(dz, n, dw, accumulate: false); });
+                Time(3, () => Gemm.Multiply(true, false, width, n, rows, x, width, dz, n, dw, n, accumulate: false));
+            }
+        }
+        finally
+        {
+            Gemm.ParallelFlops = saved;
+        }
+        double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
+        Console.WriteLine(FormattableString.Invariant(
+            $"{rows}x{n}, {sparse.NonZeros} nonzeros: by rows {knob}={a} {Median(times[0]):F1} us, {knob}={b} {Median(times[1]):F1} us; sorted columns (with the load) {Median(times[2]):F1}; dense {Median(times[3]):F1}"));
+
+        void Time(int slot, Action run)
+        {
+            run();
+            sw.Restart();
+            for (int i = 0; i < calls; i++) run();
+            times[slot].Add(sw.Elapsed.TotalMicroseconds / calls);
         }
     }
 }

@@ -44,6 +44,9 @@ internal sealed unsafe class SparseRows : IParallelWork
     /// <summary>Whether the last <see cref="TryLoad"/> took its batch (false: it was too dense, or nothing was loaded).</summary>
     public bool Loaded { get; private set; }
 
+    /// <summary>Forgets the loaded batch (<see cref="Loaded"/> false), as when a batch was multiplied dense instead.</summary>
+    public void Unload() => Loaded = false;
+
     /// <summary>Rows of the loaded batch.</summary>
     public int Rows => _rows;
 
@@ -113,6 +116,105 @@ internal sealed unsafe class SparseRows : IParallelWork
         if (!_columnsBuilt) BuildColumns();
         fixed (float* pd = dz, pw = dw)
             Run(pd, pw, null, n, transposed: true, accumulate);
+    }
+
+    /// <summary>
+    /// <c>dW = xᵀ·dz</c> for the loaded batch, written (not added), from the rows as they are: each nonzero x[r, k] adds
+    /// x[r, k]·dz[r, :] into dW's row k. No columns to sort (<see cref="BuildColumns"/>), at the price of a load and a
+    /// store of dW per nonzero; dW is swept in blocks of <see cref="ByRowsBlock"/> rows by 32 columns (8 KB, in L1),
+    /// each row of the batch visiting its nonzeros in the block (its columns ascend, so a cursor a row walks on). Every
+    /// element is the same chain of fused multiply-adds, from zero over its nonzeros in ascending rows, as in
+    /// <see cref="MultiplyTransposed"/>: the same bits. One thread.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Nothing is loaded.</exception>
+    /// <exception cref="ArgumentException">An operand is too short.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    public void MultiplyTransposedByRows(ReadOnlySpan<float> dz, int n, Span<float> dw)
+    {
+        Check(n, dz.Length, "dz", (long)_rows * n, dw.Length, "dW", (long)_width * n);
+        if (_cursor.Length < _rows) _cursor = new int[_rows];
+        fixed (int* ps = _rowStart, pc = _cols, cursor = _cursor)
+        fixed (float* pv = _values, pd = dz, pw = dw)
+        {
+            int j = 0;
+            if (Vectorized)
+            {
+                for (; j + 32 <= n; j += 32) BlocksByRows(ps, pc, pv, _rows, _width, pd + j, n, pw + j, cursor, wide: true);
+                for (; j + 8 <= n; j += 8) BlocksByRows(ps, pc, pv, _rows, _width, pd + j, n, pw + j, cursor, wide: false);
+            }
+            for (; j < n; j++)
+            {
+                for (int k = 0; k < _width; k++) pw[(long)k * n + j] = 0f;
+                for (int r = 0; r < _rows; r++)
+                {
+                    float g = pd[(long)r * n + j];
+                    for (int q = ps[r], e = ps[r + 1]; q < e; q++)
+                    {
+                        float* d = pw + (long)pc[q] * n + j;
+                        *d = MathF.FusedMultiplyAdd(pv[q], g, *d);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Rows of dW a block of <see cref="MultiplyTransposedByRows"/> covers (a knob).</summary>
+    internal static int ByRowsBlock = 256;
+
+    private int[] _cursor = [];
+
+    /// <summary>
+    /// 32 columns (<paramref name="wide"/>) or 8 of <see cref="MultiplyTransposedByRows"/>, block by block of dW's rows:
+    /// the block cleared, then each batch row's nonzeros in it added, dz's row held in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)] // per-step path; its own registers
+    private static void BlocksByRows(int* starts, int* cols, float* values, int rows, int width, float* dz, int n, float* dw, int* cursor, bool wide)
+    {
+        for (int r = 0; r < rows; r++) cursor[r] = starts[r];
+        int block = ByRowsBlock;
+        for (int k0 = 0; k0 < width; k0 += block)
+        {
+            int k1 = Math.Min(width, k0 + block);
+            for (int k = k0; k < k1; k++)
+            {
+                float* d = dw + (long)k * n;
+                Avx.Store(d, Vector256<float>.Zero);
+                if (wide)
+                {
+                    Avx.Store(d + 8, Vector256<float>.Zero); Avx.Store(d + 16, Vector256<float>.Zero); Avx.Store(d + 24, Vector256<float>.Zero);
+                }
+            }
+            for (int r = 0; r < rows; r++)
+            {
+                int q = cursor[r], e = starts[r + 1];
+                if (q >= e || cols[q] >= k1) continue;
+                float* g = dz + (long)r * n;
+                if (wide)
+                {
+                    var g0 = Avx.LoadVector256(g); var g1 = Avx.LoadVector256(g + 8);
+                    var g2 = Avx.LoadVector256(g + 16); var g3 = Avx.LoadVector256(g + 24);
+                    do
+                    {
+                        var v = Vector256.Create(values[q]);
+                        float* d = dw + (long)cols[q] * n;
+                        Avx.Store(d, Fma.MultiplyAdd(v, g0, Avx.LoadVector256(d)));
+                        Avx.Store(d + 8, Fma.MultiplyAdd(v, g1, Avx.LoadVector256(d + 8)));
+                        Avx.Store(d + 16, Fma.MultiplyAdd(v, g2, Avx.LoadVector256(d + 16)));
+                        Avx.Store(d + 24, Fma.MultiplyAdd(v, g3, Avx.LoadVector256(d + 24)));
+                    } while (++q < e && cols[q] < k1);
+                }
+                else
+                {
+                    var g0 = Avx.LoadVector256(g);
+                    do
+                    {
+                        float* d = dw + (long)cols[q] * n;
+                        Avx.Store(d, Fma.MultiplyAdd(Vector256.Create(values[q]), g0, Avx.LoadVector256(d)));
+                    } while (++q < e && cols[q] < k1);
+                }
+                cursor[r] = q;
+            }
+        }
     }
 
     /// <summary>

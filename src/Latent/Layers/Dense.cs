@@ -125,6 +125,7 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
                 return;
             }
         }
+        (ctx.LayerState as SparseRows)?.Unload();   // Backward must not take an earlier batch's nonzeros for this one's
         Gemm.Multiply(false, false, rows, Units, inF, x, inF, _kernel!.Values, Units, z, Units, accumulate: false,
                       bias: _bias is null ? default : _bias.Values);
     }
@@ -176,6 +177,8 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
                 sparse?.BuildColumns();   // now, on this thread: the step's threads then read them at once
             else if (sparse is not null)
                 sparse.MultiplyTransposed(dz, Units, ctx.WeightGrad(_kernel!), accumulate: !write);
+            else if (write && SparseGradByRows && LoadedBatch(ctx, rows) is { } narrow)
+                narrow.MultiplyTransposedByRows(dz, Units, ctx.WeightGrad(_kernel!));
             else
                 Gemm.Multiply(true, false, inF, Units, rows, x, inF, dz, Units, ctx.WeightGrad(_kernel!), Units, accumulate: !write);
             if (_bias is not null)
@@ -189,9 +192,20 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
     }
 
     /// <summary>The batch Forward found sparse, if it is still this call's input and wide enough to multiply as one; else null.</summary>
-    private SparseRows? SparseBatch(NodeContext ctx, int rows) =>
-        Units >= SparseMinUnits && ctx.LayerState is SparseRows { Loaded: true } sparse && sparse.Rows == rows &&
-        sparse.Width == InputFeatures ? sparse : null;
+    private SparseRows? SparseBatch(NodeContext ctx, int rows) => Units >= SparseMinUnits ? LoadedBatch(ctx, rows) : null;
+
+    /// <summary>The batch Forward found sparse, if it is still this call's input; else null.</summary>
+    private SparseRows? LoadedBatch(NodeContext ctx, int rows) =>
+        ctx.LayerState is SparseRows { Loaded: true } sparse && sparse.Rows == rows && sparse.Width == InputFeatures ? sparse : null;
+
+    /// <summary>
+    /// Whether a layer narrower than <see cref="SparseMinUnits"/> whose forward took its batch as sparse (on one thread,
+    /// <see cref="SparseOneCoreMinUnits"/>) writes its kernel gradient from the compressed rows too
+    /// (<see cref="SparseRows.MultiplyTransposedByRows"/>: no sorting by column, which does not repay itself below 64 units)
+    /// instead of the dense multiply: the simple model's 32-unit code, 16 or 128 rows a core, 38–62% less time for that
+    /// product on AVX2 and the same bits, the zeros' terms being exact zeros (docs/PERFORMANCE.md; a benchmark knob).
+    /// </summary>
+    internal static bool SparseGradByRows = true;
 
     /// <summary>
     /// Rows [<paramref name="from"/>, <paramref name="to"/>) of this call's kernel gradient, <c>xᵀ·dz</c> restricted to

@@ -63,6 +63,57 @@ public class SparseRowsTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void TheGradientByRowsHasTheSortedColumnsBits(GemmIsa isa)
+    {
+        // Every element is one chain of FMAs from zero over its nonzeros in ascending rows either way, so the bits are
+        // equal; dW's old contents (written over) and blocks of dW's rows down to one row a block do not matter.
+        using var _ = GemmSettings.Force(isa, threads: 1, parallelFlops: long.MaxValue);
+        int savedBlock = SparseRows.ByRowsBlock;
+        try
+        {
+            var sparse = new SparseRows();
+            int seed = 100;
+            foreach (int block in new[] { 1, 7, 64, 256 })
+            foreach (int rows in new[] { 0, 1, 5, 33 })
+            foreach (int width in new[] { 1, 9, 300 })
+            foreach (int n in new[] { 1, 7, 8, 13, 32, 40, 67 })   // 32-wide blocks, 8-wide, scalar tails
+            {
+                SparseRows.ByRowsBlock = block;
+                seed++;
+                var x = SparseBatch(rows, width, 0.2, seed);
+                Assert.True(sparse.TryLoad(x, rows, width, maxDensity: 1.0));
+                var dz = Synthetic.Uniform(rows * n, seed + 1);
+                var sorted = new float[width * n];
+                sparse.MultiplyTransposed(dz, n, sorted, accumulate: false);
+                var byRows = Synthetic.Uniform(width * n, seed + 2);   // garbage to be written over
+                sparse.MultiplyTransposedByRows(dz, n, byRows);
+                Assert.True(sorted.AsSpan().SequenceEqual(byRows), $"block {block}, rows {rows}, width {width}, n {n}");
+                var naive = new float[width * n];
+                GemmNaive.Multiply(true, false, width, n, rows, x, width, dz, n, naive, n, false);
+                AssertClose(naive, byRows, $"block {block}, rows {rows}, width {width}, n {n}, against the naive multiply");
+            }
+        }
+        finally
+        {
+            SparseRows.ByRowsBlock = savedBlock;
+        }
+    }
+
+    [Fact]
+    public void TheGradientByRowsSkipsZerosAsTheSortedColumnsDo()
+    {
+        // x = [[0, 2], [0, 0]], dz = [[NaN], [∞]]: dW's first row meets only zeros and stays 0; the second is 2·NaN.
+        float[] x = [0, 2, 0, 0];
+        var sparse = new SparseRows();
+        Assert.True(sparse.TryLoad(x, 2, 2, 1.0));
+        var dw = new[] { 5f, 5f };
+        sparse.MultiplyTransposedByRows([float.NaN, float.PositiveInfinity], 1, dw);
+        Assert.Equal(0f, dw[0]);
+        Assert.True(float.IsNaN(dw[1]));
+    }
+
     private static void AssertClose(float[] expected, float[] actual, string what)
     {
         for (int i = 0; i < expected.Length; i++)
@@ -157,5 +208,9 @@ public class SparseRowsTests
         Assert.Contains("W needs 8 values; received 7", w.Message);
         var d = Assert.Throws<ArgumentException>(() => sparse.MultiplyTransposed(new float[6], 2, new float[5], accumulate: false));
         Assert.Contains("dW needs 8 values; received 5", d.Message);
+        var r = Assert.Throws<ArgumentException>(() => sparse.MultiplyTransposedByRows(new float[6], 2, new float[5]));
+        Assert.Contains("dW needs 8 values; received 5", r.Message);
+        sparse.Unload();
+        Assert.Throws<InvalidOperationException>(() => sparse.MultiplyTransposedByRows(new float[6], 2, new float[8]));
     }
 }

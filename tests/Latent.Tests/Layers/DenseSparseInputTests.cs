@@ -99,6 +99,61 @@ public class DenseSparseInputTests
             Assert.All(model.Predict(x).ToArray(), v => Assert.True(float.IsNaN(v)));
     }
 
+    [Fact]
+    public void ANarrowLayersGradientFromTheRowsMatchesFiniteDifferences()
+    {
+        // 32 units on one thread: the forward skips the zeros, and the kernel's gradient is written from the same rows.
+        Assert.True(Dense.SparseMinUnits > 32 && Dense.SparseGradByRows, "the path this test is about moved");
+        var saved = (Dense.SparseOneCoreMinUnits, Dense.SparseInputDensity);
+        (Dense.SparseOneCoreMinUnits, Dense.SparseInputDensity) = (32, 0.25);
+        try
+        {
+            Randomness.SetSeed(31);
+            var input = Input.Create(40);
+            var code = new Dense(32, "tanh").Apply(input);
+            var model = new Model(input, new Dense(40, "sigmoid").Apply(code));
+            model.Compile("adagrad", "binary_crossentropy");
+            Latent.Kernels.ComputePool.Shared.Run(new OnFirstPart(() =>
+                ModelChecker.CheckGradients(model, batch: 6, seed: 5, editInput: (_, x) => Synthetic.Sparsify(x, 0.15, 6))), 2);
+        }
+        finally
+        {
+            (Dense.SparseOneCoreMinUnits, Dense.SparseInputDensity) = saved;
+        }
+    }
+
+    [Fact]
+    public void TrainingWithTheGradientFromTheRowsKeepsTheDenseProductsBits()
+    {
+        // The notebook's shape in small: a 32-unit code, batches of 32 run as two shares of 16 (or as one on one core).
+        // Each weight gradient element is the dense multiply's chain of FMAs less its exact zero terms: the same bits.
+        float[,] data = Synthetic.LowRank(96, 50, 3, seed: 14);
+        var rng = new Random(15);
+        for (int i = 0; i < 96; i++)
+            for (int j = 0; j < 50; j++)
+                data[i, j] = rng.NextDouble() < 0.2 ? Math.Clamp(Math.Abs(data[i, j]), 0.01f, 1f) : 0f;
+        float[][] Train(bool byRows)
+        {
+            var saved = (Dense.SparseOneCoreMinUnits, Dense.SparseGradByRows);
+            (Dense.SparseOneCoreMinUnits, Dense.SparseGradByRows) = (32, byRows);
+            try
+            {
+                Randomness.SetSeed(16);
+                var input = Input.Create(50);
+                var code = new Dense(32, "relu").Apply(input);
+                var model = new Model(input, new Dense(50, "sigmoid").Apply(code));
+                model.Compile("adagrad", "binary_crossentropy");
+                model.Fit(data, data, epochs: 2, batchSize: 32, verbose: 0, seed: 1);
+                return model.GetWeights();
+            }
+            finally
+            {
+                (Dense.SparseOneCoreMinUnits, Dense.SparseGradByRows) = saved;
+            }
+        }
+        Assert.Equal(Train(false), Train(true));
+    }
+
     private sealed class OnFirstPart(Action run) : Latent.Kernels.IParallelWork
     {
         public void Execute(int part)
