@@ -202,7 +202,7 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
     /// Whether a layer narrower than <see cref="SparseMinUnits"/> whose forward took its batch as sparse (on one thread,
     /// <see cref="SparseOneCoreMinUnits"/>) writes its kernel gradient from the compressed rows too
     /// (<see cref="SparseRows.MultiplyTransposedByRows"/>: no sorting by column, which does not repay itself below 64 units)
-    /// instead of the dense multiply: the simple model's 32-unit code, 16 or 128 rows a core, 38–62% less time for that
+    /// instead of the dense multiply: the simple model's 32-unit code, 16 or 128 rows a core, 26–62% less time for that
     /// product on AVX2 and the same bits, the zeros' terms being exact zeros (docs/PERFORMANCE.md; a benchmark knob).
     /// </summary>
     internal static bool SparseGradByRows = true;
