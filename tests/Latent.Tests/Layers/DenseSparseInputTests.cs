@@ -26,6 +26,17 @@ public class DenseSparseInputTests
         }
     }
 
+    /// <summary>Low-rank data in [0.01, 1] with about <paramref name="density"/> of its values kept, the rest zero.</summary>
+    private static float[,] SparseData(int rows, int cols, double density, int seed)
+    {
+        float[,] data = Synthetic.LowRank(rows, cols, 3, seed);
+        var rng = new Random(seed + 1);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                data[i, j] = rng.NextDouble() < density ? Math.Clamp(Math.Abs(data[i, j]), 0.01f, 1f) : 0f;
+        return data;
+    }
+
     private static Model Build(int features)
     {
         Randomness.SetSeed(12);
@@ -127,11 +138,7 @@ public class DenseSparseInputTests
     {
         // The notebook's shape in small: a 32-unit code, batches of 32 run as two shares of 16 (or as one on one core).
         // Each weight gradient element is the dense multiply's chain of FMAs less its exact zero terms: the same bits.
-        float[,] data = Synthetic.LowRank(96, 50, 3, seed: 14);
-        var rng = new Random(15);
-        for (int i = 0; i < 96; i++)
-            for (int j = 0; j < 50; j++)
-                data[i, j] = rng.NextDouble() < 0.2 ? Math.Clamp(Math.Abs(data[i, j]), 0.01f, 1f) : 0f;
+        float[,] data = SparseData(96, 50, 0.2, seed: 14);
         float[][] Train(bool byRows)
         {
             var saved = (Dense.SparseOneCoreMinUnits, Dense.SparseGradByRows);
@@ -165,11 +172,7 @@ public class DenseSparseInputTests
     [Fact]
     public void TrainingOnSparseDataAgreesWithTheDenseMultiply()
     {
-        float[,] data = Synthetic.LowRank(96, 40, 3, seed: 8);
-        var rng = new Random(9);
-        for (int i = 0; i < 96; i++)
-            for (int j = 0; j < 40; j++)
-                data[i, j] = rng.NextDouble() < 0.18 ? Math.Clamp(Math.Abs(data[i, j]), 0.01f, 1f) : 0f;
+        float[,] data = SparseData(96, 40, 0.18, seed: 8);
         (float[][] Weights, List<double> Loss) Train(double density) => WithDensity(density, () =>
         {
             var model = Build(40);
