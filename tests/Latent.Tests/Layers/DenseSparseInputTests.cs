@@ -110,6 +110,17 @@ public class DenseSparseInputTests
             Assert.All(model.Predict(x).ToArray(), v => Assert.True(float.IsNaN(v)));
     }
 
+    /// <summary>The simple model's shape in small: a 32-unit code (under <see cref="Dense.SparseMinUnits"/>) between features.</summary>
+    private static Model BuildNarrow(int features, string activation, int seed)
+    {
+        Randomness.SetSeed(seed);
+        var input = Input.Create(features);
+        var code = new Dense(32, activation).Apply(input);
+        var model = new Model(input, new Dense(features, "sigmoid").Apply(code));
+        model.Compile("adagrad", "binary_crossentropy");
+        return model;
+    }
+
     [Fact]
     public void ANarrowLayersGradientFromTheRowsMatchesFiniteDifferences()
     {
@@ -119,11 +130,7 @@ public class DenseSparseInputTests
         (Dense.SparseOneCoreMinUnits, Dense.SparseInputDensity) = (32, 0.25);
         try
         {
-            Randomness.SetSeed(31);
-            var input = Input.Create(40);
-            var code = new Dense(32, "tanh").Apply(input);
-            var model = new Model(input, new Dense(40, "sigmoid").Apply(code));
-            model.Compile("adagrad", "binary_crossentropy");
+            var model = BuildNarrow(40, "tanh", seed: 31);
             Latent.Kernels.ComputePool.Shared.Run(new OnFirstPart(() =>
                 ModelChecker.CheckGradients(model, batch: 6, seed: 5, editInput: (_, x) => Synthetic.Sparsify(x, 0.15, 6))), 2);
         }
@@ -145,11 +152,7 @@ public class DenseSparseInputTests
             (Dense.SparseOneCoreMinUnits, Dense.SparseGradByRows) = (32, byRows);
             try
             {
-                Randomness.SetSeed(16);
-                var input = Input.Create(50);
-                var code = new Dense(32, "relu").Apply(input);
-                var model = new Model(input, new Dense(50, "sigmoid").Apply(code));
-                model.Compile("adagrad", "binary_crossentropy");
+                var model = BuildNarrow(50, "relu", seed: 16);
                 model.Fit(data, data, epochs: 2, batchSize: 32, verbose: 0, seed: 1);
                 return model.GetWeights();
             }
