@@ -121,8 +121,8 @@ internal sealed unsafe class SparseRows : IParallelWork
     /// <summary>
     /// <c>dW = xᵀ·dz</c> for the loaded batch, written (not added), from the rows as they are: each nonzero x[r, k] adds
     /// x[r, k]·dz[r, :] into dW's row k. No columns to sort (<see cref="BuildColumns"/>), at the price of a load and a
-    /// store of dW per nonzero; dW is swept in blocks of <see cref="ByRowsBlock"/> rows by 32 columns (8 KB, in L1),
-    /// each row of the batch visiting its nonzeros in the block (its columns ascend, so a cursor a row walks on). Every
+    /// store of dW per nonzero; dW is swept in blocks of <see cref="ByRowsBlock"/> rows by 32 columns (32 KB, an L1's
+    /// worth), each row of the batch visiting its nonzeros in the block (its columns ascend, so a cursor a row walks on). Every
     /// element is the same chain of fused multiply-adds, from zero over its nonzeros in ascending rows, as in
     /// <see cref="MultiplyTransposed"/>: the same bits. One thread.
     /// </summary>
@@ -158,7 +158,10 @@ internal sealed unsafe class SparseRows : IParallelWork
         }
     }
 
-    /// <summary>Rows of dW a block of <see cref="MultiplyTransposedByRows"/> covers (a knob).</summary>
+    /// <summary>
+    /// Rows of dW a block of <see cref="MultiplyTransposedByRows"/> covers (a knob): smaller blocks end each batch row's
+    /// run of nonzeros more often (a mispredicted branch each), the whole width keeps missing L1 (docs/PERFORMANCE.md).
+    /// </summary>
     internal static int ByRowsBlock = 256;
 
     private int[] _cursor = [];
