@@ -82,7 +82,8 @@ internal static class PhaseProfile
     public static void RunAb(string row, string knob, int a, int b, int steps, int chunk = 25)
     {
         var (model, batch) = EpochTimer.Build(row);
-        var (median, ratio, count) = Alternate([model, model], batch, k => EpochTimer.SetKnob(knob, k == 0 ? a : b), steps, chunk);
+        var xTrain = Latent.Datasets.Mnist.LoadBytes().XTrain;
+        var (median, ratio, count) = Alternate([model, model], batch, xTrain, k => EpochTimer.SetKnob(knob, k == 0 ? a : b), steps, chunk);
         Console.WriteLine(FormattableString.Invariant(
             $"{row} {knob}: {a}: {median[0]:F1} us/step (median of {count} chunks), {b}: {median[1]:F1} us/step; ratio of totals {ratio:F3}"));
     }
@@ -94,15 +95,16 @@ internal static class PhaseProfile
     /// </summary>
     public static void RunAbBuild(string row, string knob, int a, int b, int steps, int chunk = 25)
     {
+        var xTrain = Latent.Datasets.Mnist.LoadBytes().XTrain;
         var models = new Model[2];
         int batch = 0;
         for (int k = 0; k < 2; k++)
         {
             EpochTimer.SetKnob(knob, k == 0 ? a : b);
             (models[k], batch) = EpochTimer.Build(row);
-            models[k].FitStepForBench(Latent.Datasets.Mnist.LoadBytes().XTrain, [.. Enumerable.Range(0, batch)], 0, batch);   // builds its executors now
+            models[k].FitStepForBench(xTrain, [.. Enumerable.Range(0, batch)], 0, batch);   // builds its executors now
         }
-        var (median, ratio, count) = Alternate(models, batch, null, steps, chunk);
+        var (median, ratio, count) = Alternate(models, batch, xTrain, null, steps, chunk);
         Console.WriteLine(FormattableString.Invariant(
             $"{row} {knob} (at build): {a}: {median[0]:F1} us/step (median of {count} chunks), {b}: {median[1]:F1} us/step; ratio of totals {ratio:F3}"));
     }
@@ -113,9 +115,9 @@ internal static class PhaseProfile
     /// own position in one shuffled order. Returns each setting's median µs a step over its chunks and the ratio of the
     /// total times (1 ÷ 0).
     /// </summary>
-    private static (double[] Median, double Ratio, int Count) Alternate(Model[] models, int batch, Action<int>? set, int steps, int chunk)
+    private static (double[] Median, double Ratio, int Count) Alternate(Model[] models, int batch, ByteTensor xTrain,
+        Action<int>? set, int steps, int chunk)
     {
-        var (xTrain, _, _, _) = Latent.Datasets.Mnist.LoadBytes();
         int n = xTrain.Rows;
         var order = Enumerable.Range(0, n).ToArray();
         new Rng(1).Shuffle(order);

@@ -12,13 +12,12 @@ switch (mode)
         break;
     case "gemm-ab":
     {
-        if (args.Length < 3 || args[1].Split('=') is not [var knobName, var pair] || pair.Split(',') is not [var first, var second])
+        if (args.Length < 3 || KnobPair(args[1]) is not var (knobName, first, second))
         {
             Console.Error.WriteLine($"Usage: gemm-ab KNOB=a,b \"TA,TB,M,N,K;...\" [rounds]; received '{string.Join(' ', args.Skip(1))}'.");
             return 2;
         }
-        GemmAb.Run(knobName, int.Parse(first, System.Globalization.CultureInfo.InvariantCulture), int.Parse(second, System.Globalization.CultureInfo.InvariantCulture),
-                   args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 21);
+        GemmAb.Run(knobName, first, second, args[2], args.Length > 3 ? Int(args[3]) : 21);
         break;
     }
     case "gemm-shapes":
@@ -30,15 +29,12 @@ switch (mode)
     case "sparse-ab":
     {
         // sparse-ab KNOB=a,b ROWS,UNITS [rounds]
-        if (args.Length < 3 || args[1].Split('=') is not [_, var sab] || sab.Split(',').Length != 2 || args[2].Split(',').Length != 2)
+        if (args.Length < 3 || KnobPair(args[1]) is not var (sparseKnob, sa, sb) || args[2].Split(',') is not [var rowsText, var unitsText])
         {
             Console.Error.WriteLine($"Usage: sparse-ab KNOB=a,b ROWS,UNITS [rounds]; received '{string.Join(' ', args.Skip(1))}'.");
             return 2;
         }
-        var kv = args[1].Split('=');
-        var ab = kv[1].Split(',').Select(int.Parse).ToArray();
-        var shape = args[2].Split(',').Select(int.Parse).ToArray();
-        SparseTimer.RunAb(kv[0], ab[0], ab[1], shape[0], shape[1], args.Length > 3 ? int.Parse(args[3]) : 41);
+        SparseTimer.RunAb(sparseKnob, sa, sb, Int(rowsText), Int(unitsText), args.Length > 3 ? Int(args[3]) : 41);
         break;
     }
     case "panels":
@@ -126,16 +122,14 @@ switch (mode)
     case "ab-build":
     {
         // ab-step ROW KNOB=a,b [steps]: a knob's two settings alternating every 25 training steps.
-        if (args.Length < 3 || args[2].Split('=') is not [_, var pair] || pair.Split(',').Length != 2)
+        if (args.Length < 3 || KnobPair(args[2]) is not var (stepKnob, a, b))
         {
-            Console.Error.WriteLine($"Usage: ab-step ROW KNOB=a,b [steps]; received '{string.Join(' ', args.Skip(1))}'.");
+            Console.Error.WriteLine($"Usage: {mode} ROW KNOB=a,b [steps]; received '{string.Join(' ', args.Skip(1))}'.");
             return 2;
         }
-        var spec = args[2].Split('=');
-        var values = spec[1].Split(',').Select(v => int.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        int abSteps = args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 4000;
-        if (mode == "ab-build") PhaseProfile.RunAbBuild(args[1], spec[0], values[0], values[1], abSteps);
-        else PhaseProfile.RunAb(args[1], spec[0], values[0], values[1], abSteps);
+        int abSteps = args.Length > 3 ? Int(args[3]) : 4000;
+        if (mode == "ab-build") PhaseProfile.RunAbBuild(args[1], stepKnob, a, b, abSteps);
+        else PhaseProfile.RunAb(args[1], stepKnob, a, b, abSteps);
         break;
     }
     default:
@@ -143,3 +137,12 @@ switch (mode)
         return 2;
 }
 return 0;
+
+static int Int(string text) => int.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+
+// "KNOB=a,b" of the A/B modes: the knob's name and its two settings, or null when the argument has another form.
+static (string Knob, int A, int B)? KnobPair(string arg) =>
+    arg.Split('=') is [var knob, var pair] && pair.Split(',') is [var a, var b] &&
+    int.TryParse(a, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int first) &&
+    int.TryParse(b, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int second)
+        ? (knob, first, second) : null;
