@@ -30,10 +30,10 @@ public class DenseSparseInputTests
     private static float[,] SparseData(int rows, int cols, double density, int seed)
     {
         float[,] data = Synthetic.LowRank(rows, cols, 3, seed);
-        var rng = new Random(seed + 1);
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < cols; j++)
-                data[i, j] = rng.NextDouble() < density ? Math.Clamp(Math.Abs(data[i, j]), 0.01f, 1f) : 0f;
+                data[i, j] = Math.Clamp(Math.Abs(data[i, j]), 0.01f, 1f);
+        Synthetic.Sparsify(data, density, seed + 1);
         return data;
     }
 
