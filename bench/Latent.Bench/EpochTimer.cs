@@ -158,6 +158,6 @@ internal static class EpochTimer
         else if (name == "ExactRowOuter") { Latent.Kernels.Gemm.ExactPanels = v != 0; Latent.Kernels.Gemm.RowPanelsOuter = v != 0; }
         else if (name == "RowOuter") Latent.Kernels.Gemm.RowPanelsOuter = v != 0;
         else if (name == "RowOuterKfloats") Latent.Kernels.Gemm.RowOuterMaxFloats = (long)v << 10;
-        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock, HelpMflops, SparseInput, SparseMinUnits, SparseHelpKflops, DeferWeightGrads, DeferBlock, DeferMinFloats, SparseParallelKflops, RowOuter, RowOuterKfloats, ExactPanels, ExactRowOuter, SparseOneCoreMinUnits, PrefetchTileC.");
+        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock, HelpMflops, SparseInput, SparseMinUnits, SparseHelpKflops, DeferWeightGrads, DeferBlock, DeferMinFloats, SparseParallelKflops, RowOuter, RowOuterKfloats, ExactPanels, ExactRowOuter, SparseOneCoreMinUnits, PrefetchTileC, SparseGradByRows, ByRowsBlock.");
     }
 }
