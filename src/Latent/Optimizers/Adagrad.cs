@@ -19,6 +19,9 @@ public sealed class Adagrad(double learningRate = 0.01, double epsilon = 1e-7, d
     /// <inheritdoc />
     public override string Name => "adagrad";
 
+    /// <summary>Whether vectors of gradients that are all +0 are skipped (a knob; the update leaves them as they are).</summary>
+    internal static bool SkipZeroGradients = true;
+
     /// <inheritdoc />
     protected override int StateSlots => 1;
 
@@ -31,6 +34,10 @@ public sealed class Adagrad(double learningRate = 0.01, double epsilon = 1e-7, d
     {
         var a = State(0, offset, param.Length);
         float eps = (float)Epsilon;
+        // g = +0 leaves a and θ as they are (θ − η·0/(√a + ε) = θ, also for θ = −0) once ε > 0; with ε = 0 and a still
+        // 0 the formula gives 0/0 = NaN, which the skip would miss. −0 is not skipped: θ = −0 minus −0 is +0.
+        // At batch 32 about two fifths of MNIST's pixels are unlit, so as many of the first kernel's rows have g = 0.
+        bool skip = SkipZeroGradients && eps > 0;
         int i = 0;
         if (Vector.IsHardwareAccelerated)
         {
@@ -43,6 +50,7 @@ public sealed class Adagrad(double learningRate = 0.01, double epsilon = 1e-7, d
             {
                 // The new sum stays in a register: read back from the span, it waited on its own store. Same bits.
                 var g = gv[k];
+                if (skip && g.As<float, int>() == Vector<int>.Zero) continue;   // the division and the root skipped
                 var acc = av[k] + g * g;
                 av[k] = acc;
                 p[k] -= lr * g / (Vector.SquareRoot(acc) + e);

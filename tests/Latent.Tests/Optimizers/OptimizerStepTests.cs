@@ -124,17 +124,18 @@ public class OptimizerStepTests
     {
         // Whole vectors of zero gradients (±0, an input never lit in a batch), on weights of either signed zero: each
         // element must end bit for bit where the scalar formula puts a lone parameter, including the 0/0 NaN of ε = 0 on
-        // a state that is still 0 (a shortcut for zero gradients, measured and not kept, had to keep all of these).
+        // a state that is still 0 (Adagrad skips whole vectors of +0 gradients, and must keep all of these).
         // Blocks of 16 elements: zero at every step; zero, then not; not, then zero (a state that is no longer 0); never.
-        const int n = 64, steps = 4;
+        // The first four blocks' zeros are +0, whole vectors of which Adagrad skips; the next four's alternate ±0.
+        const int n = 128, steps = 4;
         var grads = new float[steps * n];
         var rng = new Random(3);
         for (int step = 0; step < steps; step++)
             for (int i = 0; i < n; i++)
             {
-                int block = i / 16;
+                int block = i / 16 % 4;
                 bool zero = block == 0 || (block == 1 && step < 2) || (block == 2 && step >= 2);
-                grads[step * n + i] = zero ? (i % 2 == 0 ? 0f : -0f) : (float)(rng.NextDouble() - 0.5);
+                grads[step * n + i] = zero ? (i < 64 || i % 2 == 0 ? 0f : -0f) : (float)(rng.NextDouble() - 0.5);
             }
         Optimizer Make() => name switch
         {
