@@ -1,0 +1,261 @@
+using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using Latent.Kernels;
+using Latent.Losses;
+
+namespace Latent.Bench;
+
+/// <summary>
+/// A sketch, not the engine: the notebook's simple model at batch 32 (784 → 32 ReLU → 784, sigmoid cross-entropy from
+/// the logits, Adagrad) stepped with its decoder split by columns across two cores, against the engine's data-parallel
+/// step (`Fit`'s, two shares of 16 rows) on the same MNIST batches, alternating every 25 steps in one process
+/// (`tp-simple [steps]`). Both use the engine's kernels: the sparse input rows, the GEMM, the loss, Adagrad's loop.
+/// <list type="bullet">
+/// <item>Each core gathers its 16 rows, finds their nonzeros and runs the encoder on them, as a replica does.</item>
+/// <item>Barrier; each core owns half the decoder's columns (its 32 × 392 kernel stored apart, its bias, their gradients
+/// and Adagrad state) for all 32 rows: forward, loss, bias and kernel gradients without a share to add, and a partial
+/// input gradient (32 × 32).</item>
+/// <item>Barrier; each core adds the two partials on its 16 rows, runs ReLU's backward and the encoder's kernel gradient
+/// from its rows' nonzeros (one array per core, as the replicas do), and updates its decoder half.</item>
+/// <item>Barrier; each core updates half the encoder's kernel rows with the two shares summed (and core 0 its bias).</item>
+/// </list>
+/// Prints core 0's time per phase, the step times of both and the mean losses (which should agree to a few digits).
+/// </summary>
+internal static class TensorParallelSimple
+{
+    private const int B = 32, D = 784, H = 32, Rows = B / 2;
+
+    /// <summary>Where core c's decoder columns start: 400 and 384 columns, so no cache line of a kernel row is shared.</summary>
+    private static int Col0(int c) => c * 400;
+    private static int Width(int c) => c == 0 ? 400 : D - 400;
+
+    public static void Run(int steps, bool inPlace)
+    {
+        Console.WriteLine($"CPU: {FuzzRun.CpuModel()}; {ComputePool.Shared.Threads} threads");
+        if (ComputePool.Shared.Threads != 2) { Console.WriteLine("The sketch is written for two cores."); return; }
+        var (model, batch) = EpochTimer.Build("simple-32");
+        if (batch != B) throw new InvalidOperationException($"simple-32 trains at batch {batch}, the sketch at {B}.");
+        var xTrain = Latent.Datasets.Mnist.LoadBytes().XTrain;
+        SampleSet set = xTrain;
+        int n = set.Rows;
+        var order = Enumerable.Range(0, n).ToArray();
+        new Rng(1).Shuffle(order);
+        model.FitStepForBench(set, order, 0, B);          // builds the engine's executors
+        var s = new State(model.GetWeights(), set, inPlace);
+        Console.WriteLine(inPlace ? "decoder kernel in place (32 × 784, each core its columns)" : "decoder kernel stored apart (each core its 32 × 400 or 32 × 384)");
+        var job = new Job(s);
+        const int chunk = 25;
+        var chunks = new List<double>[] { new(), new() };
+        var losses = new double[2];
+        var counted = new int[2];
+        var start = new int[2];
+        var sw = new Stopwatch();
+        for (int c = 0, warm = 4; c < warm + 2 * (steps / chunk / 2); c++)
+        {
+            int k = c % 2;
+            if (c == warm) { Array.Clear(s.Ticks); Array.Clear(s.Ticks1); s.Steps = 0; }
+            sw.Restart();
+            for (int j = 0; j < chunk; j++)
+            {
+                if (start[k] + 2 * B > n) start[k] = 0;
+                double loss;
+                if (k == 0) loss = model.FitStepForBench(set, order, start[k], B);
+                else
+                {
+                    s.Begin(order, start[k]);
+                    ComputePool.Shared.Run(job, 2);
+                    loss = s.Loss;
+                }
+                start[k] += B;
+                if (c >= warm) { losses[k] += loss; counted[k]++; }
+            }
+            if (c >= warm) chunks[k].Add(sw.Elapsed.TotalMicroseconds / chunk);
+        }
+        double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
+        string Busy(long[] t) => ((t.Sum() - t[1] - t[5] - t[8]) * 1e6 / Stopwatch.Frequency / Math.Max(1, s.Steps)).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
+        Console.WriteLine($"split decoder, busy (us/step, means, barriers left out): core 0 {Busy(s.Ticks)}, core 1 {Busy(s.Ticks1)}");
+        string Phase(int i) => (s.Ticks[i] * 1e6 / Stopwatch.Frequency / Math.Max(1, s.Steps)).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
+        Console.WriteLine($"split decoder, core 0 (us/step): gather + nonzeros + encoder {Phase(0)}; barrier {Phase(1)}; decoder forward {Phase(2)}; " +
+                          $"loss {Phase(3)}; decoder gradients {Phase(4)}; barrier {Phase(5)}; encoder backward {Phase(6)}; decoder update {Phase(7)}; " +
+                          $"barrier {Phase(8)}; encoder update {Phase(9)}");
+        Console.WriteLine(FormattableString.Invariant(
+            $"engine (data-parallel) {Median(chunks[0]):F1} us/step, split decoder {Median(chunks[1]):F1} us/step (medians of {chunks[0].Count} chunks of {chunk}, alternating); mean loss {losses[0] / counted[0]:F5} / {losses[1] / counted[1]:F5}"));
+    }
+
+    private sealed class Job(State s) : IParallelWork
+    {
+        public void Execute(int part) => s.Step(part);
+    }
+
+    private sealed class State
+    {
+        public readonly long[] Ticks = new long[10], Ticks1 = new long[10];
+        public int Steps;
+        public double Loss;
+        private readonly SampleSet _set;
+        private int[] _order = [];
+        private int _start;
+        private readonly float[] _w1, _b1, _gW1Own = new float[D * H], _gB1 = new float[2 * H], _a1 = new float[D * H], _aB1 = new float[H];
+        private readonly float[][] _gW1;                    // per core: the encoder's kernel gradient from its rows
+        private readonly float[][] _w2 = new float[2][], _b2 = new float[2][], _gW2 = new float[2][], _gB2 = new float[2][], _a2 = new float[2][], _aB2 = new float[2][];
+        private readonly float[] _x = new float[B * D], _h = new float[B * H], _dz1 = new float[B * H];
+        private readonly float[][] _logits = new float[2][], _dy = new float[2][], _dhPartial = new float[2][];
+        private readonly SparseRows[] _sparse = [new(), new()];
+        private readonly double[] _loss = new double[2];
+        private readonly BinaryCrossentropy _bce = new();
+        private int _arrived, _generation;
+        private readonly bool _inPlace;
+        private readonly Aligned? _w2A, _gW2A, _a2A;
+        private Span<float> _w2Full => _w2A!.Span;
+        private Span<float> _gW2Full => _gW2A!.Span;
+        private Span<float> _a2Full => _a2A!.Span;
+
+        public State(float[][] weights, SampleSet set, bool inPlace)
+        {
+            _set = set;
+            _inPlace = inPlace;
+            if (inPlace)
+            {
+                (_w2A, _gW2A, _a2A) = (new Aligned(H * D), new Aligned(H * D), new Aligned(H * D));
+                weights[2].CopyTo(_w2A.Span);
+            }
+            (_w1, _b1) = ((float[])weights[0].Clone(), (float[])weights[1].Clone());
+            _gW1 = [_gW1Own, new float[D * H]];
+            for (int c = 0; c < 2; c++)
+            {
+                int w = Width(c);
+                _w2[c] = new float[H * w];
+                for (int r = 0; r < H; r++) Array.Copy(weights[2], r * D + Col0(c), _w2[c], r * w, w);
+                _b2[c] = weights[3].AsSpan(Col0(c), w).ToArray();
+                (_gW2[c], _gB2[c], _a2[c], _aB2[c]) = (new float[H * w], new float[w], new float[H * w], new float[w]);
+                (_logits[c], _dy[c], _dhPartial[c]) = (new float[B * w], new float[B * w], new float[B * H]);
+            }
+        }
+
+        public void Begin(int[] order, int start) => (_order, _start) = (order, start);
+
+        private void Mark(int phase, ref long t0, int part)
+        {
+            long t1 = Stopwatch.GetTimestamp();
+            (part == 0 ? Ticks : Ticks1)[phase] += t1 - t0;
+            t0 = t1;
+        }
+
+        public void Step(int c)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            int r0 = c * Rows, col0 = Col0(c), w = Width(c);
+            var w2 = _inPlace ? _w2Full.Slice(col0) : _w2[c];
+            var gW2 = _inPlace ? _gW2Full.Slice(col0) : _gW2[c];
+            int ld = _inPlace ? D : w;
+            var x = _x.AsSpan(r0 * D, Rows * D);
+            _set.CopyRows(_order.AsSpan(_start + r0, Rows), x);
+            var sparse = _sparse[c];
+            if (!sparse.TryLoad(x, Rows, D, 1.0)) throw new InvalidOperationException("The rows did not load.");
+            var h = _h.AsSpan(r0 * H, Rows * H);
+            sparse.Multiply(_w1, H, h, _b1);
+            Simd.AddBiasRelu(h, default, H, relu: true);
+            Mark(0, ref t0, c);
+            Barrier();
+            Mark(1, ref t0, c);
+            Gemm.Multiply(false, false, B, w, H, _h, H, w2, ld, _logits[c], w, false, _b2[c]);
+            Mark(2, ref t0, c);
+            double loss = 0;
+            float scale = 1f / (B * D);
+            for (int r = 0; r < B; r++)
+                loss += _bce.SumFromLogits(_logits[c].AsSpan(r * w, w), _x.AsSpan(r * D + col0, w), _dy[c].AsSpan(r * w, w), scale);
+            _loss[c] = loss / (B * D);
+            Mark(3, ref t0, c);
+            _gB2[c].AsSpan().Clear();
+            Simd.AccumulateColumnSums(_dy[c], _gB2[c], B);
+            Gemm.Multiply(true, false, H, w, B, _h, H, _dy[c], w, gW2, ld, false);
+            Gemm.Multiply(false, true, B, H, w, _dy[c], w, w2, ld, _dhPartial[c], H, false);
+            Mark(4, ref t0, c);
+            Barrier();
+            Mark(5, ref t0, c);
+            var dz = _dz1.AsSpan(r0 * H, Rows * H);
+            Simd.Add(_dhPartial[0].AsSpan(r0 * H, Rows * H), _dhPartial[1].AsSpan(r0 * H, Rows * H), dz);
+            var gB1 = _gB1.AsSpan(c * H, H);
+            gB1.Clear();
+            Simd.ReluBackwardColumnSums(h, dz, gB1, Rows, H);
+            sparse.MultiplyTransposedByRows(dz, H, _gW1[c]);
+            Mark(6, ref t0, c);
+            if (_inPlace)
+                for (int r = 0; r < H; r++)
+                    Adagrad(_w2Full.Slice(r * D + col0, w), _gW2Full.Slice(r * D + col0, w), _a2Full.Slice(r * D + col0, w));
+            else Adagrad(_w2[c], _gW2[c], _a2[c]);
+            Adagrad(_b2[c], _gB2[c], _aB2[c]);
+            Mark(7, ref t0, c);
+            Barrier();
+            Mark(8, ref t0, c);
+            int k0 = c * (D / 2) * H, len = D / 2 * H;
+            var g = _gW1[0].AsSpan(k0, len);
+            Simd.Add(g, _gW1[1].AsSpan(k0, len), g);
+            Adagrad(_w1.AsSpan(k0, len), g, _a1.AsSpan(k0, len));
+            if (c == 0)
+            {
+                var gb = _gB1.AsSpan(0, H);
+                Simd.Add(gb, _gB1.AsSpan(H, H), gb);
+                Adagrad(_b1, gb, _aB1);
+                Loss = _loss[0] + _loss[1];
+                Steps++;
+            }
+            Mark(9, ref t0, c);
+        }
+
+        /// <summary>Both cores meet here.</summary>
+        private void Barrier()
+        {
+            int generation = Volatile.Read(ref _generation);
+            if (Interlocked.Increment(ref _arrived) == 2)
+            {
+                _arrived = 0;
+                Interlocked.Increment(ref _generation);
+                return;
+            }
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _generation) == generation) spin.SpinOnce(-1);
+        }
+    }
+
+    /// <summary>Floats starting on a 64-byte line, as the engine's store keeps its weights: no line of one core's columns is the other's.</summary>
+    private sealed unsafe class Aligned
+    {
+        private readonly float[] _array;
+        private readonly int _offset, _length;
+
+        public Aligned(int length)
+        {
+            _array = GC.AllocateArray<float>(length + 16, pinned: true);
+            fixed (float* p = _array) _offset = (int)((64 - (long)p % 64) % 64 / sizeof(float));
+            _length = length;
+        }
+
+        public Span<float> Span => _array.AsSpan(_offset, _length);
+    }
+
+    /// <summary>Adagrad's vector loop as the optimizer runs it (η = 0.01, ε = 1e-7, whole vectors of +0 skipped).</summary>
+    private static void Adagrad(Span<float> param, Span<float> grad, Span<float> acc)
+    {
+        var p = MemoryMarshal.Cast<float, Vector<float>>(param);
+        var gv = MemoryMarshal.Cast<float, Vector<float>>(grad);
+        var av = MemoryMarshal.Cast<float, Vector<float>>(acc);
+        var lr = new Vector<float>(0.01f);
+        var e = new Vector<float>(1e-7f);
+        for (int k = 0; k < p.Length; k++)
+        {
+            var g = gv[k];
+            if (g.As<float, int>() == Vector<int>.Zero) continue;
+            var a = av[k] + g * g;
+            av[k] = a;
+            p[k] -= lr * g / (Vector.SquareRoot(a) + e);
+        }
+        for (int i = p.Length * Vector<float>.Count; i < param.Length; i++)
+        {
+            float g = grad[i];
+            acc[i] += g * g;
+            param[i] -= 0.01f * g / (MathF.Sqrt(acc[i]) + 1e-7f);
+        }
+    }
+}
