@@ -98,7 +98,7 @@ switch (mode)
         ConvTimer.Run();
         break;
     case "tp-simple":
-        TensorParallelSimple.Run(args.Length > 1 && args[1] != "--in-place" ? Int(args[1]) : 4000, args.Contains("--in-place"));
+        TensorParallelSimple.Run(args.Length > 1 && !args[1].StartsWith("--") ? Int(args[1]) : 4000, args.Contains("--in-place"), args.Contains("--full"));
         break;
     case "tp-sketch":
         TensorParallelSketch.Run();
@@ -136,7 +136,7 @@ switch (mode)
         break;
     }
     default:
-        Console.Error.WriteLine($"Unknown mode '{mode}'. Modes: gemm, gemm-shapes \"TA,TB,M,N,K;...\", gemm-ab KNOB=a,b \"TA,TB,M,N,K;...\" [rounds], sparse, sparse-ab KNOB=a,b ROWS,UNITS [rounds], panels, optimizers, epoch [rows] [repetitions] [--plain], profile [rows] [steps, 500], ab-step ROW KNOB=a,b [steps, 4000], ab-build ROW KNOB=a,b [steps, 4000], ceiling [rows], loss, subnormal [row] [epochs, 4], masked [repetitions], pool, conv, tp-sketch, tp-simple [steps, 4000] [--in-place], parity [dir], parity-conv [dir], array-fit [calls], tsne [N] [--input pca50|raw|FILE.npy] [--method barnes_hut|exact] [--save-input F] [--out PREFIX], tsne-pair N CODES.npy OUT.png, tsne-fft N SPAN [REPS], vae dense|dense-mean|conv EPOCHS [--ll-n N] [--ll-k K] [--json OUT], denoise blog|keras EPOCHS [--clean-epochs N] [--json OUT] [--figure OUT.png], fuzz [--inputs N] [--formats model,npy,...], anomaly mnist|fashion-mnist [--models dense,conv] [--epochs-dense N] [--epochs-conv N] [--classes 0,1] [--seed S], recurrent, sequence-from-init INIT.npz [epochs] [seed], histogram OUT.png LABEL=A.npy ...");
+        Console.Error.WriteLine($"Unknown mode '{mode}'. Modes: gemm, gemm-shapes \"TA,TB,M,N,K;...\", gemm-ab KNOB=a,b \"TA,TB,M,N,K;...\" [rounds], sparse, sparse-ab KNOB=a,b ROWS,UNITS [rounds], panels, optimizers, epoch [rows] [repetitions] [--plain], profile [rows] [steps, 500], ab-step ROW KNOB=a,b [steps, 4000], ab-build ROW KNOB=a,b [steps, 4000], ceiling [rows], loss, subnormal [row] [epochs, 4], masked [repetitions], pool, conv, tp-sketch, tp-simple [steps, 4000] [--in-place|--full], parity [dir], parity-conv [dir], array-fit [calls], tsne [N] [--input pca50|raw|FILE.npy] [--method barnes_hut|exact] [--save-input F] [--out PREFIX], tsne-pair N CODES.npy OUT.png, tsne-fft N SPAN [REPS], vae dense|dense-mean|conv EPOCHS [--ll-n N] [--ll-k K] [--json OUT], denoise blog|keras EPOCHS [--clean-epochs N] [--json OUT] [--figure OUT.png], fuzz [--inputs N] [--formats model,npy,...], anomaly mnist|fashion-mnist [--models dense,conv] [--epochs-dense N] [--epochs-conv N] [--classes 0,1] [--seed S], recurrent, sequence-from-init INIT.npz [epochs] [seed], histogram OUT.png LABEL=A.npy ...");
         return 2;
 }
 return 0;

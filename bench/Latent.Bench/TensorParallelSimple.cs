@@ -30,7 +30,7 @@ internal static class TensorParallelSimple
     private static int Col0(int c) => c * 400;
     private static int Width(int c) => c == 0 ? 400 : D - 400;
 
-    public static void Run(int steps, bool inPlace)
+    public static void Run(int steps, bool inPlace, bool full = false)
     {
         Console.WriteLine($"CPU: {FuzzRun.CpuModel()}; {ComputePool.Shared.Threads} threads");
         if (ComputePool.Shared.Threads != 2) { Console.WriteLine("The sketch is written for two cores."); return; }
@@ -42,8 +42,9 @@ internal static class TensorParallelSimple
         var order = Enumerable.Range(0, n).ToArray();
         new Rng(1).Shuffle(order);
         model.FitStepForBench(set, order, 0, B);          // builds the engine's executors
-        var s = new State(model.GetWeights(), set, inPlace);
+        var s = new State(model.GetWeights(), set, inPlace, full);
         Console.WriteLine(inPlace ? "decoder kernel in place (32 × 784, each core its columns)" : "decoder kernel stored apart (each core its 32 × 400 or 32 × 384)");
+        if (full) Console.WriteLine("and the encoder split by units (each core its 784 × 16 kernel, gathering and compressing all 32 rows itself)");
         var job = new Job(s);
         const int chunk = 25;
         var chunks = new List<double>[] { new(), new() };
@@ -85,7 +86,11 @@ internal static class TensorParallelSimple
 
     private sealed class Job(State s) : IParallelWork
     {
-        public void Execute(int part) => s.Step(part);
+        public void Execute(int part)
+        {
+            if (s.Full) s.StepFull(part);
+            else s.Step(part);
+        }
     }
 
     private sealed class State
@@ -111,9 +116,24 @@ internal static class TensorParallelSimple
         private Span<float> _gW2Full => _gW2A!.Span;
         private Span<float> _a2Full => _a2A!.Span;
 
-        public State(float[][] weights, SampleSet set, bool inPlace)
+        public readonly bool Full;
+        private readonly float[][] _xAll = new float[2][], _w1s = new float[2][], _b1s = new float[2][], _gW1s = new float[2][], _gB1s = new float[2][],
+            _a1s = new float[2][], _aB1s = new float[2][], _hPart = new float[2][], _dz1s = new float[2][];
+
+        public State(float[][] weights, SampleSet set, bool inPlace, bool full)
         {
             _set = set;
+            Full = full;
+            const int u = H / 2;
+            for (int c = 0; c < 2; c++)
+            {
+                _xAll[c] = new float[B * D];
+                _w1s[c] = new float[D * u];
+                for (int k = 0; k < D; k++) Array.Copy(weights[0], k * H + c * u, _w1s[c], k * u, u);
+                _b1s[c] = weights[1].AsSpan(c * u, u).ToArray();
+                (_gW1s[c], _gB1s[c], _a1s[c], _aB1s[c]) = (new float[D * u], new float[u], new float[D * u], new float[u]);
+                (_hPart[c], _dz1s[c]) = (new float[B * u], new float[B * u]);
+            }
             _inPlace = inPlace;
             if (inPlace)
             {
@@ -198,6 +218,62 @@ internal static class TensorParallelSimple
                 var gb = _gB1.AsSpan(0, H);
                 Simd.Add(gb, _gB1.AsSpan(H, H), gb);
                 Adagrad(_b1, gb, _aB1);
+                Loss = _loss[0] + _loss[1];
+                Steps++;
+            }
+            Mark(9, ref t0, c);
+        }
+
+        /// <summary>
+        /// The step with the encoder split by units as well: each core gathers and compresses all 32 rows, computes its 16
+        /// code units for them and its decoder columns; only the code (32 × 32) and the partial code gradients cross.
+        /// </summary>
+        public void StepFull(int c)
+        {
+            const int u = H / 2;
+            long t0 = Stopwatch.GetTimestamp();
+            int col0 = Col0(c), w = Width(c);
+            var x = _xAll[c];
+            _set.CopyRows(_order.AsSpan(_start, B), x);
+            var sparse = _sparse[c];
+            if (!sparse.TryLoad(x, B, D, 1.0)) throw new InvalidOperationException("The rows did not load.");
+            var hp = _hPart[c];
+            sparse.Multiply(_w1s[c], u, hp, _b1s[c]);
+            Simd.AddBiasRelu(hp, default, u, relu: true);
+            for (int r = 0; r < B; r++) hp.AsSpan(r * u, u).CopyTo(_h.AsSpan(r * H + c * u, u));
+            Mark(0, ref t0, c);
+            Barrier();
+            Mark(1, ref t0, c);
+            Gemm.Multiply(false, false, B, w, H, _h, H, _w2[c], w, _logits[c], w, false, _b2[c]);
+            Mark(2, ref t0, c);
+            double loss = 0;
+            float scale = 1f / (B * D);
+            for (int r = 0; r < B; r++)
+                loss += _bce.SumFromLogits(_logits[c].AsSpan(r * w, w), x.AsSpan(r * D + col0, w), _dy[c].AsSpan(r * w, w), scale);
+            _loss[c] = loss / (B * D);
+            Mark(3, ref t0, c);
+            _gB2[c].AsSpan().Clear();
+            Simd.AccumulateColumnSums(_dy[c], _gB2[c], B);
+            Gemm.Multiply(true, false, H, w, B, _h, H, _dy[c], w, _gW2[c], w, false);
+            Gemm.Multiply(false, true, B, H, w, _dy[c], w, _w2[c], w, _dhPartial[c], H, false);
+            Mark(4, ref t0, c);
+            Barrier();
+            Mark(5, ref t0, c);
+            var dz = _dz1s[c];
+            for (int r = 0; r < B; r++)
+                Simd.Add(_dhPartial[0].AsSpan(r * H + c * u, u), _dhPartial[1].AsSpan(r * H + c * u, u), dz.AsSpan(r * u, u));
+            _gB1s[c].AsSpan().Clear();
+            Simd.ReluBackwardColumnSums(hp, dz, _gB1s[c], B, u);
+            sparse.MultiplyTransposedByRows(dz, u, _gW1s[c]);
+            Mark(6, ref t0, c);
+            Adagrad(_w2[c], _gW2[c], _a2[c]);
+            Adagrad(_b2[c], _gB2[c], _aB2[c]);
+            Mark(7, ref t0, c);
+            Mark(8, ref t0, c);
+            Adagrad(_w1s[c], _gW1s[c], _a1s[c]);
+            Adagrad(_b1s[c], _gB1s[c], _aB1s[c]);
+            if (c == 0)
+            {
                 Loss = _loss[0] + _loss[1];
                 Steps++;
             }

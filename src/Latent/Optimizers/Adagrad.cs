@@ -36,7 +36,7 @@ public sealed class Adagrad(double learningRate = 0.01, double epsilon = 1e-7, d
         float eps = (float)Epsilon;
         // g = +0 leaves a and θ as they are (θ − η·0/(√a + ε) = θ, also for θ = −0) once ε > 0; with ε = 0 and a still
         // 0 the formula gives 0/0 = NaN, which the skip would miss. −0 is not skipped: θ = −0 minus −0 is +0.
-        // At batch 32 about two fifths of MNIST's pixels are unlit, so as many of the first kernel's rows have g = 0.
+        // At batch 32 about two fifths of MNIST's pixels are unlit in the whole batch: as many of the first kernel's rows have g = +0.
         bool skip = SkipZeroGradients && eps > 0;
         int i = 0;
         if (Vector.IsHardwareAccelerated)
