@@ -72,7 +72,11 @@ def main():
     def measure_ceiling():
         out = subprocess.run(["dotnet", LATENT, "ceiling", args.rows], capture_output=True, text=True, check=True).stdout.split("\n")
         return ({int(l.split()[1]): float(l.split()[2]) for l in out if l.startswith("peak ")},
-                {l.split()[1]: float(l.split()[2]) for l in out if l.startswith("flops ")})
+                {l.split()[1]: float(l.split()[2]) for l in out if l.startswith("flops ")},
+                # What the FMA loop does not feel: memory bandwidth (triad, one core / every core) and a cache line's
+                # round trip between two cores, so a run's table says what the machine gave it.
+                {int(l.split()[1]): float(l.split()[2]) for l in out if l.startswith("memory ")},
+                next((float(l.split()[1]) for l in out if l.startswith("roundtrip ")), 0.0))
     # Rows whose first layer multiplies MNIST's pixels sparsely: Dense with 64 units or more (deep's 128, the VAE's 256),
     # and the simple model's 32 units in its forward when each core runs a share of at least 16 rows
     # (Model.WholeBatchBelowRows; smaller shares run as one executor, which cuts each product across the cores and
@@ -81,7 +85,7 @@ def main():
     def dense_too(row):
         model, batch = row.split("-")[0], int(row.split("-")[-1]) if row.split("-")[-1].isdigit() else 0
         return not args.no_dense_latent and (model in ("deep", "vae") or (model == "simple" and batch // cores >= 16))
-    peak_before, _ = measure_ceiling()
+    peak_before, _, memory_before, trip_before = measure_ceiling()
     results = {}
     for rep in range(args.reps):
         for row in args.rows.split(","):
@@ -107,14 +111,18 @@ def main():
                       file=sys.stderr, flush=True)
     # The ceiling: each epoch's multiply-add work (Latent.Bench's count over the layers that multiply) against the
     # FMA peak on every core (the better of the measurements before and after the runs).
-    peak_after, gflop = measure_ceiling()
+    peak_after, gflop, memory_after, trip_after = measure_ceiling()
     peak = {k: max(peak_before[k], peak_after[k]) for k in peak_after}
     top = peak[max(peak)]
+    top_threads = max(peak)
     print(f"CPU: {probe['cpu']} ({os.cpu_count()} cores); FMA peak {peak[1]:.0f} GFLOPS on one core, {top:.0f} on {max(peak)} "
           f"(before the runs {peak_before[1]:.0f} / {peak_before[max(peak)]:.0f}, after {peak_after[1]:.0f} / {peak_after[max(peak)]:.0f}); "
           f"OpenBLAS core: {probe['core']}"
           + (f" (OPENBLAS_CORETYPE={probe['coretype']} set: it had fallen back to a generic kernel)" if probe["coretype"] else "")
-          + f"; PyTorch {probe['torch']}, torch threads 2, OpenBLAS threads per row as below; Latent on .NET SDK {dotnet}\n")
+          + f"; PyTorch {probe['torch']}, torch threads 2, OpenBLAS threads per row as below; Latent on .NET SDK {dotnet}\n"
+          + (f"Memory (triad) {memory_before.get(1, 0):.0f} / {memory_before.get(top_threads, 0):.0f} GB/s on one core / {top_threads} before the runs, "
+             f"{memory_after.get(1, 0):.0f} / {memory_after.get(top_threads, 0):.0f} after; a cache line between two cores and back "
+             f"{trip_before:.0f} ns before, {trip_after:.0f} after\n" if memory_after else ""))
     print("| row | PyTorch BLAS threads | PyTorch s/epoch | Latent s/epoch | PyTorch / Latent | Latent dense-only s/epoch | "
           "PyTorch / dense-only | epoch GFLOP | PyTorch % of peak | Latent % of peak: nominal | dense-only | PyTorch peak RSS | Latent peak RSS |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")

@@ -5,8 +5,9 @@ namespace Latent.Bench;
 
 /// <summary>
 /// The FMA ceiling of a training epoch: the model's multiply-adds counted layer by layer, and the machine's FMA peak
-/// measured where it runs. <c>ceiling ROWS</c> prints <c>peak THREADS GFLOPS</c> for one thread and every core, then
-/// <c>flops ROW GFLOP</c> per epoch of 60,000 samples (what <c>epoch</c> trains), for <c>bench/compare.py</c>.
+/// measured where it runs. <c>ceiling ROWS</c> prints <c>peak THREADS GFLOPS</c> for one thread and every core,
+/// <c>memory THREADS GB/s</c> and <c>roundtrip NS</c> (<see cref="MachineProbe"/>), then <c>flops ROW GFLOP</c> per
+/// epoch of 60,000 samples (what <c>epoch</c> trains), for <c>bench/compare.py</c>.
 /// </summary>
 internal static class Ceiling
 {
@@ -16,6 +17,9 @@ internal static class Ceiling
     {
         Console.WriteLine(FormattableString.Invariant($"peak 1 {FmaPeak.Measure(1):F1}"));
         Console.WriteLine(FormattableString.Invariant($"peak {Environment.ProcessorCount} {FmaPeak.Measure():F1}"));
+        Console.WriteLine(FormattableString.Invariant($"memory 1 {MachineProbe.MemoryGBps(1):F1}"));
+        Console.WriteLine(FormattableString.Invariant($"memory {Environment.ProcessorCount} {MachineProbe.MemoryGBps(Environment.ProcessorCount):F1}"));
+        Console.WriteLine(FormattableString.Invariant($"roundtrip {MachineProbe.RoundTripNs():F0}"));
         foreach (var row in rows)
             Console.WriteLine(FormattableString.Invariant($"flops {row} {TrainingFlopsPerSample(EpochTimer.Build(row).Model) * EpochSamples / 1e9:F1}"));
     }

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Latent.Bench;
+
+/// <summary>
+/// What the FMA peak does not see of a shared machine: the memory bandwidth a core gets (a triad <c>a = b + s·c</c> over
+/// arrays far larger than any cache, on one thread and on every core at once; 12 bytes an element counted, best of five)
+/// and how long a cache line takes to go from one core to another and back (two threads, on the first two CPUs when
+/// the process may pin them, passing a counter; the median of eleven rounds). Printed by <c>ceiling</c> beside the peak,
+/// before and after <c>bench/compare.py</c>'s runs, so a run's table says what the machine gave it.
+/// </summary>
+internal static class MachineProbe
+{
+    private const int Floats = 1 << 23;   // 32 MB an array, three arrays a thread
+
+    /// <summary>Triad bandwidth in GB/s over <paramref name="threads"/> threads, one dedicated thread each, released together.</summary>
+    public static double MemoryGBps(int threads)
+    {
+        var arrays = Enumerable.Range(0, threads).Select(_ => (A: new float[Floats], B: Fill(1f), C: Fill(2f))).ToArray();
+        double best = 0;
+        for (int rep = 0; rep < 6; rep++)
+        {
+            using var start = new Barrier(threads + 1);
+            var workers = new Thread[threads];
+            for (int t = 0; t < threads; t++)
+            {
+                var (a, b, c) = arrays[t];
+                workers[t] = new Thread(() => { start.SignalAndWait(); Triad(a, b, c, 0.5f); }) { IsBackground = true };
+                workers[t].Start();
+            }
+            start.SignalAndWait();
+            var sw = Stopwatch.StartNew();
+            foreach (var w in workers) w.Join();
+            if (rep > 0) best = Math.Max(best, threads * 12.0 * Floats / sw.Elapsed.TotalSeconds / 1e9);   // the first touches the pages
+        }
+        return best;
+    }
+
+    private static float[] Fill(float v)
+    {
+        var x = new float[Floats];
+        Array.Fill(x, v);
+        return x;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Triad(float[] a, float[] b, float[] c, float s)
+    {
+        ref float ra = ref a[0], rb = ref b[0], rc = ref c[0];
+        var vs = Vector256.Create(s);
+        for (nuint i = 0; i < (nuint)a.Length; i += 8)
+            Vector256.FusedMultiplyAdd(vs, Vector256.LoadUnsafe(ref rc, i), Vector256.LoadUnsafe(ref rb, i)).StoreUnsafe(ref ra, i);
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int sched_setaffinity(int pid, nint size, ref ulong mask);
+
+    private static void Pin(int cpu)
+    {
+        if (!OperatingSystem.IsLinux() || cpu >= 64) return;
+        ulong mask = 1UL << cpu;
+        try { sched_setaffinity(0, sizeof(ulong), ref mask); }
+        catch (EntryPointNotFoundException) { }
+        catch (DllNotFoundException) { }
+    }
+
+    /// <summary>Nanoseconds for a cache line to go from one core to another and back (0 on a single core).</summary>
+    public static double RoundTripNs()
+    {
+        if (Environment.ProcessorCount < 2) return 0;
+        const int trips = 200_000, rounds = 11;
+        var line = new long[32];                  // the counter sits mid-array, on a line of its own
+        var times = new double[rounds];
+        for (int round = 0; round < rounds; round++)
+        {
+            var echo = new Thread(() =>
+            {
+                Pin(1);
+                for (long i = 1; i <= trips; i++)
+                {
+                    while (Volatile.Read(ref line[16]) != 2 * i - 1) { }
+                    Volatile.Write(ref line[16], 2 * i);
+                }
+            }) { IsBackground = true };
+            var caller = new Thread(() =>
+            {
+                Pin(0);
+                var sw = Stopwatch.StartNew();
+                for (long i = 1; i <= trips; i++)
+                {
+                    Volatile.Write(ref line[16], 2 * i - 1);
+                    while (Volatile.Read(ref line[16]) != 2 * i) { }
+                }
+                times[round] = sw.Elapsed.TotalNanoseconds / trips;
+            }) { IsBackground = true };
+            line[16] = 0;
+            echo.Start();
+            caller.Start();
+            caller.Join();
+            echo.Join();
+        }
+        return times.Order().ElementAt(rounds / 2);
+    }
+}
