@@ -109,7 +109,7 @@ internal static class TensorParallelSimple
         private readonly SparseRows[] _sparse = [new(), new()];
         private readonly double[] _loss = new double[2];
         private readonly BinaryCrossentropy _bce = new();
-        private int _arrived, _generation;
+        private readonly TwoCoreBarrier _barrier = new();
         private readonly bool _inPlace;
         private readonly Aligned? _w2A, _gW2A, _a2A;
         private Span<float> _w2Full => _w2A!.Span;
@@ -179,19 +179,7 @@ internal static class TensorParallelSimple
             Mark(0, ref t0, c);
             Barrier();
             Mark(1, ref t0, c);
-            Gemm.Multiply(false, false, B, w, H, _h, H, w2, ld, _logits[c], w, false, _b2[c]);
-            Mark(2, ref t0, c);
-            double loss = 0;
-            float scale = 1f / (B * D);
-            for (int r = 0; r < B; r++)
-                loss += _bce.SumFromLogits(_logits[c].AsSpan(r * w, w), _x.AsSpan(r * D + col0, w), _dy[c].AsSpan(r * w, w), scale);
-            _loss[c] = loss / (B * D);
-            Mark(3, ref t0, c);
-            _gB2[c].AsSpan().Clear();
-            Simd.AccumulateColumnSums(_dy[c], _gB2[c], B);
-            Gemm.Multiply(true, false, H, w, B, _h, H, _dy[c], w, gW2, ld, false);
-            Gemm.Multiply(false, true, B, H, w, _dy[c], w, w2, ld, _dhPartial[c], H, false);
-            Mark(4, ref t0, c);
+            Decoder(c, _x, w2, gW2, ld, ref t0);
             Barrier();
             Mark(5, ref t0, c);
             var dz = _dz1.AsSpan(r0 * H, Rows * H);
@@ -232,7 +220,7 @@ internal static class TensorParallelSimple
         {
             const int u = H / 2;
             long t0 = Stopwatch.GetTimestamp();
-            int col0 = Col0(c), w = Width(c);
+            int w = Width(c);
             var x = _xAll[c];
             _set.CopyRows(_order.AsSpan(_start, B), x);
             var sparse = _sparse[c];
@@ -244,19 +232,7 @@ internal static class TensorParallelSimple
             Mark(0, ref t0, c);
             Barrier();
             Mark(1, ref t0, c);
-            Gemm.Multiply(false, false, B, w, H, _h, H, _w2[c], w, _logits[c], w, false, _b2[c]);
-            Mark(2, ref t0, c);
-            double loss = 0;
-            float scale = 1f / (B * D);
-            for (int r = 0; r < B; r++)
-                loss += _bce.SumFromLogits(_logits[c].AsSpan(r * w, w), x.AsSpan(r * D + col0, w), _dy[c].AsSpan(r * w, w), scale);
-            _loss[c] = loss / (B * D);
-            Mark(3, ref t0, c);
-            _gB2[c].AsSpan().Clear();
-            Simd.AccumulateColumnSums(_dy[c], _gB2[c], B);
-            Gemm.Multiply(true, false, H, w, B, _h, H, _dy[c], w, _gW2[c], w, false);
-            Gemm.Multiply(false, true, B, H, w, _dy[c], w, _w2[c], w, _dhPartial[c], H, false);
-            Mark(4, ref t0, c);
+            Decoder(c, x, _w2[c], _gW2[c], w, ref t0);
             Barrier();
             Mark(5, ref t0, c);
             var dz = _dz1s[c];
@@ -280,19 +256,30 @@ internal static class TensorParallelSimple
             Mark(9, ref t0, c);
         }
 
-        /// <summary>Both cores meet here.</summary>
-        private void Barrier()
+        /// <summary>
+        /// Core c's decoder columns for all 32 rows (its kernel at <paramref name="w2"/>, rows <paramref name="ld"/> apart):
+        /// the logits, the loss against the targets in <paramref name="x"/>, the bias and kernel gradients and the partial
+        /// code gradient.
+        /// </summary>
+        private void Decoder(int c, float[] x, Span<float> w2, Span<float> gW2, int ld, ref long t0)
         {
-            int generation = Volatile.Read(ref _generation);
-            if (Interlocked.Increment(ref _arrived) == 2)
-            {
-                _arrived = 0;
-                Interlocked.Increment(ref _generation);
-                return;
-            }
-            var spin = new SpinWait();
-            while (Volatile.Read(ref _generation) == generation) spin.SpinOnce(-1);
+            int col0 = Col0(c), w = Width(c);
+            Gemm.Multiply(false, false, B, w, H, _h, H, w2, ld, _logits[c], w, false, _b2[c]);
+            Mark(2, ref t0, c);
+            double loss = 0;
+            float scale = 1f / (B * D);
+            for (int r = 0; r < B; r++)
+                loss += _bce.SumFromLogits(_logits[c].AsSpan(r * w, w), x.AsSpan(r * D + col0, w), _dy[c].AsSpan(r * w, w), scale);
+            _loss[c] = loss / (B * D);
+            Mark(3, ref t0, c);
+            _gB2[c].AsSpan().Clear();
+            Simd.AccumulateColumnSums(_dy[c], _gB2[c], B);
+            Gemm.Multiply(true, false, H, w, B, _h, H, _dy[c], w, gW2, ld, false);
+            Gemm.Multiply(false, true, B, H, w, _dy[c], w, w2, ld, _dhPartial[c], H, false);
+            Mark(4, ref t0, c);
         }
+
+        private void Barrier() => _barrier.Meet();
     }
 
     /// <summary>Floats starting on a 64-byte line, as the engine's store keeps its weights: no line of one core's columns is the other's.</summary>

@@ -66,7 +66,7 @@ internal static class TensorParallelSketch
         private readonly float[] _h = new float[B * Hd], _y = new float[B * D], _dy = new float[B * D], _dh = new float[B * Hd];
         private readonly float[][] _dhPartial = [new float[B * Hd], new float[B * Hd]];
         private readonly float[][] _w1s, _w4s, _a1s, _a4s, _g1s, _g4s;
-        private int _arrived, _generation;
+        private readonly TwoCoreBarrier _barrier = new();
 
         public State()
         {
@@ -160,19 +160,7 @@ internal static class TensorParallelSketch
             Mark(TpTicks, 6, ref t0, p);
         }
 
-        /// <summary>Both cores meet here (two parts only).</summary>
-        private void Barrier()
-        {
-            int generation = Volatile.Read(ref _generation);
-            if (Interlocked.Increment(ref _arrived) == 2)
-            {
-                _arrived = 0;
-                Interlocked.Increment(ref _generation);
-                return;
-            }
-            var spin = new SpinWait();
-            while (Volatile.Read(ref _generation) == generation) spin.SpinOnce(-1);
-        }
+        private void Barrier() => _barrier.Meet();
     }
 
     private static void RmsProp(float[] w, float[] a, float[] g, float[]? g2, int start, int n)
@@ -188,5 +176,24 @@ internal static class TensorParallelSketch
             av[k] = 0.9f * av[k] + 0.1f * gg * gg;
             wv[k] -= 0.001f * gg / (Vector.SquareRoot(av[k]) + eps);
         }
+    }
+}
+
+/// <summary>Where the sketches' two cores meet: the first to arrive spins until the second does.</summary>
+internal sealed class TwoCoreBarrier
+{
+    private int _arrived, _generation;
+
+    public void Meet()
+    {
+        int generation = Volatile.Read(ref _generation);
+        if (Interlocked.Increment(ref _arrived) == 2)
+        {
+            _arrived = 0;
+            Interlocked.Increment(ref _generation);
+            return;
+        }
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _generation) == generation) spin.SpinOnce(-1);
     }
 }
