@@ -431,7 +431,20 @@ internal static unsafe partial class Gemm
         for (int ir = 0, idx = 0, h = PanelHeight(0, tall, mr); ir < mcur;
              ir += h, cBlock += (long)h * ldc, apanel += h * aRow, h = PanelHeight(++idx, tall, mr))
         {
-            for (int jr = 0; jr < ncur; jr += nr)
+            int jr = 0;
+            if (SweepPanels && isa == GemmIsa.Vector256 && h <= mcur - ir && nr == 16 && ncur >= nr)
+            {
+                // A whole row panel against every whole column panel in one call: the A rows' pointers, the call and its
+                // arguments once a row panel instead of once a tile, which a 16- or 32-deep tile felt (docs/PERFORMANCE.md).
+                int panels = ncur / nr;
+                float* b0 = slab.Panel(0, out nint bs0);
+                float* nextB = ir == 0 && prefetchB ? slab.Source : null;
+                int prefetches = (ncur + nr - 1) / nr - 1;   // panels whose next one exists (whole or not)
+                if (h == 6) SweepRx16<SixRows>(kc, apanel, rs, ks, panels, b0, slab.PanelStep, bs0, cBlock, ldc, acc, bias, nextB, slab.Ldb, prefetches, prefetchTile);
+                else SweepRx16<FiveRows>(kc, apanel, rs, ks, panels, b0, slab.PanelStep, bs0, cBlock, ldc, acc, bias, nextB, slab.Ldb, prefetches, prefetchTile);
+                jr = panels * nr;
+            }
+            for (; jr < ncur; jr += nr)
             {
                 int nrc = Math.Min(nr, ncur - jr);
                 float* bpanel = slab.Panel(jr, out nint bs);
@@ -462,6 +475,9 @@ internal static unsafe partial class Gemm
         private readonly int _fullPanels = fullPanels;
         private readonly float* _packed = packed;
         private readonly int _panelStride = panelStride;
+
+        /// <summary>Floats from one whole column panel to the next (read in place: NR columns on; packed: a panel's length).</summary>
+        public nint PanelStep => _inPlace ? Nr : (nint)Nr * _panelStride;
 
         /// <summary>The panel whose first column is <paramref name="jr"/> (a multiple of NR) and its row stride.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -697,11 +713,7 @@ internal static unsafe partial class Gemm
     private struct FiveRows : IPanelRows { public static int Rows => 5; }
     private struct SixRows : IPanelRows { public static int Rows => 6; }
 
-    /// <summary>
-    /// R×16 tile (R = 5 or 6) in 2R ymm accumulators. The k loop is unrolled four times: the loop's index arithmetic
-    /// and branch were a fifth of its instructions and kept the FMA pipes from filling (docs/PERFORMANCE.md). Each
-    /// accumulator sums its k terms in order, whatever R.
-    /// </summary>
+    /// <summary>R×16 tile (R = 5 or 6) in 2R ymm accumulators (<see cref="TileRx16"/>); rows past <paramref name="rows"/> re-read the last valid one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)] // own register allocation; no tier-0 code
     private static void KernelRx16<TRows>(int kc, float* a, nint rs, nint ks, int rows, float* b, nint bs, float* c, int ldc, bool acc, float* bias)
         where TRows : struct, IPanelRows
@@ -718,6 +730,19 @@ internal static unsafe partial class Gemm
             a1 = Row(a, rs, 1, rows); a2 = Row(a, rs, 2, rows); a3 = Row(a, rs, 3, rows); a4 = Row(a, rs, 4, rows);
             a5 = TRows.Rows > 5 ? Row(a, rs, 5, rows) : a4;
         }
+        TileRx16<TRows>(kc, a0, a1, a2, a3, a4, a5, ks, b, bs, c, ldc, acc, bias);
+    }
+
+    /// <summary>
+    /// The R×16 tile's depth loop and stores: the k loop unrolled four times (the loop's index arithmetic and branch
+    /// were a fifth of its instructions and kept the FMA pipes from filling, docs/PERFORMANCE.md), then each
+    /// accumulator into its place in C. Each accumulator sums its k terms in order, whatever R.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // inlined into both kernels, the accumulators stay in registers
+    private static void TileRx16<TRows>(int kc, float* a0, float* a1, float* a2, float* a3, float* a4, float* a5, nint ks,
+                                        float* b, nint bs, float* c, int ldc, bool acc, float* bias)
+        where TRows : struct, IPanelRows
+    {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
                          c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         nint o = 0;
@@ -743,6 +768,35 @@ internal static unsafe partial class Gemm
         Store2(c, c30, c31, acc, bias); c += ldc;
         Store2(c, c40, c41, acc, bias);
         if (TRows.Rows > 5) Store2(c + ldc, c50, c51, acc, bias);
+    }
+
+    /// <summary>Whether <see cref="RowMajorTiles"/> runs a whole row panel's whole column panels in one call (<see cref="SweepRx16"/>; a knob).</summary>
+    internal static bool SweepPanels = true;
+
+    /// <summary>
+    /// <see cref="KernelRx16"/>'s tile for each of <paramref name="panels"/> whole column panels in turn, all R rows valid:
+    /// panel t reads B from <c>b + t·bStep</c> (rows <paramref name="bs"/> apart) and writes C's columns 16t to 16t + 15,
+    /// with the same sums in the same order as one call a tile. With <paramref name="nextB"/>, before panel t (for t below
+    /// <paramref name="prefetches"/>) the next panel of a B read in place is prefetched into L1 (kc rows
+    /// <paramref name="ldb"/> apart); with <paramref name="prefetchTile"/>, the tile's rows of C.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)] // own register allocation; no tier-0 code
+    private static void SweepRx16<TRows>(int kc, float* a, nint rs, nint ks, int panels, float* b, nint bStep, nint bs, float* c, int ldc,
+                                         bool acc, float* bias, float* nextB, int ldb, int prefetches, bool prefetchTile)
+        where TRows : struct, IPanelRows
+    {
+        float* a0 = a, a1 = a0 + rs, a2 = a1 + rs, a3 = a2 + rs, a4 = a3 + rs, a5 = TRows.Rows > 5 ? a4 + rs : a4;
+        for (int t = 0; t < panels; t++, b += bStep, c += 16)
+        {
+            if (nextB != null && t < prefetches)
+            {
+                float* nb = nextB + (t + 1) * 16;
+                for (int p = 0; p < kc; p++, nb += ldb) System.Runtime.Intrinsics.X86.Sse.Prefetch0(nb);
+            }
+            if (prefetchTile)
+                for (int r = 0; r < TRows.Rows; r++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + (long)r * ldc);
+            TileRx16<TRows>(kc, a0, a1, a2, a3, a4, a5, ks, b, bs, c, ldc, acc, bias != null ? bias + 16 * t : null);
+        }
     }
 
     /// <summary>One k of the R×16 tile: two vectors of B's row, each times R broadcast values of A's column (offset q).</summary>

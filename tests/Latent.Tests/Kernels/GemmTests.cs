@@ -146,15 +146,16 @@ public class GemmTests
     [Fact]
     public void ResultsDoNotDependOnThePanelCutOrTheLoopOrder()
     {
-        // Exact six-and-five panels and row-panel-outer loops against uniform panels and column-panel-outer loops: the same
-        // tiles' sums in another arrangement, so the bits must match, with a bias, accumulation, edge tiles and a K tail.
-        if (!System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated) return;   // both are the 256-bit kernel's
+        // Exact six-and-five panels, row-panel-outer loops and whole row panels swept in one call against uniform panels,
+        // column-panel-outer loops and a call a tile: the same tiles' sums in another arrangement, so the bits must
+        // match, with a bias, accumulation, edge tiles, a K tail, B read in place and packed (257 rows).
+        if (!System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated) return;   // all three are the 256-bit kernel's
         var rng = new Rng(14);
-        var (exact, rowOuter) = (Gemm.ExactPanels, Gemm.RowPanelsOuter);
+        var (exact, rowOuter, sweep) = (Gemm.ExactPanels, Gemm.RowPanelsOuter, Gemm.SweepPanels);
         try
         {
             using var _ = GemmSettings.Force(GemmIsa.Vector256, threads: 1, parallelFlops: long.MaxValue);
-            foreach (var (m, n, k) in new[] { (32, 784, 32), (128, 100, 50), (50, 37, 261), (17, 45, 9), (7, 33, 40), (257, 20, 3) })
+            foreach (var (m, n, k) in new[] { (32, 784, 32), (16, 784, 16), (128, 100, 50), (50, 37, 261), (17, 45, 9), (7, 33, 40), (6, 48, 5), (257, 20, 3) })
             foreach (bool ta in new[] { false, true })
             foreach (bool tb in new[] { false, true })
             foreach (bool acc in new[] { false, true })
@@ -166,18 +167,19 @@ public class GemmTests
                 float[]? first = null;
                 foreach (bool e in new[] { false, true })
                 foreach (bool r in new[] { false, true })
+                foreach (bool w in new[] { false, true })
                 {
-                    (Gemm.ExactPanels, Gemm.RowPanelsOuter) = (e, r);
+                    (Gemm.ExactPanels, Gemm.RowPanelsOuter, Gemm.SweepPanels) = (e, r, w);
                     var c = (float[])c0.Clone();
                     Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, n, acc, bias);
                     if (first is null) first = c;
-                    else Assert.True(first.AsSpan().SequenceEqual(c), $"m={m} n={n} k={k} ta={ta} tb={tb} acc={acc}: exact={e} rowOuter={r} changed the bits");
+                    else Assert.True(first.AsSpan().SequenceEqual(c), $"m={m} n={n} k={k} ta={ta} tb={tb} acc={acc}: exact={e} rowOuter={r} sweep={w} changed the bits");
                 }
             }
         }
         finally
         {
-            (Gemm.ExactPanels, Gemm.RowPanelsOuter) = (exact, rowOuter);
+            (Gemm.ExactPanels, Gemm.RowPanelsOuter, Gemm.SweepPanels) = (exact, rowOuter, sweep);
         }
     }
 
