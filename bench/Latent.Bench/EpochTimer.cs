@@ -132,6 +132,7 @@ internal static class EpochTimer
         else if (name == "PrefetchTileC") Latent.Kernels.Gemm.PrefetchTileC = v;
         else if (name == "SparseGradByRows") Latent.Layers.Dense.SparseGradByRows = v != 0;
         else if (name == "SweepPanels") Latent.Kernels.Gemm.SweepPanels = v != 0;
+        else if (name == "SweepRowPanels") Latent.Kernels.Gemm.SweepRowPanels = v != 0;
         else if (name == "SkipZeroGrads") Latent.Optimizers.Adagrad.SkipZeroGradients = v != 0;
         else if (name == "ByRowsBlock") Latent.Kernels.SparseRows.ByRowsBlock = v;
         else if (name == "StepMinRows") Model.ParallelStepMinRows = v;
@@ -160,6 +161,6 @@ internal static class EpochTimer
         else if (name == "ExactRowOuter") { Latent.Kernels.Gemm.ExactPanels = v != 0; Latent.Kernels.Gemm.RowPanelsOuter = v != 0; }
         else if (name == "RowOuter") Latent.Kernels.Gemm.RowPanelsOuter = v != 0;
         else if (name == "RowOuterKfloats") Latent.Kernels.Gemm.RowOuterMaxFloats = (long)v << 10;
-        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock, HelpMflops, SparseInput, SparseMinUnits, SparseHelpKflops, DeferWeightGrads, DeferBlock, DeferMinFloats, SparseParallelKflops, RowOuter, RowOuterKfloats, ExactPanels, ExactRowOuter, SparseOneCoreMinUnits, PrefetchTileC, SparseGradByRows, ByRowsBlock, SkipZeroGrads, SweepPanels.");
+        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock, HelpMflops, SparseInput, SparseMinUnits, SparseHelpKflops, DeferWeightGrads, DeferBlock, DeferMinFloats, SparseParallelKflops, RowOuter, RowOuterKfloats, ExactPanels, ExactRowOuter, SparseOneCoreMinUnits, PrefetchTileC, SparseGradByRows, ByRowsBlock, SkipZeroGrads, SweepPanels, SweepRowPanels.");
     }
 }

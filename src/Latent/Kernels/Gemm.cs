@@ -349,6 +349,16 @@ internal static unsafe partial class Gemm
                             float* nextB = prefetchB && jr + nr < ncur ? slab.Source + jr + nr : null;
                             nint last = nextB == null || (((nint)nextB & 63) == 0 && ldb % 16 == 0) ? 0 : Math.Min(nr, ncur - jr - nr) - 1;
                             float* cp = c + (long)ic * ldc + jc + jr, apanel = aBlock;
+                            if (SweepRowPanels && tall >= 0 && nrc == nr && nr == 16)
+                            {
+                                // Exact six- and five-row panels against one whole column panel, each height in one call
+                                // (the per-tile call, as in RowMajorTiles' sweep).
+                                int fives = (mcur - 6 * tall) / 5;
+                                var down = new SweepDown(kc, rs, ks, aRow, bpanel, bs, ldc, acc, tileBias, nextB, last, ldb, per, prefetchC, prefetchTile, mcur);
+                                SweepDownRx16<SixRows>(down, tall, 0, 0, apanel, cp);
+                                SweepDownRx16<FiveRows>(down, fives, tall, 6 * tall, apanel + 6 * tall * aRow, cp + (long)6 * tall * ldc);
+                                continue;
+                            }
                             for (int ir = 0, p0 = 0, idx = 0, h = PanelHeight(0, tall, mr); ir < mcur;
                                  ir += h, p0 += per, cp += (long)h * ldc, apanel += h * aRow, h = PanelHeight(++idx, tall, mr))
                             {
@@ -796,6 +806,57 @@ internal static unsafe partial class Gemm
             if (prefetchTile)
                 for (int r = 0; r < TRows.Rows; r++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + (long)r * ldc);
             TileRx16<TRows>(kc, a0, a1, a2, a3, a4, a5, ks, b, bs, c, ldc, acc, bias != null ? bias + 16 * t : null);
+        }
+    }
+
+    /// <summary>Whether <see cref="Core"/>'s column-panel loop runs a column panel's exact row panels in one call per height (<see cref="SweepDownRx16"/>; a knob).</summary>
+    internal static bool SweepRowPanels = true;
+
+    /// <summary>What every row panel of <see cref="SweepDownRx16"/> shares: the depth, A's strides, the column panel of B, C's stride, the prefetches.</summary>
+    private readonly struct SweepDown(int kc, nint rs, nint ks, nint aRow, float* b, nint bs, int ldc, bool acc, float* bias,
+                                      float* nextB, nint last, int ldb, int per, bool prefetchC, bool prefetchTile, int mcur)
+    {
+        public readonly int Kc = kc, Ldc = ldc, Ldb = ldb, Per = per, Mcur = mcur;
+        public readonly nint Rs = rs, Ks = ks, ARow = aRow, Bs = bs, Last = last;
+        public readonly float* B = b, Bias = bias, NextB = nextB;
+        public readonly bool Acc = acc, PrefetchC = prefetchC, PrefetchTile = prefetchTile;
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> whole R-row panels, the first at row <paramref name="ir0"/> of the block (panel index
+    /// <paramref name="idx0"/>), against one whole column panel of B, a tile each as <see cref="KernelRx16"/> computes it:
+    /// before each, its slice of the next column panel of B and the C rows two panels down are prefetched as the
+    /// column-panel loop of <see cref="Core"/> does.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)] // own register allocation; no tier-0 code
+    private static void SweepDownRx16<TRows>(in SweepDown d, int count, int idx0, int ir0, float* a, float* c)
+        where TRows : struct, IPanelRows
+    {
+        int h = TRows.Rows, kc = d.Kc, ldc = d.Ldc;
+        nint rs = d.Rs, ks = d.Ks, bs = d.Bs;
+        float* b = d.B, bias = d.Bias;
+        bool acc = d.Acc;
+        for (int t = 0, ir = ir0, p0 = idx0 * d.Per; t < count; t++, ir += h, p0 += d.Per, a += h * d.ARow, c += (long)h * ldc)
+        {
+            if (d.NextB != null)
+            {
+                float* nb = d.NextB + (long)p0 * d.Ldb;
+                for (int p = p0, p1 = Math.Min(kc, p0 + d.Per); p < p1; p++, nb += d.Ldb)
+                {
+                    System.Runtime.Intrinsics.X86.Sse.Prefetch1(nb);
+                    if (d.Last != 0) System.Runtime.Intrinsics.X86.Sse.Prefetch1(nb + d.Last);
+                }
+            }
+            if (d.PrefetchC && ir + 2 * h < d.Mcur)
+            {
+                float* ahead = c + (long)2 * h * ldc;
+                int rows = Math.Min(h, d.Mcur - ir - 2 * h);
+                for (int r = 0; r < rows; r++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + (long)r * ldc);
+            }
+            if (d.PrefetchTile)
+                for (int r = 0; r < h; r++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + (long)r * ldc);
+            float* a0 = a, a1 = a0 + rs, a2 = a1 + rs, a3 = a2 + rs, a4 = a3 + rs, a5 = TRows.Rows > 5 ? a4 + rs : a4;
+            TileRx16<TRows>(kc, a0, a1, a2, a3, a4, a5, ks, b, bs, c, ldc, acc, bias);
         }
     }
 

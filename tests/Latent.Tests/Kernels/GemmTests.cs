@@ -146,12 +146,12 @@ public class GemmTests
     [Fact]
     public void ResultsDoNotDependOnThePanelCutOrTheLoopOrder()
     {
-        // Exact six-and-five panels, row-panel-outer loops and whole row panels swept in one call against uniform panels,
-        // column-panel-outer loops and a call a tile: the same tiles' sums in another arrangement, so the bits must
+        // Exact six-and-five panels, row-panel-outer loops and whole panels swept in one call (along a row panel, or down
+        // a column panel) against uniform panels, column-panel-outer loops and a call a tile: the same tiles' sums in another arrangement, so the bits must
         // match, with a bias, accumulation, edge tiles, a K tail, B read in place and packed (257 rows).
         if (!System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated) return;   // all three are the 256-bit kernel's
         var rng = new Rng(14);
-        var (exact, rowOuter, sweep) = (Gemm.ExactPanels, Gemm.RowPanelsOuter, Gemm.SweepPanels);
+        var (exact, rowOuter, sweep, sweepDown) = (Gemm.ExactPanels, Gemm.RowPanelsOuter, Gemm.SweepPanels, Gemm.SweepRowPanels);
         try
         {
             using var _ = GemmSettings.Force(GemmIsa.Vector256, threads: 1, parallelFlops: long.MaxValue);
@@ -169,7 +169,7 @@ public class GemmTests
                 foreach (bool r in new[] { false, true })
                 foreach (bool w in new[] { false, true })
                 {
-                    (Gemm.ExactPanels, Gemm.RowPanelsOuter, Gemm.SweepPanels) = (e, r, w);
+                    (Gemm.ExactPanels, Gemm.RowPanelsOuter, Gemm.SweepPanels, Gemm.SweepRowPanels) = (e, r, w, w);
                     var c = (float[])c0.Clone();
                     Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, n, acc, bias);
                     if (first is null) first = c;
@@ -179,7 +179,7 @@ public class GemmTests
         }
         finally
         {
-            (Gemm.ExactPanels, Gemm.RowPanelsOuter, Gemm.SweepPanels) = (exact, rowOuter, sweep);
+            (Gemm.ExactPanels, Gemm.RowPanelsOuter, Gemm.SweepPanels, Gemm.SweepRowPanels) = (exact, rowOuter, sweep, sweepDown);
         }
     }
 
