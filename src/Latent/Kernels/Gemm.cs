@@ -362,23 +362,7 @@ internal static unsafe partial class Gemm
                             for (int ir = 0, p0 = 0, idx = 0, h = PanelHeight(0, tall, mr); ir < mcur;
                                  ir += h, p0 += per, cp += (long)h * ldc, apanel += h * aRow, h = PanelHeight(++idx, tall, mr))
                             {
-                                if (nextB != null)
-                                {
-                                    float* nb = nextB + (long)p0 * ldb;
-                                    for (int p = p0, p1 = Math.Min(kc, p0 + per); p < p1; p++, nb += ldb)
-                                    {
-                                        System.Runtime.Intrinsics.X86.Sse.Prefetch1(nb);
-                                        if (last != 0) System.Runtime.Intrinsics.X86.Sse.Prefetch1(nb + last);
-                                    }
-                                }
-                                if (prefetchC && ir + 2 * h < mcur)
-                                {
-                                    // The C tile two row panels down: its rows are ldc apart, a page or more for a weight
-                                    // gradient, where the hardware prefetchers stop, and each store would wait for its line.
-                                    float* ahead = cp + (long)2 * h * ldc;
-                                    int rows = Math.Min(h, mcur - ir - 2 * h);
-                                    for (int r = 0; r < rows; r++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + (long)r * ldc);
-                                }
+                                PrefetchAhead(nextB, last, ldb, p0, per, kc, prefetchC, cp, ldc, ir, h, mcur);
                                 Tile(isa, h, Math.Min(h, mcur - ir), nrc, nr, kc, apanel, rs, ks, bpanel, bs, cp, ldc, acc, tileBias, tile, prefetchTile);
                             }
                         }
@@ -458,11 +442,7 @@ internal static unsafe partial class Gemm
             {
                 int nrc = Math.Min(nr, ncur - jr);
                 float* bpanel = slab.Panel(jr, out nint bs);
-                if (ir == 0 && prefetchB && jr + nr < ncur)
-                {
-                    float* nb = slab.Source + jr + nr;
-                    for (int p = 0; p < kc; p++, nb += slab.Ldb) System.Runtime.Intrinsics.X86.Sse.Prefetch0(nb);
-                }
+                if (ir == 0 && prefetchB && jr + nr < ncur) PrefetchPanel(slab.Source + jr + nr, kc, slab.Ldb);
                 Tile(isa, h, Math.Min(h, mcur - ir), nrc, nr, kc, apanel, rs, ks, bpanel, bs, cBlock + jr, ldc, acc,
                      bias != null ? bias + jr : null, tile, prefetchTile);
             }
@@ -500,6 +480,41 @@ internal static unsafe partial class Gemm
             }
             stride = Nr;
             return _packed + (long)jr * _panelStride;
+        }
+    }
+
+    /// <summary>The <paramref name="kc"/> rows of a column panel of B read in place (<paramref name="ldb"/> apart), into L1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchPanel(float* nb, int kc, int ldb)
+    {
+        for (int p = 0; p < kc; p++, nb += ldb) System.Runtime.Intrinsics.X86.Sse.Prefetch0(nb);
+    }
+
+    /// <summary>
+    /// What the column-panel loop asks for before the tile at row <paramref name="ir"/> (height <paramref name="h"/>) of a
+    /// block of <paramref name="mcur"/> rows: its slice <c>[p0, p0 + per)</c> of the next column panel of B (rows
+    /// <paramref name="ldb"/> apart, into L2; a second line per row when the panel row crosses one, at
+    /// <paramref name="last"/>), and with <paramref name="prefetchC"/> the C tile two row panels down: its rows are ldc
+    /// apart, a page or more for a weight gradient, where the hardware prefetchers stop, and each store would wait for
+    /// its line.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchAhead(float* nextB, nint last, int ldb, int p0, int per, int kc, bool prefetchC, float* c, int ldc, int ir, int h, int mcur)
+    {
+        if (nextB != null)
+        {
+            float* nb = nextB + (long)p0 * ldb;
+            for (int p = p0, p1 = Math.Min(kc, p0 + per); p < p1; p++, nb += ldb)
+            {
+                System.Runtime.Intrinsics.X86.Sse.Prefetch1(nb);
+                if (last != 0) System.Runtime.Intrinsics.X86.Sse.Prefetch1(nb + last);
+            }
+        }
+        if (prefetchC && ir + 2 * h < mcur)
+        {
+            float* ahead = c + (long)2 * h * ldc;
+            int rows = Math.Min(h, mcur - ir - 2 * h);
+            for (int r = 0; r < rows; r++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + (long)r * ldc);
         }
     }
 
@@ -798,11 +813,7 @@ internal static unsafe partial class Gemm
         float* a0 = a, a1 = a0 + rs, a2 = a1 + rs, a3 = a2 + rs, a4 = a3 + rs, a5 = TRows.Rows > 5 ? a4 + rs : a4;
         for (int t = 0; t < panels; t++, b += bStep, c += 16)
         {
-            if (nextB != null && t < prefetches)
-            {
-                float* nb = nextB + (t + 1) * 16;
-                for (int p = 0; p < kc; p++, nb += ldb) System.Runtime.Intrinsics.X86.Sse.Prefetch0(nb);
-            }
+            if (nextB != null && t < prefetches) PrefetchPanel(nextB + (t + 1) * 16, kc, ldb);
             if (prefetchTile)
                 for (int r = 0; r < TRows.Rows; r++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + (long)r * ldc);
             TileRx16<TRows>(kc, a0, a1, a2, a3, a4, a5, ks, b, bs, c, ldc, acc, bias != null ? bias + 16 * t : null);
@@ -838,21 +849,7 @@ internal static unsafe partial class Gemm
         bool acc = d.Acc;
         for (int t = 0, ir = ir0, p0 = idx0 * d.Per; t < count; t++, ir += h, p0 += d.Per, a += h * d.ARow, c += (long)h * ldc)
         {
-            if (d.NextB != null)
-            {
-                float* nb = d.NextB + (long)p0 * d.Ldb;
-                for (int p = p0, p1 = Math.Min(kc, p0 + d.Per); p < p1; p++, nb += d.Ldb)
-                {
-                    System.Runtime.Intrinsics.X86.Sse.Prefetch1(nb);
-                    if (d.Last != 0) System.Runtime.Intrinsics.X86.Sse.Prefetch1(nb + d.Last);
-                }
-            }
-            if (d.PrefetchC && ir + 2 * h < d.Mcur)
-            {
-                float* ahead = c + (long)2 * h * ldc;
-                int rows = Math.Min(h, d.Mcur - ir - 2 * h);
-                for (int r = 0; r < rows; r++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + (long)r * ldc);
-            }
+            PrefetchAhead(d.NextB, d.Last, d.Ldb, p0, d.Per, kc, d.PrefetchC, c, ldc, ir, h, d.Mcur);
             if (d.PrefetchTile)
                 for (int r = 0; r < h; r++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + (long)r * ldc);
             float* a0 = a, a1 = a0 + rs, a2 = a1 + rs, a3 = a2 + rs, a4 = a3 + rs, a5 = TRows.Rows > 5 ? a4 + rs : a4;
