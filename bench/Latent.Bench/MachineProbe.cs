@@ -23,18 +23,8 @@ internal static class MachineProbe
         double best = 0;
         for (int rep = 0; rep < 6; rep++)
         {
-            using var start = new Barrier(threads + 1);
-            var workers = new Thread[threads];
-            for (int t = 0; t < threads; t++)
-            {
-                var (a, b, c) = arrays[t];
-                workers[t] = new Thread(() => { start.SignalAndWait(); Triad(a, b, c, 0.5f); }) { IsBackground = true };
-                workers[t].Start();
-            }
-            start.SignalAndWait();
-            var sw = Stopwatch.StartNew();
-            foreach (var w in workers) w.Join();
-            if (rep > 0) best = Math.Max(best, threads * 12.0 * Floats / sw.Elapsed.TotalSeconds / 1e9);   // the first touches the pages
+            double seconds = FmaPeak.SecondsOnThreads(threads, t => Triad(arrays[t].A, arrays[t].B, arrays[t].C, 0.5f));
+            if (rep > 0) best = Math.Max(best, threads * 12.0 * Floats / seconds / 1e9);   // the first touches the pages
         }
         return best;
     }

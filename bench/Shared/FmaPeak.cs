@@ -20,23 +20,32 @@ public static class FmaPeak
         Loop(1000);
         for (int rep = 0; rep < 10; rep++)   // ~40 ms each; the best of ten rides out a neighbour's burst
         {
-            // One dedicated thread per core, released together: Parallel.For let the calling thread run every item
-            // itself when the pool's worker started late, and the "two-core" peak came out as one core's.
-            using var start = new Barrier(threads + 1);
-            var workers = new Thread[threads];
-            for (int t = 0; t < threads; t++)
-            {
-                workers[t] = new Thread(() => { start.SignalAndWait(); Loop(iterations); }) { IsBackground = true };
-                workers[t].Start();
-            }
-            start.SignalAndWait();
-            var sw = Stopwatch.StartNew();
-            foreach (var w in workers) w.Join();
-            double seconds = sw.Elapsed.TotalSeconds;
+            double seconds = SecondsOnThreads(threads, _ => Loop(iterations));
             int lanes = Vector512.IsHardwareAccelerated ? 16 : 8;
             best = Math.Max(best, threads * iterations * 12.0 * lanes * 2 / seconds / 1e9);
         }
         return best;
+    }
+
+    /// <summary>
+    /// Seconds for <paramref name="work"/>(t) to run on <paramref name="threads"/> dedicated threads released together,
+    /// until the last ends. Parallel.For let the calling thread run every item itself when the pool's worker started
+    /// late, and the "two-core" peak came out as one core's.
+    /// </summary>
+    public static double SecondsOnThreads(int threads, Action<int> work)
+    {
+        using var start = new Barrier(threads + 1);
+        var workers = new Thread[threads];
+        for (int t = 0; t < threads; t++)
+        {
+            int id = t;
+            workers[t] = new Thread(() => { start.SignalAndWait(); work(id); }) { IsBackground = true };
+            workers[t].Start();
+        }
+        start.SignalAndWait();
+        var sw = Stopwatch.StartNew();
+        foreach (var w in workers) w.Join();
+        return sw.Elapsed.TotalSeconds;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
