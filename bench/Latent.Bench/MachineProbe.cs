@@ -48,6 +48,9 @@ internal static class MachineProbe
     [DllImport("libc", SetLastError = true)]
     private static extern int sched_setaffinity(int pid, nint size, ref ulong mask);
 
+    /// <summary>Pins the calling thread to <paramref name="cpu"/> (Linux; nothing elsewhere).</summary>
+    public static void PinTo(int cpu) => Pin(cpu);
+
     private static void Pin(int cpu)
     {
         if (!OperatingSystem.IsLinux() || cpu >= 64) return;

@@ -21,6 +21,7 @@ namespace Latent.Bench;
 /// <item>Barrier; each core updates half the encoder's kernel rows with the two shares summed (and core 0 its bias).</item>
 /// </list>
 /// Prints core 0's time per phase, the step times of both and the mean losses (which should agree to a few digits).
+/// With <c>LATENT_TP_PIN=same</c> (or <c>swap</c>) each part's thread is pinned to the CPU of its number (or the other).
 /// </summary>
 internal static class TensorParallelSimple
 {
@@ -86,8 +87,15 @@ internal static class TensorParallelSimple
 
     private sealed class Job(State s) : IParallelWork
     {
+        [ThreadStatic] private static bool t_pinned;
+
         public void Execute(int part)
         {
+            if (!t_pinned && Environment.GetEnvironmentVariable("LATENT_TP_PIN") is { } pin)
+            {
+                MachineProbe.PinTo(pin == "swap" ? 1 - part : part);
+                t_pinned = true;
+            }
             if (s.Full) s.StepFull(part);
             else s.Step(part);
         }
