@@ -85,6 +85,7 @@ public sealed class LayerRandom
         _fill++;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private int RowLength(Span<float> values)
     {
         if (_rows <= 0) throw new InvalidOperationException("LayerRandom is for a layer's Forward, while a batch runs.");
@@ -93,9 +94,11 @@ public sealed class LayerRandom
         return values.Length / _rows;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private Rng RowStream(int row) =>
         new(Mix(Mix(Mix(_seed ^ 0x6A09E667F3BCC909UL, _step), (ulong)_fill), (ulong)(_offset + row)));
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private static ulong Mix(ulong h, ulong v)
     {
         ulong z = h + v * 0x9E3779B97F4A7C15UL + 0xBF58476D1CE4E5B9UL;

@@ -243,6 +243,7 @@ public sealed class NodeContext
     /// ∂loss/∂<paramref name="weight"/>, laid out like <see cref="Weight.Values"/>. Backward <b>adds</b> into it
     /// (a layer called twice sums both calls). Only a layer's own trainable weights should be written.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public Span<float> WeightGrad(Weight weight)
     {
         ArgumentNullException.ThrowIfNull(weight);
@@ -277,6 +278,7 @@ public sealed class NodeContext
     /// its weights' gradients). <c>History.AddedLoss</c> records these terms apart from the data loss.
     /// </summary>
     /// <exception cref="InvalidOperationException">Called outside a running batch.</exception>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     public void AddLoss(double value)
     {
         if (Batch <= 0) throw new InvalidOperationException("AddLoss is for a layer's Forward, while a batch runs.");

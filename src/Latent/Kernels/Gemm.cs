@@ -388,6 +388,7 @@ internal static unsafe partial class Gemm
     /// How many six-row panels, followed by five-row ones, make up exactly <paramref name="rows"/> rows with as many
     /// six-row panels as possible; −1 when no such cut exists (1–4, 7–9, 13, 14 and 19 rows).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     internal static int SixesThenFives(int rows)
     {
         int fives = (6 - rows % 6) % 6;   // 5 ≡ −1 (mod 6)

@@ -241,6 +241,7 @@ internal sealed unsafe class SparseRows : IParallelWork
             Gather(ps, pi, pv, from, to, pd, _rows, pw - (long)from * n, null, n, accumulate, pack: true);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private void Check(int n, int operand, string operandName, long operandNeeded, int result, string resultName, long resultNeeded)
     {
         if (!Loaded) throw new InvalidOperationException("No batch is loaded (TryLoad found it too dense, or was not called).");
@@ -259,6 +260,7 @@ internal sealed unsafe class SparseRows : IParallelWork
     internal static long HelpFlops = 3L << 19;
 
     /// <summary>Runs the product in parts: across the cores when large enough, on a replica's help board inside a data-parallel step.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private void Run(float* operand, float* result, float* bias, int n, bool transposed, bool accumulate)
     {
         _operand = operand;
@@ -297,6 +299,7 @@ internal sealed unsafe class SparseRows : IParallelWork
     }
 
     /// <summary>The first line of part <paramref name="part"/> of <see cref="_parts"/>: where the running count of nonzeros passes its share.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private int Boundary(int[] starts, int lines, int part)
     {
         if (part <= 0) return 0;
@@ -379,6 +382,7 @@ internal sealed unsafe class SparseRows : IParallelWork
     [ThreadStatic] private static float[]? t_block;
 
     /// <summary>This thread's scratch of at least <paramref name="floats"/> floats, pinned for the process's life (a pinned-heap array).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private static float* Scratch(long floats)
     {
         if (t_block is null || t_block.Length < floats) t_block = GC.AllocateUninitializedArray<float>((int)Math.Max(floats, 64), pinned: true);

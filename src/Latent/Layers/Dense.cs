@@ -192,9 +192,11 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
     }
 
     /// <summary>The batch Forward found sparse, if it is still this call's input and wide enough to multiply as one; else null.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private SparseRows? SparseBatch(NodeContext ctx, int rows) => Units >= SparseMinUnits ? LoadedBatch(ctx, rows) : null;
 
     /// <summary>The batch Forward found sparse, if it is still this call's input; else null.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     private SparseRows? LoadedBatch(NodeContext ctx, int rows) =>
         ctx.LayerState is SparseRows { Loaded: true } sparse && sparse.Rows == rows && sparse.Width == InputFeatures ? sparse : null;
 
