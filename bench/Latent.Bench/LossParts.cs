@@ -15,51 +15,18 @@ namespace Latent.Bench;
 /// </summary>
 internal static class LossParts
 {
-    private interface IParts
-    {
-        static abstract bool NanCheck { get; }
-        static abstract bool DoubleSum { get; }
-        static abstract bool Gradient { get; }
-        static abstract bool Exponential { get; }
-        static abstract bool Product { get; }
-        static abstract bool Division { get; }
-    }
+    /// <summary>The part a variant leaves out (<see cref="None"/> for the whole loop), a constant the JIT folds.</summary>
+    private interface IParts { static abstract int Left { get; } }
 
-    private struct Whole : IParts
-    {
-        public static bool NanCheck => true; public static bool DoubleSum => true; public static bool Gradient => true;
-        public static bool Exponential => true; public static bool Product => true; public static bool Division => true;
-    }
-    private struct NoNanCheck : IParts
-    {
-        public static bool NanCheck => false; public static bool DoubleSum => true; public static bool Gradient => true;
-        public static bool Exponential => true; public static bool Product => true; public static bool Division => true;
-    }
-    private struct FloatSum : IParts
-    {
-        public static bool NanCheck => true; public static bool DoubleSum => false; public static bool Gradient => true;
-        public static bool Exponential => true; public static bool Product => true; public static bool Division => true;
-    }
-    private struct NoGradient : IParts
-    {
-        public static bool NanCheck => true; public static bool DoubleSum => true; public static bool Gradient => false;
-        public static bool Exponential => true; public static bool Product => true; public static bool Division => true;
-    }
-    private struct NoExponential : IParts
-    {
-        public static bool NanCheck => true; public static bool DoubleSum => true; public static bool Gradient => true;
-        public static bool Exponential => false; public static bool Product => true; public static bool Division => true;
-    }
-    private struct NoProduct : IParts
-    {
-        public static bool NanCheck => true; public static bool DoubleSum => true; public static bool Gradient => true;
-        public static bool Exponential => true; public static bool Product => false; public static bool Division => true;
-    }
-    private struct NoDivision : IParts
-    {
-        public static bool NanCheck => true; public static bool DoubleSum => true; public static bool Gradient => true;
-        public static bool Exponential => true; public static bool Product => true; public static bool Division => false;
-    }
+    private const int None = 0, NanCheck = 1, DoubleSum = 2, Gradient = 3, Exponential = 4, Product = 5, Division = 6;
+
+    private struct Whole : IParts { public static int Left => None; }
+    private struct NoNanCheck : IParts { public static int Left => NanCheck; }
+    private struct FloatSum : IParts { public static int Left => DoubleSum; }
+    private struct NoGradient : IParts { public static int Left => Gradient; }
+    private struct NoExponential : IParts { public static int Left => Exponential; }
+    private struct NoProduct : IParts { public static int Left => Product; }
+    private struct NoDivision : IParts { public static int Left => Division; }
 
     /// <summary><see cref="BinaryCrossentropy.SumFromLogits256"/>'s loop, with the parts <typeparamref name="P"/> keeps.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
@@ -84,23 +51,23 @@ internal static class LossParts
             {
                 var z = Vector256.LoadUnsafe(ref zRef, (nuint)i);
                 var t = Vector256.LoadUnsafe(ref tRef, (nuint)i);
-                if (P.NanCheck) nan |= ~Vector256.Equals(z, z);
+                if (P.Left != NanCheck) nan |= ~Vector256.Equals(z, z);
                 var zc = Vector256.MinNative(Vector256.MaxNative(z, negLim), lim);
-                var e = P.Exponential ? FastMath.ExpNonPositive(zc | signBit) : zc | signBit;
+                var e = P.Left != Exponential ? FastMath.ExpNonPositive(zc | signBit) : zc | signBit;
                 var onePlusE = Vector256<float>.One + e;
-                if (P.Product) product *= onePlusE;
+                if (P.Left != Product) product *= onePlusE;
                 else floats += onePlusE;
                 var linear = Vector256.MaxNative(zc, Vector256<float>.Zero) - zc * t;
-                if (P.DoubleSum)
+                if (P.Left != DoubleSum)
                 {
                     var (lo, hi) = Vector256.Widen(linear);
                     acc += lo + hi;
                 }
                 else floats += linear;
-                if (P.Gradient)
+                if (P.Left != Gradient)
                 {
                     var numerator = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(z, Vector256<float>.Zero), Vector256<float>.One, e);
-                    var sig = P.Division ? numerator / onePlusE : numerator * onePlusE;
+                    var sig = P.Left != Division ? numerator / onePlusE : numerator * onePlusE;
                     var inside = Vector256.LessThan(Vector256.AndNot(z, signBit), lim);
                     (((sig - t) * inv) & inside).StoreUnsafe(ref gRef, (nuint)i);
                 }
