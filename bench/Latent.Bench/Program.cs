@@ -107,6 +107,11 @@ switch (mode)
         MaskedTimer.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);
         break;
     case "handoff":
+        if (Environment.ProcessorCount < 2)
+        {
+            Console.Error.WriteLine("handoff passes buffers between two cores; this machine has one.");
+            return 2;
+        }
         foreach (var kb in new[] { 16, 50, 100, 200, 400 })
         {
             var (cross, local) = Latent.Bench.MachineProbe.HandOffUs(kb * 256);
