@@ -2,8 +2,9 @@ namespace Latent.Bench;
 
 /// <summary>
 /// How dense deep-100's hidden layers are as it trains: after each of its first epochs, the share of nonzero outputs of
-/// each of the five ReLU layers on 2,000 training images (`Latent.Bench density`). A Dense layer reads its input as
-/// sparse rows only below <see cref="Layers.Dense.SparseInputDensity"/>, so this says which layers can take that path.
+/// each of the five ReLU layers on 2,000 training images (`Latent.Bench density`). Only a layer reading the model's own
+/// inputs multiplies them as sparse rows (below <see cref="Layers.Dense.SparseInputDensity"/> nonzero); this says
+/// whether the hidden layers' inputs would be sparse enough for it too.
 /// </summary>
 internal static class Density
 {
