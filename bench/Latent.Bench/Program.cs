@@ -118,6 +118,9 @@ switch (mode)
             Console.WriteLine($"{kb,4} KB: read and rewritten by the other core {cross,7:F1} us, by the same core {local,7:F1} us");
         }
         break;
+    case "first-epoch":
+        Latent.Bench.FirstEpoch.Run(args.Length > 1 ? args[1] : "deep-100", args.Length > 2 ? Int(args[2]) : 4);
+        break;
     case "density":
         Latent.Bench.Density.Run();
         break;
@@ -154,7 +157,7 @@ switch (mode)
         break;
     }
     default:
-        Console.Error.WriteLine($"Unknown mode '{mode}'. Modes: gemm, gemm-shapes \"TA,TB,M,N,K;...\", gemm-ab KNOB=a,b \"TA,TB,M,N,K;...\" [rounds], sparse, sparse-ab KNOB=a,b ROWS,UNITS [rounds], panels, optimizers, epoch [rows] [repetitions] [--plain], profile [rows] [steps, 500], ab-step ROW KNOB=a,b [steps, 4000], ab-build ROW KNOB=a,b [steps, 4000], ceiling [rows], density, handoff, loss, loss-parts, subnormal [row] [epochs, 4], masked [repetitions], pool, conv, tp-sketch, tp-simple [steps, 4000] [--in-place|--full], parity [dir], parity-conv [dir], array-fit [calls], tsne [N] [--input pca50|raw|FILE.npy] [--method barnes_hut|exact] [--save-input F] [--out PREFIX], tsne-pair N CODES.npy OUT.png, tsne-fft N SPAN [REPS], vae dense|dense-mean|conv EPOCHS [--ll-n N] [--ll-k K] [--json OUT], denoise blog|keras EPOCHS [--clean-epochs N] [--json OUT] [--figure OUT.png], fuzz [--inputs N] [--formats model,npy,...], anomaly mnist|fashion-mnist [--models dense,conv] [--epochs-dense N] [--epochs-conv N] [--classes 0,1] [--seed S], recurrent, sequence-from-init INIT.npz [epochs] [seed], histogram OUT.png LABEL=A.npy ...");
+        Console.Error.WriteLine($"Unknown mode '{mode}'. Modes: gemm, gemm-shapes \"TA,TB,M,N,K;...\", gemm-ab KNOB=a,b \"TA,TB,M,N,K;...\" [rounds], sparse, sparse-ab KNOB=a,b ROWS,UNITS [rounds], panels, optimizers, epoch [rows] [repetitions] [--plain], profile [rows] [steps, 500], ab-step ROW KNOB=a,b [steps, 4000], ab-build ROW KNOB=a,b [steps, 4000], ceiling [rows], density, first-epoch [row] [epochs], handoff, loss, loss-parts, subnormal [row] [epochs, 4], masked [repetitions], pool, conv, tp-sketch, tp-simple [steps, 4000] [--in-place|--full], parity [dir], parity-conv [dir], array-fit [calls], tsne [N] [--input pca50|raw|FILE.npy] [--method barnes_hut|exact] [--save-input F] [--out PREFIX], tsne-pair N CODES.npy OUT.png, tsne-fft N SPAN [REPS], vae dense|dense-mean|conv EPOCHS [--ll-n N] [--ll-k K] [--json OUT], denoise blog|keras EPOCHS [--clean-epochs N] [--json OUT] [--figure OUT.png], fuzz [--inputs N] [--formats model,npy,...], anomaly mnist|fashion-mnist [--models dense,conv] [--epochs-dense N] [--epochs-conv N] [--classes 0,1] [--seed S], recurrent, sequence-from-init INIT.npz [epochs] [seed], histogram OUT.png LABEL=A.npy ...");
         return 2;
 }
 return 0;
