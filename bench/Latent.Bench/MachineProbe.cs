@@ -61,10 +61,36 @@ internal static class MachineProbe
     }
 
     /// <summary>Nanoseconds for a cache line to go from one core to another and back (0 on a single core).</summary>
-    public static double RoundTripNs()
+    public static double RoundTripNs() => Environment.ProcessorCount < 2 ? 0 : PingPongNs(200_000, null);
+
+    /// <summary>
+    /// Microseconds for <paramref name="floats"/> floats written on one core to be read and rewritten on the other (two
+    /// pinned threads taking turns: each reads the whole buffer the other wrote, then writes it all), and the same turns
+    /// on one thread, where the buffer stays in its L2; the medians of eleven rounds.
+    /// </summary>
+    public static (double CrossUs, double LocalUs) HandOffUs(int floats)
     {
-        if (Environment.ProcessorCount < 2) return 0;
-        const int trips = 200_000, rounds = 11;
+        const int trips = 2000, rounds = 11;
+        var buffer = GC.AllocateArray<float>(floats, pinned: true);
+        double cross = PingPongNs(trips, () => Turn(buffer)) / 2 / 1000;   // a trip is two turns, one on each core
+        var local = new double[rounds];
+        for (int round = 0; round < rounds; round++)
+        {
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < 2 * trips; i++) Turn(buffer);
+            local[round] = sw.Elapsed.TotalMicroseconds / (2 * trips);
+        }
+        return (cross, local.Order().ElementAt(rounds / 2));
+    }
+
+    /// <summary>
+    /// Nanoseconds a trip, the median of eleven rounds of <paramref name="trips"/>: two threads on the first two CPUs (when
+    /// the process may pin them) pass a counter on a line of its own back and forth, each running
+    /// <paramref name="turn"/> (if any) before it passes the counter on, so a trip is one turn on each core.
+    /// </summary>
+    private static double PingPongNs(int trips, Action? turn)
+    {
+        const int rounds = 11;
         var line = new long[32];                  // the counter sits mid-array, on a line of its own
         var times = new double[rounds];
         for (int round = 0; round < rounds; round++)
@@ -75,6 +101,7 @@ internal static class MachineProbe
                 for (long i = 1; i <= trips; i++)
                 {
                     while (Volatile.Read(ref line[16]) != 2 * i - 1) { }
+                    turn?.Invoke();
                     Volatile.Write(ref line[16], 2 * i);
                 }
             }) { IsBackground = true };
@@ -84,6 +111,7 @@ internal static class MachineProbe
                 var sw = Stopwatch.StartNew();
                 for (long i = 1; i <= trips; i++)
                 {
+                    turn?.Invoke();
                     Volatile.Write(ref line[16], 2 * i - 1);
                     while (Volatile.Read(ref line[16]) != 2 * i) { }
                 }
@@ -96,54 +124,6 @@ internal static class MachineProbe
             echo.Join();
         }
         return times.Order().ElementAt(rounds / 2);
-    }
-
-    /// <summary>
-    /// Microseconds for <paramref name="floats"/> floats written on one core to be read and rewritten on the other (two
-    /// pinned threads taking turns: each reads the whole buffer the other wrote, then writes it all), and the same turns
-    /// on one thread, where the buffer stays in its L2; the medians of eleven rounds.
-    /// </summary>
-    public static (double CrossUs, double LocalUs) HandOffUs(int floats)
-    {
-        const int turns = 2000, rounds = 11;
-        var buffer = GC.AllocateArray<float>(floats, pinned: true);
-        var cross = new double[rounds];
-        var local = new double[rounds];
-        long flag = 0;
-        for (int round = 0; round < rounds; round++)
-        {
-            flag = 0;
-            var other = new Thread(() =>
-            {
-                Pin(1);
-                for (long i = 1; i <= turns; i++)
-                {
-                    while (Volatile.Read(ref flag) != 2 * i - 1) { }
-                    Turn(buffer);
-                    Volatile.Write(ref flag, 2 * i);
-                }
-            }) { IsBackground = true };
-            var caller = new Thread(() =>
-            {
-                Pin(0);
-                var sw = Stopwatch.StartNew();
-                for (long i = 1; i <= turns; i++)
-                {
-                    Turn(buffer);
-                    Volatile.Write(ref flag, 2 * i - 1);
-                    while (Volatile.Read(ref flag) != 2 * i) { }
-                }
-                cross[round] = sw.Elapsed.TotalMicroseconds / (2 * turns);
-                sw.Restart();
-                for (long i = 1; i <= 2 * turns; i++) Turn(buffer);
-                local[round] = sw.Elapsed.TotalMicroseconds / (2 * turns);
-            }) { IsBackground = true };
-            other.Start();
-            caller.Start();
-            caller.Join();
-            other.Join();
-        }
-        return (cross.Order().ElementAt(rounds / 2), local.Order().ElementAt(rounds / 2));
     }
 
     /// <summary>Reads every value of <paramref name="buffer"/>, then adds one to each.</summary>
