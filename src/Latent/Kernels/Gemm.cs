@@ -484,6 +484,13 @@ internal static unsafe partial class Gemm
         }
     }
 
+    /// <summary>A tile's <paramref name="rows"/> rows of C (<paramref name="ldc"/> apart), into L1, just before its kernel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchTileRows(float* c, int ldc, int rows)
+    {
+        for (int r = 0; r < rows; r++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + (long)r * ldc);
+    }
+
     /// <summary>The <paramref name="kc"/> rows of a column panel of B read in place (<paramref name="ldb"/> apart), into L1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PrefetchPanel(float* nb, int kc, int ldb)
@@ -530,8 +537,7 @@ internal static unsafe partial class Gemm
     {
         if (rows == h && cols == nr)
         {
-            if (prefetchTile)
-                for (int r = 0; r < h; r++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + (long)r * ldc);
+            if (prefetchTile) PrefetchTileRows(c, ldc, h);
             Kernel(isa, h, kc, apanel, rs, ks, h, bpanel, bs, c, ldc, acc, bias);
             return;
         }
@@ -815,8 +821,7 @@ internal static unsafe partial class Gemm
         for (int t = 0; t < panels; t++, b += bStep, c += 16)
         {
             if (nextB != null && t < prefetches) PrefetchPanel(nextB + (t + 1) * 16, kc, ldb);
-            if (prefetchTile)
-                for (int r = 0; r < TRows.Rows; r++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + (long)r * ldc);
+            if (prefetchTile) PrefetchTileRows(c, ldc, TRows.Rows);
             TileRx16<TRows>(kc, a0, a1, a2, a3, a4, a5, ks, b, bs, c, ldc, acc, bias != null ? bias + 16 * t : null);
         }
     }
@@ -851,8 +856,7 @@ internal static unsafe partial class Gemm
         for (int t = 0, ir = ir0, p0 = idx0 * d.Per; t < count; t++, ir += h, p0 += d.Per, a += h * d.ARow, c += (long)h * ldc)
         {
             PrefetchAhead(d.NextB, d.Last, d.Ldb, p0, d.Per, kc, d.PrefetchC, c, ldc, ir, h, d.Mcur);
-            if (d.PrefetchTile)
-                for (int r = 0; r < h; r++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + (long)r * ldc);
+            if (d.PrefetchTile) PrefetchTileRows(c, ldc, h);
             float* a0 = a, a1 = a0 + rs, a2 = a1 + rs, a3 = a2 + rs, a4 = a3 + rs, a5 = TRows.Rows > 5 ? a4 + rs : a4;
             TileRx16<TRows>(kc, a0, a1, a2, a3, a4, a5, ks, b, bs, c, ldc, acc, bias);
         }
