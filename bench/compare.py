@@ -113,10 +113,10 @@ def main():
     # FMA peak on every core (the better of the measurements before and after the runs).
     peak_after, gflop, memory_after, trip_after = measure_ceiling()
     peak = {k: max(peak_before[k], peak_after[k]) for k in peak_after}
-    top = peak[max(peak)]
     top_threads = max(peak)
-    print(f"CPU: {probe['cpu']} ({os.cpu_count()} cores); FMA peak {peak[1]:.0f} GFLOPS on one core, {top:.0f} on {max(peak)} "
-          f"(before the runs {peak_before[1]:.0f} / {peak_before[max(peak)]:.0f}, after {peak_after[1]:.0f} / {peak_after[max(peak)]:.0f}); "
+    top = peak[top_threads]
+    print(f"CPU: {probe['cpu']} ({os.cpu_count()} cores); FMA peak {peak[1]:.0f} GFLOPS on one core, {top:.0f} on {top_threads} "
+          f"(before the runs {peak_before[1]:.0f} / {peak_before[top_threads]:.0f}, after {peak_after[1]:.0f} / {peak_after[top_threads]:.0f}); "
           f"OpenBLAS core: {probe['core']}"
           + (f" (OPENBLAS_CORETYPE={probe['coretype']} set: it had fallen back to a generic kernel)" if probe["coretype"] else "")
           + f"; PyTorch {probe['torch']}, torch threads 2, OpenBLAS threads per row as below; Latent on .NET SDK {dotnet}\n"
