@@ -115,7 +115,7 @@ internal static class EpochTimer
                                         : $"{row,-12} {s,8:F3} s/epoch  loss {h.Loss[0]:F4}  GCs {GC.CollectionCount(0) - gcs} ({(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:F1} ms)");
             }
             if (ab is not null)
-                Console.WriteLine($"{row} medians: " + string.Join(", ", ab.Select((v, i) => $"{v}: {abTimes[i].Order().ElementAt(abTimes[i].Count / 2):F4}")));
+                Console.WriteLine($"{row} medians: " + string.Join(", ", ab.Select((v, i) => $"{v}: {Stats.Median(abTimes[i]):F4}")));
             if (plain || row.StartsWith("conv", StringComparison.Ordinal) || row.StartsWith("denoise", StringComparison.Ordinal) || row.StartsWith("lstm", StringComparison.Ordinal) || row.Contains("vae", StringComparison.Ordinal)) continue;
             var encoder = new Model(model.Inputs[0], model.Nodes.Length > 2 ? model.GetLayerOutput(model.Layers[3].Name) : model.GetLayerOutput(model.Layers[1].Name));
             encoder.Predict(xTest, batchSize: 256);

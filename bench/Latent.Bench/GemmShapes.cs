@@ -89,10 +89,9 @@ internal static class GemmAb
                 }
                 ratios.Add(times[1][^1] / times[0][^1]);
             }
-            double Median(List<double> l) => l.Order().ElementAt(l.Count / 2);
             double gflop = p.Flops / 1e3;
             Console.WriteLine(FormattableString.Invariant(
-                $"{(p.TransA ? "T" : "N")}{(p.TransB ? "T" : "N")} {p.M}x{p.N}x{p.K}: {knob}={a} {Median(times[0]),9:F1} us ({gflop / Median(times[0]):F1} GFLOPS), {knob}={b} {Median(times[1]),9:F1} us ({gflop / Median(times[1]):F1}); ratio {Median(ratios):F3}"));
+                $"{(p.TransA ? "T" : "N")}{(p.TransB ? "T" : "N")} {p.M}x{p.N}x{p.K}: {knob}={a} {Stats.Median(times[0]),9:F1} us ({gflop / Stats.Median(times[0]):F1} GFLOPS), {knob}={b} {Stats.Median(times[1]),9:F1} us ({gflop / Stats.Median(times[1]):F1}); ratio {Stats.Median(ratios):F3}"));
         }
     }
 }

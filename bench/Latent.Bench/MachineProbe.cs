@@ -80,7 +80,7 @@ internal static class MachineProbe
             for (int i = 0; i < 2 * trips; i++) Turn(buffer);
             local[round] = sw.Elapsed.TotalMicroseconds / (2 * trips);
         }
-        return (cross, local.Order().ElementAt(rounds / 2));
+        return (cross, Stats.Median(local));
     }
 
     /// <summary>
@@ -123,7 +123,7 @@ internal static class MachineProbe
             caller.Join();
             echo.Join();
         }
-        return times.Order().ElementAt(rounds / 2);
+        return Stats.Median(times);
     }
 
     /// <summary>Reads every value of <paramref name="buffer"/>, then adds one to each.</summary>

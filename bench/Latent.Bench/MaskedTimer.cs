@@ -49,6 +49,6 @@ internal static class MaskedTimer
         {
             Model.ParallelStepMinRows = saved;
         }
-        Console.WriteLine($"medians: one executor {times[0].Order().ElementAt(repetitions / 2):F3} s, data-parallel {times[1].Order().ElementAt(repetitions / 2):F3} s");
+        Console.WriteLine($"medians: one executor {Stats.Median(times[0]):F3} s, data-parallel {Stats.Median(times[1]):F3} s");
     }
 }

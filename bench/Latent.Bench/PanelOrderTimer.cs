@@ -49,7 +49,7 @@ internal static class PanelOrderTimer
             }
             for (int v = 1; v < 4; v++)
                 if (!c[0].AsSpan().SequenceEqual(c[v])) throw new InvalidOperationException($"{s.Name}: variant {v} changed the bits");
-            var med = times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
+            var med = times.Select(t => Stats.Median(t)).ToArray();
             double mflop = 2.0 * s.M * s.N * s.K / 1e3;
             Console.WriteLine($"{s.Name,-26} base {med[0],7:F1} µs {mflop / med[0],5:F1} GFLOPS | exact panels {Pct(med[1], med[0])} | " +
                               $"row panels outer {Pct(med[2], med[0])} | both {Pct(med[3], med[0])}");

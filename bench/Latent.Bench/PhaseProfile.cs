@@ -143,7 +143,6 @@ internal static class PhaseProfile
             time[k] += ms;
             chunks[k].Add(ms / chunk * 1000);
         }
-        double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
-        return ([Median(chunks[0]), Median(chunks[1])], time[1] / time[0], chunks[0].Count);
+        return ([Stats.Median(chunks[0]), Stats.Median(chunks[1])], time[1] / time[0], chunks[0].Count);
     }
 }

@@ -106,9 +106,8 @@ internal static class SparseTimer
         {
             Gemm.ParallelFlops = saved;
         }
-        double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
         Console.WriteLine(FormattableString.Invariant(
-            $"{rows}x{n}, {sparse.NonZeros} nonzeros: by rows {knob}={a} {Median(times[0]):F1} us, {knob}={b} {Median(times[1]):F1} us; sorted columns (with the load) {Median(times[2]):F1}; dense {Median(times[3]):F1}"));
+            $"{rows}x{n}, {sparse.NonZeros} nonzeros: by rows {knob}={a} {Stats.Median(times[0]):F1} us, {knob}={b} {Stats.Median(times[1]):F1} us; sorted columns (with the load) {Stats.Median(times[2]):F1}; dense {Stats.Median(times[3]):F1}"));
 
         void Time(int slot, Action run)
         {

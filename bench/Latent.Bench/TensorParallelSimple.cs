@@ -74,7 +74,6 @@ internal static class TensorParallelSimple
             }
             if (c >= warm) chunks[k].Add(sw.Elapsed.TotalMicroseconds / chunk);
         }
-        double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
         string Busy(long[] t) => ((t.Sum() - t[1] - t[5] - t[8]) * 1e6 / Stopwatch.Frequency / Math.Max(1, s.Steps)).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
         Console.WriteLine($"split decoder, busy (us/step, means, barriers left out): core 0 {Busy(s.Ticks)}, core 1 {Busy(s.Ticks1)}");
         string Phase(int i) => (s.Ticks[i] * 1e6 / Stopwatch.Frequency / Math.Max(1, s.Steps)).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
@@ -82,7 +81,7 @@ internal static class TensorParallelSimple
                           $"loss {Phase(3)}; decoder gradients {Phase(4)}; barrier {Phase(5)}; encoder backward {Phase(6)}; decoder update {Phase(7)}; " +
                           $"barrier {Phase(8)}; encoder update {Phase(9)}");
         Console.WriteLine(FormattableString.Invariant(
-            $"engine (data-parallel) {Median(chunks[0]):F1} us/step, split decoder {Median(chunks[1]):F1} us/step (medians of {chunks[0].Count} chunks of {chunk}, alternating); mean loss {losses[0] / counted[0]:F5} / {losses[1] / counted[1]:F5}"));
+            $"engine (data-parallel) {Stats.Median(chunks[0]):F1} us/step, split decoder {Stats.Median(chunks[1]):F1} us/step (medians of {chunks[0].Count} chunks of {chunk}, alternating); mean loss {losses[0] / counted[0]:F5} / {losses[1] / counted[1]:F5}"));
     }
 
     private sealed class Job(State s) : IParallelWork

@@ -50,7 +50,7 @@ internal static class TensorParallelSketch
         Console.WriteLine($"tensor-parallel, core 0 (µs/step): forward 1 {Phases(s.TpTicks[..1])}; barrier + forward 2 + loss {Phases(s.TpTicks[1..2])}; " +
                           $"dW2 {Phases(s.TpTicks[2..3])}; partial dX2 {Phases(s.TpTicks[3..4])}; barrier + sum + ReLU {Phases(s.TpTicks[4..5])}; " +
                           $"dW1 {Phases(s.TpTicks[5..6])}; update {Phases(s.TpTicks[6..7])}");
-        Console.WriteLine($"data-parallel {times[0].Order().ElementAt(rounds / 2):F0} µs/step, tensor-parallel {times[1].Order().ElementAt(rounds / 2):F0} µs/step (medians, alternating)");
+        Console.WriteLine($"data-parallel {Stats.Median(times[0]):F0} µs/step, tensor-parallel {Stats.Median(times[1]):F0} µs/step (medians, alternating)");
     }
 
     private sealed class Job(Action<int> run) : IParallelWork
