@@ -96,7 +96,7 @@ internal static class EpochTimer
         foreach (var row in rows)
         {
             var (model, batch) = Build(row);
-            model.Fit(xTrain.SliceRows(0, 2048), xTrain.SliceRows(0, 2048), epochs: 1, batchSize: batch, verbose: 0, seed: 1); // warm-up: JIT, pool
+            WarmUp(model, batch, xTrain);
             var abTimes = new List<double>[2] { new(), new() };
             for (int r = 0; r < repetitions; r++)
             {
@@ -123,6 +123,12 @@ internal static class EpochTimer
             encoder.Predict(xTest, batchSize: 256);
             Console.WriteLine($"{row,-12} predict(encode 10000) {p.Elapsed.TotalMilliseconds,8:F1} ms");
         }
+    }
+
+    /// <summary>One epoch on the first 2,048 rows before anything is timed: the JIT, the compute pool, the step's buffers.</summary>
+    public static void WarmUp(Model model, int batch, ByteTensor xTrain)
+    {
+        model.Fit(xTrain.SliceRows(0, 2048), xTrain.SliceRows(0, 2048), epochs: 1, batchSize: batch, verbose: 0, seed: 1);
     }
 
     /// <summary>Sets one of the experiment knobs listed above to <paramref name="v"/>.</summary>

@@ -18,7 +18,7 @@ internal static class FirstEpoch
         for (int m = 0; m < 2; m++)
         {
             Layers.Dense.SparseInputDensity = m == 0 ? density : 0;
-            models[m].Item1.Fit(x.SliceRows(0, 2048), x.SliceRows(0, 2048), epochs: 1, batchSize: models[m].Item2, verbose: 0, seed: 1);
+            EpochTimer.WarmUp(models[m].Item1, models[m].Item2, x);
             times[m] = new double[epochs];
         }
         for (int e = 0; e < epochs; e++)
