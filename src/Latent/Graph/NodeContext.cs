@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Latent;
 
 /// <summary>Batch-major storage for one symbolic tensor inside an executor: values and, if needed, gradients.</summary>
@@ -177,16 +179,25 @@ public sealed class NodeContext
     public IReadOnlyList<int> OutputShape => Output.SampleShape;
 
     /// <summary>Input <paramref name="i"/>: Batch × its sample size, row-major.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // called from the per-step methods, which the runtime does not tier
     public ReadOnlySpan<float> Input(int i) => Inputs[i].Value.AsSpan(0, Batch * Inputs[i].SampleSize);
 
     /// <summary>The output, Batch × sample size: Forward writes it (before the executor applies the layer's output activation).</summary>
-    public Span<float> OutputValues => Output.Value.AsSpan(0, Batch * Output.SampleSize);
+    public Span<float> OutputValues
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // as Input
+        get => Output.Value.AsSpan(0, Batch * Output.SampleSize);
+    }
 
     /// <summary>
     /// ∂loss/∂output (∂loss/∂pre-activation when the layer declares an output activation): Backward reads it, and
     /// may overwrite it, since nothing else reads it afterwards.
     /// </summary>
-    public Span<float> OutputGrad => Output.Grad.AsSpan(0, Batch * Output.SampleSize);
+    public Span<float> OutputGrad
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // as Input
+        get => Output.Grad.AsSpan(0, Batch * Output.SampleSize);
+    }
 
     /// <summary>Number of outputs of this call (more than one for a recurrent layer returning its states).</summary>
     public int OutputCount => Outputs.Length;
@@ -251,7 +262,11 @@ public sealed class NodeContext
     }
 
     /// <summary>Scratch kept from Forward to Backward: Batch × the layer's per-sample workspace size.</summary>
-    public Span<float> Workspace => WorkspaceBuffer.AsSpan(WorkspaceOffset, Batch * WorkspacePerSample);
+    public Span<float> Workspace
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // as Input
+        get => WorkspaceBuffer.AsSpan(WorkspaceOffset, Batch * WorkspacePerSample);
+    }
 
     /// <summary>
     /// Turns <paramref name="values"/>, sums over this call's samples, into the same sums over the whole batch: in a

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Latent.Initializers;
 using Latent.Layers;
 
@@ -53,10 +54,18 @@ public sealed class Weight
     internal int Offset { get; private set; }
 
     /// <summary>The values, row-major (live: writes change the model).</summary>
-    public Span<float> Values => Store.Values.AsSpan(Offset, Length);
+    public Span<float> Values
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // called from the per-step methods, which the runtime does not tier
+        get => Store.Values.AsSpan(Offset, Length);
+    }
 
     /// <summary>The gradient from the last training step.</summary>
-    internal Span<float> Grads => Store.Grads.AsSpan(Offset, Length);
+    internal Span<float> Grads
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // as Values
+        get => Store.Grads.AsSpan(Offset, Length);
+    }
 
     /// <summary>Copies the values into <paramref name="store"/> at <paramref name="offset"/> and reads them from there from now on.</summary>
     internal void MoveTo(ParameterStore store, int offset)

@@ -105,12 +105,19 @@ internal static unsafe partial class Gemm
     [ThreadStatic] private static GemmJob? t_job;
 
     /// <summary>The instruction set multiplies use now: <see cref="ForcedIsa"/>, or <see cref="BestIsa"/> when that is Auto.</summary>
-    private static GemmIsa CurrentIsa => ForcedIsa == GemmIsa.Auto ? BestIsa : ForcedIsa;
+    private static GemmIsa CurrentIsa
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // called from the per-step methods, which the runtime does not tier
+        get => ForcedIsa == GemmIsa.Auto ? BestIsa : ForcedIsa;
+    }
 
     /// <summary>The instruction set <see cref="GemmIsa.Auto"/> resolves to on this machine.</summary>
-    public static GemmIsa BestIsa =>
-        Vector512.IsHardwareAccelerated ? GemmIsa.Vector512 :
-        Vector256.IsHardwareAccelerated ? GemmIsa.Vector256 : GemmIsa.Scalar;
+    public static GemmIsa BestIsa
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // as CurrentIsa
+        get => Vector512.IsHardwareAccelerated ? GemmIsa.Vector512 :
+               Vector256.IsHardwareAccelerated ? GemmIsa.Vector256 : GemmIsa.Scalar;
+    }
 
     /// <summary>
     /// <c>C[m×n] (+)= op(A)[m×k] · op(B)[k×n]</c>. A is stored m×k (row stride <paramref name="lda"/>) or,

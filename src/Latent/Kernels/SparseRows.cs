@@ -25,7 +25,11 @@ internal sealed unsafe class SparseRows : IParallelWork
     private static readonly bool HardwareVectors = Avx2.IsSupported && Fma.IsSupported;
 
     /// <summary>Whether the 256-bit paths run: on AVX2 with FMA, unless the tests force scalar (<see cref="Gemm.ForcedIsa"/>).</summary>
-    private static bool Vectorized => HardwareVectors && Gemm.ForcedIsa != GemmIsa.Scalar;
+    private static bool Vectorized
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // called from the per-step methods, which the runtime does not tier
+        get => HardwareVectors && Gemm.ForcedIsa != GemmIsa.Scalar;
+    }
 
     // Compressed rows: row r's nonzeros are _values[_rowStart[r].._rowStart[r+1]) at columns _cols[...], ascending.
     private int[] _rowStart = [], _cols = [];

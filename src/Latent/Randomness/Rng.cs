@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Latent;
 
@@ -27,6 +28,7 @@ internal struct Rng
         return z ^ (z >> 31);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // drawn in the per-step methods, which the runtime does not tier
     public uint NextUInt()
     {
         uint result = BitOperations.RotateLeft(_s1 * 5, 7) * 9;
@@ -37,12 +39,14 @@ internal struct Rng
         return result;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // as NextUInt
     public ulong NextULong() => ((ulong)NextUInt() << 32) | NextUInt();
 
     /// <summary>Uniform in [0, 1) with 24 random bits.</summary>
     public float NextFloat() => (NextUInt() >> 8) * (1f / (1 << 24));
 
     /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // as NextUInt
     public double NextDouble() => (NextULong() >> 11) * (1.0 / (1UL << 53));
 
     /// <summary>Uniform integer in [0, n) without modulo bias (Lemire's method).</summary>
@@ -66,6 +70,7 @@ internal struct Rng
     }
 
     /// <summary>Two independent standard normals by Box-Muller (both of the pair).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // as NextUInt
     public (double A, double B) NextGaussianPair()
     {
         double u1 = 1.0 - NextDouble(), u2 = NextDouble();
