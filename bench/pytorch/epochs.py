@@ -1,6 +1,8 @@
 """PyTorch reference for bench/compare.py: the same epochs as `Latent.Bench epoch` (same models, optimizers,
 batch sizes, shuffling, binary cross-entropy), timed the same way: a warm-up on 2048 samples, then whole
-epochs over MNIST's 60,000 training images, including the per-batch gather.
+epochs over MNIST's 60,000 training images, including the per-batch gather. Latent's warm-up repeats, 250 ms
+apart, until its JIT compiles nothing more (about eight rounds); PyTorch has no JIT to wait for, so it gets
+four rounds spaced alike (LATENT_WARMUP=once: one, as runs 1-24 of the side by side had).
 
 Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/pytorch/epochs.py ROW REPETITIONS
 Prints one line per epoch: "ROW SECONDS LOSS".
@@ -116,7 +118,11 @@ def main():
     x = torch.from_numpy(load_mnist_train())
     model, opt, batch = build(row)
     g = torch.Generator().manual_seed(1)
-    epoch(model, opt, x[:2048], batch, g)
+    rounds = 1 if os.environ.get("LATENT_WARMUP") == "once" else 4
+    for r in range(rounds):
+        if r:
+            time.sleep(0.25)
+        epoch(model, opt, x[:2048], batch, g)
     for _ in range(reps):
         t = time.perf_counter()
         loss = epoch(model, opt, x, batch, g)
