@@ -196,8 +196,23 @@ internal sealed class GraphExecutor
     /// <summary>The context of the node that writes weight <paramref name="weightIndex"/>'s gradient (a layer called once), or null.</summary>
     internal NodeContext? WriterContext(int weightIndex) => _weightWriter[weightIndex] is int n and >= 0 ? _contexts[n] : null;
 
-    /// <summary>Marks nothing ready, before a step (see <see cref="ReadyFrom"/>).</summary>
-    internal void ResetReadiness() => Volatile.Write(ref _readyFrom, int.MaxValue);
+    /// <summary>Marks nothing ready and no node run backward, before a step (see <see cref="ReadyFrom"/>, <see cref="BackwardAt"/>).</summary>
+    internal void ResetReadiness()
+    {
+        Volatile.Write(ref _readyFrom, int.MaxValue);
+        Volatile.Write(ref _backwardAt, int.MaxValue);
+    }
+
+    private int _backwardAt = int.MaxValue;
+
+    /// <summary>
+    /// The lowest node whose Backward has run in this step (<see cref="int.MaxValue"/> after <see cref="ResetReadiness"/>):
+    /// another thread may read a node's output gradient and inputs once this is at most its index.
+    /// </summary>
+    internal int BackwardAt => Volatile.Read(ref _backwardAt);
+
+    /// <summary>The node that writes weight <paramref name="weightIndex"/>'s gradient (a layer called once), or −1.</summary>
+    internal int WriterNode(int weightIndex) => _weightWriter[weightIndex];
 
     /// <summary>Marks every gradient final (a replica with no rows, whose gradients are cleared).</summary>
     internal void MarkAllReady() => Volatile.Write(ref _readyFrom, 0);
@@ -428,6 +443,7 @@ internal sealed class GraphExecutor
                 layer.Backward(ctx);
                 if (Profile) BackwardTicks[n] += Stopwatch.GetTimestamp() - t0;
             }
+            Volatile.Write(ref _backwardAt, n);
             Volatile.Write(ref _readyFrom, _readyAfter[n]);
         }
     }

@@ -251,6 +251,12 @@ public sealed class NodeContext
     internal bool DefersWeightGrad { get; set; }
 
     /// <summary>
+    /// Whether a data-parallel step runs this call's kernel gradient as a task of its own after Backward, on whichever
+    /// core is free first (<see cref="Layers.Dense.PostedKernelGradient"/>): Backward then leaves it alone.
+    /// </summary>
+    internal bool PostsWeightGrad { get; set; }
+
+    /// <summary>
     /// ∂loss/∂<paramref name="weight"/>, laid out like <see cref="Weight.Values"/>. Backward <b>adds</b> into it
     /// (a layer called twice sums both calls). Only a layer's own trainable weights should be written.
     /// </summary>

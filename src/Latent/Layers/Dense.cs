@@ -168,27 +168,45 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
     {
         int rows = ctx.Batch * ctx.Output.SampleSize / Units, inF = InputFeatures;
         var dz = ctx.OutputGrad;                                // (rows, units)
-        var x = ctx.Input(0);
         if (Trainable)
         {
-            bool write = ctx.WritesWeightGrads;
-            var sparse = SparseBatch(ctx, rows);
             if (ctx.DefersWeightGrad)
-                sparse?.BuildColumns();   // now, on this thread: the step's threads then read them at once
-            else if (sparse is not null)
-                sparse.MultiplyTransposed(dz, Units, ctx.WeightGrad(_kernel!), accumulate: !write);
-            else if (write && SparseGradByRows && LoadedBatch(ctx, rows) is { } narrow)
-                narrow.MultiplyTransposedByRows(dz, Units, ctx.WeightGrad(_kernel!));
-            else
-                Gemm.Multiply(true, false, inF, Units, rows, x, inF, dz, Units, ctx.WeightGrad(_kernel!), Units, accumulate: !write);
+                SparseBatch(ctx, rows)?.BuildColumns();   // now, on this thread: the step's threads then read them at once
+            else if (!ctx.PostsWeightGrad)
+                KernelGradient(ctx, rows);
             if (_bias is not null)
             {
-                if (write) ctx.WeightGrad(_bias).Clear();
+                if (ctx.WritesWeightGrads) ctx.WeightGrad(_bias).Clear();
                 Simd.AccumulateColumnSums(dz, ctx.WeightGrad(_bias), rows);
             }
         }
         if (ctx.NeedsInputGrad(0))
             Gemm.Multiply(false, true, rows, inF, Units, dz, Units, _kernel!.Values, Units, ctx.InputGrad(0), inF, accumulate: !ctx.WritesInputGrad(0));
+    }
+
+    /// <summary><c>dW (+)= xᵀ·dz</c> for this call: from the nonzeros when Forward found the batch sparse, else dense.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private void KernelGradient(NodeContext ctx, int rows)
+    {
+        bool write = ctx.WritesWeightGrads;
+        var dz = ctx.OutputGrad;
+        if (SparseBatch(ctx, rows) is { } sparse)
+            sparse.MultiplyTransposed(dz, Units, ctx.WeightGrad(_kernel!), accumulate: !write);
+        else if (write && SparseGradByRows && LoadedBatch(ctx, rows) is { } narrow)
+            narrow.MultiplyTransposedByRows(dz, Units, ctx.WeightGrad(_kernel!));
+        else
+            Gemm.Multiply(true, false, InputFeatures, Units, rows, ctx.Input(0), InputFeatures, dz, Units, ctx.WeightGrad(_kernel!), Units, accumulate: !write);
+    }
+
+    /// <summary>
+    /// The kernel gradient Backward left to the data-parallel step (<see cref="NodeContext.PostsWeightGrad"/>), computed
+    /// on whichever thread calls it, after Backward: the same product, operands and destination as Backward's own, so
+    /// the same bits. Nothing when the layer is frozen.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    internal void PostedKernelGradient(NodeContext ctx)
+    {
+        if (Trainable) KernelGradient(ctx, ctx.Batch * ctx.Output.SampleSize / Units);
     }
 
     /// <summary>The batch Forward found sparse, if it is still this call's input and wide enough to multiply as one; else null.</summary>

@@ -59,7 +59,65 @@ internal sealed class DataParallelStep : IParallelWork
         OutputLosses = new double[losses.Count];
         Partials = _grads[1..];
         _boards = [.. Enumerable.Range(0, replicas).Select(_ => new HelpBoard())];
-        if (!sumsOverShares) PlanDeferred(model);
+        if (!sumsOverShares)
+        {
+            PlanDeferred(model);
+            if (replicas > 1) PlanPosted(model);
+        }
+    }
+
+    /// <summary>
+    /// Whether each replica's Dense kernel gradients run as tasks after its backward pass, on whichever core is free
+    /// first (a knob; see <see cref="PlanPosted"/>).
+    /// </summary>
+    internal static bool PostKernelGrads = true;
+
+    /// <summary>
+    /// The most bytes of x and dz a posted kernel gradient reads (a knob): larger operands leave the core's caches before
+    /// a product at the end of the backward pass reads them again, or cost more to move to the other core than the
+    /// product takes.
+    /// </summary>
+    internal static int PostMaxBytes = 128 << 10;
+
+    /// <summary>A replica's Dense call whose kernel gradient runs as a task: the node, its context, and where the kernel lies in the store.</summary>
+    private sealed record Posted(int Replica, Layers.Dense Layer, NodeContext Context, int Node, int KernelStart, int KernelEnd);
+
+    /// <summary>How many kernel gradients the last <see cref="Run"/> ran as tasks (tests).</summary>
+    internal int PostedCount { get; private set; }
+
+    private Posted[] _posted = [];
+    private int[] _postedState = [];   // per task: Waiting, Claimed or Done
+    private bool _posting;
+    private const int Waiting = 0, Claimed = 1, Done = 2;
+
+    /// <summary>
+    /// Lists the Dense calls whose kernel gradient a replica leaves for later (each called once, its gradient written,
+    /// and not deferred by <see cref="PlanDeferred"/>): per replica, from the store's end down, the order its backward
+    /// pass reaches them and the update wants them.
+    /// </summary>
+    /// <remarks>
+    /// Why: on a shared machine one core often runs 20–30% slower than the other at the same work for seconds at a
+    /// time, and the faster one then waited at the end of every step (a tenth of simple-32's samples). A replica's
+    /// kernel gradients depend on nothing after them in its backward pass, so they can run later and elsewhere: each
+    /// replica's backward skips them, and a thread that has finished its own share takes the slower replica's as soon as
+    /// its backward pass is past the layer. The product, its operands and its destination are the ones the replica
+    /// would have used, so the bits do not depend on who runs it (docs/PERFORMANCE.md).
+    /// </remarks>
+    private void PlanPosted(Model model)
+    {
+        var weights = model.Weights;
+        var posted = new List<Posted>();
+        for (int p = 0; p < _replicas.Length; p++)
+            for (int i = weights.Count - 1; i >= 0; i--)
+            {
+                if (weights[i].Layer is not Layers.Dense { Kernel: { } kernel } dense || !ReferenceEquals(kernel, weights[i]) ||
+                    _deferred.Any(d => ReferenceEquals(d.Layer, dense))) continue;
+                int node = _replicas[p].WriterNode(i);
+                if (node < 0 || _replicas[p].WriterContext(i) is not { } ctx) continue;
+                posted.Add(new Posted(p, dense, ctx, node, kernel.Offset, kernel.Offset + kernel.Length));
+            }
+        _posted = [.. posted.OrderBy(t => t.Replica).ThenByDescending(t => t.KernelStart)];
+        _postedState = new int[_posted.Length];
     }
 
     /// <summary>
@@ -200,14 +258,27 @@ internal sealed class DataParallelStep : IParallelWork
             _defer = update is not null && DeferWeightGrads && _deferred.Count > 0;
             foreach (var d in _deferred)
                 foreach (var c in d.Contexts) c.DefersWeightGrad = _defer;
+            _posting = PostKernelGrads && _posted.Length > 0;
+            int posted = 0;
+            for (int t = 0; t < _posted.Length; t++)
+            {
+                var task = _posted[t];
+                int n = Share(task.Replica).Count;
+                bool post = _posting && (long)n * (task.Layer.Units + task.Layer.InputFeatures) * sizeof(float) <= PostMaxBytes;
+                task.Context.PostsWeightGrad = post;
+                _postedState[t] = n == 0 || !post ? Done : Waiting;   // an empty share clears its gradients
+                if (_postedState[t] == Waiting) posted++;
+            }
+            PostedCount = posted;
+            _posting = posted > 0;
+            if (update is not null || _posting)
+                foreach (var r in _replicas) r.ResetReadiness();
             if (update is not null)
             {
                 _learningRate = (float)update.LearningRate;
-                foreach (var r in _replicas) r.ResetReadiness();
                 _nextBlock = 0;
-                _failed = 0;
             }
-            _nextReplica = _finished = 0;
+            _nextReplica = _finished = _failed = 0;
             try
             {
                 ComputePool.Shared.Run(this, Math.Min(_replicas.Length, ComputePool.Shared.ThreadsHere));
@@ -270,9 +341,11 @@ internal sealed class DataParallelStep : IParallelWork
     {
         if (_sums is null)
         {
+            Span<bool> mine = stackalloc bool[_replicas.Length];
             int r;
             while ((r = Interlocked.Increment(ref _nextReplica) - 1) < _replicas.Length)
             {
+                mine[r] = true;
                 try
                 {
                     ExecuteShare(r);
@@ -287,12 +360,18 @@ internal sealed class DataParallelStep : IParallelWork
                     Interlocked.Increment(ref _finished);
                 }
             }
+            // Our replicas' posted gradients first (their operands are in this core's caches), then anyone's.
+            if (_posting)
+                for (int t = 0; t < _posted.Length; t++)
+                    if (mine[_posted[t].Replica]) TryRunPosted(t);
             if (_update is not null) UpdateBlocks();
-            // Nothing left of our own: run parts of the multiplies the replicas still running post, until they end.
+            // Nothing left of our own: run posted gradients, or parts of the multiplies the replicas still running post,
+            // until they end.
             var spin = new SpinWait();
-            while (Volatile.Read(ref _finished) < _replicas.Length)
+            while (Volatile.Read(ref _finished) < _replicas.Length || (_posting && !AllPostedDone()))
             {
-                if (Help()) spin = default;
+                if (Volatile.Read(ref _failed) != 0) return;
+                if (RunAnyPosted() || Help()) spin = default;
                 else spin.SpinOnce(sleep1Threshold: -1);
             }
             return;
@@ -324,10 +403,10 @@ internal sealed class DataParallelStep : IParallelWork
         {
             var (s, e, layer) = _defer ? _deferBlocks[j] : ((blocks - 1 - j) * size, Math.Min((blocks - j) * size, length), -1);
             var spin = new SpinWait();
-            while (!Ready(s))
+            while (!Ready(s, e))
             {
                 if (Volatile.Read(ref _failed) != 0) return;
-                if (Help()) spin = default;
+                if (RunAnyPosted() || Help()) spin = default;
                 else spin.SpinOnce(sleep1Threshold: -1);
             }
             if (!lossChecked)
@@ -375,9 +454,56 @@ internal sealed class DataParallelStep : IParallelWork
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
-    private bool Ready(int offset)
+    private bool Ready(int start, int end)
     {
-        foreach (var r in _replicas) if (r.ReadyFrom > offset) return false;
+        foreach (var r in _replicas) if (r.ReadyFrom > start) return false;
+        if (_posting)
+            for (int t = 0; t < _posted.Length; t++)
+                if (_posted[t].KernelEnd > start && _posted[t].KernelStart < end && Volatile.Read(ref _postedState[t]) != Done) return false;
+        return true;
+    }
+
+    /// <summary>
+    /// Runs posted kernel gradient <paramref name="t"/> if no thread has taken it and its replica's backward pass is past
+    /// its layer; false otherwise.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
+    private bool TryRunPosted(int t)
+    {
+        var task = _posted[t];
+        if (Volatile.Read(ref _postedState[t]) != Waiting || _replicas[task.Replica].BackwardAt > task.Node ||
+            Interlocked.CompareExchange(ref _postedState[t], Claimed, Waiting) != Waiting) return false;
+        try
+        {
+            task.Layer.PostedKernelGradient(task.Context);
+        }
+        catch
+        {
+            Volatile.Write(ref _failed, 1);
+            throw;
+        }
+        finally
+        {
+            Volatile.Write(ref _postedState[t], Done);   // after the gradient's stores: a reader that sees Done sees them
+        }
+        return true;
+    }
+
+    /// <summary>Runs the first posted kernel gradient that is free to run, of any replica; false when there is none.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
+    private bool RunAnyPosted()
+    {
+        if (!_posting) return false;
+        for (int t = 0; t < _posted.Length; t++)
+            if (TryRunPosted(t)) return true;
+        return false;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
+    private bool AllPostedDone()
+    {
+        for (int t = 0; t < _postedState.Length; t++)
+            if (Volatile.Read(ref _postedState[t]) != Done) return false;
         return true;
     }
 

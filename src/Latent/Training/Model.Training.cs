@@ -512,6 +512,9 @@ public partial class Model
     /// <summary>Dense calls whose kernel gradients the last planned data-parallel step computes itself (tests).</summary>
     internal int StepDeferred => _stepIsParallel && _parallelStep is not null ? _parallelStep.DeferredCount : 0;
 
+    /// <summary>How many kernel gradients the last data-parallel step ran as tasks after its replicas' backward passes (tests).</summary>
+    internal int StepPosted => _stepIsParallel && _parallelStep is not null ? _parallelStep.PostedCount : 0;
+
     /// <summary>Replicas of the last planned data-parallel step (tests); 1 when the step is not data-parallel.</summary>
     internal int StepReplicas => _stepIsParallel && _parallelStep is not null ? _parallelStep.Replicas : 1;
 

@@ -125,6 +125,53 @@ public class UpdateInStepTests
         for (int w = 0; w < own.Weights.Length; w++) Assert.Equal(deferred.Weights[w], again.Weights[w]);
     }
 
+    [Theory]
+    [InlineData(true, 0)]
+    [InlineData(false, 0)]
+    [InlineData(true, 1)]
+    [InlineData(true, 2)]
+    public void PostedKernelGradientsGiveTheReplicasOwnBits(bool inStep, int sparse)
+    {
+        if (Latent.Kernels.ComputePool.Shared.Threads < 2) return;
+        float[,] x = Synthetic.LowRank(81, 60, 4, seed: 3);       // batch 16: the last batch has 1 row, one share none
+        if (sparse > 0)
+        {
+            var rng = new Random(4);
+            for (int i = 0; i < 81; i++)
+                for (int j = 0; j < 60; j++)
+                    if (rng.NextDouble() < 0.85) x[i, j] = 0;
+        }
+        (float[][] Weights, List<double> Loss, int Posted) Run(bool post) => With(inStep, block: 64, () =>
+        {
+            var saved = (DataParallelStep.PostKernelGrads, Dense.SparseMinUnits, Dense.SparseOneCoreMinUnits);
+            DataParallelStep.PostKernelGrads = post;
+            // 1: the first layer's forward from the nonzeros and its gradient from the rows; 2: its gradient from the columns.
+            if (sparse == 1) Dense.SparseOneCoreMinUnits = 1;
+            if (sparse == 2) Dense.SparseMinUnits = 1;
+            try
+            {
+                Randomness.SetSeed(5);
+                var input = Input.Create(60);
+                var h = new Dense(40, "relu").Apply(input);
+                h = new Dense(12, "tanh").Apply(h);
+                var model = new Model(input, new Dense(60, "sigmoid").Apply(h));
+                model.Compile("adagrad", "binary_crossentropy");
+                var history = model.Fit(x, x, epochs: 2, batchSize: 16, verbose: 0, seed: 9);
+                return (model.GetWeights(), history.Loss, model.StepPosted);
+            }
+            finally
+            {
+                (DataParallelStep.PostKernelGrads, Dense.SparseMinUnits, Dense.SparseOneCoreMinUnits) = saved;
+            }
+        });
+        var own = Run(post: false);
+        var posted = Run(post: true);
+        Assert.Equal(0, own.Posted);
+        Assert.Equal(3, posted.Posted);   // the last step's one share with rows: its three kernels
+        Assert.Equal(own.Loss, posted.Loss);
+        for (int w = 0; w < own.Weights.Length; w++) Assert.Equal(own.Weights[w], posted.Weights[w]);
+    }
+
     [Fact]
     public void SeveralReplicasPerCoreGiveTheSameBitsToo()
     {
