@@ -7,7 +7,8 @@ namespace Latent.Bench;
 /// What one fork/join through the compute pool costs (an empty two-part job, many times), and two probes of how much
 /// of its second core a shared machine gives: two-part jobs of 50 µs a part with 5 µs between them (how often the
 /// worker comes too late and the caller runs both parts, and what the jobs take), and one 100×128 · 128×784 multiply
-/// on one thread against one such multiply on each core at once, each with its own arrays (`Latent.Bench pool`).
+/// on one thread against one such multiply on each core at once, each with its own arrays, and the CPU time idle workers
+/// spend before they sleep (`Latent.Bench pool`).
 /// </summary>
 internal static class PoolTimer
 {
@@ -41,6 +42,22 @@ internal static class PoolTimer
         LateWorker();
         ConcurrentMultiplies();
         PingPong();
+        IdleSpin();
+    }
+
+    /// <summary>The process's CPU time while the caller sleeps 500 ms after a job: what the idle workers spin before they sleep.</summary>
+    private static void IdleSpin()
+    {
+        var job = new Empty();
+        var times = new double[5];
+        for (int r = 0; r < times.Length; r++)
+        {
+            ComputePool.Shared.Run(job, 2);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            Thread.Sleep(500);
+            times[r] = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
+        }
+        Console.WriteLine(FormattableString.Invariant($"CPU time in the 500 ms after a job (idle workers spinning, then asleep): {string.Join(", ", times.Select(t => t.ToString("F1")))} ms"));
     }
 
     private sealed class Line { public long Value; }

@@ -22,7 +22,12 @@ internal sealed class ComputePool
     /// <summary>The process-wide pool, with one worker per core beyond the first.</summary>
     public static readonly ComputePool Shared = new(Environment.ProcessorCount);
 
-    private const int SpinIterations = 200_000;
+    /// <summary>
+    /// How long an idle worker spins for the next job before it sleeps (1 ms): far longer than the gaps between a training
+    /// loop's jobs (under a microsecond between Fit's steps), short enough not to keep a core busy while the application
+    /// does something else. It was 200,000 spins, about 50 ms, after every last job (docs/PERFORMANCE.md).
+    /// </summary>
+    private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 1000;
 
     private readonly object _sleepGate = new();
     private readonly object _callerGate = new();
@@ -167,11 +172,11 @@ internal sealed class ComputePool
         int seen = 0;
         while (true)
         {
-            int spins = 0;
-            while (_generation == seen && spins < SpinIterations)
+            long until = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
+            for (int spins = 1; _generation == seen; spins++)
             {
                 Thread.SpinWait(8);
-                spins++;
+                if ((spins & 31) == 0 && System.Diagnostics.Stopwatch.GetTimestamp() > until) break;
             }
             if (_generation == seen)
             {
