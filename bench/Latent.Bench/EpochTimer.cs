@@ -177,6 +177,7 @@ internal static class EpochTimer
         else if (name == "UpdateInStep") Model.UpdateInStep = v != 0;
         else if (name == "UpdateBlock") DataParallelStep.UpdateBlockFloats = v;
         else if (name == "HelpMflops") Latent.Kernels.Gemm.HelpFlops = v <= 0 ? long.MaxValue : (long)v << 20;
+        else if (name == "PostMaxKB") DataParallelStep.PostMaxBytes = v << 10;
         else if (name == "PostKernelGrads") DataParallelStep.PostKernelGrads = v != 0;
         else if (name == "SparseInput") Latent.Layers.Dense.SparseInputDensity = v / 100.0;
         else if (name == "SparseMinUnits") Latent.Layers.Dense.SparseMinUnits = v;

@@ -264,7 +264,7 @@ internal sealed class DataParallelStep : IParallelWork
             {
                 var task = _posted[t];
                 int n = Share(task.Replica).Count;
-                bool post = _posting && (long)n * (task.Layer.Units + task.Layer.InputFeatures) * sizeof(float) <= PostMaxBytes;
+                bool post = _posting && OperandBytes(task, n) <= PostMaxBytes;
                 task.Context.PostsWeightGrad = post;
                 _postedState[t] = n == 0 || !post ? Done : Waiting;   // an empty share clears its gradients
                 if (_postedState[t] == Waiting) posted++;
@@ -487,6 +487,21 @@ internal sealed class DataParallelStep : IParallelWork
             Volatile.Write(ref _postedState[t], Done);   // after the gradient's stores: a reader that sees Done sees them
         }
         return true;
+    }
+
+    /// <summary>
+    /// What a posted kernel gradient of <paramref name="rows"/> rows reads: dz, and x as a dense batch or, read from the
+    /// model's input where sparse batches are taken (<see cref="Layers.Dense.SparseInputDensity"/>), as the nonzeros
+    /// (value and column) of a batch at that density, the most it multiplies sparse.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
+    private static long OperandBytes(Posted task, int rows)
+    {
+        long x = (long)rows * task.Layer.InputFeatures;
+        long xBytes = task.Context.InputIsData(0) && Layers.Dense.SparseInputDensity > 0
+            ? (long)(x * Layers.Dense.SparseInputDensity) * (sizeof(float) + sizeof(int))
+            : x * sizeof(float);
+        return xBytes + (long)rows * task.Layer.Units * sizeof(float);
     }
 
     /// <summary>Runs the first posted kernel gradient that is free to run, of any replica; false when there is none.</summary>
