@@ -74,20 +74,40 @@ public class UpdateInStepTests
             Assert.Equal(after.Weights[w], inside.Weights[w]);
     }
 
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void DeferredKernelGradientsAgreeWithTheReplicasOwnAndRepeatBitForBit(bool sparseInput)
+    /// <summary>81 rows of 60 (at batch 16 the last batch has 1 row, so one share has none); 85% zeros when <paramref name="sparse"/>.</summary>
+    private static float[,] SmallData(bool sparse)
     {
-        if (Latent.Kernels.ComputePool.Shared.Threads < 2) return;
-        float[,] x = Synthetic.LowRank(81, 60, 4, seed: 3);       // batch 16: the last batch has 1 row, one share none
-        if (sparseInput)
+        float[,] x = Synthetic.LowRank(81, 60, 4, seed: 3);
+        if (sparse)
         {
             var rng = new Random(4);
             for (int i = 0; i < 81; i++)
                 for (int j = 0; j < 60; j++)
                     if (rng.NextDouble() < 0.85) x[i, j] = 0;
         }
+        return x;
+    }
+
+    /// <summary>A 60-40-12-60 autoencoder trained two epochs on <paramref name="x"/> at batch 16.</summary>
+    private static (Model Model, List<double> Loss) FitSmall(string optimizer, float[,] x)
+    {
+        Randomness.SetSeed(5);
+        var input = Input.Create(60);
+        var h = new Dense(40, "relu").Apply(input);
+        h = new Dense(12, "tanh").Apply(h);
+        var model = new Model(input, new Dense(60, "sigmoid").Apply(h));
+        model.Compile(optimizer, "binary_crossentropy");
+        var history = model.Fit(x, x, epochs: 2, batchSize: 16, verbose: 0, seed: 9);
+        return (model, history.Loss);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void DeferredKernelGradientsAgreeWithTheReplicasOwnAndRepeatBitForBit(bool sparseInput)
+    {
+        if (Latent.Kernels.ComputePool.Shared.Threads < 2) return;
+        float[,] x = SmallData(sparseInput);
         (float[][] Weights, List<double> Loss, int Deferred) Run(bool defer) => With(inStep: true, block: 64, () =>
         {
             var saved = (DataParallelStep.DeferWeightGrads, DataParallelStep.DeferMinFloats, DataParallelStep.DeferBlockFloats,
@@ -97,14 +117,8 @@ public class UpdateInStepTests
             Dense.SparseMinUnits = 1;
             try
             {
-                Randomness.SetSeed(5);
-                var input = Input.Create(60);
-                var h = new Dense(40, "relu").Apply(input);
-                h = new Dense(12, "tanh").Apply(h);
-                var model = new Model(input, new Dense(60, "sigmoid").Apply(h));
-                model.Compile("rmsprop", "binary_crossentropy");
-                var history = model.Fit(x, x, epochs: 2, batchSize: 16, verbose: 0, seed: 9);
-                return (model.GetWeights(), history.Loss, model.StepDeferred);
+                var (model, loss) = FitSmall("rmsprop", x);
+                return (model.GetWeights(), loss, model.StepDeferred);
             }
             finally
             {
@@ -133,14 +147,7 @@ public class UpdateInStepTests
     public void PostedKernelGradientsGiveTheReplicasOwnBits(bool inStep, int sparse)
     {
         if (Latent.Kernels.ComputePool.Shared.Threads < 2) return;
-        float[,] x = Synthetic.LowRank(81, 60, 4, seed: 3);       // batch 16: the last batch has 1 row, one share none
-        if (sparse > 0)
-        {
-            var rng = new Random(4);
-            for (int i = 0; i < 81; i++)
-                for (int j = 0; j < 60; j++)
-                    if (rng.NextDouble() < 0.85) x[i, j] = 0;
-        }
+        float[,] x = SmallData(sparse > 0);
         (float[][] Weights, List<double> Loss, int Posted) Run(bool post) => With(inStep, block: 64, () =>
         {
             var saved = (DataParallelStep.PostKernelGrads, Dense.SparseMinUnits, Dense.SparseOneCoreMinUnits);
@@ -150,14 +157,8 @@ public class UpdateInStepTests
             if (sparse == 2) Dense.SparseMinUnits = 1;
             try
             {
-                Randomness.SetSeed(5);
-                var input = Input.Create(60);
-                var h = new Dense(40, "relu").Apply(input);
-                h = new Dense(12, "tanh").Apply(h);
-                var model = new Model(input, new Dense(60, "sigmoid").Apply(h));
-                model.Compile("adagrad", "binary_crossentropy");
-                var history = model.Fit(x, x, epochs: 2, batchSize: 16, verbose: 0, seed: 9);
-                return (model.GetWeights(), history.Loss, model.StepPosted);
+                var (model, loss) = FitSmall("adagrad", x);
+                return (model.GetWeights(), loss, model.StepPosted);
             }
             finally
             {
