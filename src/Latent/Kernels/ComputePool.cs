@@ -24,8 +24,7 @@ internal sealed class ComputePool
 
     /// <summary>
     /// How long an idle worker spins for the next job before it sleeps (1 ms): far longer than the gaps between a training
-    /// loop's jobs (under a microsecond between Fit's steps), short enough not to keep a core busy while the application
-    /// does something else. It was 200,000 spins, about 50 ms, after every last job (docs/PERFORMANCE.md).
+    /// loop's jobs, short enough not to keep a core busy while the application does something else (docs/PERFORMANCE.md).
     /// </summary>
     private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 1000;
 

@@ -96,9 +96,8 @@ internal sealed class DataParallelStep : IParallelWork
     /// pass reaches them and the update wants them.
     /// </summary>
     /// <remarks>
-    /// Why: on a shared machine one core often runs 20–30% slower than the other at the same work for seconds at a
-    /// time (simple-32's replicas, timed from inside: 85 against 113 µs a step), and the faster one then waited for the
-    /// slower one's gradients before it could update their blocks. A replica's
+    /// Why: on a shared machine one core often runs markedly slower than the other at the same work, for seconds at a
+    /// time, and the faster one then waited for the slower one's gradients before it could update their blocks. A replica's
     /// kernel gradients depend on nothing after them in its backward pass, so they can run later and elsewhere: each
     /// replica's backward skips them, and a thread that has finished its own share takes the slower replica's as soon as
     /// its backward pass is past the layer. The product, its operands and its destination are the ones the replica
