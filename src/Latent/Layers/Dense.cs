@@ -112,7 +112,7 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Forward(NodeContext ctx)
     {
-        int rows = ctx.Batch * ctx.Output.SampleSize / Units, inF = InputFeatures;
+        int rows = RowsOf(ctx), inF = InputFeatures;
         var x = ctx.Input(0);                                   // (rows, in)
         var z = ctx.OutputValues;                               // (rows, units), pre-activation
         if (SparseInputDensity > 0 && Units >= (ComputePool.Shared.ThreadsHere == 1 ? Math.Min(SparseMinUnits, SparseOneCoreMinUnits) : SparseMinUnits)
@@ -166,7 +166,7 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     protected internal override void Backward(NodeContext ctx)
     {
-        int rows = ctx.Batch * ctx.Output.SampleSize / Units, inF = InputFeatures;
+        int rows = RowsOf(ctx), inF = InputFeatures;
         var dz = ctx.OutputGrad;                                // (rows, units)
         if (Trainable)
         {
@@ -206,8 +206,12 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     internal void PostedKernelGradient(NodeContext ctx)
     {
-        if (Trainable) KernelGradient(ctx, ctx.Batch * ctx.Output.SampleSize / Units);
+        if (Trainable) KernelGradient(ctx, RowsOf(ctx));
     }
+
+    /// <summary>Rows this call multiplies: its samples times the steps of a sequence (every axis but the last).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private int RowsOf(NodeContext ctx) => ctx.Batch * ctx.Output.SampleSize / Units;
 
     /// <summary>The batch Forward found sparse, if it is still this call's input and wide enough to multiply as one; else null.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
@@ -236,7 +240,7 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
     internal void WeightGradRows(NodeContext ctx, int from, int to, Span<float> rowsOut, bool accumulate)
     {
-        int rows = ctx.Batch * ctx.Output.SampleSize / Units, inF = InputFeatures;
+        int rows = RowsOf(ctx), inF = InputFeatures;
         var dz = ctx.OutputGrad;
         if (SparseBatch(ctx, rows) is { } sparse)
             sparse.MultiplyTransposedLines(dz, Units, rowsOut, from, to, accumulate);

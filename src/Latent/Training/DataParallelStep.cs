@@ -79,6 +79,10 @@ internal sealed class DataParallelStep : IParallelWork
     /// </summary>
     internal static int PostMaxBytes = 128 << 10;
 
+    /// <summary>The Dense layer whose kernel <paramref name="weight"/> is, or null (a bias, another layer's weight).</summary>
+    private static Layers.Dense? KernelOf(Weight weight) =>
+        weight.Layer is Layers.Dense { Kernel: { } kernel } dense && ReferenceEquals(kernel, weight) ? dense : null;
+
     /// <summary>A replica's Dense call whose kernel gradient runs as a task: the node, its context, and where the kernel lies in the store.</summary>
     private sealed record Posted(int Replica, Layers.Dense Layer, NodeContext Context, int Node, int KernelStart, int KernelEnd);
 
@@ -110,11 +114,10 @@ internal sealed class DataParallelStep : IParallelWork
         for (int p = 0; p < _replicas.Length; p++)
             for (int i = weights.Count - 1; i >= 0; i--)
             {
-                if (weights[i].Layer is not Layers.Dense { Kernel: { } kernel } dense || !ReferenceEquals(kernel, weights[i]) ||
-                    _deferred.Any(d => ReferenceEquals(d.Layer, dense))) continue;
+                if (KernelOf(weights[i]) is not { } dense || _deferred.Any(d => ReferenceEquals(d.Layer, dense))) continue;
                 int node = _replicas[p].WriterNode(i);
                 if (node < 0 || _replicas[p].WriterContext(i) is not { } ctx) continue;
-                posted.Add(new Posted(p, dense, ctx, node, kernel.Offset, kernel.Offset + kernel.Length));
+                posted.Add(new Posted(p, dense, ctx, node, weights[i].Offset, weights[i].Offset + weights[i].Length));
             }
         _posted = [.. posted.OrderBy(t => t.Replica).ThenByDescending(t => t.KernelStart)];
         _postedState = new int[_posted.Length];
@@ -160,8 +163,8 @@ internal sealed class DataParallelStep : IParallelWork
         var weights = model.Weights;
         for (int i = 0; i < weights.Count; i++)
         {
-            if (weights[i].Layer is not Layers.Dense { Kernel: { } kernel } dense || !ReferenceEquals(kernel, weights[i]) ||
-                kernel.Length < DeferMinFloats) continue;
+            var kernel = weights[i];
+            if (KernelOf(kernel) is not { } dense || kernel.Length < DeferMinFloats) continue;
             var contexts = _replicas.Select(r => r.WriterContext(i)).ToArray();
             if (contexts.Any(c => c is null)) continue;
             // Blocks of equal height (an L2's worth at most): claimed by whichever core is free, equal blocks end together.
@@ -258,13 +261,12 @@ internal sealed class DataParallelStep : IParallelWork
             _defer = update is not null && DeferWeightGrads && _deferred.Count > 0;
             foreach (var d in _deferred)
                 foreach (var c in d.Contexts) c.DefersWeightGrad = _defer;
-            _posting = PostKernelGrads && _posted.Length > 0;
             int posted = 0;
             for (int t = 0; t < _posted.Length; t++)
             {
                 var task = _posted[t];
                 int n = Share(task.Replica).Count;
-                bool post = _posting && OperandBytes(task, n) <= PostMaxBytes;
+                bool post = PostKernelGrads && OperandBytes(task, n) <= PostMaxBytes;
                 task.Context.PostsWeightGrad = post;
                 _postedState[t] = n == 0 || !post ? Done : Waiting;   // an empty share clears its gradients
                 if (_postedState[t] == Waiting) posted++;
