@@ -114,6 +114,8 @@ internal static class EpochTimer
                 Console.WriteLine(plain ? FormattableString.Invariant($"{row} {s:F4} {h.Loss[0]:F4}")
                                         : $"{row,-12} {s,8:F3} s/epoch  loss {h.Loss[0]:F4}  GCs {GC.CollectionCount(0) - gcs} ({(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:F1} ms)");
             }
+            if (Environment.GetEnvironmentVariable("LATENT_PROBE") is not null)
+                Console.WriteLine(FormattableString.Invariant($"probe peak 1 {FmaPeak.Measure(1):F1} peak {Environment.ProcessorCount} {FmaPeak.Measure():F1} memory 1 {MachineProbe.MemoryGBps(1):F1} roundtrip {MachineProbe.RoundTripNs():F0}"));
             if (ab is not null)
                 Console.WriteLine($"{row} medians: " + string.Join(", ", ab.Select((v, i) => $"{v}: {Stats.Median(abTimes[i]):F4}")));
             if (plain || row.StartsWith("conv", StringComparison.Ordinal) || row.StartsWith("denoise", StringComparison.Ordinal) || row.StartsWith("lstm", StringComparison.Ordinal) || row.Contains("vae", StringComparison.Ordinal)) continue;
@@ -161,6 +163,8 @@ internal static class EpochTimer
         else if (name == "SparseGradByRows") Latent.Layers.Dense.SparseGradByRows = v != 0;
         else if (name == "SweepPanels") Latent.Kernels.Gemm.SweepPanels = v != 0;
         else if (name == "SweepRowPanels") Latent.Kernels.Gemm.SweepRowPanels = v != 0;
+        else if (name == "InPhaseArrays") ParameterStore.InPhaseArrays = v != 0;
+        else if (name == "Vector512Updates") Latent.Optimizers.Optimizer.Vector512Updates = v != 0;
         else if (name == "SkipZeroGrads") Latent.Optimizers.Adagrad.SkipZeroGradients = v != 0;
         else if (name == "ByRowsBlock") Latent.Kernels.SparseRows.ByRowsBlock = v;
         else if (name == "StepMinRows") Model.ParallelStepMinRows = v;
@@ -191,6 +195,6 @@ internal static class EpochTimer
         else if (name == "ExactRowOuter") { Latent.Kernels.Gemm.ExactPanels = v != 0; Latent.Kernels.Gemm.RowPanelsOuter = v != 0; }
         else if (name == "RowOuter") Latent.Kernels.Gemm.RowPanelsOuter = v != 0;
         else if (name == "RowOuterKfloats") Latent.Kernels.Gemm.RowOuterMaxFloats = (long)v << 10;
-        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock, HelpMflops, SparseInput, SparseMinUnits, SparseHelpKflops, DeferWeightGrads, DeferBlock, DeferMinFloats, SparseParallelKflops, RowOuter, RowOuterKfloats, ExactPanels, ExactRowOuter, SparseOneCoreMinUnits, PrefetchTileC, SparseGradByRows, ByRowsBlock, SkipZeroGrads, SweepPanels, SweepRowPanels.");
+        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock, HelpMflops, SparseInput, SparseMinUnits, SparseHelpKflops, DeferWeightGrads, DeferBlock, DeferMinFloats, SparseParallelKflops, RowOuter, RowOuterKfloats, ExactPanels, ExactRowOuter, SparseOneCoreMinUnits, PrefetchTileC, SparseGradByRows, ByRowsBlock, SkipZeroGrads, SweepPanels, SweepRowPanels, Vector512Updates, InPhaseArrays.");
     }
 }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using Latent.Kernels;
 
 namespace Latent.Optimizers;
 
@@ -29,26 +30,8 @@ public sealed class Adadelta(double learningRate = 1.0, double rho = 0.95, doubl
         var a = State(0, offset, param.Length);
         var d = State(1, offset, param.Length);
         float rho = (float)Rho, eps = (float)Epsilon, one = 1f - rho;
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var p = MemoryMarshal.Cast<float, Vector<float>>(param);
-            var gv = MemoryMarshal.Cast<float, Vector<float>>(grad);
-            var av = MemoryMarshal.Cast<float, Vector<float>>(a);
-            var dv = MemoryMarshal.Cast<float, Vector<float>>(d);
-            var e = new Vector<float>(eps);
-            for (int k = 0; k < p.Length; k++)
-            {
-                // The new accumulator stays in a register: read back from the span, it waited on its own store. Same bits.
-                var g = gv[k];
-                var acc = Kernels.Simd.FlushSubnormal(rho * av[k] + one * g * g);
-                av[k] = acc;
-                var delta = g * Vector.SquareRoot(dv[k] + e) / Vector.SquareRoot(acc + e);
-                p[k] -= learningRate * delta;
-                dv[k] = Kernels.Simd.FlushSubnormal(rho * dv[k] + one * delta * delta);
-            }
-            i = p.Length * Vector<float>.Count;
-        }
+        int i = Wide ? Update<Floats512>(param, grad, a, d, learningRate, rho, eps)
+              : Vector.IsHardwareAccelerated ? Update<FloatsN>(param, grad, a, d, learningRate, rho, eps) : 0;
         for (; i < param.Length; i++)
         {
             float g = grad[i];
@@ -57,5 +40,33 @@ public sealed class Adadelta(double learningRate = 1.0, double rho = 0.95, doubl
             param[i] -= learningRate * delta;
             d[i] = Kernels.Simd.FlushSubnormal(rho * d[i] + one * delta * delta);
         }
+    }
+
+    /// <summary>The update a vector at a time, for as many whole vectors as fit; returns where the scalar tail starts.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private static int Update<TV>(Span<float> param, ReadOnlySpan<float> grad, Span<float> a, Span<float> d, float learningRate, float rho, float eps)
+        where TV : struct, IFloatVector<TV>
+    {
+        int n = param.Length, i = 0;
+        if (grad.Length < n || a.Length < n || d.Length < n)
+            throw new ArgumentException($"Expected {n} gradients and state values; received {grad.Length}, {a.Length} and {d.Length}.");
+        ref float p = ref MemoryMarshal.GetReference(param);
+        ref float gr = ref MemoryMarshal.GetReference(grad);
+        ref float ar = ref MemoryMarshal.GetReference(a);
+        ref float dr = ref MemoryMarshal.GetReference(d);
+        var e = TV.Splat(eps);
+        float one = 1f - rho;
+        for (; i <= n - TV.Count; i += TV.Count)
+        {
+            // The new accumulator stays in a register: read back from memory, it waited on its own store. Same bits.
+            var g = TV.Load(ref gr, (nuint)i);
+            var acc = TV.FlushSubnormal(rho * TV.Load(ref ar, (nuint)i) + one * g * g);
+            TV.Store(acc, ref ar, (nuint)i);
+            var dOld = TV.Load(ref dr, (nuint)i);
+            var delta = g * TV.Sqrt(dOld + e) / TV.Sqrt(acc + e);
+            TV.Store(TV.Load(ref p, (nuint)i) - learningRate * delta, ref p, (nuint)i);
+            TV.Store(TV.FlushSubnormal(rho * dOld + one * delta * delta), ref dr, (nuint)i);
+        }
+        return i;
     }
 }

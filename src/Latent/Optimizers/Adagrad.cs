@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using Latent.Kernels;
 
 namespace Latent.Optimizers;
 
@@ -38,30 +39,37 @@ public sealed class Adagrad(double learningRate = 0.01, double epsilon = 1e-7, d
         // 0 the formula gives 0/0 = NaN, which the skip would miss. −0 is not skipped: θ = −0 minus −0 is +0.
         // At batch 32 about two fifths of MNIST's pixels are unlit in the whole batch: as many of the first kernel's rows have g = +0.
         bool skip = SkipZeroGradients && eps > 0;
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var p = MemoryMarshal.Cast<float, Vector<float>>(param);
-            var gv = MemoryMarshal.Cast<float, Vector<float>>(grad);
-            var av = MemoryMarshal.Cast<float, Vector<float>>(a);
-            var lr = new Vector<float>(learningRate);
-            var e = new Vector<float>(eps);
-            for (int k = 0; k < p.Length; k++)
-            {
-                // The new sum stays in a register: read back from the span, it waited on its own store. Same bits.
-                var g = gv[k];
-                if (skip && g.As<float, int>() == Vector<int>.Zero) continue;   // the division and the root skipped
-                var acc = av[k] + g * g;
-                av[k] = acc;
-                p[k] -= lr * g / (Vector.SquareRoot(acc) + e);
-            }
-            i = p.Length * Vector<float>.Count;
-        }
+        int i = Wide ? Update<Floats512>(param, grad, a, learningRate, eps, skip)
+              : Vector.IsHardwareAccelerated ? Update<FloatsN>(param, grad, a, learningRate, eps, skip) : 0;
         for (; i < param.Length; i++)
         {
             float g = grad[i];
             a[i] += g * g;
             param[i] -= learningRate * g / (MathF.Sqrt(a[i]) + eps);
         }
+    }
+
+    /// <summary>The update a vector at a time, for as many whole vectors as fit; returns where the scalar tail starts.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private static int Update<TV>(Span<float> param, ReadOnlySpan<float> grad, Span<float> a, float learningRate, float eps, bool skip)
+        where TV : struct, IFloatVector<TV>
+    {
+        int n = param.Length, i = 0;
+        if (grad.Length < n || a.Length < n) throw new ArgumentException($"Expected {n} gradients and accumulators; received {grad.Length} and {a.Length}.");
+        ref float p = ref MemoryMarshal.GetReference(param);
+        ref float gr = ref MemoryMarshal.GetReference(grad);
+        ref float ar = ref MemoryMarshal.GetReference(a);
+        var lr = TV.Splat(learningRate);
+        var e = TV.Splat(eps);
+        for (; i <= n - TV.Count; i += TV.Count)
+        {
+            // The new sum stays in a register: read back from memory, it waited on its own store. Same bits.
+            var g = TV.Load(ref gr, (nuint)i);
+            if (skip && TV.IsPositiveZero(g)) continue;   // the division and the root skipped
+            var acc = TV.Load(ref ar, (nuint)i) + g * g;
+            TV.Store(acc, ref ar, (nuint)i);
+            TV.Store(TV.Load(ref p, (nuint)i) - lr * g / (TV.Sqrt(acc) + e), ref p, (nuint)i);
+        }
+        return i;
     }
 }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using Latent.Kernels;
 
 namespace Latent.Optimizers;
 
@@ -34,26 +35,8 @@ public sealed class Adam(double learningRate = 0.001, double beta1 = 0.9, double
         long t = Iterations + 1;
         float lrT = (float)(learningRate * Math.Sqrt(1 - Math.Pow(Beta2, t)) / (1 - Math.Pow(Beta1, t)));
         float b1 = (float)Beta1, b2 = (float)Beta2, eps = (float)Epsilon;
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var p = MemoryMarshal.Cast<float, Vector<float>>(param);
-            var gv = MemoryMarshal.Cast<float, Vector<float>>(grad);
-            var mv = MemoryMarshal.Cast<float, Vector<float>>(m);
-            var vv = MemoryMarshal.Cast<float, Vector<float>>(v);
-            var e = new Vector<float>(eps);
-            for (int k = 0; k < p.Length; k++)
-            {
-                // The new moments stay in registers: read back from the spans, they waited on their own stores. Same bits.
-                var g = gv[k];
-                var m1 = Kernels.Simd.FlushSubnormal(b1 * mv[k] + (1 - b1) * g);
-                var m2 = Kernels.Simd.FlushSubnormal(b2 * vv[k] + (1 - b2) * g * g);
-                mv[k] = m1;
-                vv[k] = m2;
-                p[k] -= lrT * m1 / (Vector.SquareRoot(m2) + e);
-            }
-            i = p.Length * Vector<float>.Count;
-        }
+        int i = Wide ? Update<Floats512>(param, grad, m, v, lrT, b1, b2, eps)
+              : Vector.IsHardwareAccelerated ? Update<FloatsN>(param, grad, m, v, lrT, b1, b2, eps) : 0;
         for (; i < param.Length; i++)
         {
             float g = grad[i];
@@ -61,5 +44,31 @@ public sealed class Adam(double learningRate = 0.001, double beta1 = 0.9, double
             v[i] = Kernels.Simd.FlushSubnormal(b2 * v[i] + (1 - b2) * g * g);
             param[i] -= lrT * m[i] / (MathF.Sqrt(v[i]) + eps);
         }
+    }
+
+    /// <summary>The update a vector at a time, for as many whole vectors as fit; returns where the scalar tail starts.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private static int Update<TV>(Span<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, float lrT, float b1, float b2, float eps)
+        where TV : struct, IFloatVector<TV>
+    {
+        int n = param.Length, i = 0;
+        if (grad.Length < n || m.Length < n || v.Length < n)
+            throw new ArgumentException($"Expected {n} gradients and moments; received {grad.Length}, {m.Length} and {v.Length}.");
+        ref float p = ref MemoryMarshal.GetReference(param);
+        ref float gr = ref MemoryMarshal.GetReference(grad);
+        ref float mr = ref MemoryMarshal.GetReference(m);
+        ref float vr = ref MemoryMarshal.GetReference(v);
+        var e = TV.Splat(eps);
+        for (; i <= n - TV.Count; i += TV.Count)
+        {
+            // The new moments stay in registers: read back from memory, they waited on their own stores. Same bits.
+            var g = TV.Load(ref gr, (nuint)i);
+            var m1 = TV.FlushSubnormal(b1 * TV.Load(ref mr, (nuint)i) + (1 - b1) * g);
+            var m2 = TV.FlushSubnormal(b2 * TV.Load(ref vr, (nuint)i) + (1 - b2) * g * g);
+            TV.Store(m1, ref mr, (nuint)i);
+            TV.Store(m2, ref vr, (nuint)i);
+            TV.Store(TV.Load(ref p, (nuint)i) - lrT * m1 / (TV.Sqrt(m2) + e), ref p, (nuint)i);
+        }
+        return i;
     }
 }

@@ -53,12 +53,15 @@ public abstract class Optimizer
     internal float[][] Slots => _slots;
 
     /// <summary>Creates zeroed state for <paramref name="parameterCount"/> parameters and resets the step count.</summary>
-    internal void Build(int parameterCount)
+    /// <param name="parameterCount">The store's length.</param>
+    /// <param name="allocate">Makes each slot's array (the store's <see cref="ParameterStore.NewInPhase"/>, so the state
+    /// lines up with the weights on cache lines); plain arrays when null.</param>
+    internal void Build(int parameterCount, Func<int, float[]>? allocate = null)
     {
         _slots = new float[StateSlots][];
         for (int i = 0; i < _slots.Length; i++)
         {
-            _slots[i] = new float[parameterCount];
+            _slots[i] = allocate?.Invoke(parameterCount) ?? new float[parameterCount];
             Array.Fill(_slots[i], InitialState(i));
         }
         Iterations = 0;
@@ -232,6 +235,15 @@ public abstract class Optimizer
         foreach (float v in x) s += (double)v * v;
         return s;
     }
+
+    /// <summary>
+    /// Whether the library's optimizers update 16 floats at a time where the CPU has 512-bit vectors (a bench knob;
+    /// <see cref="System.Numerics.Vector{T}"/> stays at 256 bits there). Lane-wise, so the same bits either way.
+    /// </summary>
+    internal static bool Vector512Updates = true;
+
+    /// <summary>Whether this process's updates take <see cref="Kernels.Floats512"/> (see <see cref="Vector512Updates"/>).</summary>
+    private protected static bool Wide => Vector512Updates && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
 
     /// <summary>Updates <paramref name="param"/> in place from <paramref name="grad"/>; state for it starts at <paramref name="offset"/>.</summary>
     protected abstract void UpdateStep(Span<float> param, ReadOnlySpan<float> grad, int offset, float learningRate);

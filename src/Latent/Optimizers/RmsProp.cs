@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using Latent.Kernels;
 
 namespace Latent.Optimizers;
 
@@ -27,27 +28,36 @@ public sealed class RmsProp(double learningRate = 0.001, double rho = 0.9, doubl
     {
         var a = State(0, offset, param.Length);
         float rho = (float)Rho, eps = (float)Epsilon, one = 1f - rho;
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var p = MemoryMarshal.Cast<float, Vector<float>>(param);
-            var gv = MemoryMarshal.Cast<float, Vector<float>>(grad);
-            var av = MemoryMarshal.Cast<float, Vector<float>>(a);
-            for (int k = 0; k < p.Length; k++)
-            {
-                // The new average stays in a register: read back from the span, it waited on its own store. Same bits.
-                var g = gv[k];
-                var acc = Kernels.Simd.FlushSubnormal(rho * av[k] + one * g * g);
-                av[k] = acc;
-                p[k] -= learningRate * g / (Vector.SquareRoot(acc) + new Vector<float>(eps));
-            }
-            i = p.Length * Vector<float>.Count;
-        }
+        int i = Wide ? Update<Floats512>(param, grad, a, learningRate, rho, eps)
+              : Vector.IsHardwareAccelerated ? Update<FloatsN>(param, grad, a, learningRate, rho, eps) : 0;
         for (; i < param.Length; i++)
         {
             float g = grad[i];
             a[i] = Kernels.Simd.FlushSubnormal(rho * a[i] + one * g * g);
             param[i] -= learningRate * g / (MathF.Sqrt(a[i]) + eps);
         }
+    }
+
+    /// <summary>The update a vector at a time, for as many whole vectors as fit; returns where the scalar tail starts.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private static int Update<TV>(Span<float> param, ReadOnlySpan<float> grad, Span<float> a, float learningRate, float rho, float eps)
+        where TV : struct, IFloatVector<TV>
+    {
+        int n = param.Length, i = 0;
+        if (grad.Length < n || a.Length < n) throw new ArgumentException($"Expected {n} gradients and averages; received {grad.Length} and {a.Length}.");
+        ref float p = ref MemoryMarshal.GetReference(param);
+        ref float gr = ref MemoryMarshal.GetReference(grad);
+        ref float ar = ref MemoryMarshal.GetReference(a);
+        var e = TV.Splat(eps);
+        float one = 1f - rho;
+        for (; i <= n - TV.Count; i += TV.Count)
+        {
+            // The new average stays in a register: read back from memory, it waited on its own store. Same bits.
+            var g = TV.Load(ref gr, (nuint)i);
+            var acc = TV.FlushSubnormal(rho * TV.Load(ref ar, (nuint)i) + one * g * g);
+            TV.Store(acc, ref ar, (nuint)i);
+            TV.Store(TV.Load(ref p, (nuint)i) - learningRate * g / (TV.Sqrt(acc) + e), ref p, (nuint)i);
+        }
+        return i;
     }
 }

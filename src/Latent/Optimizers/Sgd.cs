@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using Latent.Kernels;
 
 namespace Latent.Optimizers;
 
@@ -34,25 +35,33 @@ public sealed class Sgd(double learningRate = 0.01, double momentum = 0, bool ne
         }
         var v = State(0, offset, param.Length);
         float mu = (float)Momentum;
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var p = MemoryMarshal.Cast<float, Vector<float>>(param);
-            var gv = MemoryMarshal.Cast<float, Vector<float>>(grad);
-            var vv = MemoryMarshal.Cast<float, Vector<float>>(v);
-            for (int k = 0; k < p.Length; k++)
-            {
-                // The new velocity stays in a register: read back from the span, it waited on its own store. Same bits.
-                var vel = Kernels.Simd.FlushSubnormal(mu * vv[k] - learningRate * gv[k]);
-                vv[k] = vel;
-                p[k] += Nesterov ? mu * vel - learningRate * gv[k] : vel;
-            }
-            i = p.Length * Vector<float>.Count;
-        }
+        int i = Wide ? Update<Floats512>(param, grad, v, learningRate, mu, Nesterov)
+              : Vector.IsHardwareAccelerated ? Update<FloatsN>(param, grad, v, learningRate, mu, Nesterov) : 0;
         for (; i < param.Length; i++)
         {
             v[i] = Kernels.Simd.FlushSubnormal(mu * v[i] - learningRate * grad[i]);
             param[i] += Nesterov ? mu * v[i] - learningRate * grad[i] : v[i];
         }
+    }
+
+    /// <summary>The update a vector at a time, for as many whole vectors as fit; returns where the scalar tail starts.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private static int Update<TV>(Span<float> param, ReadOnlySpan<float> grad, Span<float> v, float learningRate, float mu, bool nesterov)
+        where TV : struct, IFloatVector<TV>
+    {
+        int n = param.Length, i = 0;
+        if (grad.Length < n || v.Length < n) throw new ArgumentException($"Expected {n} gradients and velocities; received {grad.Length} and {v.Length}.");
+        ref float p = ref MemoryMarshal.GetReference(param);
+        ref float gr = ref MemoryMarshal.GetReference(grad);
+        ref float vr = ref MemoryMarshal.GetReference(v);
+        for (; i <= n - TV.Count; i += TV.Count)
+        {
+            // The new velocity stays in a register: read back from memory, it waited on its own store. Same bits.
+            var g = TV.Load(ref gr, (nuint)i);
+            var vel = TV.FlushSubnormal(mu * TV.Load(ref vr, (nuint)i) - learningRate * g);
+            TV.Store(vel, ref vr, (nuint)i);
+            TV.Store(TV.Load(ref p, (nuint)i) + (nesterov ? mu * vel - learningRate * g : vel), ref p, (nuint)i);
+        }
+        return i;
     }
 }

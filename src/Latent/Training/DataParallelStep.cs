@@ -43,7 +43,7 @@ internal sealed class DataParallelStep : IParallelWork
         _replicas = new GraphExecutor[replicas];
         for (int p = 0; p < replicas; p++)
         {
-            _grads[p] = p == 0 ? store.Grads : new float[store.Length];
+            _grads[p] = p == 0 ? store.Grads : store.NewInPhase(store.Length);
             // One seed for all: a sample's random numbers depend on its place in the batch, not on its replica.
             _replicas[p] = new GraphExecutor(model, per, withGradients: true, losses, lossWeights, seed, p == 0 ? null : _grads[p]);
         }

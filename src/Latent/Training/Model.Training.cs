@@ -810,7 +810,7 @@ public partial class Model
         if (_store is null || !WeightsAreInStore()) _store = ParameterStore.For(_weights);
         if (!ReferenceEquals(_optimizerStore, _store))
         {
-            _optimizer!.Build(_store.Length);
+            _optimizer!.Build(_store.Length, _store.NewInPhase);
             _optimizerStore = _store;
         }
         return _store;

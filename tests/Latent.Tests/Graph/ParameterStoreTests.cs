@@ -37,4 +37,36 @@ public class ParameterStoreTests
             Assert.Equal(0f, store.Grads[i]);
         }
     }
+
+    [Fact]
+    public void GradientsStateAndReplicaGradientsStartOnTheSameBoundariesAsTheValues()
+    {
+        // A data-parallel step's second gradient array and Adam's two state arrays are laid out like the values:
+        // each weight's first element on a 64-byte boundary in every one of them.
+        Randomness.SetSeed(32);
+        var input = Input.Create(20);
+        var output = new Dense(20, "sigmoid").Apply(new Dense(3, "relu").Apply(input));
+        var model = new Model(input, output);
+        model.Compile("adam", "binary_crossentropy");
+        var x = Tensor.FromArray(Synthetic.Uniform(64 * 20, 2, 0, 1), 64, 20);
+        model.Fit(x, x, epochs: 1, batchSize: 32, verbose: 0, seed: 1);
+        var store = model.Weights[0].Store;
+        var arrays = new List<float[]> { store.Grads };
+        arrays.AddRange(model.Optimizer!.Slots);
+        Assert.Equal(2, model.Optimizer.Slots.Length);
+        foreach (var a in arrays)
+        {
+            Assert.True(a.Length >= store.Length, $"an array of {a.Length} floats for a store of {store.Length}");
+            foreach (var w in model.Weights) Assert.Equal(0, Address(a.AsSpan(w.Offset)) % 64);
+        }
+        // NewInPhase itself, many times over: the pinned heap's order is the runtime's, so this checks the
+        // filler arithmetic rather than luck.
+        for (int length = 1; length < 200; length += 7)
+        {
+            var a = store.NewInPhase(length);
+            Assert.Equal(length, a.Length);
+            Assert.All(a, v => Assert.Equal(0f, v));
+            Assert.Equal(ParameterStore.FloatsPastBoundary(store.Values), ParameterStore.FloatsPastBoundary(a));
+        }
+    }
 }

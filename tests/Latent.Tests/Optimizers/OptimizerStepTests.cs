@@ -76,6 +76,31 @@ public class OptimizerStepTests
         for (int i = 0; i < 37; i++) Assert.Equal(scalar[i], vector[i], 5);
     }
 
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void SixteenLaneAndNarrowVectorsGiveTheSameBits(string name)
+    {
+        // Where the CPU has 512-bit vectors the updates take them; Vector<float> (8 lanes there) is the other path.
+        // Lane-wise IEEE operations either way: bit for bit the same, zeros and tails included. Elsewhere both runs take
+        // the narrow path and agree trivially. (Flipping the knob cannot change another test's results, for this reason.)
+        const int n = 101, steps = 5;
+        var grads = TestSupport.Synthetic.Uniform(n * steps, 6, -1, 1);
+        for (int i = 0; i < grads.Length; i += 5) grads[i] = 0f;
+        Optimizer Make() => Optimizer.Get(name) is Sgd ? new Sgd(0.1, momentum: 0.9, nesterov: true) : Optimizer.Get(name);
+        float[] Run(bool wide)
+        {
+            bool saved = Optimizer.Vector512Updates;
+            Optimizer.Vector512Updates = wide;
+            try { return TogetherAndAlone(Make, i => 0.02f * i - 1, grads, n, steps).Together; }
+            finally { Optimizer.Vector512Updates = saved; }
+        }
+        var narrow = Run(false);
+        var wide = Run(true);
+        for (int i = 0; i < n; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(narrow[i]) == BitConverter.SingleToInt32Bits(wide[i]),
+                $"{name}, element {i}: {wide[i]:R} with 16 lanes, {narrow[i]:R} with {System.Numerics.Vector<float>.Count}");
+    }
+
     /// <summary>
     /// <paramref name="n"/> parameters (starting at <paramref name="start"/>(i)) updated together for <paramref name="steps"/>
     /// steps with gradients <paramref name="grads"/>[step·n + i], on the vector path; and each parameter alone, on the
