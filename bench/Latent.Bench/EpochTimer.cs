@@ -163,6 +163,8 @@ internal static class EpochTimer
         else if (name == "SparseGradByRows") Latent.Layers.Dense.SparseGradByRows = v != 0;
         else if (name == "SweepPanels") Latent.Kernels.Gemm.SweepPanels = v != 0;
         else if (name == "SweepRowPanels") Latent.Kernels.Gemm.SweepRowPanels = v != 0;
+        else if (name == "SparseOneCoreMinRows") Latent.Layers.Dense.SparseOneCoreMinRows = v;
+        else if (name == "SparseWide512") Latent.Kernels.SparseRows.Wide512 = v != 0;
         else if (name == "InPhaseArrays") ParameterStore.InPhaseArrays = v != 0;
         else if (name == "Vector512Updates") Latent.Optimizers.Optimizer.Vector512Updates = v != 0;
         else if (name == "SkipZeroGrads") Latent.Optimizers.Adagrad.SkipZeroGradients = v != 0;
@@ -195,6 +197,6 @@ internal static class EpochTimer
         else if (name == "ExactRowOuter") { Latent.Kernels.Gemm.ExactPanels = v != 0; Latent.Kernels.Gemm.RowPanelsOuter = v != 0; }
         else if (name == "RowOuter") Latent.Kernels.Gemm.RowPanelsOuter = v != 0;
         else if (name == "RowOuterKfloats") Latent.Kernels.Gemm.RowOuterMaxFloats = (long)v << 10;
-        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock, HelpMflops, SparseInput, SparseMinUnits, SparseHelpKflops, DeferWeightGrads, DeferBlock, DeferMinFloats, SparseParallelKflops, RowOuter, RowOuterKfloats, ExactPanels, ExactRowOuter, SparseOneCoreMinUnits, PrefetchTileC, SparseGradByRows, ByRowsBlock, SkipZeroGrads, SweepPanels, SweepRowPanels, Vector512Updates, InPhaseArrays.");
+        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock, HelpMflops, SparseInput, SparseMinUnits, SparseHelpKflops, DeferWeightGrads, DeferBlock, DeferMinFloats, SparseParallelKflops, RowOuter, RowOuterKfloats, ExactPanels, ExactRowOuter, SparseOneCoreMinUnits, PrefetchTileC, SparseGradByRows, ByRowsBlock, SkipZeroGrads, SweepPanels, SweepRowPanels, Vector512Updates, InPhaseArrays, SparseWide512, SparseOneCoreMinRows.");
     }
 }

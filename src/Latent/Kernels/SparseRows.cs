@@ -23,6 +23,7 @@ namespace Latent.Kernels;
 internal sealed unsafe class SparseRows : IParallelWork
 {
     private static readonly bool HardwareVectors = Avx2.IsSupported && Fma.IsSupported;
+    private static readonly bool HardwareVectors512 = HardwareVectors && Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
 
     /// <summary>Whether the 256-bit paths run: on AVX2 with FMA, unless the tests force scalar (<see cref="Gemm.ForcedIsa"/>).</summary>
     private static bool Vectorized
@@ -30,6 +31,19 @@ internal sealed unsafe class SparseRows : IParallelWork
         [MethodImpl(MethodImplOptions.AggressiveInlining)] // called from the per-step methods, which the runtime does not tier
         get => HardwareVectors && Gemm.ForcedIsa != GemmIsa.Scalar;
     }
+
+    /// <summary>
+    /// Whether the 512-bit paths run: on AVX-512, unless the tests force narrower vectors. Each element is the same chain
+    /// of fused multiply-adds at either width, so the same bits; per nonzero, half the loads and multiply-adds.
+    /// </summary>
+    private static bool Vectorized512
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // called from the per-step methods, which the runtime does not tier
+        get => HardwareVectors512 && Wide512 && (Gemm.ForcedIsa == GemmIsa.Auto || Gemm.ForcedIsa == GemmIsa.Vector512);
+    }
+
+    /// <summary>Whether <see cref="Vectorized512"/> may hold (a bench knob).</summary>
+    internal static bool Wide512 = true;
 
     // Compressed rows: row r's nonzeros are _values[_rowStart[r].._rowStart[r+1]) at columns _cols[...], ascending.
     private int[] _rowStart = [], _cols = [];
@@ -141,6 +155,8 @@ internal sealed unsafe class SparseRows : IParallelWork
         fixed (float* pv = _values, pd = dz, pw = dw)
         {
             int j = 0;
+            if (Vectorized512)
+                for (; j + 32 <= n; j += 32) BlocksByRows512(ps, pc, pv, _rows, _width, pd + j, n, pw + j, cursor);
             if (Vectorized)
             {
                 for (; j + 32 <= n; j += 32) BlocksByRows(ps, pc, pv, _rows, _width, pd + j, n, pw + j, cursor, wide: true);
@@ -219,6 +235,39 @@ internal sealed unsafe class SparseRows : IParallelWork
                         Avx.Store(d, Fma.MultiplyAdd(Vector256.Create(values[q]), g0, Avx.LoadVector256(d)));
                     } while (++q < e && cols[q] < k1);
                 }
+                cursor[r] = q;
+            }
+        }
+    }
+
+    /// <summary>32 columns of <see cref="MultiplyTransposedByRows"/> in two 512-bit vectors, as <see cref="BlocksByRows"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)] // per-step path; its own registers
+    private static void BlocksByRows512(int* starts, int* cols, float* values, int rows, int width, float* dz, int n, float* dw, int* cursor)
+    {
+        for (int r = 0; r < rows; r++) cursor[r] = starts[r];
+        int block = ByRowsBlock;
+        for (int k0 = 0; k0 < width; k0 += block)
+        {
+            int k1 = Math.Min(width, k0 + block);
+            for (int k = k0; k < k1; k++)
+            {
+                float* d = dw + (long)k * n;
+                Avx512F.Store(d, Vector512<float>.Zero);
+                Avx512F.Store(d + 16, Vector512<float>.Zero);
+            }
+            for (int r = 0; r < rows; r++)
+            {
+                int q = cursor[r], e = starts[r + 1];
+                if (q >= e || cols[q] >= k1) continue;
+                float* g = dz + (long)r * n;
+                var g0 = Avx512F.LoadVector512(g); var g1 = Avx512F.LoadVector512(g + 16);
+                do
+                {
+                    var v = Vector512.Create(values[q]);
+                    float* d = dw + (long)cols[q] * n;
+                    Avx512F.Store(d, Avx512F.FusedMultiplyAdd(v, g0, Avx512F.LoadVector512(d)));
+                    Avx512F.Store(d + 16, Avx512F.FusedMultiplyAdd(v, g1, Avx512F.LoadVector512(d + 16)));
+                } while (++q < e && cols[q] < k1);
                 cursor[r] = q;
             }
         }
@@ -331,6 +380,43 @@ internal sealed unsafe class SparseRows : IParallelWork
     private static void Gather(int* starts, int* indices, float* values, int from, int to, float* src, int srcRows, float* dst, float* bias, int n, bool accumulate, bool pack)
     {
         int j = 0;
+        if (Vectorized512 && !pack)
+        {
+            // W's rows in the forward, 128 columns a pass: each line's nonzeros are walked once, eight chains in flight.
+            for (; j + 128 <= n; j += 128)
+                for (int line = from; line < to; line++)
+                    Line128(starts, indices, values, line, src + j, n, dst + j, n, bias != null ? bias + j : null, accumulate);
+        }
+        if (Vectorized512)
+        {
+            float* block = n > 64 && pack ? Scratch(srcRows * 64) : null;
+            for (; j + 64 <= n; j += 64)
+            {
+                float* s = src + j;
+                int ld = n;
+                if (block != null)
+                {
+                    for (int r = 0; r < srcRows; r++)
+                        Buffer.MemoryCopy(src + (long)r * n + j, block + (long)r * 64, 256, 256);
+                    s = block;
+                    ld = 64;
+                }
+                float* b = bias != null ? bias + j : null;
+                int line = from;
+                for (; line + 2 <= to; line += 2)
+                    Lines2x64(starts, indices, values, line, s, ld, dst + j, n, b, accumulate);
+                if (line < to) Lines2x64(starts, indices, values, line, s, ld, dst + j, n, b, accumulate, single: true);
+            }
+            for (; j + 32 <= n; j += 32)
+            {
+                float* b = bias != null ? bias + j : null;
+                int line = from;
+                for (; line + 4 <= to; line += 4)
+                    Lines4x32(starts, indices, values, line, src + j, n, dst + j, n, b, accumulate);
+                for (; line < to; line++)
+                    Lines4x32(starts, indices, values, line, src + j, n, dst + j, n, b, accumulate, single: true);
+            }
+        }
         if (Vectorized)
         {
             // With pack, src's 64 columns are copied together first: rows a whole number of 1 KB apart (dz of 256
@@ -391,6 +477,115 @@ internal sealed unsafe class SparseRows : IParallelWork
     {
         if (t_block is null || t_block.Length < floats) t_block = GC.AllocateUninitializedArray<float>((int)Math.Max(floats, 64), pinned: true);
         return (float*)Unsafe.AsPointer(ref t_block[0]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Start512(float* bias, int j) => bias != null ? Avx512F.LoadVector512(bias + j) : Vector512<float>.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish512(float* d, Vector512<float> a, bool accumulate) => Avx512F.Store(d, accumulate ? a + Avx512F.LoadVector512(d) : a);
+
+    /// <summary>128 columns of one line in eight 512-bit chains.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private static void Line128(int* starts, int* indices, float* values, int line, float* src, int ld, float* dst, int ldd, float* bias, bool accumulate)
+    {
+        var a0 = Start512(bias, 0); var a1 = Start512(bias, 16); var a2 = Start512(bias, 32); var a3 = Start512(bias, 48);
+        var a4 = Start512(bias, 64); var a5 = Start512(bias, 80); var a6 = Start512(bias, 96); var a7 = Start512(bias, 112);
+        for (int p = starts[line], e = starts[line + 1]; p < e; p++)
+        {
+            var v = Vector512.Create(values[p]);
+            float* s = src + (long)indices[p] * ld;
+            a0 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s), a0); a1 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s + 16), a1);
+            a2 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s + 32), a2); a3 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s + 48), a3);
+            a4 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s + 64), a4); a5 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s + 80), a5);
+            a6 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s + 96), a6); a7 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s + 112), a7);
+        }
+        float* d = dst + (long)line * ldd;
+        Finish512(d, a0, accumulate); Finish512(d + 16, a1, accumulate); Finish512(d + 32, a2, accumulate); Finish512(d + 48, a3, accumulate);
+        Finish512(d + 64, a4, accumulate); Finish512(d + 80, a5, accumulate); Finish512(d + 96, a6, accumulate); Finish512(d + 112, a7, accumulate);
+    }
+
+    /// <summary>64 columns of lines <paramref name="line"/> and the next (or of the one line alone when <paramref name="single"/>), 512-bit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private static void Lines2x64(int* starts, int* indices, float* values, int line, float* src, int ld, float* dst, int ldd, float* bias,
+                                  bool accumulate, bool single = false)
+    {
+        var a0 = Start512(bias, 0); var a1 = Start512(bias, 16); var a2 = Start512(bias, 32); var a3 = Start512(bias, 48);
+        var b0 = a0; var b1 = a1; var b2 = a2; var b3 = a3;
+        int pa = starts[line], ea = starts[line + 1], pb = ea, eb = single ? ea : starts[line + 2];
+        int both = Math.Min(ea - pa, eb - pb);
+        for (int t = 0; t < both; t++, pa++, pb++)
+        {
+            var va = Vector512.Create(values[pa]);
+            var vb = Vector512.Create(values[pb]);
+            float* sa = src + (long)indices[pa] * ld;
+            float* sb = src + (long)indices[pb] * ld;
+            a0 = Avx512F.FusedMultiplyAdd(va, Avx512F.LoadVector512(sa), a0); a1 = Avx512F.FusedMultiplyAdd(va, Avx512F.LoadVector512(sa + 16), a1);
+            a2 = Avx512F.FusedMultiplyAdd(va, Avx512F.LoadVector512(sa + 32), a2); a3 = Avx512F.FusedMultiplyAdd(va, Avx512F.LoadVector512(sa + 48), a3);
+            b0 = Avx512F.FusedMultiplyAdd(vb, Avx512F.LoadVector512(sb), b0); b1 = Avx512F.FusedMultiplyAdd(vb, Avx512F.LoadVector512(sb + 16), b1);
+            b2 = Avx512F.FusedMultiplyAdd(vb, Avx512F.LoadVector512(sb + 32), b2); b3 = Avx512F.FusedMultiplyAdd(vb, Avx512F.LoadVector512(sb + 48), b3);
+        }
+        for (; pa < ea; pa++)
+        {
+            var va = Vector512.Create(values[pa]);
+            float* sa = src + (long)indices[pa] * ld;
+            a0 = Avx512F.FusedMultiplyAdd(va, Avx512F.LoadVector512(sa), a0); a1 = Avx512F.FusedMultiplyAdd(va, Avx512F.LoadVector512(sa + 16), a1);
+            a2 = Avx512F.FusedMultiplyAdd(va, Avx512F.LoadVector512(sa + 32), a2); a3 = Avx512F.FusedMultiplyAdd(va, Avx512F.LoadVector512(sa + 48), a3);
+        }
+        for (; pb < eb; pb++)
+        {
+            var vb = Vector512.Create(values[pb]);
+            float* sb = src + (long)indices[pb] * ld;
+            b0 = Avx512F.FusedMultiplyAdd(vb, Avx512F.LoadVector512(sb), b0); b1 = Avx512F.FusedMultiplyAdd(vb, Avx512F.LoadVector512(sb + 16), b1);
+            b2 = Avx512F.FusedMultiplyAdd(vb, Avx512F.LoadVector512(sb + 32), b2); b3 = Avx512F.FusedMultiplyAdd(vb, Avx512F.LoadVector512(sb + 48), b3);
+        }
+        float* d = dst + (long)line * ldd;
+        Finish512(d, a0, accumulate); Finish512(d + 16, a1, accumulate); Finish512(d + 32, a2, accumulate); Finish512(d + 48, a3, accumulate);
+        if (single) return;
+        d += ldd;
+        Finish512(d, b0, accumulate); Finish512(d + 16, b1, accumulate); Finish512(d + 32, b2, accumulate); Finish512(d + 48, b3, accumulate);
+    }
+
+    /// <summary>32 columns of lines <paramref name="line"/> to line + 3 (or of the one line alone when <paramref name="single"/>), 512-bit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
+    private static void Lines4x32(int* starts, int* indices, float* values, int line, float* src, int ld, float* dst, int ldd, float* bias,
+                                  bool accumulate, bool single = false)
+    {
+        var a0 = Start512(bias, 0); var a1 = Start512(bias, 16);
+        if (single)
+        {
+            for (int p = starts[line], e = starts[line + 1]; p < e; p++)
+            {
+                var v = Vector512.Create(values[p]);
+                float* s = src + (long)indices[p] * ld;
+                a0 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s), a0); a1 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s + 16), a1);
+            }
+            float* d1 = dst + (long)line * ldd;
+            Finish512(d1, a0, accumulate); Finish512(d1 + 16, a1, accumulate);
+            return;
+        }
+        var b0 = a0; var b1 = a1; var c0 = a0; var c1 = a1; var e0 = a0; var e1 = a1;
+        int p0 = starts[line], x0 = starts[line + 1], p1 = x0, x1 = starts[line + 2], p2 = x1, x2 = starts[line + 3], p3 = x2, x3 = starts[line + 4];
+        int all = Math.Min(Math.Min(x0 - p0, x1 - p1), Math.Min(x2 - p2, x3 - p3));
+        for (int t = 0; t < all; t++, p0++, p1++, p2++, p3++)
+        {
+            float* s0 = src + (long)indices[p0] * ld, s1 = src + (long)indices[p1] * ld, s2 = src + (long)indices[p2] * ld, s3 = src + (long)indices[p3] * ld;
+            var v0 = Vector512.Create(values[p0]); var v1 = Vector512.Create(values[p1]);
+            var v2 = Vector512.Create(values[p2]); var v3 = Vector512.Create(values[p3]);
+            a0 = Avx512F.FusedMultiplyAdd(v0, Avx512F.LoadVector512(s0), a0); a1 = Avx512F.FusedMultiplyAdd(v0, Avx512F.LoadVector512(s0 + 16), a1);
+            b0 = Avx512F.FusedMultiplyAdd(v1, Avx512F.LoadVector512(s1), b0); b1 = Avx512F.FusedMultiplyAdd(v1, Avx512F.LoadVector512(s1 + 16), b1);
+            c0 = Avx512F.FusedMultiplyAdd(v2, Avx512F.LoadVector512(s2), c0); c1 = Avx512F.FusedMultiplyAdd(v2, Avx512F.LoadVector512(s2 + 16), c1);
+            e0 = Avx512F.FusedMultiplyAdd(v3, Avx512F.LoadVector512(s3), e0); e1 = Avx512F.FusedMultiplyAdd(v3, Avx512F.LoadVector512(s3 + 16), e1);
+        }
+        for (; p0 < x0; p0++) { var v = Vector512.Create(values[p0]); float* s = src + (long)indices[p0] * ld; a0 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s), a0); a1 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s + 16), a1); }
+        for (; p1 < x1; p1++) { var v = Vector512.Create(values[p1]); float* s = src + (long)indices[p1] * ld; b0 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s), b0); b1 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s + 16), b1); }
+        for (; p2 < x2; p2++) { var v = Vector512.Create(values[p2]); float* s = src + (long)indices[p2] * ld; c0 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s), c0); c1 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s + 16), c1); }
+        for (; p3 < x3; p3++) { var v = Vector512.Create(values[p3]); float* s = src + (long)indices[p3] * ld; e0 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s), e0); e1 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s + 16), e1); }
+        float* d = dst + (long)line * ldd;
+        Finish512(d, a0, accumulate); Finish512(d + 16, a1, accumulate);
+        Finish512(d + ldd, b0, accumulate); Finish512(d + ldd + 16, b1, accumulate);
+        Finish512(d + 2L * ldd, c0, accumulate); Finish512(d + 2L * ldd + 16, c1, accumulate);
+        Finish512(d + 3L * ldd, e0, accumulate); Finish512(d + 3L * ldd + 16, e1, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -115,8 +115,8 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
         int rows = RowsOf(ctx), inF = InputFeatures;
         var x = ctx.Input(0);                                   // (rows, in)
         var z = ctx.OutputValues;                               // (rows, units), pre-activation
-        if (SparseInputDensity > 0 && Units >= (ComputePool.Shared.ThreadsHere == 1 ? Math.Min(SparseMinUnits, SparseOneCoreMinUnits) : SparseMinUnits)
-            && ctx.InputIsData(0))
+        if (SparseInputDensity > 0 && ctx.InputIsData(0) &&
+            (Units >= SparseMinUnits || (ComputePool.Shared.ThreadsHere == 1 && Units >= SparseOneCoreMinUnits && rows >= SparseOneCoreMinRows)))
         {
             var sparse = ctx.LayerState as SparseRows ?? (SparseRows)(ctx.LayerState = new SparseRows());
             if (sparse.TryLoad(x, rows, inF, SparseInputDensity))
@@ -152,11 +152,16 @@ public sealed class Dense : Layer, IConfigurableLayer<Dense>
     /// the nonzeros' products save more than finding them costs (the simple model's share of 128 rows: 65 against 100 µs
     /// on one core), but finding them is one pass on one thread, where a whole batch's dense product is cut across the
     /// cores: there (the notebook's batch of 32 when it ran as one executor) the sparse forward lost (docs/PERFORMANCE.md;
-    /// it now runs as two shares, which take it). Measured on AVX2; where
-    /// the dense multiply has 512-bit vectors (the sparse one does not) it is twice as wide, so there it stays at
-    /// <see cref="SparseMinUnits"/> until measured.
+    /// it now runs as two shares, which take it). With 512-bit vectors only from <see cref="SparseOneCoreMinRows"/> rows.
     /// </summary>
-    internal static int SparseOneCoreMinUnits = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 64 : 32;
+    internal static int SparseOneCoreMinUnits = 32;
+
+    /// <summary>
+    /// The fewest rows for the one-core sparse forward of a layer narrower than <see cref="SparseMinUnits"/>: on AVX-512
+    /// the simple model's share of 128 rows stepped 8–11% faster with it, its share of 16 rows 0–11% slower (the dense
+    /// multiply is twice as wide there, finding the nonzeros is not); on AVX2 every share takes it (docs/PERFORMANCE.md).
+    /// </summary>
+    internal static int SparseOneCoreMinRows = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 64 : 0;
 
     internal override bool CanWriteInputGrads => true;
 

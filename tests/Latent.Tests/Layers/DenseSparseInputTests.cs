@@ -81,15 +81,15 @@ public class DenseSparseInputTests
         // replica's part) the forward skips the zeros, so a NaN weight meeting only zero inputs stays out of the output;
         // where the product may be cut across the cores it takes the dense multiply, which adds 0·NaN.
         Assert.True(Dense.SparseMinUnits > 32, "the threshold this test is about moved");
-        int saved = Dense.SparseOneCoreMinUnits;
-        Dense.SparseOneCoreMinUnits = 32;   // as on AVX2 (AVX-512 machines keep 64 until measured)
+        var saved = (Dense.SparseOneCoreMinUnits, Dense.SparseOneCoreMinRows);
+        (Dense.SparseOneCoreMinUnits, Dense.SparseOneCoreMinRows) = (32, 0);   // as on AVX2 (AVX-512 machines want 64 rows)
         try
         {
             NarrowLayerOnOneThread();
         }
         finally
         {
-            Dense.SparseOneCoreMinUnits = saved;
+            (Dense.SparseOneCoreMinUnits, Dense.SparseOneCoreMinRows) = saved;
         }
     }
 
@@ -126,8 +126,8 @@ public class DenseSparseInputTests
     {
         // 32 units on one thread: the forward skips the zeros, and the kernel's gradient is written from the same rows.
         Assert.True(Dense.SparseMinUnits > 32 && Dense.SparseGradByRows, "the path this test is about moved");
-        var saved = (Dense.SparseOneCoreMinUnits, Dense.SparseInputDensity);
-        (Dense.SparseOneCoreMinUnits, Dense.SparseInputDensity) = (32, 0.25);
+        var saved = (Dense.SparseOneCoreMinUnits, Dense.SparseOneCoreMinRows, Dense.SparseInputDensity);
+        (Dense.SparseOneCoreMinUnits, Dense.SparseOneCoreMinRows, Dense.SparseInputDensity) = (32, 0, 0.25);
         try
         {
             var model = BuildNarrow(40, "tanh", seed: 31);
@@ -136,7 +136,7 @@ public class DenseSparseInputTests
         }
         finally
         {
-            (Dense.SparseOneCoreMinUnits, Dense.SparseInputDensity) = saved;
+            (Dense.SparseOneCoreMinUnits, Dense.SparseOneCoreMinRows, Dense.SparseInputDensity) = saved;
         }
     }
 
@@ -148,8 +148,8 @@ public class DenseSparseInputTests
         float[,] data = SparseData(96, 50, 0.2, seed: 14);
         float[][] Train(bool byRows)
         {
-            var saved = (Dense.SparseOneCoreMinUnits, Dense.SparseGradByRows);
-            (Dense.SparseOneCoreMinUnits, Dense.SparseGradByRows) = (32, byRows);
+            var saved = (Dense.SparseOneCoreMinUnits, Dense.SparseOneCoreMinRows, Dense.SparseGradByRows);
+            (Dense.SparseOneCoreMinUnits, Dense.SparseOneCoreMinRows, Dense.SparseGradByRows) = (32, 0, byRows);
             try
             {
                 var model = BuildNarrow(50, "relu", seed: 16);
@@ -158,7 +158,7 @@ public class DenseSparseInputTests
             }
             finally
             {
-                (Dense.SparseOneCoreMinUnits, Dense.SparseGradByRows) = saved;
+                (Dense.SparseOneCoreMinUnits, Dense.SparseOneCoreMinRows, Dense.SparseGradByRows) = saved;
             }
         }
         Assert.Equal(Train(false), Train(true));

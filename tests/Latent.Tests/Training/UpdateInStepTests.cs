@@ -150,10 +150,10 @@ public class UpdateInStepTests
         float[,] x = SmallData(sparse > 0);
         (float[][] Weights, List<double> Loss, int Posted) Run(bool post) => With(inStep, block: 64, () =>
         {
-            var saved = (DataParallelStep.PostKernelGrads, Dense.SparseMinUnits, Dense.SparseOneCoreMinUnits);
+            var saved = (DataParallelStep.PostKernelGrads, Dense.SparseMinUnits, Dense.SparseOneCoreMinUnits, Dense.SparseOneCoreMinRows);
             DataParallelStep.PostKernelGrads = post;
             // 1: the first layer's forward from the nonzeros and its gradient from the rows; 2: its gradient from the columns.
-            if (sparse == 1) Dense.SparseOneCoreMinUnits = 1;
+            if (sparse == 1) (Dense.SparseOneCoreMinUnits, Dense.SparseOneCoreMinRows) = (1, 0);
             if (sparse == 2) Dense.SparseMinUnits = 1;
             try
             {
@@ -162,7 +162,7 @@ public class UpdateInStepTests
             }
             finally
             {
-                (DataParallelStep.PostKernelGrads, Dense.SparseMinUnits, Dense.SparseOneCoreMinUnits) = saved;
+                (DataParallelStep.PostKernelGrads, Dense.SparseMinUnits, Dense.SparseOneCoreMinUnits, Dense.SparseOneCoreMinRows) = saved;
             }
         });
         var own = Run(post: false);
