@@ -74,6 +74,33 @@ public class UpdateInStepTests
             Assert.Equal(after.Weights[w], inside.Weights[w]);
     }
 
+    [Fact]
+    public void TheBlocksCountDoesNotChangeTheBits()
+    {
+        // Blocks of 64 floats (about eighteen for this store), or the store cut into about two (UpdateBlocksPerStep):
+        // the update is element-wise, so any cut into blocks, claimed by either core, gives the same bits.
+        if (Latent.Kernels.ComputePool.Shared.Threads < 2) return;
+        float[,] x = Synthetic.LowRank(150, 24, 4, seed: 3);
+        float[][] Run(int perStep) => With(inStep: true, block: 64, () =>
+        {
+            int saved = DataParallelStep.UpdateBlocksPerStep;
+            DataParallelStep.UpdateBlocksPerStep = perStep;
+            try
+            {
+                var model = Build(Make("adam"));
+                model.Fit(x, x, epochs: 2, batchSize: 32, verbose: 0, seed: 5);
+                return model.GetWeights();
+            }
+            finally
+            {
+                DataParallelStep.UpdateBlocksPerStep = saved;
+            }
+        });
+        var many = Run(0);
+        var two = Run(2);
+        for (int w = 0; w < many.Length; w++) Assert.Equal(many[w], two[w]);
+    }
+
     /// <summary>81 rows of 60 (at batch 16 the last batch has 1 row, so one share has none); 85% zeros when <paramref name="sparse"/>.</summary>
     private static float[,] SmallData(bool sparse)
     {
