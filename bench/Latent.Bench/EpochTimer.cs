@@ -182,6 +182,15 @@ internal static class EpochTimer
         else if (name == "SumBlock") Latent.Optimizers.Optimizer.SumBlock = v;
         else if (name == "UpdateInStep") Model.UpdateInStep = v != 0;
         else if (name == "UpdateBlock") DataParallelStep.UpdateBlockFloats = v;
+        else if (name == "StepThreading") DataParallelStep.Threading = v;
+        else if (name == "OneCore")
+        {
+            // Everything on the calling thread: one executor on the whole batch, no product split, no gather on the cores.
+            Model.ParallelStepMinRows = v != 0 ? 1 << 20 : 8;
+            Latent.Kernels.Gemm.MaxThreads = v != 0 ? 1 : int.MaxValue;
+            Latent.Kernels.SparseRows.ParallelFlops = v != 0 ? long.MaxValue : 1L << 18;
+            RowGather.OnCores = v == 0;
+        }
         else if (name == "UpdateBlocksPerStep") DataParallelStep.UpdateBlocksPerStep = v;
         else if (name == "HelpMflops") Latent.Kernels.Gemm.HelpFlops = v <= 0 ? long.MaxValue : (long)v << 20;
         else if (name == "PostMaxKB") DataParallelStep.PostMaxBytes = v << 10;
@@ -198,6 +207,6 @@ internal static class EpochTimer
         else if (name == "ExactRowOuter") { Latent.Kernels.Gemm.ExactPanels = v != 0; Latent.Kernels.Gemm.RowPanelsOuter = v != 0; }
         else if (name == "RowOuter") Latent.Kernels.Gemm.RowPanelsOuter = v != 0;
         else if (name == "RowOuterKfloats") Latent.Kernels.Gemm.RowOuterMaxFloats = (long)v << 10;
-        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock, HelpMflops, SparseInput, SparseMinUnits, SparseHelpKflops, DeferWeightGrads, DeferBlock, DeferMinFloats, SparseParallelKflops, RowOuter, RowOuterKfloats, ExactPanels, ExactRowOuter, SparseOneCoreMinUnits, PrefetchTileC, SparseGradByRows, ByRowsBlock, SkipZeroGrads, SweepPanels, SweepRowPanels, Vector512Updates, InPhaseArrays, SparseWide512, SparseOneCoreMinRows, UpdateBlocksPerStep.");
+        else throw new ArgumentException($"Unknown knob '{name}'. Knobs: DirectBRows, StepMinRows, WriteWeightGrads, ConvGemm, ReplicasPerCore, AvoidAliasing, PrefetchB, PrefetchC, WholeBatchBelowRows, FiveRowRule, SumBlock, RowGather, UpdateInStep, UpdateBlock, HelpMflops, SparseInput, SparseMinUnits, SparseHelpKflops, DeferWeightGrads, DeferBlock, DeferMinFloats, SparseParallelKflops, RowOuter, RowOuterKfloats, ExactPanels, ExactRowOuter, SparseOneCoreMinUnits, PrefetchTileC, SparseGradByRows, ByRowsBlock, SkipZeroGrads, SweepPanels, SweepRowPanels, Vector512Updates, InPhaseArrays, SparseWide512, SparseOneCoreMinRows, UpdateBlocksPerStep, StepThreading, OneCore.");
     }
 }

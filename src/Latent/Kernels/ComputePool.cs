@@ -98,6 +98,26 @@ internal sealed class ComputePool
     }
 
     /// <summary>
+    /// Runs parts 0..<paramref name="parts"/>-1 of <paramref name="work"/> one after another on the calling thread, each
+    /// as a worker's part would run (<see cref="ThreadsHere"/> is 1 inside, so nothing in them is cut across the cores):
+    /// the same work as <see cref="Run"/>, with no hand-off between cores.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
+    public static void RunOnCaller(IParallelWork work, int parts)
+    {
+        bool outer = t_inPart;
+        t_inPart = true;
+        try
+        {
+            for (int p = 0; p < parts; p++) work.Execute(p);
+        }
+        finally
+        {
+            t_inPart = outer;
+        }
+    }
+
+    /// <summary>
     /// Like <see cref="Run"/>, but every part on its own thread, at the same time, so parts may wait for each other
     /// (a data-parallel step's replicas summing batch statistics): waits for the pool if another thread uses it.
     /// </summary>

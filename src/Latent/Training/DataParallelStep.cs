@@ -282,14 +282,21 @@ internal sealed class DataParallelStep : IParallelWork
                 _nextBlock = 0;
             }
             _nextReplica = _finished = _failed = 0;
+            int threads = Math.Min(_replicas.Length, ComputePool.Shared.ThreadsHere);
+            bool choosing = threads > 1 && Threading == 0;
+            bool alone = threads > 1 && (Threading == 1 || (choosing && _threading.NextOnOneThread()));
+            LastRanAlone = alone;
+            long began = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
-                ComputePool.Shared.Run(this, Math.Min(_replicas.Length, ComputePool.Shared.ThreadsHere));
+                if (alone) ComputePool.RunOnCaller(this, threads);
+                else ComputePool.Shared.Run(this, threads);
             }
             finally
             {
                 _update = null;
             }
+            if (choosing) _threading.Record(System.Diagnostics.Stopwatch.GetTimestamp() - began);
             // The threads updated blocks only if the losses were finite, and by now they are all in: the same question.
             UpdateApplied = update is not null && LossesFinite();
         }
@@ -324,6 +331,21 @@ internal sealed class DataParallelStep : IParallelWork
 
     /// <summary>Whether the last <see cref="Run"/> also updated the weights (given an optimizer and a finite loss).</summary>
     public bool UpdateApplied { get; private set; }
+
+    /// <summary>
+    /// Where the replicas run (a knob): 0 as <see cref="StepThreading"/> finds faster, by timing both now and then; 1 one
+    /// after another on the calling thread; 2 on as many of the pool's threads as there are replicas. The same bits
+    /// every way: a replica's products are cut the same on any thread, and the update sums the shares in their order.
+    /// </summary>
+    internal static int Threading;
+
+    private readonly StepThreading _threading = new();
+
+    /// <summary>Whether the last <see cref="Run"/> ran its replicas one after another on the calling thread (tests).</summary>
+    internal bool LastRanAlone { get; private set; }
+
+    /// <summary>The step's choice of threads so far (tests, benchmarks).</summary>
+    internal StepThreading ThreadChoice => _threading;
 
     /// <summary>Store elements a thread claims and updates at a time inside the step (a multiple of 64).</summary>
     internal static int UpdateBlockFloats = 4096;

@@ -515,6 +515,9 @@ public partial class Model
     /// <summary>How many kernel gradients the last data-parallel step ran as tasks after its replicas' backward passes (tests).</summary>
     internal int StepPosted => _stepIsParallel && _parallelStep is not null ? _parallelStep.PostedCount : 0;
 
+    /// <summary>Whether the last data-parallel step ran its replicas on the calling thread alone (tests).</summary>
+    internal bool StepRanAlone => _stepIsParallel && _parallelStep is not null && _parallelStep.LastRanAlone;
+
     /// <summary>Replicas of the last planned data-parallel step (tests); 1 when the step is not data-parallel.</summary>
     internal int StepReplicas => _stepIsParallel && _parallelStep is not null ? _parallelStep.Replicas : 1;
 

@@ -1,0 +1,72 @@
+using System.Diagnostics;
+
+namespace Latent;
+
+/// <summary>
+/// Chooses, by timing both, whether a data-parallel step's replicas run on all the step's threads or one after another
+/// on the calling thread (<see cref="Kernels.ComputePool.RunOnCaller"/>). Both ways compute the same products in the
+/// same order, so the choice changes the time and never a bit of the result, and may follow the machine.
+/// </summary>
+/// <remarks>
+/// Spreading replicas over cores pays in compute and costs in traffic: every step each core reads the gradients the
+/// other wrote and the weights the other updated. Where a cache line takes ~0.5 µs between two cores (two vCPUs on
+/// different dies of an AMD EPYC Zen 5), the notebook's simple model at batch 32 stepped 1.3× faster on one core, at
+/// batch 256 1.5× slower (docs/PERFORMANCE.md). So: trial rounds of <see cref="RoundSteps"/> steps alternate between
+/// the two ways (one thread first), then the faster by its median round runs for <see cref="HoldSeconds"/> before the
+/// next trial, since a shared machine's speed drifts.
+/// </remarks>
+internal sealed class StepThreading
+{
+    /// <summary>Steps a trial round runs one way.</summary>
+    private const int RoundSteps = 8;
+
+    /// <summary>Trial rounds, half each way.</summary>
+    private const int Rounds = 6;
+
+    /// <summary>How long the chosen way runs before the next trial.</summary>
+    private const double HoldSeconds = 1.0;
+
+    private readonly long[] _roundTicks = new long[Rounds];
+    private int _trialStep;            // steps into the trial; −1 while holding a choice
+    private long _holdUntil;
+    private bool _oneThread;
+
+    /// <summary>The way chosen by the last trial (true: one thread); false before any.</summary>
+    public bool ChoseOneThread => _oneThread;
+
+    /// <summary>Trials completed (tests).</summary>
+    public int Trials { get; private set; }
+
+    /// <summary>Whether the next step runs on the calling thread alone.</summary>
+    public bool NextOnOneThread()
+    {
+        if (_trialStep < 0)
+        {
+            if (Stopwatch.GetTimestamp() < _holdUntil) return _oneThread;
+            _trialStep = 0;
+            Array.Clear(_roundTicks);
+        }
+        return _trialStep / RoundSteps % 2 == 0;
+    }
+
+    /// <summary>Records the time of the step that <see cref="NextOnOneThread"/> just placed.</summary>
+    public void Record(long ticks)
+    {
+        if (_trialStep < 0) return;
+        _roundTicks[_trialStep / RoundSteps] += ticks;
+        if (++_trialStep < RoundSteps * Rounds) return;
+        _oneThread = Median(0) <= Median(1);
+        Trials++;
+        _trialStep = -1;
+        _holdUntil = Stopwatch.GetTimestamp() + (long)(HoldSeconds * Stopwatch.Frequency);
+    }
+
+    /// <summary>The median of the rounds that ran one way: 0 on one thread, 1 on all.</summary>
+    private long Median(int way)
+    {
+        Span<long> ticks = stackalloc long[Rounds / 2];
+        for (int r = way, i = 0; r < Rounds; r += 2) ticks[i++] = _roundTicks[r];
+        ticks.Sort();
+        return ticks[ticks.Length / 2];
+    }
+}

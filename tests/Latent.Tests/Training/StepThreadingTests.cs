@@ -1,0 +1,89 @@
+using Latent.Layers;
+using Latent.Tests.TestSupport;
+
+namespace Latent.Tests.Training;
+
+/// <summary>
+/// A data-parallel step's replicas run on all its threads or one after another on the caller (<see cref="StepThreading"/>
+/// picks by timing): the same bits either way, so the choice may follow the machine; and the chooser picks the faster way.
+/// </summary>
+[Collection(Kernels.GemmSettingsCollection.Name)] // changes DataParallelStep's and Dense's knobs
+public class StepThreadingTests
+{
+    public static TheoryData<string> Configurations() => new(["dense", "sparse-posted", "deferred", "help"]);
+
+    [Theory]
+    [MemberData(nameof(Configurations))]
+    public void OneThreadAndAllThreadsGiveTheSameBits(string configuration)
+    {
+        if (Latent.Kernels.ComputePool.Shared.Threads < 2) return; // one thread: nothing to choose
+        float[,] x = Synthetic.LowRank(150, 60, 4, seed: 3);
+        if (configuration == "sparse-posted")
+        {
+            var rng = new Random(4);
+            for (int i = 0; i < x.GetLength(0); i++)
+                for (int j = 0; j < x.GetLength(1); j++)
+                    if (rng.NextDouble() < 0.85) x[i, j] = 0;
+        }
+        (float[][] Weights, List<double> Loss, bool Parallel, bool Alone) Run(int threading)
+        {
+            var saved = (DataParallelStep.Threading, DataParallelStep.DeferMinFloats, DataParallelStep.DeferBlockFloats,
+                         Dense.SparseMinUnits, Latent.Kernels.Gemm.HelpFlops);
+            DataParallelStep.Threading = threading;
+            if (configuration == "sparse-posted") Dense.SparseMinUnits = 1;           // the input layer from its nonzeros
+            if (configuration == "deferred") (DataParallelStep.DeferMinFloats, DataParallelStep.DeferBlockFloats) = (500, 300);
+            if (configuration == "help") Latent.Kernels.Gemm.HelpFlops = 1;           // every multiply posted in two parts
+            try
+            {
+                Randomness.SetSeed(5);
+                var input = Input.Create(60);
+                var h = new Dense(40, "relu").Apply(input);
+                h = new Dense(12, "tanh").Apply(h);
+                var model = new Model(input, new Dense(60, "sigmoid").Apply(h));
+                model.Compile("adam", "binary_crossentropy");
+                var history = model.Fit(x, x, epochs: 2, batchSize: 32, verbose: 0, seed: 9);
+                return (model.GetWeights(), history.Loss, model.StepIsParallel, model.StepRanAlone);
+            }
+            finally
+            {
+                (DataParallelStep.Threading, DataParallelStep.DeferMinFloats, DataParallelStep.DeferBlockFloats,
+                 Dense.SparseMinUnits, Latent.Kernels.Gemm.HelpFlops) = saved;
+            }
+        }
+        var all = Run(2);
+        var one = Run(1);
+        var chosen = Run(0);
+        Assert.True(all.Parallel && one.Parallel);
+        Assert.False(all.Alone);
+        Assert.True(one.Alone);
+        Assert.Equal(all.Loss, one.Loss);
+        Assert.Equal(all.Loss, chosen.Loss);
+        for (int w = 0; w < all.Weights.Length; w++)
+        {
+            Assert.Equal(all.Weights[w], one.Weights[w]);
+            Assert.Equal(all.Weights[w], chosen.Weights[w]);
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void TheChooserAlternatesInRoundsThenKeepsTheFasterWay(bool oneThreadFaster)
+    {
+        var choice = new StepThreading();
+        var ways = new List<bool>();
+        for (int step = 0; step < 48; step++)
+        {
+            bool one = choice.NextOnOneThread();
+            ways.Add(one);
+            // One round of each way is disturbed (a slow step many times the others): the median ignores it.
+            long ticks = one == oneThreadFaster ? 100 : 130;
+            if (step == 3 || step == 13) ticks *= 50;
+            choice.Record(ticks);
+        }
+        for (int step = 0; step < 48; step++) Assert.Equal(step / 8 % 2 == 0, ways[step]);   // rounds of 8, one thread first
+        Assert.Equal(1, choice.Trials);
+        Assert.Equal(oneThreadFaster, choice.ChoseOneThread);
+        for (int step = 0; step < 100; step++) Assert.Equal(oneThreadFaster, choice.NextOnOneThread());   // held for a second
+    }
+}
