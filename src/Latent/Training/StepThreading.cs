@@ -12,24 +12,34 @@ namespace Latent;
 /// other wrote and the weights the other updated. Where a cache line takes ~0.5 µs between two cores (two vCPUs on
 /// different dies of an AMD EPYC Zen 5), the notebook's simple model at batch 32 stepped 1.3× faster on one core, at
 /// batch 256 1.5× slower (docs/PERFORMANCE.md). So: trial rounds of <see cref="RoundSteps"/> steps alternate between
-/// the two ways (one thread first), then the faster by its median round runs for <see cref="HoldSeconds"/> before the
-/// next trial, since a shared machine's speed drifts.
+/// the two ways (one thread first), then the faster by its median round runs until the next trial, since a shared
+/// machine's speed drifts: for <see cref="HoldSeconds"/> (or 30 times the trial, if longer), doubled after each trial that
+/// keeps the way, up to <see cref="MaxHoldSeconds"/>, so a row whose way never changes loses little to trials. A round's first
+/// <see cref="SettleSteps"/> steps are not counted: after a switch the weights, gradients and optimizer state move to the
+/// cores that now use them, which made two threads look 1.6× slower than they run (simple-256 at 128 rows a core).
 /// </remarks>
 internal sealed class StepThreading
 {
     /// <summary>Steps a trial round runs one way.</summary>
-    private const int RoundSteps = 8;
+    private const int RoundSteps = 16;
+
+    /// <summary>Steps at the start of a round that are run but not counted.</summary>
+    private const int SettleSteps = 4;
 
     /// <summary>Trial rounds, half each way.</summary>
     private const int Rounds = 6;
 
-    /// <summary>How long the chosen way runs before the next trial.</summary>
+    /// <summary>How long the chosen way runs before the next trial, after a trial that changed it.</summary>
     private const double HoldSeconds = 1.0;
+
+    /// <summary>The longest hold, after trials that kept the way.</summary>
+    private const double MaxHoldSeconds = 16.0;
 
     private readonly long[] _roundTicks = new long[Rounds];
     private int _trialStep;            // steps into the trial; −1 while holding a choice
-    private long _holdUntil;
+    private long _holdUntil, _trialStart;
     private bool _oneThread;
+    private double _hold = HoldSeconds;
 
     /// <summary>The way chosen by the last trial (true: one thread); false before any.</summary>
     public bool ChoseOneThread => _oneThread;
@@ -46,6 +56,7 @@ internal sealed class StepThreading
             _trialStep = 0;
             Array.Clear(_roundTicks);
         }
+        if (_trialStep == 0) _trialStart = Stopwatch.GetTimestamp();
         return _trialStep / RoundSteps % 2 == 0;
     }
 
@@ -53,12 +64,15 @@ internal sealed class StepThreading
     public void Record(long ticks)
     {
         if (_trialStep < 0) return;
-        _roundTicks[_trialStep / RoundSteps] += ticks;
+        if (_trialStep % RoundSteps >= SettleSteps) _roundTicks[_trialStep / RoundSteps] += ticks;
         if (++_trialStep < RoundSteps * Rounds) return;
-        _oneThread = Median(0) <= Median(1);
+        bool one = Median(0) <= Median(1);
+        _hold = Trials > 0 && one == _oneThread ? Math.Min(2 * _hold, MaxHoldSeconds) : HoldSeconds;
+        _oneThread = one;
         Trials++;
         _trialStep = -1;
-        _holdUntil = Stopwatch.GetTimestamp() + (long)(HoldSeconds * Stopwatch.Frequency);
+        long now = Stopwatch.GetTimestamp();
+        _holdUntil = now + Math.Max((long)(_hold * Stopwatch.Frequency), 30 * (now - _trialStart));
     }
 
     /// <summary>The median of the rounds that ran one way: 0 on one thread, 1 on all.</summary>

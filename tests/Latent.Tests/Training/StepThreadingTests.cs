@@ -72,16 +72,18 @@ public class StepThreadingTests
     {
         var choice = new StepThreading();
         var ways = new List<bool>();
-        for (int step = 0; step < 48; step++)
+        for (int step = 0; step < 96; step++)
         {
             bool one = choice.NextOnOneThread();
             ways.Add(one);
-            // One round of each way is disturbed (a slow step many times the others): the median ignores it.
             long ticks = one == oneThreadFaster ? 100 : 130;
-            if (step == 3 || step == 13) ticks *= 50;
+            // The first steps after each switch are slow (state moving between the cores; here far slower for the
+            // faster way), and one counted step of each way is disturbed: neither may decide.
+            if (step % 16 < 4 && one == oneThreadFaster) ticks *= 100;
+            if (step == 5 || step == 21) ticks *= 50;
             choice.Record(ticks);
         }
-        for (int step = 0; step < 48; step++) Assert.Equal(step / 8 % 2 == 0, ways[step]);   // rounds of 8, one thread first
+        for (int step = 0; step < 96; step++) Assert.Equal(step / 16 % 2 == 0, ways[step]);   // rounds of 16, one thread first
         Assert.Equal(1, choice.Trials);
         Assert.Equal(oneThreadFaster, choice.ChoseOneThread);
         for (int step = 0; step < 100; step++) Assert.Equal(oneThreadFaster, choice.NextOnOneThread());   // held for a second
