@@ -247,12 +247,14 @@ public class UpdateInStepTests
         Assert.True(End(layerOf[first]) <= layerOf[firstCall].Weights.Min(w => w.Offset));
     }
 
-    [Fact]
-    public void AStepWhoseLossIsNotFiniteUpdatesNothing()
+    [Theory]
+    [InlineData(1)]   // the replicas one after another on the calling thread
+    [InlineData(2)]   // on both threads
+    public void AStepWhoseLossIsNotFiniteUpdatesNothing(int threading)
     {
         if (Latent.Kernels.ComputePool.Shared.Threads < 2) return;
         float[,] x = Synthetic.LowRank(32, 24, 4, seed: 8);
-        With(inStep: true, block: 64, () =>
+        WithThreading(threading, () => With(inStep: true, block: 64, () =>
         {
             var opt = new Latent.Optimizers.Adam();
             var model = Build(opt);
@@ -269,15 +271,17 @@ public class UpdateInStepTests
             var now = model.GetWeights();
             for (int w = 0; w < before.Length; w++) Assert.Equal(before[w], now[w]);
             return 0;
-        });
+        }));
     }
 
-    [Fact]
-    public void AFailingReplicaEndsTheStepWithItsError()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void AFailingReplicaEndsTheStepWithItsError(int threading)
     {
         if (Latent.Kernels.ComputePool.Shared.Threads < 2) return;
         float[,] x = Synthetic.LowRank(64, 24, 4, seed: 9);
-        With(inStep: true, block: 64, () =>
+        WithThreading(threading, () => With(inStep: true, block: 64, () =>
         {
             Randomness.SetSeed(4);
             var failing = new FailingBackward();
@@ -296,7 +300,22 @@ public class UpdateInStepTests
             Assert.True(double.IsFinite(history.Loss[0]));
             Assert.True(model.StepIsParallel);
             return 0;
-        });
+        }));
+    }
+
+    /// <summary>Runs with <see cref="DataParallelStep.Threading"/> set; restores it afterwards.</summary>
+    private static T WithThreading<T>(int threading, Func<T> run)
+    {
+        int saved = DataParallelStep.Threading;
+        DataParallelStep.Threading = threading;
+        try
+        {
+            return run();
+        }
+        finally
+        {
+            DataParallelStep.Threading = saved;
+        }
     }
 
     /// <summary>Identity that, when told to, throws in backward on every share but the first.</summary>
