@@ -296,7 +296,7 @@ internal sealed class DataParallelStep : IParallelWork
             {
                 _update = null;
             }
-            if (choosing) _threading.Record(System.Diagnostics.Stopwatch.GetTimestamp() - began);
+            if (choosing) _threading.Record(alone, System.Diagnostics.Stopwatch.GetTimestamp() - began);
             // The threads updated blocks only if the losses were finite, and by now they are all in: the same question.
             UpdateApplied = update is not null && LossesFinite();
         }

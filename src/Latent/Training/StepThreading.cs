@@ -17,6 +17,9 @@ namespace Latent;
 /// keeps the way, up to <see cref="MaxHoldSeconds"/>, so a row whose way never changes loses little to trials. A round's first
 /// <see cref="SettleSteps"/> steps are not counted: after a switch the weights, gradients and optimizer state move to the
 /// cores that now use them, which made two threads look 1.6× slower than they run (simple-256 at 128 rows a core).
+/// Steps longer than <see cref="LongStepSeconds"/> on all threads are never tried on one: their arithmetic outweighs any
+/// exchange (deep-100's 0.5 ms steps already ran 1.5× slower on one thread), and a trial of a convolutional model's long
+/// steps would cost seconds.
 /// </remarks>
 internal sealed class StepThreading
 {
@@ -35,11 +38,19 @@ internal sealed class StepThreading
     /// <summary>The longest hold, after trials that kept the way.</summary>
     private const double MaxHoldSeconds = 16.0;
 
+    /// <summary>A step on all threads at least this long is not tried on one.</summary>
+    private const double LongStepSeconds = 0.002;
+
     private readonly long[] _roundTicks = new long[Rounds];
-    private int _trialStep;            // steps into the trial; −1 while holding a choice
+    private int _trialStep = -1;       // steps into the trial; −1 while holding a choice (or before the first)
     private long _holdUntil, _trialStart;
     private bool _oneThread;
     private double _hold = HoldSeconds;
+    private long _fastestAllTicks = long.MaxValue;   // the fastest step on all threads since the last decision
+    private int _allSteps;                           // and how many ran
+
+    /// <summary>Steps on all threads timed before a decision to try one thread or not (the first steps compile code).</summary>
+    private const int ProbeSteps = 8;
 
     /// <summary>The way chosen by the last trial (true: one thread); false before any.</summary>
     public bool ChoseOneThread => _oneThread;
@@ -52,7 +63,19 @@ internal sealed class StepThreading
     {
         if (_trialStep < 0)
         {
-            if (Stopwatch.GetTimestamp() < _holdUntil) return _oneThread;
+            long now = Stopwatch.GetTimestamp();
+            if (now < _holdUntil) return _oneThread;
+            if (!_oneThread)
+            {
+                if (_allSteps < ProbeSteps) return false;   // the first steps (and those after a long hold) are timed on all threads
+                bool longSteps = _fastestAllTicks > LongStepSeconds * Stopwatch.Frequency;
+                (_fastestAllTicks, _allSteps) = (long.MaxValue, 0);
+                if (longSteps)
+                {
+                    _holdUntil = now + (long)(MaxHoldSeconds * Stopwatch.Frequency);
+                    return false;
+                }
+            }
             _trialStep = 0;
             Array.Clear(_roundTicks);
         }
@@ -60,9 +83,14 @@ internal sealed class StepThreading
         return _trialStep / RoundSteps % 2 == 0;
     }
 
-    /// <summary>Records the time of the step that <see cref="NextOnOneThread"/> just placed.</summary>
-    public void Record(long ticks)
+    /// <summary>Records the time of the step that <see cref="NextOnOneThread"/> just placed (<paramref name="alone"/>: on one thread).</summary>
+    public void Record(bool alone, long ticks)
     {
+        if (!alone)
+        {
+            _fastestAllTicks = Math.Min(_fastestAllTicks, ticks);
+            _allSteps++;
+        }
         if (_trialStep < 0) return;
         if (_trialStep % RoundSteps >= SettleSteps) _roundTicks[_trialStep / RoundSteps] += ticks;
         if (++_trialStep < RoundSteps * Rounds) return;

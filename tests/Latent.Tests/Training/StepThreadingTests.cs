@@ -71,6 +71,11 @@ public class StepThreadingTests
     public void TheChooserAlternatesInRoundsThenKeepsTheFasterWay(bool oneThreadFaster)
     {
         var choice = new StepThreading();
+        for (int step = 0; step < 8; step++)   // the first steps run on all threads, timed (the first is slow: it compiles)
+        {
+            Assert.False(choice.NextOnOneThread());
+            choice.Record(false, step == 0 ? 1_000_000_000 : 130);
+        }
         var ways = new List<bool>();
         for (int step = 0; step < 96; step++)
         {
@@ -81,11 +86,24 @@ public class StepThreadingTests
             // faster way), and one counted step of each way is disturbed: neither may decide.
             if (step % 16 < 4 && one == oneThreadFaster) ticks *= 100;
             if (step == 5 || step == 21) ticks *= 50;
-            choice.Record(ticks);
+            choice.Record(one, ticks);
         }
         for (int step = 0; step < 96; step++) Assert.Equal(step / 16 % 2 == 0, ways[step]);   // rounds of 16, one thread first
         Assert.Equal(1, choice.Trials);
         Assert.Equal(oneThreadFaster, choice.ChoseOneThread);
         for (int step = 0; step < 100; step++) Assert.Equal(oneThreadFaster, choice.NextOnOneThread());   // held for a second
+    }
+
+    [Fact]
+    public void LongStepsAreNotTriedOnOneThread()
+    {
+        // A step of 5 ms on all threads: its arithmetic outweighs any exchange, and a trial would cost seconds.
+        var choice = new StepThreading();
+        for (int step = 0; step < 200; step++)
+        {
+            Assert.False(choice.NextOnOneThread());
+            choice.Record(false, (long)(0.005 * System.Diagnostics.Stopwatch.Frequency));
+        }
+        Assert.Equal(0, choice.Trials);
     }
 }
