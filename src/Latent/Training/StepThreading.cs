@@ -17,12 +17,17 @@ namespace Latent;
 /// keeps the way, up to <see cref="MaxHoldSeconds"/>, so a row whose way never changes loses little to trials. A round's first
 /// <see cref="SettleSteps"/> steps are not counted: after a switch the weights, gradients and optimizer state move to the
 /// cores that now use them, which made two threads look 1.6× slower than they run (simple-256 at 128 rows a core).
-/// Steps longer than <see cref="LongStepSeconds"/> on all threads are never tried on one: their arithmetic outweighs any
+/// A trial during which the runtime compiled code is not used (the JIT's background thread takes a core, which made
+/// simple-256's first trial, in its warm-up, pick one thread in three processes of four), but tried again after
+/// <see cref="RetrySeconds"/>. Steps longer than <see cref="LongStepSeconds"/> on all threads are never tried on one: their arithmetic outweighs any
 /// exchange (deep-100's 0.5 ms steps already ran 1.5× slower on one thread), and a trial of a convolutional model's long
 /// steps would cost seconds.
 /// </remarks>
-internal sealed class StepThreading
+internal sealed class StepThreading(Func<long>? compiledMethods = null)
 {
+    /// <summary>Methods the runtime has compiled so far (tests give their own count: other tests compile at any time).</summary>
+    private readonly Func<long> _compiledMethods = compiledMethods ?? (() => System.Runtime.JitInfo.GetCompiledMethodCount());
+
     /// <summary>Steps a trial round runs one way.</summary>
     private const int RoundSteps = 16;
 
@@ -33,7 +38,10 @@ internal sealed class StepThreading
     private const int Rounds = 6;
 
     /// <summary>How long the chosen way runs before the next trial, after a trial that changed it.</summary>
-    private const double HoldSeconds = 1.0;
+    private const double HoldSeconds = 0.5;
+
+    /// <summary>How long before a trial spoiled by the JIT is run again.</summary>
+    private const double RetrySeconds = 0.25;
 
     /// <summary>The longest hold, after trials that kept the way.</summary>
     private const double MaxHoldSeconds = 16.0;
@@ -43,7 +51,7 @@ internal sealed class StepThreading
 
     private readonly long[] _roundTicks = new long[Rounds];
     private int _trialStep = -1;       // steps into the trial; −1 while holding a choice (or before the first)
-    private long _holdUntil, _trialStart;
+    private long _holdUntil, _trialStart, _trialCompiled;
     private bool _oneThread;
     private double _hold = HoldSeconds;
     private long _fastestAllTicks = long.MaxValue;   // the fastest step on all threads since the last decision
@@ -79,7 +87,11 @@ internal sealed class StepThreading
             _trialStep = 0;
             Array.Clear(_roundTicks);
         }
-        if (_trialStep == 0) _trialStart = Stopwatch.GetTimestamp();
+        if (_trialStep == 0)
+        {
+            _trialStart = Stopwatch.GetTimestamp();
+            _trialCompiled = _compiledMethods();
+        }
         return _trialStep / RoundSteps % 2 == 0;
     }
 
@@ -94,12 +106,17 @@ internal sealed class StepThreading
         if (_trialStep < 0) return;
         if (_trialStep % RoundSteps >= SettleSteps) _roundTicks[_trialStep / RoundSteps] += ticks;
         if (++_trialStep < RoundSteps * Rounds) return;
+        _trialStep = -1;
+        long now = Stopwatch.GetTimestamp();
+        if (_compiledMethods() != _trialCompiled)
+        {
+            _holdUntil = now + (long)(RetrySeconds * Stopwatch.Frequency);
+            return;
+        }
         bool one = Median(0) <= Median(1);
         _hold = Trials > 0 && one == _oneThread ? Math.Min(2 * _hold, MaxHoldSeconds) : HoldSeconds;
         _oneThread = one;
         Trials++;
-        _trialStep = -1;
-        long now = Stopwatch.GetTimestamp();
         _holdUntil = now + Math.Max((long)(_hold * Stopwatch.Frequency), 30 * (now - _trialStart));
     }
 

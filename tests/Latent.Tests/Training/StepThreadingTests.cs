@@ -70,7 +70,7 @@ public class StepThreadingTests
     [InlineData(false)]
     public void TheChooserAlternatesInRoundsThenKeepsTheFasterWay(bool oneThreadFaster)
     {
-        var choice = new StepThreading();
+        var choice = new StepThreading(() => 0);
         for (int step = 0; step < 8; step++)   // the first steps run on all threads, timed (the first is slow: it compiles)
         {
             Assert.False(choice.NextOnOneThread());
@@ -95,10 +95,28 @@ public class StepThreadingTests
     }
 
     [Fact]
+    public void ATrialDuringWhichTheJitCompiledDecidesNothing()
+    {
+        // The JIT's background thread takes a core while it compiles: such a trial's rounds are not compared.
+        long compiled = 0;
+        var choice = new StepThreading(() => compiled);
+        for (int step = 0; step < 8; step++) { choice.NextOnOneThread(); choice.Record(false, 130); }
+        for (int step = 0; step < 96; step++)
+        {
+            bool one = choice.NextOnOneThread();
+            if (step == 50) compiled++;
+            choice.Record(one, one ? 100 : 130);
+        }
+        Assert.Equal(0, choice.Trials);
+        Assert.False(choice.ChoseOneThread);
+        Assert.False(choice.NextOnOneThread());   // the way it had, until the retry
+    }
+
+    [Fact]
     public void LongStepsAreNotTriedOnOneThread()
     {
         // A step of 5 ms on all threads: its arithmetic outweighs any exchange, and a trial would cost seconds.
-        var choice = new StepThreading();
+        var choice = new StepThreading(() => 0);
         for (int step = 0; step < 200; step++)
         {
             Assert.False(choice.NextOnOneThread());
