@@ -385,7 +385,7 @@ internal sealed unsafe class SparseRows : IParallelWork
             // W's rows in the forward, 128 columns a pass: each line's nonzeros are walked once, eight chains in flight.
             for (; j + 128 <= n; j += 128)
                 for (int line = from; line < to; line++)
-                    Line128(starts, indices, values, line, src + j, n, dst + j, n, bias != null ? bias + j : null, accumulate);
+                    EightVectors<Floats512>(starts, indices, values, line, src + j, n, dst + j, n, bias != null ? bias + j : null, accumulate);
         }
         if (Vectorized512)
         {
@@ -404,8 +404,8 @@ internal sealed unsafe class SparseRows : IParallelWork
                 float* b = bias != null ? bias + j : null;
                 int line = from;
                 for (; line + 2 <= to; line += 2)
-                    Lines2x64(starts, indices, values, line, s, ld, dst + j, n, b, accumulate);
-                if (line < to) Lines2x64(starts, indices, values, line, s, ld, dst + j, n, b, accumulate, single: true);
+                    TwoLines<Floats512>(starts, indices, values, line, s, ld, dst + j, n, b, accumulate);
+                if (line < to) TwoLines<Floats512>(starts, indices, values, line, s, ld, dst + j, n, b, accumulate, single: true);
             }
             for (; j + 32 <= n; j += 32)
             {
@@ -437,15 +437,15 @@ internal sealed unsafe class SparseRows : IParallelWork
                 }
                 float* b = bias != null ? bias + j : null;
                 for (int line = from; line < to; line++)
-                    Line64(starts, indices, values, line, s, ld, dst + j, n, b, accumulate);
+                    EightVectors<Floats256>(starts, indices, values, line, s, ld, dst + j, n, b, accumulate);
             }
             for (; j + 32 <= n; j += 32)
             {
                 float* b = bias != null ? bias + j : null;
                 int line = from;
                 for (; line + 2 <= to; line += 2)
-                    Lines2x32(starts, indices, values, line, src + j, n, dst + j, n, b, accumulate);
-                if (line < to) Lines2x32(starts, indices, values, line, src + j, n, dst + j, n, b, accumulate, single: true);
+                    TwoLines<Floats256>(starts, indices, values, line, src + j, n, dst + j, n, b, accumulate);
+                if (line < to) TwoLines<Floats256>(starts, indices, values, line, src + j, n, dst + j, n, b, accumulate, single: true);
             }
             for (; j + 8 <= n; j += 8)
             {
@@ -484,67 +484,6 @@ internal sealed unsafe class SparseRows : IParallelWork
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Finish512(float* d, Vector512<float> a, bool accumulate) => Avx512F.Store(d, accumulate ? a + Avx512F.LoadVector512(d) : a);
-
-    /// <summary>128 columns of one line in eight 512-bit chains.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
-    private static void Line128(int* starts, int* indices, float* values, int line, float* src, int ld, float* dst, int ldd, float* bias, bool accumulate)
-    {
-        var a0 = Start512(bias, 0); var a1 = Start512(bias, 16); var a2 = Start512(bias, 32); var a3 = Start512(bias, 48);
-        var a4 = Start512(bias, 64); var a5 = Start512(bias, 80); var a6 = Start512(bias, 96); var a7 = Start512(bias, 112);
-        for (int p = starts[line], e = starts[line + 1]; p < e; p++)
-        {
-            var v = Vector512.Create(values[p]);
-            float* s = src + (long)indices[p] * ld;
-            a0 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s), a0); a1 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s + 16), a1);
-            a2 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s + 32), a2); a3 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s + 48), a3);
-            a4 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s + 64), a4); a5 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s + 80), a5);
-            a6 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s + 96), a6); a7 = Avx512F.FusedMultiplyAdd(v, Avx512F.LoadVector512(s + 112), a7);
-        }
-        float* d = dst + (long)line * ldd;
-        Finish512(d, a0, accumulate); Finish512(d + 16, a1, accumulate); Finish512(d + 32, a2, accumulate); Finish512(d + 48, a3, accumulate);
-        Finish512(d + 64, a4, accumulate); Finish512(d + 80, a5, accumulate); Finish512(d + 96, a6, accumulate); Finish512(d + 112, a7, accumulate);
-    }
-
-    /// <summary>64 columns of lines <paramref name="line"/> and the next (or of the one line alone when <paramref name="single"/>), 512-bit.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
-    private static void Lines2x64(int* starts, int* indices, float* values, int line, float* src, int ld, float* dst, int ldd, float* bias,
-                                  bool accumulate, bool single = false)
-    {
-        var a0 = Start512(bias, 0); var a1 = Start512(bias, 16); var a2 = Start512(bias, 32); var a3 = Start512(bias, 48);
-        var b0 = a0; var b1 = a1; var b2 = a2; var b3 = a3;
-        int pa = starts[line], ea = starts[line + 1], pb = ea, eb = single ? ea : starts[line + 2];
-        int both = Math.Min(ea - pa, eb - pb);
-        for (int t = 0; t < both; t++, pa++, pb++)
-        {
-            var va = Vector512.Create(values[pa]);
-            var vb = Vector512.Create(values[pb]);
-            float* sa = src + (long)indices[pa] * ld;
-            float* sb = src + (long)indices[pb] * ld;
-            a0 = Avx512F.FusedMultiplyAdd(va, Avx512F.LoadVector512(sa), a0); a1 = Avx512F.FusedMultiplyAdd(va, Avx512F.LoadVector512(sa + 16), a1);
-            a2 = Avx512F.FusedMultiplyAdd(va, Avx512F.LoadVector512(sa + 32), a2); a3 = Avx512F.FusedMultiplyAdd(va, Avx512F.LoadVector512(sa + 48), a3);
-            b0 = Avx512F.FusedMultiplyAdd(vb, Avx512F.LoadVector512(sb), b0); b1 = Avx512F.FusedMultiplyAdd(vb, Avx512F.LoadVector512(sb + 16), b1);
-            b2 = Avx512F.FusedMultiplyAdd(vb, Avx512F.LoadVector512(sb + 32), b2); b3 = Avx512F.FusedMultiplyAdd(vb, Avx512F.LoadVector512(sb + 48), b3);
-        }
-        for (; pa < ea; pa++)
-        {
-            var va = Vector512.Create(values[pa]);
-            float* sa = src + (long)indices[pa] * ld;
-            a0 = Avx512F.FusedMultiplyAdd(va, Avx512F.LoadVector512(sa), a0); a1 = Avx512F.FusedMultiplyAdd(va, Avx512F.LoadVector512(sa + 16), a1);
-            a2 = Avx512F.FusedMultiplyAdd(va, Avx512F.LoadVector512(sa + 32), a2); a3 = Avx512F.FusedMultiplyAdd(va, Avx512F.LoadVector512(sa + 48), a3);
-        }
-        for (; pb < eb; pb++)
-        {
-            var vb = Vector512.Create(values[pb]);
-            float* sb = src + (long)indices[pb] * ld;
-            b0 = Avx512F.FusedMultiplyAdd(vb, Avx512F.LoadVector512(sb), b0); b1 = Avx512F.FusedMultiplyAdd(vb, Avx512F.LoadVector512(sb + 16), b1);
-            b2 = Avx512F.FusedMultiplyAdd(vb, Avx512F.LoadVector512(sb + 32), b2); b3 = Avx512F.FusedMultiplyAdd(vb, Avx512F.LoadVector512(sb + 48), b3);
-        }
-        float* d = dst + (long)line * ldd;
-        Finish512(d, a0, accumulate); Finish512(d + 16, a1, accumulate); Finish512(d + 32, a2, accumulate); Finish512(d + 48, a3, accumulate);
-        if (single) return;
-        d += ldd;
-        Finish512(d, b0, accumulate); Finish512(d + 16, b1, accumulate); Finish512(d + 32, b2, accumulate); Finish512(d + 48, b3, accumulate);
-    }
 
     /// <summary>32 columns of lines <paramref name="line"/> to line + 3 (or of the one line alone when <paramref name="single"/>), 512-bit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
@@ -594,65 +533,75 @@ internal sealed unsafe class SparseRows : IParallelWork
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Finish(float* d, Vector256<float> a, bool accumulate) => Avx.Store(d, accumulate ? a + Avx.LoadVector256(d) : a);
 
+    /// <summary>Eight vectors' columns (64 with 256-bit vectors, 128 with 512) of one line, eight chains in flight.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
-    private static void Line64(int* starts, int* indices, float* values, int line, float* src, int ld, float* dst, int ldd, float* bias, bool accumulate)
+    private static void EightVectors<TV>(int* starts, int* indices, float* values, int line, float* src, int ld, float* dst, int ldd, float* bias,
+                                         bool accumulate) where TV : struct, IFloatVector<TV>
     {
-        var a0 = Start(bias, 0); var a1 = Start(bias, 8); var a2 = Start(bias, 16); var a3 = Start(bias, 24);
-        var a4 = Start(bias, 32); var a5 = Start(bias, 40); var a6 = Start(bias, 48); var a7 = Start(bias, 56);
+        int w = TV.Count;
+        var a0 = Start<TV>(bias, 0); var a1 = Start<TV>(bias, w); var a2 = Start<TV>(bias, 2 * w); var a3 = Start<TV>(bias, 3 * w);
+        var a4 = Start<TV>(bias, 4 * w); var a5 = Start<TV>(bias, 5 * w); var a6 = Start<TV>(bias, 6 * w); var a7 = Start<TV>(bias, 7 * w);
         for (int p = starts[line], e = starts[line + 1]; p < e; p++)
         {
-            var v = Vector256.Create(values[p]);
+            var v = TV.Splat(values[p]);
             float* s = src + (long)indices[p] * ld;
-            a0 = Fma.MultiplyAdd(v, Avx.LoadVector256(s), a0); a1 = Fma.MultiplyAdd(v, Avx.LoadVector256(s + 8), a1);
-            a2 = Fma.MultiplyAdd(v, Avx.LoadVector256(s + 16), a2); a3 = Fma.MultiplyAdd(v, Avx.LoadVector256(s + 24), a3);
-            a4 = Fma.MultiplyAdd(v, Avx.LoadVector256(s + 32), a4); a5 = Fma.MultiplyAdd(v, Avx.LoadVector256(s + 40), a5);
-            a6 = Fma.MultiplyAdd(v, Avx.LoadVector256(s + 48), a6); a7 = Fma.MultiplyAdd(v, Avx.LoadVector256(s + 56), a7);
+            a0 = TV.MultiplyAdd(v, TV.Load(s), a0); a1 = TV.MultiplyAdd(v, TV.Load(s + w), a1);
+            a2 = TV.MultiplyAdd(v, TV.Load(s + 2 * w), a2); a3 = TV.MultiplyAdd(v, TV.Load(s + 3 * w), a3);
+            a4 = TV.MultiplyAdd(v, TV.Load(s + 4 * w), a4); a5 = TV.MultiplyAdd(v, TV.Load(s + 5 * w), a5);
+            a6 = TV.MultiplyAdd(v, TV.Load(s + 6 * w), a6); a7 = TV.MultiplyAdd(v, TV.Load(s + 7 * w), a7);
         }
         float* d = dst + (long)line * ldd;
-        Finish(d, a0, accumulate); Finish(d + 8, a1, accumulate); Finish(d + 16, a2, accumulate); Finish(d + 24, a3, accumulate);
-        Finish(d + 32, a4, accumulate); Finish(d + 40, a5, accumulate); Finish(d + 48, a6, accumulate); Finish(d + 56, a7, accumulate);
+        Finish(d, a0, accumulate); Finish(d + w, a1, accumulate); Finish(d + 2 * w, a2, accumulate); Finish(d + 3 * w, a3, accumulate);
+        Finish(d + 4 * w, a4, accumulate); Finish(d + 5 * w, a5, accumulate); Finish(d + 6 * w, a6, accumulate); Finish(d + 7 * w, a7, accumulate);
     }
 
-    /// <summary>32 columns of lines <paramref name="line"/> and the next (or of the one line alone when <paramref name="single"/>).</summary>
+    /// <summary>Four vectors' columns (32 or 64) of lines <paramref name="line"/> and the next (or of the one line alone when <paramref name="single"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
-    private static void Lines2x32(int* starts, int* indices, float* values, int line, float* src, int ld, float* dst, int ldd, float* bias,
-                                  bool accumulate, bool single = false)
+    private static void TwoLines<TV>(int* starts, int* indices, float* values, int line, float* src, int ld, float* dst, int ldd, float* bias,
+                                     bool accumulate, bool single = false) where TV : struct, IFloatVector<TV>
     {
-        var a0 = Start(bias, 0); var a1 = Start(bias, 8); var a2 = Start(bias, 16); var a3 = Start(bias, 24);
+        int w = TV.Count;
+        var a0 = Start<TV>(bias, 0); var a1 = Start<TV>(bias, w); var a2 = Start<TV>(bias, 2 * w); var a3 = Start<TV>(bias, 3 * w);
         var b0 = a0; var b1 = a1; var b2 = a2; var b3 = a3;
         int pa = starts[line], ea = starts[line + 1], pb = ea, eb = single ? ea : starts[line + 2];
         int both = Math.Min(ea - pa, eb - pb);
         for (int t = 0; t < both; t++, pa++, pb++)
         {
-            var va = Vector256.Create(values[pa]);
-            var vb = Vector256.Create(values[pb]);
+            var va = TV.Splat(values[pa]);
+            var vb = TV.Splat(values[pb]);
             float* sa = src + (long)indices[pa] * ld;
             float* sb = src + (long)indices[pb] * ld;
-            a0 = Fma.MultiplyAdd(va, Avx.LoadVector256(sa), a0); a1 = Fma.MultiplyAdd(va, Avx.LoadVector256(sa + 8), a1);
-            a2 = Fma.MultiplyAdd(va, Avx.LoadVector256(sa + 16), a2); a3 = Fma.MultiplyAdd(va, Avx.LoadVector256(sa + 24), a3);
-            b0 = Fma.MultiplyAdd(vb, Avx.LoadVector256(sb), b0); b1 = Fma.MultiplyAdd(vb, Avx.LoadVector256(sb + 8), b1);
-            b2 = Fma.MultiplyAdd(vb, Avx.LoadVector256(sb + 16), b2); b3 = Fma.MultiplyAdd(vb, Avx.LoadVector256(sb + 24), b3);
+            a0 = TV.MultiplyAdd(va, TV.Load(sa), a0); a1 = TV.MultiplyAdd(va, TV.Load(sa + w), a1);
+            a2 = TV.MultiplyAdd(va, TV.Load(sa + 2 * w), a2); a3 = TV.MultiplyAdd(va, TV.Load(sa + 3 * w), a3);
+            b0 = TV.MultiplyAdd(vb, TV.Load(sb), b0); b1 = TV.MultiplyAdd(vb, TV.Load(sb + w), b1);
+            b2 = TV.MultiplyAdd(vb, TV.Load(sb + 2 * w), b2); b3 = TV.MultiplyAdd(vb, TV.Load(sb + 3 * w), b3);
         }
         for (; pa < ea; pa++)
         {
-            var va = Vector256.Create(values[pa]);
+            var va = TV.Splat(values[pa]);
             float* sa = src + (long)indices[pa] * ld;
-            a0 = Fma.MultiplyAdd(va, Avx.LoadVector256(sa), a0); a1 = Fma.MultiplyAdd(va, Avx.LoadVector256(sa + 8), a1);
-            a2 = Fma.MultiplyAdd(va, Avx.LoadVector256(sa + 16), a2); a3 = Fma.MultiplyAdd(va, Avx.LoadVector256(sa + 24), a3);
+            a0 = TV.MultiplyAdd(va, TV.Load(sa), a0); a1 = TV.MultiplyAdd(va, TV.Load(sa + w), a1);
+            a2 = TV.MultiplyAdd(va, TV.Load(sa + 2 * w), a2); a3 = TV.MultiplyAdd(va, TV.Load(sa + 3 * w), a3);
         }
         for (; pb < eb; pb++)
         {
-            var vb = Vector256.Create(values[pb]);
+            var vb = TV.Splat(values[pb]);
             float* sb = src + (long)indices[pb] * ld;
-            b0 = Fma.MultiplyAdd(vb, Avx.LoadVector256(sb), b0); b1 = Fma.MultiplyAdd(vb, Avx.LoadVector256(sb + 8), b1);
-            b2 = Fma.MultiplyAdd(vb, Avx.LoadVector256(sb + 16), b2); b3 = Fma.MultiplyAdd(vb, Avx.LoadVector256(sb + 24), b3);
+            b0 = TV.MultiplyAdd(vb, TV.Load(sb), b0); b1 = TV.MultiplyAdd(vb, TV.Load(sb + w), b1);
+            b2 = TV.MultiplyAdd(vb, TV.Load(sb + 2 * w), b2); b3 = TV.MultiplyAdd(vb, TV.Load(sb + 3 * w), b3);
         }
         float* d = dst + (long)line * ldd;
-        Finish(d, a0, accumulate); Finish(d + 8, a1, accumulate); Finish(d + 16, a2, accumulate); Finish(d + 24, a3, accumulate);
+        Finish(d, a0, accumulate); Finish(d + w, a1, accumulate); Finish(d + 2 * w, a2, accumulate); Finish(d + 3 * w, a3, accumulate);
         if (single) return;
         d += ldd;
-        Finish(d, b0, accumulate); Finish(d + 8, b1, accumulate); Finish(d + 16, b2, accumulate); Finish(d + 24, b3, accumulate);
+        Finish(d, b0, accumulate); Finish(d + w, b1, accumulate); Finish(d + 2 * w, b2, accumulate); Finish(d + 3 * w, b3, accumulate);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Start<TV>(float* bias, int j) where TV : struct, IFloatVector<TV> => bias != null ? TV.Load(bias + j) : TV.Splat(0f);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish<TV>(float* d, TV a, bool accumulate) where TV : struct, IFloatVector<TV> => TV.Store(d, accumulate ? a + TV.Load(d) : a);
 
     /// <summary>8 columns of lines <paramref name="line"/> to line + 3.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per-step path: optimised from the first epoch, not after tiering
