@@ -392,15 +392,7 @@ internal sealed unsafe class SparseRows : IParallelWork
             float* block = n > 64 && pack ? Scratch(srcRows * 64) : null;
             for (; j + 64 <= n; j += 64)
             {
-                float* s = src + j;
-                int ld = n;
-                if (block != null)
-                {
-                    for (int r = 0; r < srcRows; r++)
-                        Buffer.MemoryCopy(src + (long)r * n + j, block + (long)r * 64, 256, 256);
-                    s = block;
-                    ld = 64;
-                }
+                float* s = Columns64(src, srcRows, n, j, block, out int ld);
                 float* b = bias != null ? bias + j : null;
                 int line = from;
                 for (; line + 2 <= to; line += 2)
@@ -426,15 +418,7 @@ internal sealed unsafe class SparseRows : IParallelWork
             float* block = n > 64 && pack ? Scratch(srcRows * 64) : null;
             for (; j + 64 <= n; j += 64)
             {
-                float* s = src + j;
-                int ld = n;
-                if (block != null)
-                {
-                    for (int r = 0; r < srcRows; r++)
-                        Buffer.MemoryCopy(src + (long)r * n + j, block + (long)r * 64, 256, 256);
-                    s = block;
-                    ld = 64;
-                }
+                float* s = Columns64(src, srcRows, n, j, block, out int ld);
                 float* b = bias != null ? bias + j : null;
                 for (int line = from; line < to; line++)
                     EightVectors<Floats256>(starts, indices, values, line, s, ld, dst + j, n, b, accumulate);
@@ -467,6 +451,21 @@ internal sealed unsafe class SparseRows : IParallelWork
                 float* d = dst + (long)line * n + j;
                 *d = accumulate ? *d + a : a;
             }
+    }
+
+    /// <summary>src's 64 columns from <paramref name="j"/>: copied into <paramref name="block"/> (rows 64 apart) when there is one, else in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float* Columns64(float* src, int srcRows, int n, int j, float* block, out int ld)
+    {
+        if (block == null)
+        {
+            ld = n;
+            return src + j;
+        }
+        for (int r = 0; r < srcRows; r++)
+            Buffer.MemoryCopy(src + (long)r * n + j, block + (long)r * 64, 256, 256);
+        ld = 64;
+        return block;
     }
 
     [ThreadStatic] private static float[]? t_block;
