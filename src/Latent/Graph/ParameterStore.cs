@@ -33,15 +33,15 @@ internal sealed class ParameterStore
     /// <summary>
     /// A zeroed, pinned array of <paramref name="length"/> floats whose elements sit at the same offsets from a 64-byte
     /// boundary as <see cref="Values"/>' (so <see cref="Base"/> is on a boundary in it too) where the runtime allows:
-    /// the pinned heap places arrays one after another, so a small filler before it shifts it into phase. Correct
-    /// either way; out of phase only costs speed.
+    /// the pinned heap places arrays one after another, so a small filler before it shifts it into phase (retried when
+    /// another thread allocated in between). Correct either way; out of phase only costs speed.
     /// </summary>
     public float[] NewInPhase(int length)
     {
         if (!InPhaseArrays) return new float[length];
         int want = FloatsPastBoundary(Values);
         float[]? filler = null;
-        for (int attempt = 0; attempt < 4; attempt++)
+        for (int attempt = 0; attempt < 8; attempt++)   // another thread's pinned allocation between ours moves the next one
         {
             // A one-float probe shows where the next array goes: 32 bytes (its header and a padded float) past it.
             var probe = GC.AllocateArray<float>(1, pinned: true);

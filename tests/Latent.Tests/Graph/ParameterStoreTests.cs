@@ -37,6 +37,16 @@ public class ParameterStoreTests
             Assert.Equal(0f, store.Grads[i]);
         }
     }
+}
+
+/// <summary>
+/// The store's other arrays in phase with its values. In the collection that runs alone: the placement relies on the
+/// pinned heap's order, which another test's pinned allocations on another thread could interleave.
+/// </summary>
+[Collection(Latent.Tests.Kernels.GemmSettingsCollection.Name)]
+public class ParameterStorePhaseTests
+{
+    private static unsafe long Address(Span<float> s) => (long)Unsafe.AsPointer(ref MemoryMarshal.GetReference(s));
 
     [Fact]
     public void GradientsStateAndReplicaGradientsStartOnTheSameBoundariesAsTheValues()
