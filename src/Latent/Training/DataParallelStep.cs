@@ -344,9 +344,6 @@ internal sealed class DataParallelStep : IParallelWork
     /// <summary>Whether the last <see cref="Run"/> ran its replicas one after another on the calling thread (tests).</summary>
     internal bool LastRanAlone { get; private set; }
 
-    /// <summary>The step's choice of threads so far (tests, benchmarks).</summary>
-    internal StepThreading ThreadChoice => _threading;
-
     /// <summary>Store elements a thread claims and updates at a time inside the step (a multiple of 64).</summary>
     internal static int UpdateBlockFloats = 4096;
 

@@ -11,17 +11,21 @@ namespace Latent;
 /// Spreading replicas over cores pays in compute and costs in traffic: every step each core reads the gradients the
 /// other wrote and the weights the other updated. Where a cache line takes ~0.5 µs between two cores (two vCPUs on
 /// different dies of an AMD EPYC Zen 5), the notebook's simple model at batch 32 stepped 1.3× faster on one core, at
-/// batch 256 1.5× slower (docs/PERFORMANCE.md). So: trial rounds of <see cref="RoundSteps"/> steps alternate between
-/// the two ways (one thread first), then the faster by its median round runs until the next trial, since a shared
-/// machine's speed drifts: for <see cref="HoldSeconds"/> (or 30 times the trial, if longer), doubled after each trial that
-/// keeps the way, up to <see cref="MaxHoldSeconds"/>, so a row whose way never changes loses little to trials. A round's first
-/// <see cref="SettleSteps"/> steps are not counted: after a switch the weights, gradients and optimizer state move to the
-/// cores that now use them, which made two threads look 1.6× slower than they run (simple-256 at 128 rows a core).
-/// A trial during which the runtime compiled code is not used (the JIT's background thread takes a core, which made
-/// simple-256's first trial, in its warm-up, pick one thread in three processes of four), but tried again after
-/// <see cref="RetrySeconds"/>. Steps longer than <see cref="LongStepSeconds"/> on all threads are never tried on one: their arithmetic outweighs any
-/// exchange (deep-100's 0.5 ms steps already ran 1.5× slower on one thread), and a trial of a convolutional model's long
-/// steps would cost seconds.
+/// batch 256 1.5× slower (docs/PERFORMANCE.md). So trial rounds of <see cref="RoundSteps"/> steps alternate between the
+/// two ways (one thread first), and the faster by its median round runs until the next trial, since a shared machine's
+/// speed drifts: for <see cref="HoldSeconds"/> (or 30 times the trial, if longer), doubled after each trial that keeps
+/// the way, up to <see cref="MaxHoldSeconds"/>, so a row whose way never changes loses little to trials.
+/// <list type="bullet">
+/// <item>A round's first <see cref="SettleSteps"/> steps are not counted: after a switch the weights, gradients and
+/// optimizer state move to the cores that now use them, which made two threads look 1.6× slower than they run
+/// (simple-256 at 128 rows a core).</item>
+/// <item>A trial during which the runtime compiled code is thrown away and run again after <see cref="RetrySeconds"/>:
+/// the JIT's background thread takes a core, which made simple-256's first trial, in its warm-up, pick one thread in
+/// three processes of four.</item>
+/// <item>Steps of <see cref="LongStepSeconds"/> or more on all threads are not tried on one: their arithmetic outweighs
+/// any exchange (deep-100's 0.5 ms steps ran 1.5× slower on one thread), and a trial of a convolutional model's long
+/// steps would cost seconds.</item>
+/// </list>
 /// </remarks>
 internal sealed class StepThreading(Func<long>? compiledMethods = null)
 {
