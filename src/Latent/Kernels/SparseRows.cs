@@ -380,15 +380,13 @@ internal sealed unsafe class SparseRows : IParallelWork
     private static void Gather(int* starts, int* indices, float* values, int from, int to, float* src, int srcRows, float* dst, float* bias, int n, bool accumulate, bool pack)
     {
         int j = 0;
-        if (Vectorized512 && !pack)
-        {
-            // W's rows in the forward, 128 columns a pass: each line's nonzeros are walked once, eight chains in flight.
-            for (; j + 128 <= n; j += 128)
-                for (int line = from; line < to; line++)
-                    EightVectors<Floats512>(starts, indices, values, line, src + j, n, dst + j, n, bias != null ? bias + j : null, accumulate);
-        }
         if (Vectorized512)
         {
+            // W's rows in the forward, 128 columns a pass: each line's nonzeros are walked once, eight chains in flight.
+            if (!pack)
+                for (; j + 128 <= n; j += 128)
+                    for (int line = from; line < to; line++)
+                        EightVectors<Floats512>(starts, indices, values, line, src + j, n, dst + j, n, bias != null ? bias + j : null, accumulate);
             float* block = n > 64 && pack ? Scratch(srcRows * 64) : null;
             for (; j + 64 <= n; j += 64)
             {

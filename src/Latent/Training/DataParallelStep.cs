@@ -286,7 +286,7 @@ internal sealed class DataParallelStep : IParallelWork
             bool choosing = threads > 1 && Threading == 0;
             bool alone = threads > 1 && (Threading == 1 || (choosing && _threading.NextOnOneThread()));
             LastRanAlone = alone;
-            long began = System.Diagnostics.Stopwatch.GetTimestamp();
+            long began = choosing ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             try
             {
                 if (alone) ComputePool.RunOnCaller(this, threads);

@@ -53,6 +53,9 @@ internal sealed class StepThreading(Func<long>? compiledMethods = null)
     /// <summary>A step on all threads at least this long is not tried on one.</summary>
     private const double LongStepSeconds = 0.002;
 
+    /// <summary>Steps on all threads timed before a decision to try one thread or not (the first steps compile code).</summary>
+    private const int ProbeSteps = 8;
+
     private readonly long[] _roundTicks = new long[Rounds];
     private int _trialStep = -1;       // steps into the trial; −1 while holding a choice (or before the first)
     private long _holdUntil, _trialStart, _trialCompiled;
@@ -60,9 +63,6 @@ internal sealed class StepThreading(Func<long>? compiledMethods = null)
     private double _hold = HoldSeconds;
     private long _fastestAllTicks = long.MaxValue;   // the fastest step on all threads since the last decision
     private int _allSteps;                           // and how many ran
-
-    /// <summary>Steps on all threads timed before a decision to try one thread or not (the first steps compile code).</summary>
-    private const int ProbeSteps = 8;
 
     /// <summary>The way chosen by the last trial (true: one thread); false before any.</summary>
     public bool ChoseOneThread => _oneThread;

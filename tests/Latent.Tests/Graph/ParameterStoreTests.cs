@@ -8,7 +8,7 @@ namespace Latent.Tests.Graph;
 /// <summary>The one buffer a compiled model's weights live in: alignment, layout, gaps.</summary>
 public class ParameterStoreTests
 {
-    private static unsafe long Address(Span<float> s) => (long)Unsafe.AsPointer(ref MemoryMarshal.GetReference(s));
+    internal static unsafe long Address(Span<float> s) => (long)Unsafe.AsPointer(ref MemoryMarshal.GetReference(s));
 
     [Fact]
     public void EveryWeightStartsOnA64ByteBoundaryAndTheGapsStayZero()
@@ -46,7 +46,7 @@ public class ParameterStoreTests
 [Collection(Latent.Tests.Kernels.GemmSettingsCollection.Name)]
 public class ParameterStorePhaseTests
 {
-    private static unsafe long Address(Span<float> s) => (long)Unsafe.AsPointer(ref MemoryMarshal.GetReference(s));
+    private static long Address(Span<float> s) => ParameterStoreTests.Address(s);
 
     [Fact]
     public void GradientsStateAndReplicaGradientsStartOnTheSameBoundariesAsTheValues()
