@@ -77,7 +77,7 @@ internal static class TensorParallelSimple
         string Busy(long[] t) => ((t.Sum() - t[1] - t[5] - t[8]) * 1e6 / Stopwatch.Frequency / Math.Max(1, s.Steps)).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
         Console.WriteLine($"split decoder, busy (us/step, means, barriers left out): core 0 {Busy(s.Ticks)}, core 1 {Busy(s.Ticks1)}");
         string Phase(int i) => (s.Ticks[i] * 1e6 / Stopwatch.Frequency / Math.Max(1, s.Steps)).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
-        Console.WriteLine($"split decoder, core 0 (us/step): gather + nonzeros + encoder {Phase(0)}; barrier {Phase(1)}; decoder forward {Phase(2)}; " +
+        Console.WriteLine($"split decoder, core 0 (us/step): gather {Phase(10)}; nonzeros {Phase(11)}; encoder {Phase(0)}; barrier {Phase(1)}; decoder forward {Phase(2)}; " +
                           $"loss {Phase(3)}; decoder gradients {Phase(4)}; barrier {Phase(5)}; encoder backward {Phase(6)}; decoder update {Phase(7)}; " +
                           $"barrier {Phase(8)}; encoder update {Phase(9)}");
         Console.WriteLine(FormattableString.Invariant(
@@ -102,7 +102,7 @@ internal static class TensorParallelSimple
 
     private sealed class State
     {
-        public readonly long[] Ticks = new long[10], Ticks1 = new long[10];
+        public readonly long[] Ticks = new long[12], Ticks1 = new long[12];
         public int Steps;
         public double Loss;
         private readonly SampleSet _set;
@@ -178,8 +178,10 @@ internal static class TensorParallelSimple
             int ld = _inPlace ? D : w;
             var x = _x.AsSpan(r0 * D, Rows * D);
             _set.CopyRows(_order.AsSpan(_start + r0, Rows), x);
+            Mark(10, ref t0, c);
             var sparse = _sparse[c];
             if (!sparse.TryLoad(x, Rows, D, 1.0)) throw new InvalidOperationException("The rows did not load.");
+            Mark(11, ref t0, c);
             var h = _h.AsSpan(r0 * H, Rows * H);
             sparse.Multiply(_w1, H, h, _b1);
             Simd.AddBiasRelu(h, default, H, relu: true);
@@ -230,8 +232,10 @@ internal static class TensorParallelSimple
             int w = Width(c);
             var x = _xAll[c];
             _set.CopyRows(_order.AsSpan(_start, B), x);
+            Mark(10, ref t0, c);
             var sparse = _sparse[c];
             if (!sparse.TryLoad(x, B, D, 1.0)) throw new InvalidOperationException("The rows did not load.");
+            Mark(11, ref t0, c);
             var hp = _hPart[c];
             sparse.Multiply(_w1s[c], u, hp, _b1s[c]);
             Simd.AddBiasRelu(hp, default, u, relu: true);
