@@ -5,6 +5,8 @@ epochs. Prints a Markdown table of median seconds per epoch, the ratio PyTorch/L
 FMA peak measured on the machine (Latent.Bench ceiling: the multiply-adds of the layers that multiply, over a
 register-only FMA loop on every core, the better of a measurement before and one after the runs), and each process's peak resident memory (from wait4). A second table gives the
 ratio within each repetition (its two processes ran back to back) and the fastest epoch of each program. Stdlib only; PyTorch runs under Debian's /usr/bin/python3.
+Each repetition's line also gives the CPU time other processes took while the program ran (/proc/stat's busy time less
+the program's own), and the table is headed by a warning naming the runs where that exceeded OTHER_CPU_LIMIT.
 
 The table starts with the CPU model, the OpenBLAS kernel PyTorch used (a generic fallback is replaced after a check,
 see bench/blas_probe.py) and both programs' versions.
@@ -29,6 +31,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 LATENT = os.path.join(HERE, "Latent.Bench", "bin", "Release", "net10.0", "Latent.Bench.dll")
 PYTORCH = [os.environ.get("TORCH_PYTHON", "/usr/bin/python3"), os.path.join(HERE, "pytorch", "epochs.py")]
+# CPU seconds other processes may use during one timed program before the table names it as disturbed (system daemons
+# use a few hundredths over a program's 2–20 s).
+OTHER_CPU_LIMIT = 0.25
+
+
+def busy_seconds():
+    """CPU time the whole machine has spent busy so far (/proc/stat: every state but idle and iowait), or None."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def main():
@@ -87,6 +102,7 @@ def main():
         return not args.no_dense_latent and (model in ("deep", "vae") or (model == "simple" and batch // cores >= 16))
     peak_before, _, memory_before, trip_before = measure_ceiling()
     results = {}
+    disturbed = []
     for rep in range(args.reps):
         for row in args.rows.split(","):
             programs = [("latent", ["dotnet", LATENT, "epoch", row, str(args.epochs), "--plain"]),
@@ -96,10 +112,15 @@ def main():
             for name, cmd in programs:
                 run_env = (dict(env, OPENBLAS_NUM_THREADS=blas[row]) if name == "pytorch" else
                            dict(env, LATENT_KNOBS="SparseInput=0") if name == "latent-dense" else env)
+                busy0 = busy_seconds()
                 p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=run_env, text=True)
                 out = p.stdout.read()
                 err = p.stderr.read()
                 _, status, usage = os.wait4(p.pid, 0)
+                busy1 = busy_seconds()
+                # CPU time spent by anything but the timed program (and this script) while it ran: another job on this
+                # machine takes a core from one program and not the other, and the table would not show it.
+                other = None if busy0 is None or busy1 is None else max(0.0, busy1 - busy0 - usage.ru_utime - usage.ru_stime)
                 if status != 0:
                     sys.exit(f"{' '.join(cmd)} failed:\n{err}")
                 secs = [float(l.split()[1]) for l in out.splitlines() if l.startswith(row + " ")]
@@ -107,8 +128,10 @@ def main():
                 r["secs"] += secs
                 r["reps"].append(statistics.median(secs))
                 r["rss"].append(usage.ru_maxrss / 1024)
-                print(f"rep {rep + 1} {row:<11} {name:<12} " + " ".join(f"{s:.3f}" for s in secs) + f"  peak RSS {usage.ru_maxrss / 1024:.0f} MB",
-                      file=sys.stderr, flush=True)
+                if other is not None and other > OTHER_CPU_LIMIT:
+                    disturbed.append(f"rep {rep + 1} {row} {name} ({other:.2f} s)")
+                print(f"rep {rep + 1} {row:<11} {name:<12} " + " ".join(f"{s:.3f}" for s in secs) + f"  peak RSS {usage.ru_maxrss / 1024:.0f} MB"
+                      + (f"  other CPU {other:.2f} s" if other is not None else ""), file=sys.stderr, flush=True)
     # The ceiling: each epoch's multiply-add work (Latent.Bench's count over the layers that multiply) against the
     # FMA peak on every core (the better of the measurements before and after the runs).
     peak_after, gflop, memory_after, trip_after = measure_ceiling()
@@ -123,6 +146,9 @@ def main():
           + (f"Memory (triad) {memory_before.get(1, 0):.0f} / {memory_before.get(top_threads, 0):.0f} GB/s on one core / {top_threads} before the runs, "
              f"{memory_after.get(1, 0):.0f} / {memory_after.get(top_threads, 0):.0f} after; a cache line between two cores and back "
              f"{trip_before:.0f} ns before, {trip_after:.0f} after\n" if memory_after else ""))
+    if disturbed:
+        print(f"Warning: other processes used more than {OTHER_CPU_LIMIT} s of CPU while these ran, so they shared the cores: "
+              + "; ".join(disturbed) + "\n")
     print("| row | PyTorch BLAS threads | PyTorch s/epoch | Latent s/epoch | PyTorch / Latent | Latent dense-only s/epoch | "
           "PyTorch / dense-only | epoch GFLOP | PyTorch % of peak | Latent % of peak: nominal | dense-only | PyTorch peak RSS | Latent peak RSS |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
