@@ -6,7 +6,7 @@ FMA peak measured on the machine (Latent.Bench ceiling: the multiply-adds of the
 register-only FMA loop on every core, the better of a measurement before and one after the runs), and each process's peak resident memory (from wait4). A second table gives the
 ratio within each repetition (its two processes ran back to back) and the fastest epoch of each program. Stdlib only; PyTorch runs under Debian's /usr/bin/python3.
 Each repetition's line also gives the CPU time other processes took while the program ran (/proc/stat's busy time less
-the program's own), and the table is headed by a warning naming the runs where that exceeded OTHER_CPU_LIMIT.
+the program's own), and the table is headed by a warning naming the runs (and machine probes) where that exceeded OTHER_CPU_LIMIT.
 
 The table starts with the CPU model, the OpenBLAS kernel PyTorch used (a generic fallback is replaced after a check,
 see bench/blas_probe.py) and both programs' versions.
@@ -23,6 +23,7 @@ Usage: python3 bench/compare.py [--reps 3] [--epochs 2] [--rows simple-256,simpl
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -84,8 +85,14 @@ def main():
     # The FMA peak is the hardware's; on a machine shared with noisy neighbours one measurement can catch a core
     # busy elsewhere (a two-core "peak" of 101 GFLOPS next to 88 on one core). So it is measured before and after
     # the runs, and the best of the two is the peak.
-    def measure_ceiling():
+    def measure_ceiling(when):
+        busy0, children0 = busy_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
         out = subprocess.run(["dotnet", LATENT, "ceiling", args.rows], capture_output=True, text=True, check=True).stdout.split("\n")
+        busy1, children1 = busy_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        if busy0 is not None and busy1 is not None:
+            own = children1.ru_utime + children1.ru_stime - children0.ru_utime - children0.ru_stime
+            if busy1 - busy0 - own > OTHER_CPU_LIMIT:
+                disturbed.append(f"the machine probe {when} ({busy1 - busy0 - own:.2f} s)")
         return ({int(l.split()[1]): float(l.split()[2]) for l in out if l.startswith("peak ")},
                 {l.split()[1]: float(l.split()[2]) for l in out if l.startswith("flops ")},
                 # What the FMA loop does not feel: memory bandwidth (triad, one core / every core) and a cache line's
@@ -100,9 +107,9 @@ def main():
     def dense_too(row):
         model, batch = row.split("-")[0], int(row.split("-")[-1]) if row.split("-")[-1].isdigit() else 0
         return not args.no_dense_latent and (model in ("deep", "vae") or (model == "simple" and batch // cores >= 16))
-    peak_before, _, memory_before, trip_before = measure_ceiling()
-    results = {}
     disturbed = []
+    peak_before, _, memory_before, trip_before = measure_ceiling("before the runs")
+    results = {}
     for rep in range(args.reps):
         for row in args.rows.split(","):
             programs = [("latent", ["dotnet", LATENT, "epoch", row, str(args.epochs), "--plain"]),
@@ -134,7 +141,7 @@ def main():
                       + (f"  other CPU {other:.2f} s" if other is not None else ""), file=sys.stderr, flush=True)
     # The ceiling: each epoch's multiply-add work (Latent.Bench's count over the layers that multiply) against the
     # FMA peak on every core (the better of the measurements before and after the runs).
-    peak_after, gflop, memory_after, trip_after = measure_ceiling()
+    peak_after, gflop, memory_after, trip_after = measure_ceiling("after the runs")
     peak = {k: max(peak_before[k], peak_after[k]) for k in peak_after}
     top_threads = max(peak)
     top = peak[top_threads]
