@@ -105,9 +105,16 @@ internal static class EpochTimer
                 var pause = GC.GetTotalPauseDuration();
                 var jit0 = System.Runtime.JitInfo.GetCompilationTime();
                 long jitN0 = System.Runtime.JitInfo.GetCompiledMethodCount();
+                if (Environment.GetEnvironmentVariable("LATENT_TIMELINE") is not null)
+                    DataParallelStep.Timeline = new StepTimeline(Latent.Kernels.ComputePool.Shared.Threads);
                 var sw = Stopwatch.StartNew();
                 var h = model.Fit(xTrain, xTrain, epochs: 1, batchSize: batch, shuffle: true, verbose: 0, seed: r);
                 double s = sw.Elapsed.TotalSeconds;
+                if (DataParallelStep.Timeline is { } timeline)
+                {
+                    PrintTimeline(row, timeline);
+                    DataParallelStep.Timeline = null;
+                }
                 if (Environment.GetEnvironmentVariable("LATENT_JITINFO") is not null)
                     Console.Error.WriteLine($"jit during the epoch {(System.Runtime.JitInfo.GetCompilationTime() - jit0).TotalMilliseconds:F1} ms, {System.Runtime.JitInfo.GetCompiledMethodCount() - jitN0} methods");
                 if (ab is not null) { abTimes[r % 2].Add(s); Console.Write($"[{ab[r % 2]}] "); }
@@ -156,6 +163,17 @@ internal static class EpochTimer
     private const int MaxWarmUpRounds = 10;
 
     /// <summary>Sets one of the experiment knobs listed above to <paramref name="v"/>.</summary>
+    /// <summary>
+    /// With <c>LATENT_TIMELINE=1</c>: per thread of the data-parallel step, the mean time from a step's start at which it
+    /// began, finished its replicas, its posted kernel gradients, its update blocks, and returned (µs; <see cref="StepTimeline"/>).
+    /// </summary>
+    private static void PrintTimeline(string row, StepTimeline timeline)
+    {
+        for (int part = 0; part < timeline.Parts; part++)
+            Console.WriteLine(FormattableString.Invariant($"timeline {row} part {part} ({timeline.Steps} steps, us): ") +
+                              string.Join(", ", StepTimeline.MarkNames.Select((name, m) => FormattableString.Invariant($"{name} {timeline.MeanMicroseconds(part, m):F1}"))));
+    }
+
     public static void SetKnob(string name, int v)
     {
         if (name == "DirectBRows") Latent.Kernels.Gemm.DirectBRows = v;

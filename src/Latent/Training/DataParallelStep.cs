@@ -287,6 +287,7 @@ internal sealed class DataParallelStep : IParallelWork
             bool alone = threads > 1 && (Threading == 1 || (choosing && _threading.NextOnOneThread()));
             LastRanAlone = alone;
             long began = choosing ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+            Timeline?.Begin();
             try
             {
                 if (alone) ComputePool.RunOnCaller(this, threads);
@@ -341,6 +342,9 @@ internal sealed class DataParallelStep : IParallelWork
 
     private readonly StepThreading _threading = new();
 
+    /// <summary>Where each thread's part of the step goes, when a benchmark sets it (see <see cref="StepTimeline"/>); null otherwise.</summary>
+    internal static StepTimeline? Timeline;
+
     /// <summary>Whether the last <see cref="Run"/> ran its replicas one after another on the calling thread (tests).</summary>
     internal bool LastRanAlone { get; private set; }
 
@@ -374,6 +378,8 @@ internal sealed class DataParallelStep : IParallelWork
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // per-step path
     public void Execute(int part)
     {
+        var timeline = _sums is null ? Timeline : null;   // replicas tied to threads (layers that meet) are not timed
+        timeline?.Mark(part, 0);
         if (_sums is null)
         {
             Span<bool> mine = stackalloc bool[_replicas.Length];
@@ -395,11 +401,14 @@ internal sealed class DataParallelStep : IParallelWork
                     Interlocked.Increment(ref _finished);
                 }
             }
+            timeline?.Mark(part, 1);
             // Our replicas' posted gradients first (their operands are in this core's caches), then anyone's.
             if (_posting)
                 for (int t = 0; t < _posted.Length; t++)
                     if (mine[_posted[t].Replica]) TryRunPosted(t);
+            timeline?.Mark(part, 2);
             if (_update is not null) UpdateBlocks();
+            timeline?.Mark(part, 3);
             // Nothing left of our own: run posted gradients, or parts of the multiplies the replicas still running post,
             // until they end.
             var spin = new SpinWait();
@@ -409,6 +418,7 @@ internal sealed class DataParallelStep : IParallelWork
                 if (RunAnyPosted() || Help()) spin = default;
                 else spin.SpinOnce(sleep1Threshold: -1);
             }
+            timeline?.Mark(part, 4);
             return;
         }
         try
