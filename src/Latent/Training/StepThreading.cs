@@ -12,7 +12,7 @@ namespace Latent;
 /// other wrote and the weights the other updated. Where a cache line takes ~0.5 µs between two cores (two vCPUs on
 /// different dies of an AMD EPYC Zen 5), the notebook's simple model at batch 32 stepped 1.3× faster on one core, at
 /// batch 256 1.5× slower (docs/PERFORMANCE.md). So trial rounds of <see cref="RoundSteps"/> steps alternate between the
-/// two ways (one thread first), and the faster by its median round runs until the next trial, since a shared machine's
+/// two ways (one thread first), and the faster by the median of its counted steps runs until the next trial, since a shared machine's
 /// speed drifts: for <see cref="HoldSeconds"/> (or 30 times the trial, if longer), doubled after each trial that keeps
 /// the way, up to <see cref="MaxHoldSeconds"/>, so a row whose way never changes loses little to trials.
 /// <list type="bullet">
@@ -56,7 +56,11 @@ internal sealed class StepThreading(Func<long>? compiledMethods = null)
     /// <summary>Steps on all threads timed before a decision to try one thread or not (the first steps compile code).</summary>
     private const int ProbeSteps = 8;
 
-    private readonly long[] _roundTicks = new long[Rounds];
+    /// <summary>Counted steps of a trial each way.</summary>
+    private const int StepsEachWay = Rounds / 2 * (RoundSteps - SettleSteps);
+
+    private readonly long[] _stepTicks = new long[2 * StepsEachWay];   // a trial's counted steps: one thread's, then all threads'
+    private readonly int[] _counted = new int[2];
     private int _trialStep = -1;       // steps into the trial; −1 while holding a choice (or before the first)
     private long _holdUntil, _trialStart, _trialCompiled;
     private bool _oneThread;
@@ -89,7 +93,7 @@ internal sealed class StepThreading(Func<long>? compiledMethods = null)
                 }
             }
             _trialStep = 0;
-            Array.Clear(_roundTicks);
+            Array.Clear(_counted);
         }
         if (_trialStep == 0)
         {
@@ -108,7 +112,11 @@ internal sealed class StepThreading(Func<long>? compiledMethods = null)
             _allSteps++;
         }
         if (_trialStep < 0) return;
-        if (_trialStep % RoundSteps >= SettleSteps) _roundTicks[_trialStep / RoundSteps] += ticks;
+        if (_trialStep % RoundSteps >= SettleSteps)
+        {
+            int way = _trialStep / RoundSteps % 2;
+            _stepTicks[way * StepsEachWay + _counted[way]++] = ticks;
+        }
         if (++_trialStep < RoundSteps * Rounds) return;
         _trialStep = -1;
         long now = Stopwatch.GetTimestamp();
@@ -124,11 +132,15 @@ internal sealed class StepThreading(Func<long>? compiledMethods = null)
         _holdUntil = now + Math.Max((long)(_hold * Stopwatch.Frequency), 30 * (now - _trialStart));
     }
 
-    /// <summary>The median of the rounds that ran one way: 0 on one thread, 1 on all.</summary>
+    /// <summary>
+    /// The median of the counted steps that ran one way (0 on one thread, 1 on all): a step the host delayed by a
+    /// millisecond (it does, now and then, on either way) moves it by one place, where it doubled a round's sum.
+    /// </summary>
     private long Median(int way)
     {
-        Span<long> ticks = stackalloc long[Rounds / 2];
-        for (int r = way, i = 0; r < Rounds; r += 2) ticks[i++] = _roundTicks[r];
+        Span<long> ticks = stackalloc long[StepsEachWay];
+        _stepTicks.AsSpan(way * StepsEachWay, _counted[way]).CopyTo(ticks);
+        ticks = ticks[.._counted[way]];
         ticks.Sort();
         return ticks[ticks.Length / 2];
     }

@@ -94,6 +94,26 @@ public class StepThreadingTests
         for (int step = 0; step < 100; step++) Assert.Equal(oneThreadFaster, choice.NextOnOneThread());   // held for a second
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void StepsTheHostDelayedInMostRoundsDoNotDecide(bool oneThreadFaster)
+    {
+        // The host now and then holds a vCPU for a millisecond, 12–14 steps of simple-32: here once in two of the three
+        // rounds of the faster way, which doubled those rounds' sums and made the slower way look faster.
+        var choice = new StepThreading(() => 0);
+        for (int step = 0; step < 8; step++) { choice.NextOnOneThread(); choice.Record(false, 130); }
+        for (int step = 0; step < 96; step++)
+        {
+            bool one = choice.NextOnOneThread();
+            long ticks = one == oneThreadFaster ? 85 : 100;
+            if (one == oneThreadFaster && step % 16 == 10 && step / 32 < 2) ticks += 1200;   // counted steps of its first two rounds
+            choice.Record(one, ticks);
+        }
+        Assert.Equal(1, choice.Trials);
+        Assert.Equal(oneThreadFaster, choice.ChoseOneThread);
+    }
+
     [Fact]
     public void ATrialDuringWhichTheJitCompiledDecidesNothing()
     {
