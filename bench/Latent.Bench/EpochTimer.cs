@@ -4,7 +4,11 @@ using Latent.Layers;
 
 namespace Latent.Bench;
 
-/// <summary>Whole training epochs on MNIST for the three rows, and Predict throughput on the test set.</summary>
+/// <summary>
+/// Whole training epochs on MNIST for the three rows, and Predict throughput on the test set. Environment:
+/// <c>LATENT_AB</c> alternates a knob between epochs, <c>LATENT_PROBE</c> measures the machine after a row's epochs,
+/// <c>LATENT_TIMELINE</c> prints where each thread of the data-parallel step spends it, epoch by epoch.
+/// </summary>
 internal static class EpochTimer
 {
     public static (Model Model, int Batch) Build(string row)
@@ -162,7 +166,6 @@ internal static class EpochTimer
     /// <summary>The most warm-up rounds (<see cref="WarmUp"/>); <c>LATENT_WARMUP=once</c> runs one, as runs 1–24 of the side by side did.</summary>
     private const int MaxWarmUpRounds = 10;
 
-    /// <summary>Sets one of the experiment knobs listed above to <paramref name="v"/>.</summary>
     /// <summary>
     /// With <c>LATENT_TIMELINE=1</c>: per thread of the data-parallel step, the mean time from a step's start at which it
     /// began, finished its replicas, its posted kernel gradients, its update blocks, and returned (µs; <see cref="StepTimeline"/>).
@@ -174,6 +177,7 @@ internal static class EpochTimer
                               string.Join(", ", StepTimeline.MarkNames.Select((name, m) => FormattableString.Invariant($"{name} {timeline.MeanMicroseconds(part, m):F1}"))));
     }
 
+    /// <summary>Sets one of the experiment knobs listed above to <paramref name="v"/>.</summary>
     public static void SetKnob(string name, int v)
     {
         if (name == "DirectBRows") Latent.Kernels.Gemm.DirectBRows = v;

@@ -12,9 +12,9 @@ namespace Latent;
 /// other wrote and the weights the other updated. Where a cache line takes ~0.5 µs between two cores (two vCPUs on
 /// different dies of an AMD EPYC Zen 5), the notebook's simple model at batch 32 stepped 1.3× faster on one core, at
 /// batch 256 1.5× slower (docs/PERFORMANCE.md). So trial rounds of <see cref="RoundSteps"/> steps alternate between the
-/// two ways (one thread first), and the faster by the median of its counted steps runs until the next trial, since a shared machine's
-/// speed drifts: for <see cref="HoldSeconds"/> (or 30 times the trial, if longer), doubled after each trial that keeps
-/// the way, up to <see cref="MaxHoldSeconds"/>, so a row whose way never changes loses little to trials.
+/// two ways (one thread first), and the faster by the median of its counted steps runs until the next trial, since a
+/// shared machine's speed drifts: for <see cref="HoldSeconds"/> (or 30 times the trial, if longer), doubled after each
+/// trial that keeps the way, up to <see cref="MaxHoldSeconds"/>, so a row whose way never changes loses little to trials.
 /// <list type="bullet">
 /// <item>A round's first <see cref="SettleSteps"/> steps are not counted: after a switch the weights, gradients and
 /// optimizer state move to the cores that now use them, which made two threads look 1.6× slower than they run
