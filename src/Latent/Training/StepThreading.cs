@@ -60,7 +60,6 @@ internal sealed class StepThreading(Func<long>? compiledMethods = null)
     private const int StepsEachWay = Rounds / 2 * (RoundSteps - SettleSteps);
 
     private readonly long[] _stepTicks = new long[2 * StepsEachWay];   // a trial's counted steps: one thread's, then all threads'
-    private readonly int[] _counted = new int[2];
     private int _trialStep = -1;       // steps into the trial; −1 while holding a choice (or before the first)
     private long _holdUntil, _trialStart, _trialCompiled;
     private bool _oneThread;
@@ -93,7 +92,6 @@ internal sealed class StepThreading(Func<long>? compiledMethods = null)
                 }
             }
             _trialStep = 0;
-            Array.Clear(_counted);
         }
         if (_trialStep == 0)
         {
@@ -112,11 +110,9 @@ internal sealed class StepThreading(Func<long>? compiledMethods = null)
             _allSteps++;
         }
         if (_trialStep < 0) return;
-        if (_trialStep % RoundSteps >= SettleSteps)
-        {
-            int way = _trialStep / RoundSteps % 2;
-            _stepTicks[way * StepsEachWay + _counted[way]++] = ticks;
-        }
+        int round = _trialStep / RoundSteps, inRound = _trialStep % RoundSteps;
+        if (inRound >= SettleSteps)   // round r's counted steps go to way r % 2, after that way's earlier rounds
+            _stepTicks[round % 2 * StepsEachWay + round / 2 * (RoundSteps - SettleSteps) + inRound - SettleSteps] = ticks;
         if (++_trialStep < RoundSteps * Rounds) return;
         _trialStep = -1;
         long now = Stopwatch.GetTimestamp();
@@ -139,8 +135,7 @@ internal sealed class StepThreading(Func<long>? compiledMethods = null)
     private long Median(int way)
     {
         Span<long> ticks = stackalloc long[StepsEachWay];
-        _stepTicks.AsSpan(way * StepsEachWay, _counted[way]).CopyTo(ticks);
-        ticks = ticks[.._counted[way]];
+        _stepTicks.AsSpan(way * StepsEachWay, StepsEachWay).CopyTo(ticks);
         ticks.Sort();
         return ticks[ticks.Length / 2];
     }
