@@ -102,6 +102,8 @@ internal static class EpochTimer
             var (model, batch) = Build(row);
             WarmUp(model, batch, xTrain);
             var abTimes = new List<double>[2] { new(), new() };
+            if (Environment.GetEnvironmentVariable("LATENT_TIMELINE") is not null)
+                DataParallelStep.Timeline = new StepTimeline(Latent.Kernels.ComputePool.Shared.Threads);   // after the warm-up: its steps untimed
             for (int r = 0; r < repetitions; r++)
             {
                 if (ab is not null) SetKnob(abSpec![0], ab[r % 2]);
@@ -109,15 +111,13 @@ internal static class EpochTimer
                 var pause = GC.GetTotalPauseDuration();
                 var jit0 = System.Runtime.JitInfo.GetCompilationTime();
                 long jitN0 = System.Runtime.JitInfo.GetCompiledMethodCount();
-                if (Environment.GetEnvironmentVariable("LATENT_TIMELINE") is not null)
-                    DataParallelStep.Timeline = new StepTimeline(Latent.Kernels.ComputePool.Shared.Threads);
                 var sw = Stopwatch.StartNew();
                 var h = model.Fit(xTrain, xTrain, epochs: 1, batchSize: batch, shuffle: true, verbose: 0, seed: r);
                 double s = sw.Elapsed.TotalSeconds;
                 if (DataParallelStep.Timeline is { } timeline)
                 {
                     PrintTimeline(row, timeline);
-                    DataParallelStep.Timeline = null;
+                    timeline.Clear();
                 }
                 if (Environment.GetEnvironmentVariable("LATENT_JITINFO") is not null)
                     Console.Error.WriteLine($"jit during the epoch {(System.Runtime.JitInfo.GetCompilationTime() - jit0).TotalMilliseconds:F1} ms, {System.Runtime.JitInfo.GetCompiledMethodCount() - jitN0} methods");
@@ -125,6 +125,7 @@ internal static class EpochTimer
                 Console.WriteLine(plain ? FormattableString.Invariant($"{row} {s:F4} {h.Loss[0]:F4}")
                                         : $"{row,-12} {s,8:F3} s/epoch  loss {h.Loss[0]:F4}  GCs {GC.CollectionCount(0) - gcs} ({(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:F1} ms)");
             }
+            DataParallelStep.Timeline = null;
             if (Environment.GetEnvironmentVariable("LATENT_PROBE") is not null)
                 Console.WriteLine(FormattableString.Invariant($"probe peak 1 {FmaPeak.Measure(1):F1} peak {Environment.ProcessorCount} {FmaPeak.Measure():F1} memory 1 {MachineProbe.MemoryGBps(1):F1} roundtrip {MachineProbe.RoundTripNs():F0}"));
             if (ab is not null)
