@@ -23,7 +23,6 @@ Usage: python3 bench/compare.py [--reps 3] [--epochs 2] [--rows simple-256,simpl
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,20 @@ def busy_seconds():
     except (OSError, ValueError):
         return None
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def run_counted(cmd, env=None):
+    """Runs cmd to its end: its stdout, stderr, exit status and rusage (wait4), and the CPU seconds anything but it (and
+    this script) took meanwhile, or None where /proc/stat cannot be read: another job on this machine takes a core from
+    one program and not the other, and the table would not show it."""
+    busy0 = busy_seconds()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    out = p.stdout.read()
+    err = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    busy1 = busy_seconds()
+    other = None if busy0 is None or busy1 is None else max(0.0, busy1 - busy0 - usage.ru_utime - usage.ru_stime)
+    return out, err, status, usage, other
 
 
 def main():
@@ -82,17 +95,21 @@ def main():
         blas[row] = min(timing, key=timing.get)
         print(f"{row}: PyTorch one epoch with 1 BLAS thread {timing['1']:.3f} s, with 2 {timing['2']:.3f} s -> {blas[row]}",
               file=sys.stderr, flush=True)
+    # What ran while other processes took more than OTHER_CPU_LIMIT of CPU, named above the table.
+    disturbed = []
+    def note_disturbed(what, other):
+        if other is not None and other > OTHER_CPU_LIMIT:
+            disturbed.append(f"{what} ({other:.2f} s)")
     # The FMA peak is the hardware's; on a machine shared with noisy neighbours one measurement can catch a core
     # busy elsewhere (a two-core "peak" of 101 GFLOPS next to 88 on one core). So it is measured before and after
     # the runs, and the best of the two is the peak.
     def measure_ceiling(when):
-        busy0, children0 = busy_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
-        out = subprocess.run(["dotnet", LATENT, "ceiling", args.rows], capture_output=True, text=True, check=True).stdout.split("\n")
-        busy1, children1 = busy_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
-        if busy0 is not None and busy1 is not None:
-            own = children1.ru_utime + children1.ru_stime - children0.ru_utime - children0.ru_stime
-            if busy1 - busy0 - own > OTHER_CPU_LIMIT:
-                disturbed.append(f"the machine probe {when} ({busy1 - busy0 - own:.2f} s)")
+        cmd = ["dotnet", LATENT, "ceiling", args.rows]
+        out, err, status, _, other = run_counted(cmd)
+        if status != 0:
+            sys.exit(f"{' '.join(cmd)} failed:\n{err}")
+        note_disturbed(f"the machine probe {when}", other)
+        out = out.split("\n")
         return ({int(l.split()[1]): float(l.split()[2]) for l in out if l.startswith("peak ")},
                 {l.split()[1]: float(l.split()[2]) for l in out if l.startswith("flops ")},
                 # What the FMA loop does not feel: memory bandwidth (triad, one core / every core) and a cache line's
@@ -107,7 +124,6 @@ def main():
     def dense_too(row):
         model, batch = row.split("-")[0], int(row.split("-")[-1]) if row.split("-")[-1].isdigit() else 0
         return not args.no_dense_latent and (model in ("deep", "vae") or (model == "simple" and batch // cores >= 16))
-    disturbed = []
     peak_before, _, memory_before, trip_before = measure_ceiling("before the runs")
     results = {}
     for rep in range(args.reps):
@@ -119,15 +135,7 @@ def main():
             for name, cmd in programs:
                 run_env = (dict(env, OPENBLAS_NUM_THREADS=blas[row]) if name == "pytorch" else
                            dict(env, LATENT_KNOBS="SparseInput=0") if name == "latent-dense" else env)
-                busy0 = busy_seconds()
-                p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=run_env, text=True)
-                out = p.stdout.read()
-                err = p.stderr.read()
-                _, status, usage = os.wait4(p.pid, 0)
-                busy1 = busy_seconds()
-                # CPU time spent by anything but the timed program (and this script) while it ran: another job on this
-                # machine takes a core from one program and not the other, and the table would not show it.
-                other = None if busy0 is None or busy1 is None else max(0.0, busy1 - busy0 - usage.ru_utime - usage.ru_stime)
+                out, err, status, usage, other = run_counted(cmd, run_env)
                 if status != 0:
                     sys.exit(f"{' '.join(cmd)} failed:\n{err}")
                 secs = [float(l.split()[1]) for l in out.splitlines() if l.startswith(row + " ")]
@@ -135,8 +143,7 @@ def main():
                 r["secs"] += secs
                 r["reps"].append(statistics.median(secs))
                 r["rss"].append(usage.ru_maxrss / 1024)
-                if other is not None and other > OTHER_CPU_LIMIT:
-                    disturbed.append(f"rep {rep + 1} {row} {name} ({other:.2f} s)")
+                note_disturbed(f"rep {rep + 1} {row} {name}", other)
                 print(f"rep {rep + 1} {row:<11} {name:<12} " + " ".join(f"{s:.3f}" for s in secs) + f"  peak RSS {usage.ru_maxrss / 1024:.0f} MB"
                       + (f"  other CPU {other:.2f} s" if other is not None else ""), file=sys.stderr, flush=True)
     # The ceiling: each epoch's multiply-add work (Latent.Bench's count over the layers that multiply) against the
